@@ -1,0 +1,92 @@
+// The contract between the control plane and any data-plane backend (native AF_PACKET, AF_XDP, the JS fake).
+// The control plane writes tables and reads counters; it never handles packets (Katran's split).
+import type { Protocol, SchedulerName } from '../config/schema';
+
+export interface DestSpec {
+  address: string;          // real server IPv4
+  port: number;
+  weight: number;           // current effective weight (0 = quiesced: no new connections)
+  /** Resolved Ethernet address; a dest without one is never chosen (and says why in status). */
+  mac?: string;
+}
+
+export interface ServiceSpec {
+  vip: string;
+  port: number;
+  protocol: Protocol;
+  fwmark: number;
+  scheduler: SchedulerName;
+  persistent: number;       // seconds, 0 = off
+  pmask: string;            // dotted quad, 255.255.255.255 when unset
+  expireQuiescentTemplate: boolean;
+  expireNodestConn: boolean;
+  /** In IPVS list order: index 0 is the head (the most recently added dest). */
+  dests: DestSpec[];
+}
+
+export interface Timeouts {
+  tcp: number;              // ESTABLISHED, default 900
+  tcpfin: number;           // FIN_WAIT, default 120
+  udp: number;              // default 300
+}
+
+export interface DestCounters {
+  address: string;
+  port: number;
+  weight: number;
+  activeConns: number;
+  inactConns: number;
+  persistConns: number;
+  conns: number;            // total scheduled
+  inPkts: number;
+  inBytes: number;
+}
+
+export interface ServiceCounters {
+  vip: string;
+  port: number;
+  protocol: Protocol;
+  conns: number;
+  inPkts: number;
+  inBytes: number;
+  dests: DestCounters[];
+}
+
+export interface DataPlaneStats {
+  services: ServiceCounters[];
+  /** Frames dropped or passed, by reason (e.g. truncated, bad_ihl, fragment, no_dest, no_mac, not_active). */
+  drops: Record<string, number>;
+  rxFrames: number;
+  txFrames: number;
+}
+
+/** One row of `ipvsadm -lnc` / one conn-sync record. Templates have cport 0 and a masked caddr. */
+export interface ConnEntry {
+  protocol: Protocol;
+  caddr: string;
+  cport: number;
+  vaddr: string;
+  vport: number;
+  daddr: string;
+  dport: number;
+  state: string;            // NONE ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN SYNACK UDP
+  expiresMs: number;        // remaining lifetime
+  template: boolean;
+}
+
+export interface DataPlane {
+  readonly backend: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Replace the whole policy table. Dests are matched by (address, port): their connections and counters survive. */
+  setServices(services: ServiceSpec[]): void;
+  setTimeouts(t: Timeouts): void;
+  /** Only the active director forwards; a standby keeps its (synced) table warm. */
+  setForwarding(enabled: boolean): void;
+  stats(): DataPlaneStats;
+  connections(limit?: number): ConnEntry[];
+  /** Changes since the last call (new connections, state changes, templates), for HA connection sync. */
+  drainSyncUpdates(): ConnEntry[];
+  /** Apply records received from the peer director (entries are created or refreshed, never scheduled anew). */
+  applySyncUpdates(entries: ConnEntry[]): void;
+}
