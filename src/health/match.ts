@@ -1,0 +1,73 @@
+// Pure comparison rules of nanny's probes: expect as a prefix of the first read, `*`, extended regex,
+// send_program's argv splitting and its output comparison. Kept apart from sockets so they are table-tested.
+
+export const REGEX_READ_LIMIT = 254;
+export const PROGRAM_OUTPUT_LIMIT = 4095;
+
+/** How many bytes the probe reads before judging: strlen(expect), or up to 254 with use_regex. */
+export function bytesWanted(expect: string, useRegex: boolean): number {
+  if (useRegex) return REGEX_READ_LIMIT;
+  return Buffer.byteLength(expect, 'latin1');
+}
+
+export type MatchVerdict = { ok: true } | { ok: false; reason: 'read_too_short' | 'expect_mismatch' | 'bad_regex'; detail: string };
+
+/**
+ * nanny: `*` accepts any one byte; otherwise the read must be at least strlen(expect) bytes and start with expect.
+ * With use_regex, expect is a POSIX extended regex, unanchored, on the bytes read (JS RegExp syntax stands in
+ * for ERE: the common subset is identical; see docs/compatibility.md).
+ */
+export function matchExpect(expect: string, useRegex: boolean, got: Buffer): MatchVerdict {
+  const text = got.toString('latin1');
+  if (useRegex) {
+    let re: RegExp;
+    try {
+      re = new RegExp(expect);
+    } catch (e) {
+      return { ok: false, reason: 'bad_regex', detail: String((e as Error).message) };
+    }
+    return re.test(text.slice(0, REGEX_READ_LIMIT)) ? { ok: true } : { ok: false, reason: 'expect_mismatch', detail: printable(text) };
+  }
+  if (expect === '*') return got.length >= 1 ? { ok: true } : { ok: false, reason: 'read_too_short', detail: '' };
+  const want = Buffer.from(expect, 'latin1');
+  if (got.length < want.length) return { ok: false, reason: 'read_too_short', detail: `${got.length} < ${want.length}` };
+  return got.subarray(0, want.length).equals(want) ? { ok: true } : { ok: false, reason: 'expect_mismatch', detail: printable(text.slice(0, want.length)) };
+}
+
+/** For log fields: control bytes escaped, bounded length. */
+export function printable(s: string, max = 64): string {
+  return JSON.stringify(s.length > max ? s.slice(0, max) + '…' : s).slice(1, -1);
+}
+
+/**
+ * nanny splits send_program on spaces (strtok, so runs of spaces are one separator) and replaces tokens that are
+ * exactly `%h` (real server address) or `%p` (real port). Substrings such as `host=%h` are left alone, as in nanny.
+ */
+export function programArgv(program: string, address: string, port: number): string[] {
+  return program
+    .split(' ')
+    .filter((t) => t.length > 0)
+    .map((t) => (t === '%h' ? address : t === '%p' ? String(port) : t));
+}
+
+/**
+ * nanny drops the last byte of the program's output unconditionally, assuming a newline. directord drops it only
+ * when it is a newline, so `printf OK` matches `expect = "OK"` too, and `echo OK` behaves exactly as in nanny.
+ */
+export function programOutputText(out: Buffer): string {
+  let s = out.subarray(0, PROGRAM_OUTPUT_LIMIT).toString('latin1');
+  if (s.endsWith('\n')) s = s.slice(0, -1);
+  return s;
+}
+
+export type ProgramVerdict = { ok: true } | { ok: false; reason: 'program_exit' | 'program_timeout' | 'program_output_mismatch' | 'program_failed'; detail: string };
+
+/** Exit status and output to a verdict. A non-zero exit or a timeout is DOWN (nanny counted it as UP: its bug). */
+export function judgeProgram(expect: string | undefined, r: { exitCode: number | null; signal: string | null; timedOut: boolean; stdout: Buffer; spawnError?: string }): ProgramVerdict {
+  if (r.spawnError) return { ok: false, reason: 'program_failed', detail: r.spawnError };
+  if (r.timedOut) return { ok: false, reason: 'program_timeout', detail: 'killed after timeout' };
+  if (r.exitCode !== 0) return { ok: false, reason: 'program_exit', detail: r.signal ? `signal ${r.signal}` : `exit ${r.exitCode}` };
+  if (expect === undefined) return { ok: true };
+  const text = programOutputText(r.stdout);
+  return text === expect ? { ok: true } : { ok: false, reason: 'program_output_mismatch', detail: printable(text) };
+}

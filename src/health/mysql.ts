@@ -1,0 +1,134 @@
+// The MySQL check: a real client (mysql2) that authenticates (mysql_native_password, caching_sha2_password),
+// keeps ONE monitor connection open between probes, reconnects after an error and quits with COM_QUIT.
+// A completed login never counts as a connection error, so max_connect_errors cannot block the director.
+import { readFileSync } from 'node:fs';
+import mysql from 'mysql2';
+import type { Connection, RowDataPacket } from 'mysql2';
+import type { Probe, ProbeResult } from './probe';
+import type { ProbeSpec, MysqlProbeOptions } from './spec';
+import { judgeMysql, mysqlErrorReason, parseCredentials, replicaFactsFromRow, type MysqlFacts } from './mysqlJudge';
+
+type MysqlError = Error & { code?: string; errno?: number; fatal?: boolean };
+
+function credentials(opts: MysqlProbeOptions): { user: string; password?: string } {
+  if (!opts.credentialsFile) return { user: opts.user, password: opts.password };
+  const file = parseCredentials(readFileSync(opts.credentialsFile, 'utf8'));
+  return { user: opts.user || file.user || '', password: opts.password ?? file.password };
+}
+
+function query(conn: Connection, sql: string, timeoutMs: number): Promise<RowDataPacket[]> {
+  return new Promise((resolve, reject) => {
+    conn.query<RowDataPacket[]>({ sql, timeout: timeoutMs }, (err, rows) => (err ? reject(err) : resolve(rows)));
+  });
+}
+
+export class MysqlProbe implements Probe {
+  private conn: Connection | undefined;
+  private replicaStatusSql = 'SHOW SLAVE STATUS';
+  /** Monitor connections opened so far (reconnects show up here; a healthy server keeps it at 1). */
+  connectsTotal = 0;
+
+  constructor(private readonly spec: ProbeSpec) {}
+
+  private connect(): Promise<Connection> {
+    const opts = this.spec.mysql!;
+    const cred = credentials(opts);
+    this.connectsTotal++;
+    return new Promise((resolve, reject) => {
+      const conn = mysql.createConnection({
+        host: this.spec.address,
+        port: this.spec.port,
+        user: cred.user,
+        password: cred.password,
+        connectTimeout: opts.connectTimeoutMs ?? this.spec.timeoutMs,
+        enableKeepAlive: true,
+      });
+      // An idle monitor connection can still die (server restart, wait_timeout): forget it, reconnect next probe.
+      conn.on('error', () => {
+        if (this.conn === conn) this.conn = undefined;
+        conn.destroy();
+      });
+      conn.connect((err) => {
+        if (err) {
+          conn.destroy();
+          reject(err);
+        } else resolve(conn);
+      });
+    });
+  }
+
+  private async facts(conn: Connection, timeoutMs: number): Promise<MysqlFacts> {
+    const opts = this.spec.mysql!;
+    const [alive] = await query(conn, 'SELECT 1 AS alive, @@global.read_only AS ro', timeoutMs);
+    const facts: MysqlFacts = { readOnly: Number(alive?.ro) === 1, replica: null };
+    if (opts.checkReplication || opts.maxLagSeconds > 0) {
+      let rows: RowDataPacket[];
+      try {
+        rows = await query(conn, this.replicaStatusSql, timeoutMs);
+      } catch (e) {
+        // MySQL 8.4+ dropped SHOW SLAVE STATUS; switch once to the new spelling.
+        if ((e as MysqlError).errno !== 1064 || this.replicaStatusSql !== 'SHOW SLAVE STATUS') throw e;
+        this.replicaStatusSql = 'SHOW REPLICA STATUS';
+        rows = await query(conn, this.replicaStatusSql, timeoutMs);
+      }
+      facts.replica = replicaFactsFromRow(rows[0]);
+    }
+    return facts;
+  }
+
+  async run(): Promise<ProbeResult> {
+    const started = performance.now();
+    const timeoutMs = this.spec.timeoutMs;
+    const result = (ok: boolean, reason: string, detail?: string, replicationOnly?: boolean): ProbeResult => ({ ok, reason, detail, replicationOnly, durationMs: performance.now() - started });
+    let conn = this.conn;
+    if (!conn) {
+      try {
+        conn = await this.connect();
+        this.conn = conn;
+      } catch (e) {
+        const err = e as MysqlError;
+        return result(false, mysqlErrorReason({ ...err, fatal: true }), err.message);
+      }
+    }
+    try {
+      const facts = await this.facts(conn, Math.max(1, timeoutMs - (performance.now() - started)));
+      const v = judgeMysql(this.spec.mysql!, facts);
+      return result(v.ok, v.reason, v.detail, v.replicationOnly);
+    } catch (e) {
+      const err = e as MysqlError;
+      this.drop(conn);
+      return result(false, mysqlErrorReason(err), err.message);
+    }
+  }
+
+  private drop(conn: Connection): void {
+    if (this.conn === conn) this.conn = undefined;
+    // A broken or timed-out connection cannot quit politely; a healthy one after a query error can.
+    try {
+      conn.end(() => conn.destroy());
+    } catch {
+      conn.destroy();
+    }
+  }
+
+  /** COM_QUIT and close: the server logs a clean disconnect, not an aborted connection. */
+  close(): Promise<void> {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (!conn) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        conn.destroy();
+        resolve();
+      }, 2000);
+      conn.end(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}
+
+export function mysqlProbe(spec: ProbeSpec): Probe {
+  return new MysqlProbe(spec);
+}
