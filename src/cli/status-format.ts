@@ -1,0 +1,67 @@
+// The short block directorctl prints under the ipvsadm table: this node's HA role, the peer, and each real
+// server's health with runtime overrides marked as such (pure formatting, fixture-tested).
+import type { HaView, ServerHealthView, StatusSnapshot } from '../control/types';
+
+function age(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.round(ms / 60_000)}m`;
+}
+
+function since(iso: string | undefined, now: number): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? `${age(Math.max(0, now - t))} ago` : '-';
+}
+
+export function renderHa(ha: HaView): string {
+  if (!ha.enabled) return `Node: standalone (no HA peer wired), forwarding ${ha.forwarding ? 'on' : 'off'}\n`;
+  let out = `Node: ${ha.role}, ${ha.state}, forwarding ${ha.forwarding ? 'on' : 'off'}\n`;
+  if (ha.peer) {
+    const hb = ha.lastHeartbeatAgeMs === undefined ? 'no heartbeat yet' : `last heartbeat ${age(ha.lastHeartbeatAgeMs)} ago`;
+    out += `Peer: ${ha.peer.address} ${ha.peer.state}, ${hb}\n`;
+  } else {
+    out += 'Peer: none configured\n';
+  }
+  return out;
+}
+
+function weightCell(h: ServerHealthView): string {
+  const w = `${h.effectiveWeight}/${h.configuredWeight}`;
+  if (!h.override) return w;
+  return h.override.kind === 'drain' ? `${w} (override: drain)` : `${w} (override: weight ${h.override.weight})`;
+}
+
+export function renderHealth(rows: readonly ServerHealthView[], now: number): string {
+  if (rows.length === 0) return 'Real servers: none configured\n';
+  const table = rows.map((h) => [
+    `${h.virtual}/${h.server}`,
+    `${h.address}:${h.port}`,
+    h.state,
+    weightCell(h),
+    since(h.lastCheck, now),
+    h.reason ?? '',
+  ]);
+  const head = ['SERVER', 'ADDRESS', 'HEALTH', 'WEIGHT', 'LAST CHECK', 'REASON'];
+  const widths = head.map((_, i) => Math.max(head[i].length, ...table.map((r) => r[i].length)));
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd() + '\n';
+  return 'Real servers:\n' + [head, ...table].map((r) => '  ' + line(r)).join('');
+}
+
+/** Everything after the ipvsadm table in `directorctl status`. */
+export function renderStatusBlock(s: StatusSnapshot, now: number): string {
+  let out = '\n' + renderHa(s.ha);
+  const missing = Object.entries(s.subsystems)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
+  if (missing.length) out += `Not wired in this build: ${missing.join(', ')}\n`;
+  if (s.reload.lastResult === 'failure' && s.reload.lastError) {
+    out += `Last reload FAILED (${s.reload.lastError.code}): ${s.reload.lastError.message}; running configuration kept\n`;
+  }
+  out += renderHealth(s.health, now);
+  return out;
+}

@@ -1,0 +1,108 @@
+// The shapes the daemon answers with: one snapshot of live state that status, the CLI renderers and metrics all read,
+// so what directorctl prints and what Prometheus scrapes cannot disagree.
+import type { Protocol, SchedulerName } from '../config/schema';
+import type { ConnEntry } from '../dataplane/types';
+
+export type HealthState = 'up' | 'down' | 'quiesced' | 'unchecked' | 'draining';
+
+export interface DestView {
+  /** The lvs.cf server name, or the address when it is being drained after removal from the config. */
+  server: string;
+  address: string;
+  port: number;
+  forward: 'Route';
+  weight: number;
+  activeConns: number;
+  inactConns: number;
+  conns: number;
+  inPkts: number;
+  inBytes: number;
+  cps: number;
+  inpps: number;
+  inbps: number;
+}
+
+export interface ServiceView {
+  virtual: string;
+  protocol: Protocol;
+  vip: string;
+  port: number;
+  fwmark: number;
+  scheduler: SchedulerName;
+  persistent: number;
+  pmask: string;
+  conns: number;
+  inPkts: number;
+  inBytes: number;
+  cps: number;
+  inpps: number;
+  inbps: number;
+  /** Kernel list order (head = newest); renderers sort as ipvsadm does. */
+  dests: DestView[];
+}
+
+export type OverrideKind = 'drain' | 'weight';
+
+export interface ServerHealthView {
+  virtual: string;
+  server: string;
+  address: string;
+  port: number;
+  state: HealthState;
+  inTable: boolean;
+  configuredWeight: number;
+  /** Weight from health (slow start, quiesce) before any runtime override. */
+  healthWeight: number;
+  effectiveWeight: number;
+  override?: { kind: OverrideKind; weight: number; since: string };
+  lastCheck?: string;
+  reason?: string;
+}
+
+export interface HaView {
+  /** Whether an HA node is wired at all; when false, this director is standalone and always forwards. */
+  enabled: boolean;
+  role: string;
+  state: string;
+  peer?: { address: string; state: string };
+  lastHeartbeatAgeMs?: number;
+  forwarding: boolean;
+}
+
+export interface ReloadView {
+  count: number;
+  failures: number;
+  lastResult: 'success' | 'failure' | 'none';
+  lastAt?: string;
+  lastSuccessAt?: string;
+  lastError?: { code: string; message: string };
+}
+
+export interface StatusSnapshot {
+  configFile: string;
+  startedAt: string;
+  dataplane: string;
+  /** Subsystems actually wired into this daemon (others are shown as absent, never faked). */
+  subsystems: Record<'config' | 'dataplane' | 'health' | 'ha' | 'scheduler', boolean>;
+  services: ServiceView[];
+  health: ServerHealthView[];
+  ha: HaView;
+  reload: ReloadView;
+  connections?: ConnEntry[];
+}
+
+export interface WhereAnswer {
+  client: string;
+  clientPort?: number;
+  virtual: string;
+  vip: string;
+  port: number;
+  destination?: { address: string; port: number; server?: string };
+  reason: string;
+}
+
+export interface ReloadAnswer {
+  result: 'success' | 'failure';
+  changes: string[];
+  error?: { code: string; message: string };
+}
