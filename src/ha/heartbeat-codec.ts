@@ -158,7 +158,7 @@ export class ReplayGuard {
 
   constructor(private readonly maxRetired = 64) {}
 
-  check(hb: Heartbeat): { ok: true; restarted: boolean } | { ok: false; reason: 'replayed'; detail: string } {
+  check(hb: Pick<Heartbeat, 'nodeId' | 'bootId' | 'seq'>): { ok: true; restarted: boolean } | { ok: false; reason: 'replayed'; detail: string } {
     const cur = this.current.get(hb.nodeId);
     if (cur && cur.bootId === hb.bootId) {
       if (hb.seq <= cur.seq) return { ok: false, reason: 'replayed', detail: `seq ${hb.seq} <= last ${cur.seq}` };
