@@ -125,3 +125,10 @@ export function desired(s: CheckerState, policy: CheckerPolicy): Desired {
   if (policy.quiesce && s.everAdded) return { up: false, weight: 0, inTable: true };
   return { up: false, weight: 0, inTable: false };
 }
+
+/** After a reload changed the policy of a kept checker: apply lowered/unramped weights at once, keep up/down. */
+export function reconcilePolicy(prev: CheckerState, policy: CheckerPolicy): CheckerState {
+  const s = { ...prev };
+  if (s.active && (s.weight > policy.weight || !policy.slowStart)) s.weight = policy.weight;
+  return s;
+}

@@ -1,0 +1,8 @@
+// The health subsystem's public face: the monitor the director wires to the data plane, and its types.
+export { HealthMonitor, systemClock } from './monitor';
+export type { HealthChange, CheckEvent, ServerHealth, AdminMode, Clock, HealthMonitorOptions } from './monitor';
+export type { ProbeResult, Probe } from './probe';
+export type { ProbeFactory } from './probes';
+export { defaultProbeFactory } from './probes';
+export { checkerSpec, checkerSpecs } from './spec';
+export type { CheckerSpec, ProbeSpec, ProbeKind } from './spec';
