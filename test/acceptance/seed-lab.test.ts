@@ -1,0 +1,35 @@
+// The seed's hosts without directord: addresses, the ARP-problem fix, names, replication granted by host name.
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { labAvailable } from '../lab/lab';
+import { SeedLab, SEED } from '../lab/seed';
+
+t.test('the seed lab before any director runs', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
+  const seed = await SeedLab.create();
+  t.teardown(() => seed.destroy());
+  const { lab } = seed;
+
+  for (const h of ['sql1', 'sql2'] as const) {
+    t.match(await lab.sh(h, 'ip -4 addr show dev lo'), `${SEED.vip}/32`, `${h}: VIP on lo (the seed's lo:3)`);
+    t.equal((await lab.sh(h, 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '1', `${h}: arp_ignore = 1`);
+    t.equal((await lab.sh(h, 'sysctl -n net.ipv4.conf.all.arp_announce')).trim(), '2', `${h}: arp_announce = 2`);
+  }
+  t.equal((await lab.sh('sql1', 'getent hosts 10.0.0.5')).split(/\s+/)[1], 'sql2.example.com', 'seed names resolve by address');
+  t.match(await lab.sh('lb1', 'ip -4 addr show dev eth0'), `${SEED.lb1}/20`, 'lb1 address');
+
+  // The replication users are granted to host NAMES as in the seed: the IO threads prove name resolution works.
+  for (const s of [seed.sql1, seed.sql2]) {
+    const st = await s.slaveStatus();
+    t.equal(st.Slave_IO_Running, 'Yes', `${s.host} connects to its master as replication@<name>`);
+  }
+  // Nobody answers the VIP before a director holds it: the real servers stay quiet on ARP.
+  const r = await seed.clientSql('select 1', { connectTimeout: 1 });
+  t.not(r.code, 0, 'VIP unreachable without a director');
+  const direct = await seed.clientSql('select @@server_id', { address: SEED.sql2 });
+  t.equal(direct.stdout.trim(), '2', `nova reaches sql2 directly (${direct.stderr.trim()})`);
+
+  const dirs = [seed.dirs.root, seed.sql1.dir];
+  await seed.destroy();
+  for (const d of dirs) t.notOk(existsSync(d), `${d} removed`);
+  t.notOk(existsSync(`/etc/netns/${lab.ns('sql1')}`), '/etc/netns entry removed');
+});

@@ -1,0 +1,112 @@
+// The compiled directord daemon running in a lab host, with its JSON log collected and directorctl at hand.
+// /usr/local/bin is overlaid privately (ip netns exec gives each command its own mount namespace), never written.
+import type { ChildProcess } from 'node:child_process';
+import { Lab, waitFor, type ExecResult } from './lab';
+import { paths } from './build';
+
+export interface LogRecord {
+  level?: number;
+  time?: number;
+  msg?: string;
+  [k: string]: unknown;
+}
+
+export interface DirectorProcessOptions {
+  config: string;
+  socket: string;
+  /** A directory laid over /usr/local/bin inside this process only (holds check_tcp_port.sh). */
+  overlayBin?: string;
+  logLevel?: string;
+}
+
+export class DirectorProcess {
+  readonly records: LogRecord[] = [];
+  /** Raw stdout/stderr lines that were not JSON (kept for error messages). */
+  readonly otherLines: string[] = [];
+  private child: ChildProcess | undefined;
+  private buffered = '';
+  startedAt = 0;
+
+  constructor(
+    readonly lab: Lab,
+    readonly host: string,
+    readonly opts: DirectorProcessOptions,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.running ? this.child!.pid : undefined;
+  }
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private argv(): string[] {
+    const daemon = ['node', paths.directord, '--config', this.opts.config, '--socket', this.opts.socket];
+    if (this.opts.logLevel) daemon.push('--log-level', this.opts.logLevel);
+    if (!this.opts.overlayBin) return daemon;
+    const mount = `mount -t overlay overlay -o lowerdir=${this.opts.overlayBin}:/usr/local/bin /usr/local/bin && exec "$@"`;
+    return ['sh', '-c', mount, 'sh', ...daemon];
+  }
+
+  /** Start and wait until the control socket answers `status`. */
+  async start(timeoutMs = 20000): Promise<void> {
+    if (this.running) return;
+    this.startedAt = Date.now();
+    const child = this.lab.spawn(this.host, this.argv(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout!.on('data', (d) => this.take(String(d)));
+    child.stderr!.on('data', (d) => this.otherLines.push(...String(d).split('\n').filter(Boolean)));
+    await waitFor(`directord on ${this.host} to answer on its control socket`, async () => {
+      if (!this.running) throw new Error(`directord exited (${this.child?.exitCode ?? this.child?.signalCode}): ${this.tail()}`);
+      return (await this.ctl(['status'])).code === 0;
+    }, timeoutMs, 200);
+  }
+
+  private take(chunk: string): void {
+    this.buffered += chunk;
+    let nl: number;
+    while ((nl = this.buffered.indexOf('\n')) >= 0) {
+      const line = this.buffered.slice(0, nl);
+      this.buffered = this.buffered.slice(nl + 1);
+      if (!line.trim()) continue;
+      try {
+        this.records.push(JSON.parse(line) as LogRecord);
+      } catch {
+        this.otherLines.push(line);
+      }
+    }
+  }
+
+  /** The last lines of output, for failure messages. */
+  tail(n = 15): string {
+    const recs = this.records.slice(-n).map((r) => JSON.stringify(r));
+    return [...recs, ...this.otherLines.slice(-n)].join('\n');
+  }
+
+  /** Run directorctl against this daemon, inside its namespace. */
+  ctl(args: string[], timeoutMs = 10000): Promise<ExecResult> {
+    return this.lab.exec(this.host, ['node', paths.directorctl, '--socket', this.opts.socket, ...args], { timeoutMs });
+  }
+
+  /** Wait for a log record matching the predicate (records already seen count). */
+  waitLog(what: string, pred: (r: LogRecord) => boolean, timeoutMs = 30000, since = 0): Promise<LogRecord> {
+    return waitFor(`log on ${this.host}: ${what}`, () => this.records.slice(since).find(pred), timeoutMs, 50);
+  }
+
+  /** Send a signal by PID; for SIGTERM/SIGKILL wait for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10000): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    process.kill(child.pid!, 'SIGCONT');
+    process.kill(child.pid!, signal);
+    const t = setTimeout(() => this.running && process.kill(child.pid!, 'SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(t);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.pid) process.kill(this.pid, signal);
+  }
+}

@@ -1,0 +1,210 @@
+// The seed deployment on one machine: client, lb1, lb2, sql1, sql2 namespaces on one bridge with the seed's addresses,
+// the ARP-problem fix on the real servers, multi-master MariaDB, and directord on lb1/lb2 running the seed's lvs.cf.
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readdirSync, copyFileSync, chmodSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lab, waitFor, type ExecResult } from './lab';
+import { MariaDbServer, setupMultiMaster, waitCaughtUp } from './mariadb';
+import { DirectorProcess } from './director-process';
+import { paths } from './build';
+
+export const SEED = {
+  lb1: '10.0.0.1',
+  lb2: '10.0.0.2',
+  vip: '10.0.0.3',
+  sql1: '10.0.0.4',
+  sql2: '10.0.0.5',
+  client: '10.0.0.10',
+  prefix: 20,
+} as const;
+
+/** The seed's users: replication (§2 step 5), nova (§2 step 17, §3 step 6) and a monitor user for `check = mysql`. */
+export const SEED_USERS = {
+  replication: { user: 'replication', password: 'secret_pw' },
+  nova: { user: 'nova', password: 'nova_pw' },
+  monitor: { user: 'monitor', password: 'monitor_pw' },
+} as const;
+
+export type SeedHost = 'lb1' | 'lb2' | 'sql1' | 'sql2' | 'client';
+export type Director = 'lb1' | 'lb2';
+
+/** /etc/hosts of every host: the seed names its machines *.example.com; the grants use those names. */
+export const SEED_HOSTS_FILE = [
+  '127.0.0.1 localhost',
+  `${SEED.lb1} lb1.example.com lb1`,
+  `${SEED.lb2} lb2.example.com lb2`,
+  `${SEED.vip} sql.example.com sql`,
+  `${SEED.sql1} sql1.example.com sql1`,
+  `${SEED.sql2} sql2.example.com sql2`,
+  `${SEED.client} client.example.com client`,
+  '',
+].join('\n');
+
+/** The repaired check script (written by the health work); the seed's lvs.cf names it /usr/local/bin/check_tcp_port.sh. */
+export function checkScriptPath(): string {
+  const p = join(paths.root, 'config', 'check_tcp_port.sh');
+  if (!existsSync(p)) throw new Error(`${p} is missing: the seed's send_program cannot run`);
+  return p;
+}
+
+export interface SeedLabOptions {
+  /** max_connect_errors on both servers (seed: 1000). */
+  maxConnectErrors?: number;
+  /** Progress lines for a human (the demo); tests leave it out. */
+  progress?: (line: string) => void;
+}
+
+function removeStaleEtcNetns(): void {
+  if (!existsSync('/etc/netns')) return;
+  for (const d of readdirSync('/etc/netns')) {
+    const m = /^dd(\d+)[a-z]?-/.exec(d);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      rmSync(join('/etc/netns', d), { recursive: true, force: true });
+    }
+  }
+}
+
+export class SeedLab {
+  readonly dirs: { root: string; bin: string };
+  readonly directors = new Map<Director, DirectorProcess>();
+  sql1!: MariaDbServer;
+  sql2!: MariaDbServer;
+  private etcNetns: string[] = [];
+
+  private constructor(readonly lab: Lab, private readonly progress: (line: string) => void) {
+    this.dirs = { root: mkdtempSync(join(tmpdir(), 'ddseed-')), bin: '' };
+    this.dirs.bin = join(this.dirs.root, 'usr-local-bin');
+    mkdirSync(this.dirs.bin);
+  }
+
+  /** Namespaces, addresses, ARP fix, /etc/hosts, MariaDB multi-master and the seed's users. No directord yet. */
+  static async create(opts: SeedLabOptions = {}): Promise<SeedLab> {
+    removeStaleEtcNetns();
+    const progress = opts.progress ?? (() => undefined);
+    progress('creating namespaces client, lb1, lb2, sql1, sql2 on one bridge (10.0.0.0/20)');
+    const lab = await Lab.create([
+      { name: 'lb1', address: `${SEED.lb1}/${SEED.prefix}` },
+      { name: 'lb2', address: `${SEED.lb2}/${SEED.prefix}` },
+      // The seed's "ARP problem" fix: arp_ignore=1, arp_announce=2 and the VIP on lo (its lo:3).
+      { name: 'sql1', address: `${SEED.sql1}/${SEED.prefix}`, vipsOnLo: [SEED.vip] },
+      { name: 'sql2', address: `${SEED.sql2}/${SEED.prefix}`, vipsOnLo: [SEED.vip] },
+      { name: 'client', address: `${SEED.client}/${SEED.prefix}` },
+    ], { tag: 'seed' });
+    const seed = new SeedLab(lab, progress);
+    try {
+      await seed.build(opts);
+    } catch (e) {
+      await seed.destroy();
+      throw e;
+    }
+    return seed;
+  }
+
+  private async build(opts: SeedLabOptions): Promise<void> {
+    // `ip netns exec` bind-mounts /etc/netns/<ns>/* over /etc/*: each host gets the seed's names and no outside DNS.
+    for (const h of this.lab.hosts.keys()) {
+      const d = join('/etc/netns', this.lab.ns(h));
+      mkdirSync(d, { recursive: true });
+      this.etcNetns.push(d);
+      writeFileSync(join(d, 'hosts'), SEED_HOSTS_FILE);
+      writeFileSync(join(d, 'resolv.conf'), '# lab: names come from /etc/hosts only\noptions timeout:1 attempts:1\n');
+    }
+    this.progress('starting MariaDB on sql1 and sql2 (seed my.cnf: server_id, auto_increment 1/2 step 10, log-bin, log-slave-updates)');
+    const [sql1, sql2] = await Promise.all([
+      MariaDbServer.create(this.lab, 'sql1', { name: 'sql1', serverId: 1, autoIncrementOffset: 1, maxConnectErrors: opts.maxConnectErrors }),
+      MariaDbServer.create(this.lab, 'sql2', { name: 'sql2', serverId: 2, autoIncrementOffset: 2, maxConnectErrors: opts.maxConnectErrors }),
+    ]);
+    this.sql1 = sql1;
+    this.sql2 = sql2;
+    this.progress("multi-master replication: grants to 'replication'@'sql1/sql2.example.com', CHANGE MASTER TO each other");
+    await setupMultiMaster(sql1, sql2, {
+      ...SEED_USERS.replication,
+      grantHosts: ['sql1.example.com', 'sql2.example.com'],
+    });
+    // Users created on sql1 reach sql2 through replication, as an operator would do after step 17.
+    await sql1.createUser(SEED_USERS.nova.user, SEED_USERS.nova.password, { replicate: true });
+    await sql1.createUser(SEED_USERS.monitor.user, SEED_USERS.monitor.password, { replicate: true, privileges: 'REPLICATION CLIENT', on: '*.*' });
+    await waitCaughtUp(sql2, sql1);
+  }
+
+  /** The lvs.cf path a director runs (a copy in the lab dir, so tests can rewrite it and reload). */
+  configPath(host: Director): string {
+    return join(this.dirs.root, `${host}-lvs.cf`);
+  }
+
+  /** Start directord in lb1/lb2 with a private /usr/local/bin overlay that holds check_tcp_port.sh. */
+  async startDirector(host: Director, lvsCf: string = readFileSync(paths.seedConfig, 'utf8'), opts: { logLevel?: string } = {}): Promise<DirectorProcess> {
+    const script = join(this.dirs.bin, 'check_tcp_port.sh');
+    if (!existsSync(script)) {
+      copyFileSync(checkScriptPath(), script);
+      chmodSync(script, 0o755);
+    }
+    writeFileSync(this.configPath(host), lvsCf);
+    const d = new DirectorProcess(this.lab, host, {
+      config: this.configPath(host),
+      socket: join(this.dirs.root, `${host}.sock`),
+      overlayBin: this.dirs.bin,
+      logLevel: opts.logLevel,
+    });
+    this.directors.set(host, d);
+    await d.start();
+    return d;
+  }
+
+  director(host: Director): DirectorProcess {
+    const d = this.directors.get(host);
+    if (!d) throw new Error(`directord not started on ${host}`);
+    return d;
+  }
+
+  /** Which director currently answers ARP for the VIP, as seen from the client (by MAC). */
+  async vipOwner(): Promise<Director | undefined> {
+    await this.lab.exec('client', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
+    await this.lab.exec('client', ['ping', '-c1', '-W1', SEED.vip]);
+    const out = (await this.lab.exec('client', ['ip', 'neigh', 'show', SEED.vip])).stdout;
+    const mac = /lladdr (\S+)/.exec(out)?.[1];
+    for (const h of ['lb1', 'lb2'] as const) {
+      const m = /link\/ether (\S+)/.exec((await this.lab.exec(h, ['ip', 'link', 'show', 'eth0'])).stdout)?.[1];
+      if (m && m === mac) return h;
+    }
+    return undefined;
+  }
+
+  /** `mariadb -h 10.0.0.3` from the client, as nova (the seed's §3 step 6). */
+  clientSql(sql: string, opts: { address?: string; connectTimeout?: number } = {}): Promise<ExecResult> {
+    const argv = ['mariadb', '--no-defaults', '-h', opts.address ?? SEED.vip, '-u', SEED_USERS.nova.user, `-p${SEED_USERS.nova.password}`,
+      '--batch', '--skip-column-names', `--connect-timeout=${opts.connectTimeout ?? 3}`];
+    return this.lab.exec('client', argv, { input: sql, timeoutMs: 20000 });
+  }
+
+  /** The server_id that answers through the VIP: 1 = sql1, 2 = sql2. */
+  async servedBy(): Promise<'sql1' | 'sql2' | undefined> {
+    const r = await this.clientSql('SELECT @@server_id');
+    const id = r.stdout.trim();
+    return id === '1' ? 'sql1' : id === '2' ? 'sql2' : undefined;
+  }
+
+  async waitServedBy(which: 'sql1' | 'sql2' | 'any', timeoutMs = 30000): Promise<'sql1' | 'sql2'> {
+    return waitFor(`the VIP to be served by ${which}`, async () => {
+      const s = await this.servedBy();
+      return s && (which === 'any' || s === which) ? s : undefined;
+    }, timeoutMs, 200);
+  }
+
+  /** Stop directors, MariaDB and the namespaces; remove every temp dir and /etc/netns entry. */
+  async destroy(): Promise<void> {
+    for (const d of this.directors.values()) await d.stop('SIGKILL').catch(() => undefined);
+    for (const s of [this.sql1, this.sql2]) if (s) await s.destroy().catch(() => undefined);
+    await this.lab.destroy();
+    for (const d of this.etcNetns) rmSync(d, { recursive: true, force: true });
+    try {
+      if (existsSync('/etc/netns') && readdirSync('/etc/netns').length === 0) rmSync('/etc/netns', { recursive: true });
+    } catch {
+      /* another lab uses it */
+    }
+    rmSync(this.dirs.root, { recursive: true, force: true });
+  }
+}
