@@ -2,10 +2,18 @@
   "targets": [
     {
       "target_name": "directord_native",
-      "sources": ["native/src/addon.c"],
-      "include_dirs": ["native/include"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
-      "defines": ["NAPI_VERSION=8"]
+      "sources": [
+        "native/src/addon.c",
+        "native/src/core.c",
+        "native/src/schedulers.c",
+        "native/src/policy.c",
+        "native/src/frame.c",
+        "native/src/afpacket.c"
+      ],
+      "include_dirs": ["native/include", "native/src"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
+      "defines": ["NAPI_VERSION=8"],
+      "libraries": ["-lpcap", "-lpthread"]
     }
   ]
 }

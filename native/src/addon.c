@@ -1,19 +1,356 @@
-/* N-API entry of the native data plane: exports the ABI version so the loader can refuse a mismatched build. */
+/* N-API surface of the native data plane. Arguments arrive already validated by src/dataplane/native.ts
+ * (checked primitives and packed Buffers whose layout this file exports); errors are thrown with stable codes. */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include "abi.h"
+#include "afpacket.h"
+#include "core.h"
 
-static napi_value abi_version(napi_env env, napi_callback_info info) {
+struct handle {
+  struct dd_table *t;
+  struct dd_loop *loop;
+};
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "E_DATAPLANE_NATIVE", #call " failed"); return NULL; } } while (0)
+#define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); \
+  if (argc < n) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "missing arguments"); return NULL; }
+
+static napi_value num(napi_env env, double v) { napi_value r; napi_create_double(env, v, &r); return r; }
+
+static void finalize(napi_env env, void *data, void *hint) {
+  struct handle *h = data;
+  (void)env; (void)hint;
+  if (h->loop) dd_loop_stop(h->loop);
+  dd_table_free(h->t);
+  free(h);
+}
+
+static struct handle *get_handle(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    napi_throw_error(env, "E_DATAPLANE_NATIVE", "not a table handle");
+    return NULL;
+  }
+  return p;
+}
+
+static int get_buffer(napi_env env, napi_value v, void **data, size_t *len) {
+  if (napi_get_buffer_info(env, v, data, len) != napi_ok) {
+    napi_throw_error(env, "E_DATAPLANE_NATIVE", "expected a Buffer");
+    return -1;
+  }
+  return 0;
+}
+
+static int64_t clock_arg(napi_env env, napi_value v) {
+  double d = -1;
+  napi_get_value_double(env, v, &d);
+  return d < 0 ? dd_now_ms() : (int64_t)d;
+}
+
+static napi_value abi_version(napi_env env, napi_callback_info info) { (void)info; return num(env, DD_ABI_VERSION); }
+static napi_value now_ms(napi_env env, napi_callback_info info) { (void)info; return num(env, (double)dd_now_ms()); }
+
+static napi_value table_create(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  uint32_t size = 0;
+  struct handle *h;
+  napi_value ext;
+  CHECK(napi_get_value_uint32(env, argv[0], &size));
+  h = calloc(1, sizeof(*h));
+  if (h) h->t = dd_table_new(size);
+  if (!h || !h->t) { free(h); napi_throw_error(env, "E_DATAPLANE_TABLE", "cannot allocate the connection table"); return NULL; }
+  CHECK(napi_create_external(env, h, finalize, NULL, &ext));
+  return ext;
+}
+
+static napi_value table_set_services(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  struct handle *h = get_handle(env, argv[0]);
+  void *sb, *db;
+  size_t sl, dl;
+  int rc;
+  if (!h || get_buffer(env, argv[1], &sb, &sl) || get_buffer(env, argv[2], &db, &dl)) return NULL;
+  if (sl % sizeof(struct dd_service_spec) || dl % sizeof(struct dd_dest_spec)) {
+    napi_throw_error(env, "E_DATAPLANE_ABI", "service/dest buffer size is not a whole number of records");
+    return NULL;
+  }
+  pthread_mutex_lock(&h->t->lock);
+  rc = dd_set_services(h->t, sb, (uint32_t)(sl / sizeof(struct dd_service_spec)), db,
+                       (uint32_t)(dl / sizeof(struct dd_dest_spec)));
+  pthread_mutex_unlock(&h->t->lock);
+  if (rc) { napi_throw_error(env, "E_DATAPLANE_LIMIT", "too many services or dests for the native table"); return NULL; }
+  return NULL;
+}
+
+static napi_value table_set_timeouts(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  struct handle *h = get_handle(env, argv[0]);
+  uint32_t a, b, c;
+  if (!h) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &a));
+  CHECK(napi_get_value_uint32(env, argv[2], &b));
+  CHECK(napi_get_value_uint32(env, argv[3], &c));
+  pthread_mutex_lock(&h->t->lock);
+  dd_set_timeouts(h->t, a, b, c);
+  pthread_mutex_unlock(&h->t->lock);
+  return NULL;
+}
+
+static napi_value table_set_forwarding(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  struct handle *h = get_handle(env, argv[0]);
+  bool on = false;
+  if (!h) return NULL;
+  CHECK(napi_get_value_bool(env, argv[1], &on));
+  h->t->forwarding = on ? 1 : 0;
+  return NULL;
+}
+
+static napi_value decision_value(napi_env env, struct handle *h, int verdict, const struct dd_decision *dc) {
+  napi_value arr;
+  double dest = -1, dport = -1;
+  if (dc && dc->dest != DD_NIL) { dest = h->t->dests[dc->dest].addr; dport = h->t->dests[dc->dest].port; }
+  napi_create_array_with_length(env, 5, &arr);
+  napi_set_element(env, arr, 0, num(env, verdict));
+  napi_set_element(env, arr, 1, num(env, dest));
+  napi_set_element(env, arr, 2, num(env, dport));
+  napi_set_element(env, arr, 3, num(env, dc ? dc->state : 0));
+  napi_set_element(env, arr, 4, num(env, dc ? dc->created : 0));
+  return arr;
+}
+
+/* Test entry: one frame through parser + table, no sockets. Returns [verdict, destAddr, destPort, state, created]. */
+static napi_value table_process_frame(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  struct handle *h = get_handle(env, argv[0]);
+  void *fb;
+  size_t fl;
+  struct dd_pkt p;
+  struct dd_decision dc;
+  int v;
+  if (!h || get_buffer(env, argv[1], &fb, &fl)) return NULL;
+  int64_t now = clock_arg(env, argv[2]);
+  pthread_mutex_lock(&h->t->lock);
+  v = dd_parse_frame(fb, (uint32_t)fl, &p);
+  if (v == DD_V_FORWARD) { dd_process(h->t, &p, now, &dc); v = dc.verdict; }
+  if (v != DD_V_FORWARD) h->t->verdicts[v]++;
+  pthread_mutex_unlock(&h->t->lock);
+  return decision_value(env, h, v, v == DD_V_FORWARD || v == DD_V_NO_MAC || v == DD_V_DEST_UNAVAILABLE ? &dc : NULL);
+}
+
+/* Test entry: a packet summary (no frame). Args: handle, saddr, sport, daddr, dport, proto, tcpflags, iplen, nowMs. */
+static napi_value table_process_packet(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  struct handle *h = get_handle(env, argv[0]);
+  uint32_t v[7];
+  struct dd_pkt p;
+  struct dd_decision dc;
+  int i;
+  if (!h) return NULL;
+  for (i = 0; i < 7; i++) CHECK(napi_get_value_uint32(env, argv[1 + i], &v[i]));
+  p.saddr = v[0]; p.sport = (uint16_t)v[1]; p.daddr = v[2]; p.dport = (uint16_t)v[3];
+  p.proto = (uint8_t)v[4]; p.tcpflags = (uint8_t)v[5]; p.iplen = v[6];
+  int64_t now = clock_arg(env, argv[8]);
+  pthread_mutex_lock(&h->t->lock);
+  dd_process(h->t, &p, now, &dc);
+  if (dc.verdict != DD_V_FORWARD) h->t->verdicts[dc.verdict]++;
+  pthread_mutex_unlock(&h->t->lock);
+  return decision_value(env, h, dc.verdict, &dc);
+}
+
+/* Parser only (fuzzing): the verdict for arbitrary bytes. */
+static napi_value parse_frame(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  void *fb;
+  size_t fl;
+  struct dd_pkt p;
+  if (get_buffer(env, argv[0], &fb, &fl)) return NULL;
+  return num(env, dd_parse_frame(fb, (uint32_t)fl, &p));
+}
+
+static napi_value copy_out(napi_env env, const void *src, size_t len) {
+  napi_value buf;
+  void *dst;
+  if (napi_create_buffer_copy(env, len, src, &dst, &buf) != napi_ok) return NULL;
+  return buf;
+}
+
+/* Counters: DD_C_COUNT globals then DD_V_COUNT verdicts, as uint64. */
+static napi_value table_counters(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  struct handle *h = get_handle(env, argv[0]);
+  uint64_t out[DD_C_COUNT + DD_V_COUNT];
+  if (!h) return NULL;
+  pthread_mutex_lock(&h->t->lock);
+  if (h->loop) h->t->counters[DD_C_RING_DROPS] += dd_loop_ring_drops(h->loop);
+  memcpy(out, h->t->counters, sizeof(h->t->counters));
+  memcpy(out + DD_C_COUNT, h->t->verdicts, sizeof(h->t->verdicts));
+  pthread_mutex_unlock(&h->t->lock);
+  return copy_out(env, out, sizeof(out));
+}
+
+static napi_value table_dest_stats(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  struct handle *h = get_handle(env, argv[0]);
+  struct dd_dest_stats *out;
+  uint32_t n;
+  napi_value r;
+  if (!h) return NULL;
+  out = malloc(sizeof(*out) * DD_MAX_DESTS);
+  if (!out) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
+  pthread_mutex_lock(&h->t->lock);
+  n = dd_stats(h->t, out, DD_MAX_DESTS);
+  pthread_mutex_unlock(&h->t->lock);
+  r = copy_out(env, out, sizeof(*out) * n);
+  free(out);
+  return r;
+}
+
+static napi_value records_out(napi_env env, struct handle *h, uint32_t max, int64_t now, int drain) {
+  struct dd_conn_record *out;
+  uint32_t n;
+  napi_value r;
+  if (max == 0) return copy_out(env, "", 0);
+  out = malloc(sizeof(*out) * max);
+  if (!out) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
+  pthread_mutex_lock(&h->t->lock);
+  n = drain ? dd_drain_sync(h->t, out, max) : dd_connections(h->t, now, out, max);
+  pthread_mutex_unlock(&h->t->lock);
+  r = copy_out(env, out, sizeof(*out) * n);
+  free(out);
+  return r;
+}
+
+static napi_value table_connections(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  struct handle *h = get_handle(env, argv[0]);
+  uint32_t max = 0;
+  if (!h) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &max));
+  if (max > h->t->size) max = h->t->size;
+  return records_out(env, h, max, clock_arg(env, argv[2]), 0);
+}
+
+static napi_value table_drain_sync(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  struct handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  return records_out(env, h, DD_SYNC_RING, 0, 1);
+}
+
+static napi_value table_apply_sync(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  struct handle *h = get_handle(env, argv[0]);
+  void *b;
+  size_t l;
+  uint32_t n;
+  if (!h || get_buffer(env, argv[1], &b, &l)) return NULL;
+  if (l % sizeof(struct dd_conn_record)) { napi_throw_error(env, "E_DATAPLANE_ABI", "sync buffer size"); return NULL; }
+  int64_t now = clock_arg(env, argv[2]);
+  pthread_mutex_lock(&h->t->lock);
+  n = dd_apply_sync(h->t, b, (uint32_t)(l / sizeof(struct dd_conn_record)), now);
+  pthread_mutex_unlock(&h->t->lock);
+  return num(env, n);
+}
+
+static napi_value loop_start(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  struct handle *h = get_handle(env, argv[0]);
+  char ifname[64], filter[65536], err[512];
+  size_t len;
+  void *mac;
+  size_t macl;
+  bool vnet = false;
+  if (!h || get_buffer(env, argv[2], &mac, &macl)) return NULL;
+  if (macl != 6) { napi_throw_error(env, "E_DATAPLANE_ABI", "mac must be 6 bytes"); return NULL; }
+  CHECK(napi_get_value_string_utf8(env, argv[1], ifname, sizeof(ifname), &len));
+  CHECK(napi_get_value_string_utf8(env, argv[3], filter, sizeof(filter), &len));
+  CHECK(napi_get_value_bool(env, argv[4], &vnet));
+  if (h->loop) { napi_throw_error(env, "E_DATAPLANE_STATE", "packet loop already running"); return NULL; }
+  if (dd_loop_start(&h->loop, h->t, ifname, mac, filter, vnet ? 1 : 0, err, sizeof(err))) {
+    h->loop = NULL;
+    napi_throw_error(env, "E_DATAPLANE_SOCKET", err);
+  }
+  return NULL;
+}
+
+static napi_value loop_set_filter(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  struct handle *h = get_handle(env, argv[0]);
+  char filter[65536], err[512];
+  size_t len;
+  if (!h) return NULL;
+  if (!h->loop) { napi_throw_error(env, "E_DATAPLANE_STATE", "packet loop not running"); return NULL; }
+  CHECK(napi_get_value_string_utf8(env, argv[1], filter, sizeof(filter), &len));
+  if (dd_loop_set_filter(h->loop, filter, err, sizeof(err))) napi_throw_error(env, "E_DATAPLANE_FILTER", err);
+  return NULL;
+}
+
+static napi_value loop_stop(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  struct handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  if (h->loop) dd_loop_stop(h->loop);
+  h->loop = NULL;
+  return NULL;
+}
+
+static void set_num(napi_env env, napi_value obj, const char *k, double v) { napi_set_named_property(env, obj, k, num(env, v)); }
+
+/* Sizes and offsets of every record in abi.h, so native.ts never hard-codes a layout. */
+static napi_value layout(napi_env env, napi_callback_info info) {
+  napi_value r, s, d, st, c;
   (void)info;
-  napi_value v;
-  napi_create_uint32(env, DD_ABI_VERSION, &v);
-  return v;
+  napi_create_object(env, &r); napi_create_object(env, &s); napi_create_object(env, &d);
+  napi_create_object(env, &st); napi_create_object(env, &c);
+#define F(obj, T, f) set_num(env, obj, #f, offsetof(struct T, f))
+  set_num(env, s, "size", sizeof(struct dd_service_spec));
+  F(s, dd_service_spec, vip); F(s, dd_service_spec, pmask); F(s, dd_service_spec, fwmark); F(s, dd_service_spec, persistent_ms);
+  F(s, dd_service_spec, port); F(s, dd_service_spec, protocol); F(s, dd_service_spec, scheduler);
+  F(s, dd_service_spec, expire_quiescent_template); F(s, dd_service_spec, expire_nodest_conn);
+  F(s, dd_service_spec, dest_count); F(s, dd_service_spec, dest_first);
+  set_num(env, d, "size", sizeof(struct dd_dest_spec));
+  F(d, dd_dest_spec, addr); F(d, dd_dest_spec, weight); F(d, dd_dest_spec, port); F(d, dd_dest_spec, has_mac); F(d, dd_dest_spec, mac);
+  set_num(env, st, "size", sizeof(struct dd_dest_stats));
+  F(st, dd_dest_stats, conns); F(st, dd_dest_stats, in_pkts); F(st, dd_dest_stats, in_bytes); F(st, dd_dest_stats, svc_index);
+  F(st, dd_dest_stats, addr); F(st, dd_dest_stats, weight); F(st, dd_dest_stats, active_conns); F(st, dd_dest_stats, inact_conns);
+  F(st, dd_dest_stats, persist_conns); F(st, dd_dest_stats, port);
+  set_num(env, c, "size", sizeof(struct dd_conn_record));
+  F(c, dd_conn_record, expires_ms); F(c, dd_conn_record, caddr); F(c, dd_conn_record, vaddr); F(c, dd_conn_record, daddr);
+  F(c, dd_conn_record, fwmark); F(c, dd_conn_record, cport); F(c, dd_conn_record, vport); F(c, dd_conn_record, dport);
+  F(c, dd_conn_record, protocol); F(c, dd_conn_record, state); F(c, dd_conn_record, template_);
+#undef F
+  napi_set_named_property(env, r, "service", s);
+  napi_set_named_property(env, r, "dest", d);
+  napi_set_named_property(env, r, "destStats", st);
+  napi_set_named_property(env, r, "conn", c);
+  set_num(env, r, "counterCount", DD_C_COUNT);
+  set_num(env, r, "verdictCount", DD_V_COUNT);
+  set_num(env, r, "maxServices", DD_MAX_SERVICES);
+  set_num(env, r, "maxDestsPerService", DD_MAX_DESTS_PER_SERVICE);
+  set_num(env, r, "connBytes", sizeof(struct dd_conn) + sizeof(uint32_t));
+  return r;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "abiVersion", NAPI_AUTO_LENGTH, abi_version, NULL, &fn);
-  napi_set_named_property(env, exports, "abiVersion", fn);
+  static const struct { const char *name; napi_callback fn; } fns[] = {
+    { "abiVersion", abi_version }, { "layout", layout }, { "nowMs", now_ms }, { "parseFrame", parse_frame },
+    { "tableCreate", table_create }, { "tableSetServices", table_set_services }, { "tableSetTimeouts", table_set_timeouts },
+    { "tableSetForwarding", table_set_forwarding }, { "tableProcessFrame", table_process_frame },
+    { "tableProcessPacket", table_process_packet }, { "tableCounters", table_counters },
+    { "tableDestStats", table_dest_stats }, { "tableConnections", table_connections },
+    { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
+    { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop },
+  };
+  for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
   return exports;
 }
 

@@ -1,0 +1,207 @@
+/* The AF_PACKET forwarding loop on its own pthread: a TPACKET_V3 RX ring (ETH_P_ALL, so it sees frames before
+ * the netdev ingress drop) filtered by classic BPF from libpcap, and sendmmsg straight out of the ring with
+ * PACKET_QDISC_BYPASS. PACKET_VNET_HDR on both sockets carries GSO/CHECKSUM_PARTIAL metadata across. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include "afpacket.h"
+
+#define BLOCK_SIZE (1u << 20)
+#define BLOCK_COUNT 32
+#define BATCH 1024
+#define VNET_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
+
+struct dd_loop {
+  struct dd_table *t;
+  int rx, tx, wake, vnet, ifindex;
+  uint8_t mac[6];
+  uint8_t *ring;
+  size_t ring_len;
+  pthread_t thread;
+  volatile int stop;
+  struct mmsghdr msgs[BATCH];
+  struct iovec iov[BATCH];
+};
+
+int64_t dd_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fail(char *err, size_t errlen, const char *what) {
+  snprintf(err, errlen, "%s: %s", what, strerror(errno));
+  return -1;
+}
+
+int dd_loop_set_filter(struct dd_loop *l, const char *filter, char *err, size_t errlen) {
+  struct bpf_program prog;
+  struct sock_fprog fp;
+  pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
+  int rc;
+  if (!p) { snprintf(err, errlen, "pcap_open_dead failed"); return -1; }
+  if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    snprintf(err, errlen, "bad filter: %s", pcap_geterr(p));
+    pcap_close(p);
+    return -1;
+  }
+  fp.len = (unsigned short)prog.bf_len;
+  fp.filter = (struct sock_filter *)prog.bf_insns;
+  rc = setsockopt(l->rx, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
+  pcap_freecode(&prog);
+  pcap_close(p);
+  if (rc != 0) return fail(err, errlen, "SO_ATTACH_FILTER");
+  return 0;
+}
+
+static void flush(struct dd_loop *l, unsigned n) {
+  unsigned done = 0;
+  while (done < n) {
+    int r = sendmmsg(l->tx, l->msgs + done, n - done, 0);
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      __atomic_fetch_add(&l->t->verdicts[DD_V_TX_ERROR], 1, __ATOMIC_RELAXED);
+      done++;   /* skip the frame the kernel refused */
+      continue;
+    }
+    __atomic_fetch_add(&l->t->counters[DD_C_TX_FRAMES], (uint64_t)r, __ATOMIC_RELAXED);
+    done += (unsigned)r;
+  }
+}
+
+static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
+  struct dd_table *t = l->t;
+  struct tpacket3_hdr *h = (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
+  uint32_t i, n = bd->hdr.bh1.num_pkts;
+  unsigned out = 0;
+  int64_t now = dd_now_ms();
+  pthread_mutex_lock(&t->lock);
+  for (i = 0; i < n; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
+    uint8_t *f = (uint8_t *)h + h->tp_mac;
+    struct dd_pkt p;
+    struct dd_decision dc;
+    int v;
+    t->counters[DD_C_RX_FRAMES]++;
+    t->counters[DD_C_RX_BYTES] += h->tp_len;
+    if (h->tp_snaplen < h->tp_len) v = DD_V_TRUNCATED;
+    else if (!t->forwarding) v = DD_V_NOT_ACTIVE;
+    else v = dd_parse_frame(f, h->tp_snaplen, &p);
+    if (v == DD_V_FORWARD) {
+      dd_process(t, &p, now, &dc);
+      v = dc.verdict;
+    }
+    if (v != DD_V_FORWARD) { t->verdicts[v]++; continue; }
+    memcpy(f, t->dests[dc.dest].mac, 6);
+    memcpy(f + 6, l->mac, 6);
+    l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
+    l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
+    out++;
+    if (out == BATCH) { pthread_mutex_unlock(&t->lock); flush(l, out); out = 0; pthread_mutex_lock(&t->lock); }
+  }
+  pthread_mutex_unlock(&t->lock);
+  if (out) flush(l, out);
+}
+
+static void *loop_main(void *arg) {
+  struct dd_loop *l = arg;
+  unsigned cur = 0;
+  while (!l->stop) {
+    struct tpacket_block_desc *bd = (struct tpacket_block_desc *)(l->ring + (size_t)cur * BLOCK_SIZE);
+    if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
+      struct pollfd pf[2] = { { l->rx, POLLIN | POLLERR, 0 }, { l->wake, POLLIN, 0 } };
+      __atomic_fetch_add(&l->t->counters[DD_C_LOOP_WAKEUPS], 1, __ATOMIC_RELAXED);
+      poll(pf, 2, 100);
+      continue;
+    }
+    walk_block(l, bd);
+    __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    cur = (cur + 1) % BLOCK_COUNT;
+  }
+  return NULL;
+}
+
+static void close_loop(struct dd_loop *l) {
+  if (l->ring && l->ring != MAP_FAILED) munmap(l->ring, l->ring_len);
+  if (l->rx >= 0) close(l->rx);
+  if (l->tx >= 0) close(l->tx);
+  if (l->wake >= 0) close(l->wake);
+  free(l);
+}
+
+int dd_loop_start(struct dd_loop **out, struct dd_table *t, const char *ifname, const uint8_t mac[6],
+                  const char *filter, int vnet, char *err, size_t errlen) {
+  struct dd_loop *l = calloc(1, sizeof(*l));
+  struct tpacket_req3 req;
+  struct sockaddr_ll sll;
+  int one = 1, v3 = TPACKET_V3;
+  if (!l) { snprintf(err, errlen, "out of memory"); return -1; }
+  l->t = t; l->rx = l->tx = l->wake = -1; l->vnet = vnet;
+  memcpy(l->mac, mac, 6);
+  l->ifindex = (int)if_nametoindex(ifname);
+  if (!l->ifindex) { fail(err, errlen, ifname); close_loop(l); return -1; }
+  l->rx = socket(AF_PACKET, SOCK_RAW, 0);
+  l->tx = socket(AF_PACKET, SOCK_RAW, 0);
+  l->wake = eventfd(0, EFD_NONBLOCK);
+  if (l->rx < 0 || l->tx < 0 || l->wake < 0) { fail(err, errlen, "socket(AF_PACKET)"); close_loop(l); return -1; }
+  if (dd_loop_set_filter(l, filter, err, errlen)) { close_loop(l); return -1; }
+  if (setsockopt(l->rx, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) ||
+      (vnet && setsockopt(l->rx, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) ||
+      (vnet && setsockopt(l->tx, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) ||
+      setsockopt(l->tx, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) ||
+      setsockopt(l->rx, SOL_PACKET, PACKET_VERSION, &v3, sizeof(v3))) {
+    fail(err, errlen, "setsockopt(SOL_PACKET)"); close_loop(l); return -1;
+  }
+  memset(&req, 0, sizeof(req));
+  req.tp_block_size = BLOCK_SIZE; req.tp_block_nr = BLOCK_COUNT;
+  req.tp_frame_size = 2048; req.tp_frame_nr = BLOCK_SIZE / 2048 * BLOCK_COUNT;
+  req.tp_retire_blk_tov = 1;
+  if (setsockopt(l->rx, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) { fail(err, errlen, "PACKET_RX_RING"); close_loop(l); return -1; }
+  l->ring_len = (size_t)BLOCK_SIZE * BLOCK_COUNT;
+  l->ring = mmap(NULL, l->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, l->rx, 0);
+  if (l->ring == MAP_FAILED) l->ring = mmap(NULL, l->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, l->rx, 0);
+  if (l->ring == MAP_FAILED) { fail(err, errlen, "mmap(ring)"); close_loop(l); return -1; }
+  memset(&sll, 0, sizeof(sll));
+  sll.sll_family = AF_PACKET; sll.sll_protocol = htons(ETH_P_ALL); sll.sll_ifindex = l->ifindex;
+  if (bind(l->rx, (struct sockaddr *)&sll, sizeof(sll))) { fail(err, errlen, "bind(rx)"); close_loop(l); return -1; }
+  sll.sll_protocol = 0;
+  if (bind(l->tx, (struct sockaddr *)&sll, sizeof(sll))) { fail(err, errlen, "bind(tx)"); close_loop(l); return -1; }
+  for (unsigned i = 0; i < BATCH; i++) {
+    memset(&l->msgs[i], 0, sizeof(l->msgs[i]));
+    l->msgs[i].msg_hdr.msg_iov = &l->iov[i];
+    l->msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  if (pthread_create(&l->thread, NULL, loop_main, l)) { fail(err, errlen, "pthread_create"); close_loop(l); return -1; }
+  *out = l;
+  return 0;
+}
+
+void dd_loop_stop(struct dd_loop *l) {
+  uint64_t one = 1;
+  if (!l) return;
+  l->stop = 1;
+  if (write(l->wake, &one, sizeof(one)) < 0) { /* the 100 ms poll timeout ends the loop anyway */ }
+  pthread_join(l->thread, NULL);
+  close_loop(l);
+}
+
+uint64_t dd_loop_ring_drops(struct dd_loop *l) {
+  struct tpacket_stats_v3 st;
+  socklen_t len = sizeof(st);
+  if (!l || getsockopt(l->rx, SOL_PACKET, PACKET_STATISTICS, &st, &len)) return 0;
+  return st.tp_drops;
+}

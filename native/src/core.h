@@ -1,0 +1,116 @@
+/* The pure data-plane core: services, dests, schedulers and the connection table (no sockets, no threads).
+ * The packet loop and the test entries both call dd_process(); callers serialise access with table->lock. */
+#ifndef DIRECTORD_CORE_H
+#define DIRECTORD_CORE_H
+#include <pthread.h>
+#include <stdint.h>
+#include "abi.h"
+
+#define DD_NIL 0xffffffffu
+#define DD_NO_DEST 0xffff
+#define DD_MH_SIZE 4093
+#define DD_WHEEL 8192            /* one-second slots; entries further out simply wrap and are skipped */
+
+/* One parsed frame (or a packet summary from a test), host byte order. */
+struct dd_pkt {
+  uint32_t saddr, daddr, iplen;
+  uint16_t sport, dport;
+  uint8_t proto, tcpflags;
+};
+
+#define DD_TH_FIN 0x01
+#define DD_TH_SYN 0x02
+#define DD_TH_RST 0x04
+#define DD_TH_ACK 0x10
+
+struct dd_decision {
+  int verdict;
+  uint32_t dest;                 /* dest slot, DD_NIL when none */
+  uint32_t svc;                  /* service slot, DD_NIL when none */
+  uint8_t state;                 /* connection state after the packet */
+  uint8_t created;               /* a new connection was scheduled */
+};
+
+struct dd_dest {
+  uint32_t addr;
+  int32_t weight;
+  uint16_t port;
+  uint16_t svc;
+  uint8_t mac[6];
+  uint8_t has_mac, in_use, available;
+  uint32_t active, inact, persist, refcnt;
+  uint64_t conns, in_pkts, in_bytes;
+};
+
+struct dd_service {
+  uint8_t in_use, protocol, scheduler, expire_quiescent_template, expire_nodest_conn;
+  uint32_t vip, pmask, fwmark, persistent_ms;
+  uint16_t port;
+  int spec_index;
+  uint16_t ndests;
+  uint16_t dests[DD_MAX_DESTS_PER_SERVICE];   /* dest slots in IPVS list order */
+  uint64_t conns, in_pkts, in_bytes;
+  int rr_pos;                                 /* -1 = list head */
+  int wrr_pos, wrr_cw, wrr_mw, wrr_di;
+  uint16_t sh[256];
+  uint16_t *mh;                               /* DD_MH_SIZE dest slots, allocated on first use */
+};
+
+#define DD_CF_TEMPLATE 0x01
+#define DD_CF_INACTIVE 0x02
+#define DD_CF_USED 0x04
+
+struct dd_conn {
+  uint32_t caddr, vaddr, daddr, fwmark;
+  uint16_t cport, vport, dport;
+  uint8_t proto, state, flags, pad;
+  uint16_t dest, svc;
+  uint32_t timeout_ms;
+  int64_t expires;
+  uint32_t hnext, wprev, wnext;
+  uint32_t control, n_control;
+};
+
+struct dd_table {
+  pthread_mutex_t lock;
+  uint32_t size, mask, used;
+  struct dd_conn *conns;
+  uint32_t *buckets;
+  uint32_t free_head;
+  uint32_t wheel[DD_WHEEL];
+  int64_t wheel_tick;           /* last second scanned */
+  int64_t next_check;           /* no entry expires before this */
+  struct dd_service svcs[DD_MAX_SERVICES];
+  struct dd_dest dests[DD_MAX_DESTS];
+  uint32_t timeouts_ms[DD_S_COUNT];
+  uint64_t counters[DD_C_COUNT];
+  uint64_t verdicts[DD_V_COUNT];
+  struct dd_conn_record *sync;
+  uint32_t sync_head, sync_count;
+  int sync_enabled;
+  volatile int forwarding;
+};
+
+struct dd_table *dd_table_new(uint32_t size);
+void dd_table_free(struct dd_table *t);
+void dd_set_timeouts(struct dd_table *t, uint32_t tcp_s, uint32_t tcpfin_s, uint32_t udp_s);
+/* Replace the policy; returns 0 or a negative error (too many dests/services). */
+int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint32_t nsvc,
+                    const struct dd_dest_spec *dests, uint32_t ndest);
+void dd_expire(struct dd_table *t, int64_t now);
+void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *d);
+/* Verdict of the frame parser; fills p when DD_V_FORWARD. */
+int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p);
+uint32_t dd_stats(struct dd_table *t, struct dd_dest_stats *out, uint32_t max);
+uint32_t dd_connections(struct dd_table *t, int64_t now, struct dd_conn_record *out, uint32_t max);
+uint32_t dd_drain_sync(struct dd_table *t, struct dd_conn_record *out, uint32_t max);
+/* Insert or refresh synced records as-is; returns the number applied. */
+uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint32_t n, int64_t now);
+uint32_t dd_sh_hash(uint32_t saddr);
+/* Used by dd_apply_sync: insert a record's entry (counted like a scheduled one, not counted in conns). */
+uint32_t dd_conn_insert(struct dd_table *t, const struct dd_conn_record *r, uint32_t dest, uint16_t svc, int64_t now);
+void dd_conn_rearm(struct dd_table *t, uint32_t i, int64_t now);
+uint32_t dd_lookup(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
+                   uint16_t vport);
+
+#endif

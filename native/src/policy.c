@@ -1,0 +1,204 @@
+/* Policy updates and table read-outs: setServices as a diff that keeps dests (and their connections and counters)
+ * matched by (service, address, port), removed dests kept in a "trash" while referenced, stats, -lnc rows, sync. */
+#include <stddef.h>
+#include <string.h>
+#include "core.h"
+#include "schedulers.h"
+
+static int same_service(const struct dd_service *s, const struct dd_service_spec *sp) {
+  return s->in_use && s->vip == sp->vip && s->port == sp->port && s->protocol == sp->protocol && s->fwmark == sp->fwmark;
+}
+
+static int find_dest(struct dd_table *t, uint16_t svc, uint32_t addr, uint16_t port) {
+  int i;
+  for (i = 0; i < DD_MAX_DESTS; i++) {
+    struct dd_dest *d = &t->dests[i];
+    if (d->in_use && d->svc == svc && d->addr == addr && d->port == port) return i;
+  }
+  return -1;
+}
+
+static int alloc_dest(struct dd_table *t) {
+  int i;
+  for (i = 0; i < DD_MAX_DESTS; i++)
+    if (!t->dests[i].in_use) { memset(&t->dests[i], 0, sizeof(t->dests[i])); return i; }
+  return -1;
+}
+
+int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint32_t nsvc,
+                    const struct dd_dest_spec *dests, uint32_t ndest) {
+  int slot_of[DD_MAX_SERVICES];
+  uint8_t keep[DD_MAX_SERVICES];
+  uint32_t i, j;
+  if (nsvc > DD_MAX_SERVICES) return -1;
+  for (i = 0; i < nsvc; i++)
+    if (svcs[i].dest_count > DD_MAX_DESTS_PER_SERVICE || svcs[i].dest_first + svcs[i].dest_count > ndest) return -2;
+  memset(keep, 0, sizeof(keep));
+  for (i = 0; i < nsvc; i++) {
+    slot_of[i] = -1;
+    for (j = 0; j < DD_MAX_SERVICES; j++)
+      if (same_service(&t->svcs[j], &svcs[i]) && !keep[j]) { slot_of[i] = (int)j; keep[j] = 1; break; }
+  }
+  /* Services that disappear: their dests become unavailable (connections drop, templates age out). */
+  for (j = 0; j < DD_MAX_SERVICES; j++) {
+    struct dd_service *s = &t->svcs[j];
+    if (!s->in_use || keep[j]) continue;
+    for (i = 0; i < s->ndests; i++) {
+      struct dd_dest *d = &t->dests[s->dests[i]];
+      d->available = 0;
+      if (d->refcnt == 0) d->in_use = 0;
+    }
+    s->in_use = 0; s->ndests = 0;
+  }
+  for (i = 0; i < nsvc; i++) {
+    const struct dd_service_spec *sp = &svcs[i];
+    struct dd_service *s;
+    uint16_t old[DD_MAX_DESTS_PER_SERVICE];
+    int oldn, changed = 0, rr_dest = -1;
+    if (slot_of[i] < 0) {
+      for (j = 0; j < DD_MAX_SERVICES && t->svcs[j].in_use; j++) {}
+      if (j == DD_MAX_SERVICES) return -1;
+      s = &t->svcs[j];
+      memset(s, 0, offsetof(struct dd_service, mh));
+      s->rr_pos = -1; s->wrr_pos = -1;
+      s->in_use = 1; s->vip = sp->vip; s->port = sp->port; s->protocol = sp->protocol; s->fwmark = sp->fwmark;
+      slot_of[i] = (int)j;
+      changed = 1;
+    }
+    s = &t->svcs[slot_of[i]];
+    s->spec_index = (int)i;
+    if (s->scheduler != sp->scheduler) changed = 1;
+    s->scheduler = sp->scheduler; s->pmask = sp->pmask; s->persistent_ms = sp->persistent_ms;
+    s->expire_quiescent_template = sp->expire_quiescent_template; s->expire_nodest_conn = sp->expire_nodest_conn;
+    oldn = s->ndests;
+    memcpy(old, s->dests, sizeof(uint16_t) * oldn);
+    if (s->rr_pos >= 0 && s->rr_pos < oldn) rr_dest = old[s->rr_pos];
+    for (j = 0; j < (uint32_t)oldn; j++) t->dests[old[j]].available = 0;
+    for (j = 0; j < sp->dest_count; j++) {
+      const struct dd_dest_spec *dp = &dests[sp->dest_first + j];
+      int k = find_dest(t, (uint16_t)slot_of[i], dp->addr, dp->port);
+      struct dd_dest *d;
+      if (k < 0) {
+        k = alloc_dest(t);
+        if (k < 0) return -3;
+        d = &t->dests[k];
+        d->in_use = 1; d->svc = (uint16_t)slot_of[i]; d->addr = dp->addr; d->port = dp->port;
+      }
+      d = &t->dests[k];
+      if (d->weight != dp->weight) changed = 1;
+      d->weight = dp->weight; d->available = 1; d->has_mac = dp->has_mac;
+      memcpy(d->mac, dp->mac, 6);
+      s->dests[j] = (uint16_t)k;
+    }
+    s->ndests = sp->dest_count;
+    if (oldn != s->ndests || memcmp(old, s->dests, sizeof(uint16_t) * oldn)) changed = 1;
+    for (j = 0; j < (uint32_t)oldn; j++) {
+      struct dd_dest *d = &t->dests[old[j]];
+      if (!d->available && d->refcnt == 0) d->in_use = 0;
+    }
+    /* RR keeps its cursor on the same dest; a removed cursor dest sends it back to the head. */
+    s->rr_pos = -1;
+    for (j = 0; rr_dest >= 0 && j < s->ndests; j++)
+      if (s->dests[j] == rr_dest) s->rr_pos = (int)j;
+    if (changed) {
+      dd_wrr_dest_changed(t, s);
+      dd_sh_rebuild(t, s);
+      if (s->scheduler == DD_SCHED_MH) dd_mh_rebuild(t, s);
+    }
+  }
+  return 0;
+}
+
+uint32_t dd_stats(struct dd_table *t, struct dd_dest_stats *out, uint32_t max) {
+  uint32_t n = 0, i, j;
+  for (i = 0; i < DD_MAX_SERVICES; i++) {
+    struct dd_service *s = &t->svcs[i];
+    if (!s->in_use) continue;
+    for (j = 0; j < s->ndests && n < max; j++) {
+      struct dd_dest *d = &t->dests[s->dests[j]];
+      struct dd_dest_stats *o = &out[n++];
+      memset(o, 0, sizeof(*o));
+      o->svc_index = (uint32_t)s->spec_index; o->addr = d->addr; o->port = d->port; o->weight = d->weight;
+      o->active_conns = d->active; o->inact_conns = d->inact; o->persist_conns = d->persist;
+      o->conns = d->conns; o->in_pkts = d->in_pkts; o->in_bytes = d->in_bytes;
+    }
+  }
+  return n;
+}
+
+static void to_record(const struct dd_conn *c, struct dd_conn_record *r, int64_t expires) {
+  memset(r, 0, sizeof(*r));
+  r->expires_ms = expires;
+  r->caddr = c->caddr; r->vaddr = c->vaddr; r->daddr = c->daddr; r->fwmark = c->fwmark;
+  r->cport = c->cport; r->vport = c->vport; r->dport = c->dport;
+  r->protocol = c->proto; r->state = c->state; r->template_ = (c->flags & DD_CF_TEMPLATE) ? 1 : 0;
+}
+
+uint32_t dd_connections(struct dd_table *t, int64_t now, struct dd_conn_record *out, uint32_t max) {
+  uint32_t n = 0, i;
+  dd_expire(t, now);
+  for (i = 0; i < t->size && n < max; i++) {
+    const struct dd_conn *c = &t->conns[i];
+    if (c->flags & DD_CF_USED) to_record(c, &out[n++], c->expires - now);
+  }
+  return n;
+}
+
+uint32_t dd_drain_sync(struct dd_table *t, struct dd_conn_record *out, uint32_t max) {
+  uint32_t n = 0;
+  t->sync_enabled = 1;
+  while (t->sync_count && n < max) {
+    out[n++] = t->sync[t->sync_head];
+    t->sync_head = (t->sync_head + 1) % DD_SYNC_RING;
+    t->sync_count--;
+  }
+  return n;
+}
+
+static int find_svc_for(struct dd_table *t, const struct dd_conn_record *r) {
+  int i;
+  for (i = 0; i < DD_MAX_SERVICES; i++) {
+    const struct dd_service *s = &t->svcs[i];
+    if (!s->in_use) continue;
+    if (r->template_ && s->fwmark && r->protocol == 0 && r->vaddr == s->fwmark) return i;
+    if (s->vip == r->vaddr && (s->fwmark || (s->protocol == r->protocol && (s->port == r->vport || r->vport == 0))))
+      return i;
+  }
+  return -1;
+}
+
+uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint32_t n, int64_t now) {
+  uint32_t k, applied = 0;
+  dd_expire(t, now);
+  for (k = 0; k < n; k++) {
+    const struct dd_conn_record *r = &in[k];
+    uint32_t ci = DD_NIL, i;
+    int si = find_svc_for(t, r), di = -1;
+    struct dd_conn *c;
+    if (si < 0 || r->state >= DD_S_COUNT) continue;
+    for (i = 0; i < t->svcs[si].ndests; i++) {
+      struct dd_dest *d = &t->dests[t->svcs[si].dests[i]];
+      if (d->addr == r->daddr && (d->port == r->dport || r->template_)) { di = t->svcs[si].dests[i]; break; }
+    }
+    if (di < 0) continue;
+    ci = dd_lookup(t, r->template_, r->protocol, r->caddr, r->cport, r->vaddr, r->vport);
+    if (ci == DD_NIL) {
+      ci = dd_conn_insert(t, r, (uint32_t)di, (uint16_t)si, now);
+      if (ci == DD_NIL) break;
+    }
+    c = &t->conns[ci];
+    if (!(c->flags & DD_CF_TEMPLATE)) {
+      int was = !(c->flags & DD_CF_INACTIVE);
+      int act = r->protocol == 6 && (r->state == DD_S_ESTABLISHED || r->state == DD_S_SYN_SENT ||
+                                     r->state == DD_S_SYN_RECV || r->state == DD_S_SYNACK);
+      struct dd_dest *d = &t->dests[c->dest];
+      if (was && !act) { d->active--; d->inact++; c->flags |= DD_CF_INACTIVE; }
+      else if (!was && act) { d->active++; d->inact--; c->flags &= ~DD_CF_INACTIVE; }
+    }
+    c->state = r->state;
+    c->timeout_ms = r->expires_ms > 0 ? (uint32_t)r->expires_ms : t->timeouts_ms[r->state];
+    dd_conn_rearm(t, ci, now);
+    applied++;
+  }
+  return applied;
+}
