@@ -176,8 +176,8 @@ export class HealthMonitor extends EventEmitter {
     const c = this.checkers.get(id(virtual, server));
     if (!c) return false;
     c.admin = mode;
-    // nanny's SIGHUP: back to normal with the re-entry count satisfied.
-    if (mode === null && !c.state.active) c.state = { ...c.state, successCount: c.spec.policy.rise };
+    // nanny's SIGHUP: back to normal with the re-entry count satisfied; a forced 'up' enters at once too.
+    if ((mode === null || mode === 'up') && !c.state.active) c.state = { ...c.state, successCount: c.spec.policy.rise };
     if (mode === 'up' || mode === 'down') this.advance(c, mode === 'up', `admin_${mode}`, { ok: mode === 'up', reason: `admin_${mode}`, durationMs: 0 });
     else this.publish(c, mode === 'drain' ? 'admin_drain' : c.reason, 0);
     return true;
@@ -229,22 +229,31 @@ export class HealthMonitor extends EventEmitter {
     c.timer = undefined;
     const result = await c.probe.run();
     if (!c.running || c.timer !== undefined) return;
-    this.apply(c, result);
+    await this.apply(c, result);
+    if (!c.running || c.timer !== undefined) return;
     // nanny sleeps `timeout` from the END of the check; jitter moves each sleep by up to ±jitter/2 of it.
     const base = c.spec.intervalMs;
     const sleep = c.spec.jitter > 0 ? base * (1 + c.spec.jitter * (this.clock.random() - 0.5)) : base;
     c.timer = this.clock.setTimeout(() => void this.tick(c), Math.max(0, Math.round(sleep)));
   }
 
-  /** A healthy peer: in service and its own last probe clean (not kept in by the last-server rule). */
-  private hasHealthyPeer(c: Checker): boolean {
-    for (const o of this.checkers.values()) {
-      if (o !== c && o.spec.virtual === c.spec.virtual && o.state.active && o.last?.ok) return true;
-    }
-    return false;
+  private peers(c: Checker): Checker[] {
+    return [...this.checkers.values()].filter((o) => o !== c && o.spec.virtual === c.spec.virtual && o.running);
   }
 
-  private apply(c: Checker, result: ProbeResult): void {
+  /**
+   * Is another server of this virtual healthy right now? Candidates are in service with a clean last probe (not
+   * kept in by this very rule); they are probed again now, because the peer whose death broke our replication
+   * may not have been checked since it died. Without that, the survivor would be taken out first.
+   */
+  private async hasHealthyPeer(c: Checker): Promise<boolean> {
+    const candidates = this.peers(c).filter((o) => o.state.active && o.last?.ok);
+    if (candidates.length === 0) return false;
+    const fresh = await Promise.all(candidates.map((o) => o.probe.run()));
+    return fresh.some((r) => r.ok);
+  }
+
+  private async apply(c: Checker, result: ProbeResult): Promise<void> {
     c.last = result;
     c.lastAt = this.clock.now();
     c.checksTotal++;
@@ -252,10 +261,11 @@ export class HealthMonitor extends EventEmitter {
     this.emit('check', { virtual: c.spec.virtual, server: c.spec.server, kind: c.spec.probe.kind, ok: result.ok, reason: result.reason, durationMs: result.durationMs } satisfies CheckEvent);
     let ok = result.ok;
     let reason = result.ok ? 'ok' : result.reason;
-    if (!ok && result.replicationOnly && !this.hasHealthyPeer(c)) {
+    if (!ok && result.replicationOnly && !(await this.hasHealthyPeer(c))) {
       ok = true;
       reason = `kept_last_healthy:${result.reason}`;
     }
+    if (!c.running) return;
     if (c.admin === 'up') [ok, reason] = [true, 'admin_up'];
     if (c.admin === 'down') [ok, reason] = [false, 'admin_down'];
     this.advance(c, ok, reason, result);

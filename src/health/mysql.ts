@@ -76,7 +76,15 @@ export class MysqlProbe implements Probe {
     return facts;
   }
 
-  async run(): Promise<ProbeResult> {
+  private inflight: Promise<ProbeResult> | undefined;
+
+  /** Concurrent callers (the runner's peer re-check) share one probe: one connection, one query at a time. */
+  run(): Promise<ProbeResult> {
+    if (!this.inflight) this.inflight = this.probe().finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async probe(): Promise<ProbeResult> {
     const started = performance.now();
     const timeoutMs = this.spec.timeoutMs;
     const result = (ok: boolean, reason: string, detail?: string, replicationOnly?: boolean): ProbeResult => ({ ok, reason, detail, replicationOnly, durationMs: performance.now() - started });
