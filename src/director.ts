@@ -1,0 +1,305 @@
+// The wiring: configuration → pool → data-plane tables; health verdicts and runtime overrides → table updates;
+// HA hooks → forwarding; live state → one snapshot for directorctl and /metrics. Reload = load → validate → diff → apply.
+import type { Logger } from './log';
+import type { LvsConfig } from './config/schema';
+import type { DataPlane, Timeouts } from './dataplane/types';
+import { DirectordError, isDirectordError } from './errors';
+import { ControlErrorCode } from './control/protocol';
+import type { ControlTarget } from './control/commands';
+import type { ReloadAnswer, ServerHealthView, ServiceView, StatusSnapshot, WhereAnswer } from './control/types';
+import { Pool, serviceKey, type HealthChange, type PoolEntry } from './director/pool';
+import { RateEstimator } from './director/rates';
+import { DirectorCounters } from './director/counters';
+import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './director/subsystems';
+
+export interface DirectorOptions {
+  configFile: string;
+  logger: Logger;
+  dataplane: DataPlane;
+  config: ConfigSubsystem;
+  health?: HealthSubsystem;
+  ha?: HaFactory;
+  where?: WhereFunction;
+  drainTimeoutMs: number;
+  drainPollMs: number;
+  rateSampleMs: number;
+  bannerTableSize: number;
+}
+
+const IPVS_DEFAULT_TIMEOUTS: Timeouts = { tcp: 900, tcpfin: 120, udp: 300 };
+
+export function timeoutsFrom(cfg: LvsConfig): Timeouts {
+  return {
+    tcp: cfg.global.tcpTimeout || IPVS_DEFAULT_TIMEOUTS.tcp,
+    tcpfin: cfg.global.tcpfinTimeout || IPVS_DEFAULT_TIMEOUTS.tcpfin,
+    udp: cfg.global.udpTimeout || IPVS_DEFAULT_TIMEOUTS.udp,
+  };
+}
+
+export class Director implements ControlTarget {
+  readonly counters = new DirectorCounters();
+  private cfg!: LvsConfig;
+  private readonly pool: Pool;
+  private readonly rates = new RateEstimator();
+  private ha?: HaSubsystem;
+  private forwarding = false;
+  private reloading: Promise<ReloadAnswer> = Promise.resolve({ result: 'success', changes: [] });
+  private timers: NodeJS.Timeout[] = [];
+  private readonly startedAt = new Date().toISOString();
+  private readonly log: Logger;
+  private readonly checkObservers: ((o: CheckObservation) => void)[] = [];
+
+  constructor(private readonly opts: DirectorOptions) {
+    this.log = opts.logger;
+    this.pool = new Pool({ healthWired: opts.health !== undefined, drainTimeoutMs: opts.drainTimeoutMs });
+  }
+
+  get config(): LvsConfig {
+    return this.cfg;
+  }
+
+  /** Load the configuration (throws on a bad one: the daemon must not start on it) and bring every subsystem up. */
+  async start(): Promise<void> {
+    this.cfg = this.opts.config.load(this.opts.configFile);
+    const changes = this.pool.applyConfig(this.cfg, Date.now());
+    this.log.info({ changes }, 'configuration loaded');
+    const dp = this.opts.dataplane;
+    dp.setTimeouts(timeoutsFrom(this.cfg));
+    dp.setServices(this.pool.specs());
+    await dp.start();
+    if (this.opts.health) {
+      this.opts.health.onChange((c) => this.onHealthChange(c));
+      this.opts.health.onCheck?.((o) => {
+        this.counters.observeCheck(o);
+        for (const fn of this.checkObservers) fn(o);
+      });
+      this.opts.health.configure(this.cfg);
+      await this.opts.health.start();
+    }
+    if (this.opts.ha) {
+      this.ha = this.opts.ha(this.cfg, {
+        onActivate: () => this.setForwarding(true, 'ha: active'),
+        onDeactivate: () => this.setForwarding(false, 'ha: standby'),
+      });
+      await this.ha.start();
+    } else {
+      this.setForwarding(true, 'standalone (no HA wired)');
+    }
+    this.counters.markConfigLoaded();
+    this.timers.push(setInterval(() => this.pollDrains(), this.opts.drainPollMs));
+    this.timers.push(setInterval(() => this.rates.sample(dp.stats(), Date.now()), this.opts.rateSampleMs));
+    for (const t of this.timers) t.unref();
+  }
+
+  /** Stop cleanly: HA first (gives up the VIP and tells the peer), then checks, then the data plane. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const step = async (what: string, fn: () => unknown): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        this.log.error({ err: e }, `stopping ${what} failed`);
+      }
+    };
+    if (this.ha) await step('ha', () => this.ha!.stop());
+    this.setForwarding(false, 'stopping');
+    if (this.opts.health) await step('health', () => this.opts.health!.stop());
+    await step('dataplane', () => this.opts.dataplane.stop());
+  }
+
+  private setForwarding(on: boolean, why: string): void {
+    if (this.forwarding === on) return;
+    this.forwarding = on;
+    this.opts.dataplane.setForwarding(on);
+    this.log.info({ forwarding: on, why }, on ? 'forwarding on' : 'forwarding off');
+  }
+
+  private pushTables(): void {
+    this.opts.dataplane.setServices(this.pool.specs());
+  }
+
+  private onHealthChange(c: HealthChange): void {
+    this.counters.transition(c);
+    if (this.pool.applyHealth(c, new Date().toISOString())) this.pushTables();
+    this.log.info({ virtual: c.virtual, server: c.server, up: c.up, weight: c.weight, inTable: c.inTable, reason: c.reason }, 'real server state');
+  }
+
+  private pollDrains(): void {
+    const stats = this.opts.dataplane.stats();
+    const removed = this.pool.expireDrains((address, port, svc) => {
+      const s = stats.services.find((x) => serviceKey({ protocol: x.protocol, address: x.vip, port: x.port, fwmark: 0 }) === svc.key || (x.vip === svc.config.address && x.port === svc.config.port));
+      const d = s?.dests.find((x) => x.address === address && x.port === port);
+      return d ? d.activeConns + d.inactConns : 0;
+    }, Date.now());
+    if (removed.length) {
+      this.log.info({ removed }, 'drained servers removed');
+      this.pushTables();
+    }
+  }
+
+  /** SIGHUP and `directorctl reload`: serialised, so two reloads never interleave. */
+  reload(): Promise<ReloadAnswer> {
+    this.reloading = this.reloading.then(() => this.reloadNow());
+    return this.reloading;
+  }
+
+  private async reloadNow(): Promise<ReloadAnswer> {
+    let next: LvsConfig;
+    try {
+      next = this.opts.config.load(this.opts.configFile);
+    } catch (e) {
+      const error = isDirectordError(e) ? { code: e.code, message: e.format() } : { code: 'E_INTERNAL', message: String(e) };
+      this.counters.reloadFailed(error);
+      this.log.error({ code: error.code, error: error.message, file: this.opts.configFile }, 'reload failed: running configuration kept');
+      return { result: 'failure', changes: [], error };
+    }
+    const changes = this.pool.applyConfig(next, Date.now());
+    const described = this.opts.config.describeDiff?.(this.cfg, next) ?? [];
+    this.cfg = next;
+    this.opts.dataplane.setTimeouts(timeoutsFrom(next));
+    this.pushTables();
+    if (this.opts.health) this.opts.health.configure(next);
+    if (this.ha) await this.ha.reconfigure(next);
+    this.counters.reloadSucceeded();
+    this.log.info({ changes, configDiff: described }, 'reload applied');
+    return { result: 'success', changes };
+  }
+
+  private resolve(word: string): PoolEntry[] {
+    const found = this.pool.match(word);
+    if (found.length === 0) {
+      const known = this.pool.known();
+      throw new DirectordError(ControlErrorCode.UnknownServer, `unknown server '${word}'; known: ${known.join(', ') || 'none'}`, { details: { server: word, known } });
+    }
+    return found;
+  }
+
+  private override(word: string, o: PoolEntry['override'] | undefined, what: string): unknown {
+    const entries = this.resolve(word);
+    for (const e of entries) e.override = o;
+    this.pushTables();
+    const servers = entries.map((e) => `${e.virtual}/${e.server}`);
+    this.log.info({ servers, override: o ?? null }, what);
+    return { servers, override: o ?? null };
+  }
+
+  drain(word: string): unknown {
+    return this.override(word, { kind: 'drain', weight: 0, since: new Date().toISOString() }, 'runtime override: drain');
+  }
+
+  enable(word: string): unknown {
+    return this.override(word, undefined, 'runtime override cleared');
+  }
+
+  setWeight(word: string, weight: number): unknown {
+    return this.override(word, { kind: 'weight', weight, since: new Date().toISOString() }, 'runtime override: weight');
+  }
+
+  async takeover(): Promise<unknown> {
+    if (!this.ha) throw new DirectordError(ControlErrorCode.Unavailable, 'no HA node is wired in this daemon: it is standalone and already forwarding');
+    return (await this.ha.takeover()) ?? { ok: true };
+  }
+
+  async release(): Promise<unknown> {
+    if (!this.ha) throw new DirectordError(ControlErrorCode.Unavailable, 'no HA node is wired in this daemon: there is no peer to release to');
+    return (await this.ha.release()) ?? { ok: true };
+  }
+
+  where(client: string): WhereAnswer {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(client);
+    if (!m || m[1].split('.').some((o) => Number(o) > 255) || (m[2] !== undefined && Number(m[2]) > 65535)) {
+      throw new DirectordError(ControlErrorCode.BadArgs, `where: '${client}' is not CLIENT_IP[:PORT] (e.g. 10.0.1.7:51000)`);
+    }
+    const ip = m[1];
+    const cport = m[2] === undefined ? undefined : Number(m[2]);
+    // An existing connection or persistence template decides before any scheduler does.
+    const conns = this.opts.dataplane.connections(100_000);
+    const hit = conns.find((c) => !c.template && c.caddr === ip && (cport === undefined || c.cport === cport)) ?? conns.find((c) => c.template && this.templateCovers(c.caddr, c.vaddr, c.vport, ip));
+    if (hit) {
+      const name = this.pool.match(`${hit.daddr}:${hit.dport}`)[0]?.server;
+      return {
+        client: ip, clientPort: cport, virtual: this.virtualName(hit.vaddr, hit.vport), vip: hit.vaddr, port: hit.vport,
+        destination: { address: hit.daddr, port: hit.dport, server: name },
+        reason: hit.template ? `persistence template ${hit.caddr}:0 → ${hit.daddr}:${hit.dport} (${Math.floor(hit.expiresMs / 1000)} s left)` : `existing ${hit.state} connection`,
+      };
+    }
+    if (!this.opts.where) {
+      throw new DirectordError(ControlErrorCode.Unavailable, 'no existing connection for this client, and the scheduler simulator is not wired in this daemon');
+    }
+    const answers = this.opts.where({ services: this.pool.specs(), client: ip, clientPort: cport });
+    const a = answers[0];
+    if (!a) throw new DirectordError(ControlErrorCode.Unavailable, 'no virtual service is configured');
+    const name = a.destination ? this.pool.match(`${a.destination.address}:${a.destination.port}`)[0]?.server : undefined;
+    return {
+      client: ip, clientPort: cport, virtual: this.virtualName(a.vip, a.port), vip: a.vip, port: a.port,
+      destination: a.destination ? { ...a.destination, server: name } : undefined, reason: a.reason,
+    };
+  }
+
+  private templateCovers(masked: string, vip: string, vport: number, client: string): boolean {
+    const v = this.cfg.virtuals.find((x) => x.address === vip && x.port === vport);
+    const mask = (v?.pmask ?? '255.255.255.255').split('.').map(Number);
+    return client.split('.').map((o, i) => Number(o) & mask[i]).join('.') === masked;
+  }
+
+  private virtualName(vip: string, port: number): string {
+    return this.cfg.virtuals.find((v) => v.address === vip && v.port === port)?.name ?? `${vip}:${port}`;
+  }
+
+  status(opts: { connections: boolean; connectionLimit: number }): StatusSnapshot {
+    const stats = this.opts.dataplane.stats();
+    const services: ServiceView[] = [];
+    const health: ServerHealthView[] = [];
+    const specs = this.pool.specs();
+    for (const [i, svc] of [...this.pool.services.values()].entries()) {
+      const spec = specs[i];
+      const v = svc.config;
+      const sc = stats.services.find((s) => s.vip === v.address && s.port === v.port && s.protocol === v.protocol);
+      const r = this.rates.service(v.address, v.port, v.protocol);
+      services.push({
+        virtual: v.name, protocol: v.protocol, vip: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
+        persistent: v.persistent, pmask: spec.pmask, conns: sc?.conns ?? 0, inPkts: sc?.inPkts ?? 0, inBytes: sc?.inBytes ?? 0, ...r,
+        dests: spec.dests.map((d) => {
+          const dc = sc?.dests.find((x) => x.address === d.address && x.port === d.port);
+          const e = svc.entries.get(`${d.address}:${d.port}`);
+          return {
+            server: e?.server ?? d.address, address: d.address, port: d.port, forward: 'Route' as const, weight: d.weight,
+            activeConns: dc?.activeConns ?? 0, inactConns: dc?.inactConns ?? 0, conns: dc?.conns ?? 0, inPkts: dc?.inPkts ?? 0, inBytes: dc?.inBytes ?? 0,
+            ...this.rates.dest(v.address, v.port, v.protocol, d.address, d.port),
+          };
+        }),
+      });
+      for (const e of svc.entries.values()) {
+        health.push({
+          virtual: e.virtual, server: e.server, address: e.address, port: e.port, state: e.state, inTable: e.inTable,
+          configuredWeight: e.configuredWeight, healthWeight: e.healthWeight, effectiveWeight: e.inTable ? this.pool.effectiveWeight(e) : 0,
+          override: e.override, lastCheck: e.lastCheck, reason: e.reason,
+        });
+      }
+    }
+    const ha = this.ha?.status();
+    return {
+      configFile: this.opts.configFile, startedAt: this.startedAt, dataplane: this.opts.dataplane.backend,
+      subsystems: { config: true, dataplane: true, health: this.opts.health !== undefined, ha: this.ha !== undefined, scheduler: this.opts.where !== undefined },
+      services, health,
+      ha: ha
+        ? { enabled: true, role: ha.role, state: ha.state, peer: ha.peer, lastHeartbeatAgeMs: ha.lastHeartbeatAgeMs, forwarding: this.forwarding }
+        : { enabled: false, role: 'standalone', state: this.forwarding ? 'active' : 'inactive', forwarding: this.forwarding },
+      reload: this.counters.reloadView(),
+      connections: opts.connections ? this.opts.dataplane.connections(opts.connectionLimit) : undefined,
+    };
+  }
+
+  onCheckObserved(fn: (o: CheckObservation) => void): void {
+    this.checkObservers.push(fn);
+  }
+
+  haStatus(): ReturnType<HaSubsystem['status']> | undefined {
+    return this.ha?.status();
+  }
+
+  dataplaneStats(): ReturnType<DataPlane['stats']> {
+    return this.opts.dataplane.stats();
+  }
+}

@@ -1,0 +1,75 @@
+// The small interfaces the director needs from config, health, HA and the scheduler's simulator. main.ts adapts
+// each subsystem's index.ts to these; a subsystem that is not there is simply absent (and status says so).
+import type { LvsConfig } from '../config/schema';
+import type { ServiceSpec } from '../dataplane/types';
+import type { HealthChange } from './pool';
+
+export interface ConfigSubsystem {
+  /** Parse and validate; throws a DirectordError (or DirectordErrors) and never returns a half-valid config. */
+  load(file: string): LvsConfig;
+  /** Optional: the config helper's own description of what changed (logged next to the director's). */
+  describeDiff?(before: LvsConfig, after: LvsConfig): string[];
+}
+
+export interface CheckObservation {
+  virtual: string;
+  server: string;
+  durationSeconds: number;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface HealthSubsystem {
+  configure(cfg: LvsConfig): void;
+  start(): void | Promise<void>;
+  stop(): void | Promise<void>;
+  onChange(fn: (c: HealthChange) => void): void;
+  /** Optional: every finished check, for the duration histogram and failure counters. */
+  onCheck?(fn: (o: CheckObservation) => void): void;
+}
+
+export interface HaStatusView {
+  role: string;
+  state: string;
+  peer?: { address: string; state: string };
+  lastHeartbeatAgeMs?: number;
+  heartbeatsReceived: number;
+  heartbeatsRejected: Record<string, number>;
+  failovers: number;
+  /** 1 when this node holds the VIPs. */
+  active: boolean;
+}
+
+export interface HaHooks {
+  onActivate(): void | Promise<void>;
+  onDeactivate(): void | Promise<void>;
+}
+
+export interface HaSubsystem {
+  start(): void | Promise<void>;
+  /** Gives up the VIPs and tells the peer. */
+  stop(): void | Promise<void>;
+  reconfigure(cfg: LvsConfig): void | Promise<void>;
+  takeover(): unknown | Promise<unknown>;
+  release(): unknown | Promise<unknown>;
+  status(): HaStatusView;
+}
+
+export type HaFactory = (cfg: LvsConfig, hooks: HaHooks) => HaSubsystem;
+
+export interface WhereQuery {
+  services: ServiceSpec[];
+  client: string;
+  clientPort?: number;
+}
+
+export interface WhereResult {
+  vip: string;
+  port: number;
+  protocol: string;
+  destination?: { address: string; port: number };
+  reason: string;
+}
+
+/** The scheduler's simulator over the live policy table. */
+export type WhereFunction = (q: WhereQuery) => WhereResult[];

@@ -1,0 +1,171 @@
+// The Prometheus registry: every value is read from live state in collect() at scrape time, so /metrics cannot
+// drift from what directorctl shows. Names follow node_exporter's ipvs collector, with the directord_ prefix.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StatusSnapshot } from '../control/types';
+import type { DataPlaneStats } from '../dataplane/types';
+import { CHECK_DURATION_BUCKETS, type DirectorCounters } from '../director/counters';
+import type { CheckObservation, HaStatusView } from '../director/subsystems';
+
+/** What the metrics need from the daemon (src/director.ts implements it). */
+export interface MetricsSource {
+  status(opts: { connections: boolean; connectionLimit: number }): StatusSnapshot;
+  readonly counters: DirectorCounters;
+  haStatus(): HaStatusView | undefined;
+  dataplaneStats(): DataPlaneStats;
+  /** Check results as they finish (the histogram is the one metric that must see each observation). */
+  onCheckObserved?(fn: (o: CheckObservation) => void): void;
+}
+
+const BACKEND_LABELS = ['local_address', 'local_port', 'remote_address', 'remote_port', 'proto'] as const;
+
+export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics?: boolean } = {}): Registry {
+  const registry = new Registry();
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'directord_' });
+
+  // One status snapshot per scrape, shared by the per-backend gauges.
+  let snap: StatusSnapshot | undefined;
+  let snapAt = 0;
+  const snapshot = (): StatusSnapshot => {
+    const now = Date.now();
+    if (!snap || now - snapAt > 100) {
+      snap = src.status({ connections: false, connectionLimit: 0 });
+      snapAt = now;
+    }
+    return snap;
+  };
+  const eachDest = (fn: (labels: Record<(typeof BACKEND_LABELS)[number], string>, d: StatusSnapshot['services'][number]['dests'][number], s: StatusSnapshot['services'][number]) => void): void => {
+    for (const s of snapshot().services) {
+      for (const d of s.dests) {
+        fn({ local_address: s.vip, local_port: String(s.port), remote_address: d.address, remote_port: String(d.port), proto: s.protocol.toUpperCase() }, d, s);
+      }
+    }
+  };
+  const backendGauge = (name: string, help: string, value: (d: StatusSnapshot['services'][number]['dests'][number], s: StatusSnapshot['services'][number]) => number): void => {
+    new Gauge({
+      name, help, labelNames: BACKEND_LABELS, registers: [registry],
+      collect() {
+        this.reset();
+        eachDest((labels, d, s) => this.set(labels, value(d, s)));
+      },
+    });
+  };
+  backendGauge('directord_backend_connections_active', 'Active (ESTABLISHED) connections per real server, as ipvsadm ActiveConn.', (d) => d.activeConns);
+  backendGauge('directord_backend_connections_inactive', 'Inactive connections per real server, as ipvsadm InActConn.', (d) => d.inactConns);
+  backendGauge('directord_backend_weight', 'Effective weight of the real server in the table (0 = quiesced or drained).', (d) => d.weight);
+  new Gauge({
+    name: 'directord_backend_up', help: 'Health of the real server: 1 up, 0 down, quiesced or draining.', labelNames: [...BACKEND_LABELS, 'state'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const h of snapshot().health) {
+        const s = snapshot().services.find((x) => x.virtual === h.virtual);
+        if (!s) continue;
+        this.set(
+          { local_address: s.vip, local_port: String(s.port), remote_address: h.address, remote_port: String(h.port), proto: s.protocol.toUpperCase(), state: h.state },
+          h.state === 'up' || h.state === 'unchecked' ? 1 : 0,
+        );
+      }
+    },
+  });
+
+  const totalCounter = (name: string, help: string, value: (st: DataPlaneStats) => number): void => {
+    new Counter({
+      name, help, registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(value(src.dataplaneStats()));
+      },
+    });
+  };
+  totalCounter('directord_connections_total', 'Connections scheduled by the data plane since start.', (st) => st.services.reduce((a, s) => a + s.conns, 0));
+  totalCounter('directord_incoming_packets_total', 'Packets received for virtual services.', (st) => st.services.reduce((a, s) => a + s.inPkts, 0));
+  totalCounter('directord_incoming_bytes_total', 'Bytes received for virtual services.', (st) => st.services.reduce((a, s) => a + s.inBytes, 0));
+  new Counter({
+    name: 'directord_dataplane_drops_total', help: 'Frames the data plane dropped or passed, by reason.', labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.dataplaneStats().drops)) this.inc({ reason }, n);
+    },
+  });
+
+  // Health checks.
+  const hist = new Histogram({ name: 'directord_check_duration_seconds', help: 'Duration of health checks.', buckets: CHECK_DURATION_BUCKETS, registers: [registry] });
+  src.onCheckObserved?.((o) => hist.observe(o.durationSeconds));
+  new Counter({
+    name: 'directord_check_failures_total', help: 'Failed health checks, by reason.', labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of src.counters.checkFailures) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'directord_backend_transitions_total', help: 'Real-server health transitions (to up or to down).', labelNames: ['virtual', 'remote', 'to'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [k, n] of src.counters.transitions) {
+        const [virtual, remote, to] = k.split('\u0000');
+        this.inc({ virtual, remote, to }, n);
+      }
+    },
+  });
+
+  // HA.
+  new Gauge({
+    name: 'directord_ha_state', help: 'HA state of this node: 1 holds the VIPs (active), 0 standby. Label state gives the detail.', labelNames: ['role', 'state'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = snapshot().ha;
+      this.set({ role: s.role, state: s.state }, s.forwarding ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'directord_heartbeats_received_total', help: 'Valid heartbeats received from the peer.', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.haStatus()?.heartbeatsReceived ?? 0);
+    },
+  });
+  new Counter({
+    name: 'directord_heartbeats_rejected_total', help: 'Heartbeats rejected, by reason.', labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.haStatus()?.heartbeatsRejected ?? {})) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'directord_failovers_total', help: 'Times this node changed between active and standby.', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.haStatus()?.failovers ?? 0);
+    },
+  });
+
+  // Reloads.
+  new Counter({
+    name: 'directord_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'success' }, src.counters.reloads.success);
+      this.inc({ result: 'failure' }, src.counters.reloads.failure);
+    },
+  });
+  new Counter({
+    name: 'directord_reload_failures_total', help: 'Configuration reloads that failed (running configuration kept).', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.counters.reloads.failure);
+    },
+  });
+  new Gauge({
+    name: 'directord_config_last_reload_successful', help: '1 if the last reload succeeded (or none happened), 0 if it failed.', registers: [registry],
+    collect() {
+      this.set(src.counters.lastResult === 'failure' ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'directord_config_last_reload_success_timestamp_seconds', help: 'When the running configuration was loaded (Unix time).', registers: [registry],
+    collect() {
+      this.set(src.counters.lastSuccessEpochSeconds);
+    },
+  });
+  return registry;
+}
