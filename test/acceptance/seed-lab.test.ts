@@ -2,7 +2,9 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { labAvailable } from '../lab/lab';
-import { SeedLab, SEED } from '../lab/seed';
+import { SeedLab, SEED, SEED_USERS } from '../lab/seed';
+import { Workload, WORKLOAD_TABLE_SQL } from '../lab/workload';
+import { waitCaughtUp } from '../lab/mariadb';
 
 t.test('the seed lab before any director runs', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
   const seed = await SeedLab.create();
@@ -27,6 +29,19 @@ t.test('the seed lab before any director runs', { skip: !labAvailable() && 'need
   t.not(r.code, 0, 'VIP unreachable without a director');
   const direct = await seed.clientSql('select @@server_id', { address: SEED.sql2 });
   t.equal(direct.stdout.trim(), '2', `nova reaches sql2 directly (${direct.stderr.trim()})`);
+
+  // The workload client (a mysql2 child in the client namespace) writes numbered rows; both servers end identical.
+  await seed.sql1.query(WORKLOAD_TABLE_SQL);
+  const w = new Workload(lab, 'client', { host: SEED.sql1, ...SEED_USERS.nova, intervalMs: 20 });
+  w.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  await w.stop();
+  t.ok(w.committed.length >= 5, `workload committed ${w.committed.length} rows (${w.diagnostics()})`);
+  t.same(w.failures, [], 'no failed transaction against a healthy server');
+  await waitCaughtUp(seed.sql2, seed.sql1);
+  const rows1 = await seed.sql1.query('select seq from test.workload order by seq');
+  t.same(rows1.map((r) => Number(r[0])), w.committed, 'every committed row is on sql1');
+  t.same(await seed.sql2.query('select seq from test.workload order by seq'), rows1, 'sql2 has the same rows');
 
   const dirs = [seed.dirs.root, seed.sql1.dir];
   await seed.destroy();

@@ -1,0 +1,37 @@
+// The lab's compiled helpers (workload child, demo) must match their TypeScript: rebuild dist/ when any is newer.
+import { execFileSync } from 'node:child_process';
+import { statSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureBuilt, paths } from './build';
+
+export { paths };
+
+function newest(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n = Math.max(n, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return n;
+}
+
+let checked = false;
+
+/** ensureBuilt() for src/, plus a rebuild when test/lab/*.ts is newer than its dist/ output. */
+export function ensureLabBuilt(): void {
+  ensureBuilt();
+  if (checked) return;
+  checked = true;
+  let out = 0;
+  try {
+    out = statSync(join(paths.root, 'dist', 'test', 'lab', 'workload.js')).mtimeMs;
+  } catch {
+    out = 0;
+  }
+  if (newest(join(paths.root, 'test', 'lab')) <= out) return;
+  try {
+    execFileSync(join(paths.root, 'node_modules', '.bin', 'tsc'), ['-p', paths.root], { stdio: 'ignore' });
+  } catch {
+    /* type errors elsewhere still emit; a missing output fails loudly when spawned */
+  }
+}
