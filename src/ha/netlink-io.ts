@@ -1,0 +1,147 @@
+// VIP addresses and link state through rtnetlink (the `netlink` package): RTM_NEWADDR/RTM_DELADDR with IFA_LABEL
+// (eth0:6) instead of shelling out to ifconfig/ip, and RTM_NEWLINK notifications for monitor_links.
+import { createRtNetlink, FlagsNew, type RtNetlinkSocket } from 'netlink';
+import { DirectordError } from '../errors';
+import { formatMac, parseIpv4 } from './garp-frame';
+
+export interface LocalInterface {
+  index: number;
+  name: string;
+  mac: string;
+  up: boolean;
+}
+
+export interface VipSpec {
+  address: string;
+  /** Base device (eth0). */
+  device: string;
+  /** IFA_LABEL (eth0:6); equal to device when the config names no alias. */
+  label: string;
+  prefixlen: number;
+}
+
+const AF_INET = 2;
+
+/** Netmask (dotted quad) → prefix length; undefined netmask → the classful default Piranha's plain ifconfig gets. */
+export function prefixFromNetmask(netmask: string | undefined, address: string): number {
+  if (!netmask) {
+    const first = parseIpv4(address)[0];
+    return first < 128 ? 8 : first < 192 ? 16 : first < 224 ? 24 : 32;
+  }
+  const bits = parseIpv4(netmask).readUInt32BE(0);
+  const prefix = 32 - Math.log2((~bits >>> 0) + 1);
+  if (!Number.isInteger(prefix)) throw new DirectordError('E_HA_BAD_NETMASK', `not a contiguous netmask: '${netmask}'`);
+  return prefix;
+}
+
+export function broadcastOf(address: string, prefixlen: number): Buffer {
+  const a = parseIpv4(address).readUInt32BE(0);
+  const host = prefixlen >= 32 ? 0 : 0xffffffff >>> prefixlen;
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE((a | host) >>> 0, 0);
+  return b;
+}
+
+function linkIsUp(flags: { up?: true; running?: true; lowerUp?: true } | undefined): boolean {
+  return !!flags?.up && (!!flags.running || !!flags.lowerUp);
+}
+
+function ipOf(b: Buffer | undefined): string | undefined {
+  return b && b.length === 4 ? `${b[0]}.${b[1]}.${b[2]}.${b[3]}` : undefined;
+}
+
+export class NetlinkIo {
+  private readonly sock: RtNetlinkSocket = createRtNetlink();
+  private monitor?: RtNetlinkSocket;
+
+  async interfaces(): Promise<LocalInterface[]> {
+    const links = await this.sock.getLinks();
+    return links.map((l) => ({
+      index: l.data.index ?? 0,
+      name: l.attrs.ifname ?? '',
+      mac: l.attrs.address ? formatMac(l.attrs.address) : '00:00:00:00:00:00',
+      up: linkIsUp(l.data.flags),
+    }));
+  }
+
+  async interfaceByName(name: string): Promise<LocalInterface> {
+    const i = (await this.interfaces()).find((x) => x.name === name);
+    if (!i) throw new DirectordError('E_HA_NO_DEVICE', `no network device '${name}'`, { details: { device: name } });
+    return i;
+  }
+
+  /** IPv4 addresses on this host: address → interface index and label. */
+  async addresses(): Promise<Array<{ address: string; index: number; label: string; prefixlen: number }>> {
+    const addrs = await this.sock.getAddresses();
+    const out: Array<{ address: string; index: number; label: string; prefixlen: number }> = [];
+    for (const a of addrs) {
+      if (a.data.family !== AF_INET) continue;
+      const ip = ipOf(a.attrs.local ?? a.attrs.address);
+      if (ip) out.push({ address: ip, index: a.data.index ?? 0, label: a.attrs.label ?? '', prefixlen: a.data.prefixlen ?? 32 });
+    }
+    return out;
+  }
+
+  /** The interface holding an address (monitor_links watches the NIC of our primary/backup address). */
+  async interfaceOfAddress(address: string): Promise<LocalInterface | undefined> {
+    const a = (await this.addresses()).find((x) => x.address === address);
+    if (!a) return undefined;
+    return (await this.interfaces()).find((i) => i.index === a.index);
+  }
+
+  /** Add a VIP; already present counts as success (idempotent), so a retried activation does not fail. */
+  async addVip(v: VipSpec): Promise<'added' | 'present'> {
+    const dev = await this.interfaceByName(v.device);
+    const ip = parseIpv4(v.address);
+    try {
+      await this.sock.newAddress(
+        { family: AF_INET, prefixlen: v.prefixlen, index: dev.index, scope: 0 },
+        { local: ip, address: ip, label: v.label, broadcast: broadcastOf(v.address, v.prefixlen) },
+        { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+      );
+      return 'added';
+    } catch (e) {
+      if (/EEXIST/.test(String((e as Error).message))) return 'present';
+      throw new DirectordError('E_HA_VIP_ADD', `cannot add VIP ${v.address}/${v.prefixlen} to ${v.label}: ${(e as Error).message}`, { cause: e, details: { ...v } });
+    }
+  }
+
+  /** Remove a VIP from whatever device holds it; absent counts as success. */
+  async removeVip(address: string): Promise<'removed' | 'absent'> {
+    const held = (await this.addresses()).filter((a) => a.address === address);
+    if (held.length === 0) return 'absent';
+    const ip = parseIpv4(address);
+    for (const h of held) {
+      try {
+        await this.sock.delAddress({ family: AF_INET, prefixlen: h.prefixlen, index: h.index }, { local: ip, address: ip });
+      } catch (e) {
+        if (!/EADDRNOTAVAIL/.test(String((e as Error).message))) {
+          throw new DirectordError('E_HA_VIP_DEL', `cannot remove VIP ${address}: ${(e as Error).message}`, { cause: e });
+        }
+      }
+    }
+    return 'removed';
+  }
+
+  /** Subscribe to RTM_NEWLINK: calls back with the new up/down state of every link change. */
+  watchLinks(onChange: (ifindex: number, name: string, up: boolean) => void): void {
+    if (this.monitor) return;
+    const m = createRtNetlink();
+    m.addMembership('LINK');
+    m.on('message', (msgs) => {
+      for (const msg of msgs) if (msg.kind === 'link') onChange(msg.data.index ?? 0, msg.attrs.ifname ?? '', linkIsUp(msg.data.flags));
+    });
+    this.monitor = m;
+  }
+
+  close(): void {
+    for (const s of [this.sock, this.monitor]) {
+      try {
+        s?.socket.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    this.monitor = undefined;
+  }
+}
