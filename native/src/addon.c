@@ -301,6 +301,25 @@ static napi_value loop_stop(napi_env env, napi_callback_info info) {
 
 static void set_num(napi_env env, napi_value obj, const char *k, double v) { napi_set_named_property(env, obj, k, num(env, v)); }
 
+static void set_names(napi_env env, napi_value obj, const char *k, const char *const *names, uint32_t n) {
+  napi_value arr, s;
+  napi_create_array_with_length(env, n, &arr);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, arr, i, s);
+  }
+  napi_set_named_property(env, obj, k, arr);
+}
+
+/* Names in enum order (abi.h), so TypeScript maps indices without a copy of the enums. */
+static const char *const verdict_names[DD_V_COUNT] = { "forward", "truncated", "not_ipv4", "vlan", "bad_ihl", "fragment",
+  "no_service", "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error" };
+static const char *const state_names[DD_S_COUNT] = { "NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT",
+  "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "UDP" };
+static const char *const counter_names[DD_C_COUNT] = { "rxFrames", "txFrames", "rxBytes", "conns", "syncOverflow",
+  "ringDrops", "loopWakeups" };
+static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh" };
+
 /* Sizes and offsets of every record in abi.h, so native.ts never hard-codes a layout. */
 static napi_value layout(napi_env env, napi_callback_info info) {
   napi_value r, s, d, st, c;
@@ -328,6 +347,10 @@ static napi_value layout(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, r, "dest", d);
   napi_set_named_property(env, r, "destStats", st);
   napi_set_named_property(env, r, "conn", c);
+  set_names(env, r, "verdicts", verdict_names, DD_V_COUNT);
+  set_names(env, r, "states", state_names, DD_S_COUNT);
+  set_names(env, r, "counters", counter_names, DD_C_COUNT);
+  set_names(env, r, "schedulers", scheduler_names, DD_SCHED_COUNT);
   set_num(env, r, "counterCount", DD_C_COUNT);
   set_num(env, r, "verdictCount", DD_V_COUNT);
   set_num(env, r, "maxServices", DD_MAX_SERVICES);

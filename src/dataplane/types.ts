@@ -72,6 +72,8 @@ export interface ConnEntry {
   state: string;            // NONE ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN SYNACK UDP
   expiresMs: number;        // remaining lifetime
   template: boolean;
+  /** fwmark templates only: the mark (shown by ipvsadm as protocol IP, virtual 0.0.0.<mark>). */
+  fwmark?: number;
 }
 
 export interface DataPlane {

@@ -1,0 +1,320 @@
+// The only loader of the native addon: checks DD_ABI_VERSION, validates every argument and packs tables into the
+// record layouts the addon itself exports (offsetof), so no struct layout is copied by hand into TypeScript.
+import path from 'node:path';
+import { DirectordError } from '../errors';
+import type { ConnEntry, ServiceSpec, Timeouts } from './types';
+import { ipToInt, intToIp, macToBytes, validateServices } from './validate';
+
+export const EXPECTED_ABI_VERSION = 2;
+
+interface RecordLayout {
+  size: number;
+  [field: string]: number;
+}
+
+export interface NativeLayout {
+  service: RecordLayout;
+  dest: RecordLayout;
+  destStats: RecordLayout;
+  conn: RecordLayout;
+  verdicts: string[];
+  states: string[];
+  counters: string[];
+  schedulers: string[];
+  counterCount: number;
+  verdictCount: number;
+  maxServices: number;
+  maxDestsPerService: number;
+  connBytes: number;
+}
+
+type Handle = object;
+type RawDecision = [number, number, number, number, number];
+
+/** The raw addon; injectable in tests (better-sqlite3 style). */
+export interface NativeBinding {
+  abiVersion(): number;
+  layout(): NativeLayout;
+  nowMs(): number;
+  parseFrame(frame: Buffer): number;
+  tableCreate(size: number): Handle;
+  tableSetServices(h: Handle, services: Buffer, dests: Buffer): void;
+  tableSetTimeouts(h: Handle, tcp: number, tcpfin: number, udp: number): void;
+  tableSetForwarding(h: Handle, on: boolean): void;
+  tableProcessFrame(h: Handle, frame: Buffer, nowMs: number): RawDecision;
+  tableProcessPacket(h: Handle, saddr: number, sport: number, daddr: number, dport: number, proto: number, flags: number, iplen: number, nowMs: number): RawDecision;
+  tableCounters(h: Handle): Buffer;
+  tableDestStats(h: Handle): Buffer;
+  tableConnections(h: Handle, limit: number, nowMs: number): Buffer;
+  tableDrainSync(h: Handle): Buffer;
+  tableApplySync(h: Handle, records: Buffer, nowMs: number): number;
+  loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean): void;
+  loopSetFilter(h: Handle, filter: string): void;
+  loopStop(h: Handle): void;
+}
+
+export const DEFAULT_ADDON_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'directord_native.node');
+
+let cached: NativeBinding | undefined;
+
+/** Load and ABI-check the addon (dist/ and ts-node layouts both resolve to <repo>/build/Release). */
+export function loadNative(file?: string): NativeBinding {
+  if (!file && cached) return cached;
+  const candidates = file ? [file] : [DEFAULT_ADDON_PATH, path.join(__dirname, '..', '..', 'build', 'Release', 'directord_native.node')];
+  let lastErr: unknown;
+  for (const f of candidates) {
+    let b: NativeBinding;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      b = require(f) as NativeBinding;
+    } catch (e) {
+      lastErr = e;
+      continue;
+    }
+    const v = b.abiVersion();
+    if (v !== EXPECTED_ABI_VERSION) {
+      throw new DirectordError('E_DATAPLANE_ABI', `native addon ${f} has ABI ${v}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`, { details: { file: f, abi: v } });
+    }
+    if (!file) cached = b;
+    return b;
+  }
+  throw new DirectordError('E_DATAPLANE_NO_ADDON', `native addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr });
+}
+
+export interface PacketSummary {
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+  protocol: 'tcp' | 'udp' | number;
+  /** TCP flags byte (FIN 1, SYN 2, RST 4, ACK 16). */
+  flags: number;
+  /** IP total length, for byte counters. */
+  length: number;
+}
+
+export interface NativeDecision {
+  verdict: string;
+  dest?: { address: string; port: number };
+  state: string;
+  created: boolean;
+}
+
+export interface NativeCounters {
+  counters: Record<string, number>;
+  verdicts: Record<string, number>;
+}
+
+export interface NativeDestStats {
+  serviceIndex: number;
+  address: string;
+  port: number;
+  weight: number;
+  activeConns: number;
+  inactConns: number;
+  persistConns: number;
+  conns: number;
+  inPkts: number;
+  inBytes: number;
+}
+
+function wrapNative<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DirectordError) throw e;
+    const err = e as Error & { code?: string };
+    throw new DirectordError(err.code && err.code.startsWith('E_') ? err.code : 'E_DATAPLANE_NATIVE', err.message, { cause: e });
+  }
+}
+
+/** One native connection table (and optionally its packet loop). JS-side validation happens here. */
+export class NativeTable {
+  readonly binding: NativeBinding;
+  readonly layout: NativeLayout;
+  readonly size: number;
+  private readonly handle: Handle;
+  private loopRunning = false;
+
+  constructor(size: number, binding: NativeBinding = loadNative()) {
+    if (!Number.isInteger(size) || size < 16 || size > 1 << 26 || (size & (size - 1)) !== 0) {
+      throw new DirectordError('E_DATAPLANE_TABLE_SIZE', `connection table size must be a power of two in 16..2^26, got ${size}`);
+    }
+    this.binding = binding;
+    this.layout = binding.layout();
+    this.size = size;
+    this.handle = wrapNative(() => binding.tableCreate(size));
+  }
+
+  /** Push the complete policy: dests without a MAC stay in the list (keeping their connections) but are never used. */
+  setServices(services: ServiceSpec[]): void {
+    validateServices(services, { maxServices: this.layout.maxServices, maxDests: this.layout.maxDestsPerService });
+    const L = this.layout;
+    const ndest = services.reduce((n, s) => n + s.dests.length, 0);
+    const sb = Buffer.alloc(L.service.size * services.length);
+    const db = Buffer.alloc(L.dest.size * ndest);
+    let di = 0;
+    services.forEach((s, i) => {
+      const o = i * L.service.size;
+      sb.writeUInt32LE(ipToInt(s.vip), o + L.service.vip);
+      sb.writeUInt32LE(ipToInt(s.pmask), o + L.service.pmask);
+      sb.writeUInt32LE(s.fwmark, o + L.service.fwmark);
+      sb.writeUInt32LE(s.persistent * 1000, o + L.service.persistent_ms);
+      sb.writeUInt16LE(s.port, o + L.service.port);
+      sb.writeUInt8(s.protocol === 'tcp' ? 6 : 17, o + L.service.protocol);
+      sb.writeUInt8(L.schedulers.indexOf(s.scheduler), o + L.service.scheduler);
+      sb.writeUInt8(s.expireQuiescentTemplate ? 1 : 0, o + L.service.expire_quiescent_template);
+      sb.writeUInt8(s.expireNodestConn ? 1 : 0, o + L.service.expire_nodest_conn);
+      sb.writeUInt16LE(s.dests.length, o + L.service.dest_count);
+      sb.writeUInt32LE(di, o + L.service.dest_first);
+      for (const d of s.dests) {
+        const p = di * L.dest.size;
+        db.writeUInt32LE(ipToInt(d.address), p + L.dest.addr);
+        db.writeInt32LE(d.weight, p + L.dest.weight);
+        db.writeUInt16LE(d.port, p + L.dest.port);
+        if (d.mac) {
+          db.writeUInt8(1, p + L.dest.has_mac);
+          macToBytes(d.mac).copy(db, p + L.dest.mac);
+        }
+        di++;
+      }
+    });
+    wrapNative(() => this.binding.tableSetServices(this.handle, sb, db));
+  }
+
+  setTimeouts(t: Timeouts): void {
+    for (const [k, v] of Object.entries(t)) {
+      if (!Number.isInteger(v) || v < 0 || v > 31 * 24 * 3600) throw new DirectordError('E_DATAPLANE_TIMEOUT', `timeout ${k} must be 0..2678400 s, got ${v}`);
+    }
+    this.binding.tableSetTimeouts(this.handle, t.tcp, t.tcpfin, t.udp);
+  }
+
+  setForwarding(on: boolean): void {
+    this.binding.tableSetForwarding(this.handle, on);
+  }
+
+  nowMs(): number {
+    return this.binding.nowMs();
+  }
+
+  private decision(r: RawDecision): NativeDecision {
+    return {
+      verdict: this.layout.verdicts[r[0]],
+      dest: r[1] >= 0 ? { address: intToIp(r[1]), port: r[2] } : undefined,
+      state: this.layout.states[r[3]],
+      created: r[4] === 1,
+    };
+  }
+
+  /** Test entry: a packet summary straight into the table (no frame, no socket). */
+  processPacket(p: PacketSummary, nowMs: number): NativeDecision {
+    const proto = p.protocol === 'tcp' ? 6 : p.protocol === 'udp' ? 17 : p.protocol;
+    return this.decision(this.binding.tableProcessPacket(this.handle, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport, proto, p.flags & 0xff, p.length, nowMs));
+  }
+
+  /** Test entry: a whole Ethernet frame through the parser and the table. */
+  processFrame(frame: Buffer, nowMs: number): NativeDecision {
+    return this.decision(this.binding.tableProcessFrame(this.handle, frame, nowMs));
+  }
+
+  counters(): NativeCounters {
+    const b = this.binding.tableCounters(this.handle);
+    const counters: Record<string, number> = {};
+    const verdicts: Record<string, number> = {};
+    this.layout.counters.forEach((n, i) => (counters[n] = Number(b.readBigUInt64LE(i * 8))));
+    this.layout.verdicts.forEach((n, i) => (verdicts[n] = Number(b.readBigUInt64LE((this.layout.counterCount + i) * 8))));
+    return { counters, verdicts };
+  }
+
+  destStats(): NativeDestStats[] {
+    const b = this.binding.tableDestStats(this.handle);
+    const L = this.layout.destStats;
+    const out: NativeDestStats[] = [];
+    for (let o = 0; o + L.size <= b.length; o += L.size) {
+      out.push({
+        serviceIndex: b.readUInt32LE(o + L.svc_index),
+        address: intToIp(b.readUInt32LE(o + L.addr)),
+        port: b.readUInt16LE(o + L.port),
+        weight: b.readInt32LE(o + L.weight),
+        activeConns: b.readUInt32LE(o + L.active_conns),
+        inactConns: b.readUInt32LE(o + L.inact_conns),
+        persistConns: b.readUInt32LE(o + L.persist_conns),
+        conns: Number(b.readBigUInt64LE(o + L.conns)),
+        inPkts: Number(b.readBigUInt64LE(o + L.in_pkts)),
+        inBytes: Number(b.readBigUInt64LE(o + L.in_bytes)),
+      });
+    }
+    return out;
+  }
+
+  private decodeRecords(b: Buffer): ConnEntry[] {
+    const L = this.layout.conn;
+    const out: ConnEntry[] = [];
+    for (let o = 0; o + L.size <= b.length; o += L.size) {
+      const proto = b.readUInt8(o + L.protocol);
+      out.push({
+        protocol: proto === 17 ? 'udp' : 'tcp',
+        caddr: intToIp(b.readUInt32LE(o + L.caddr)),
+        cport: b.readUInt16LE(o + L.cport),
+        vaddr: intToIp(b.readUInt32LE(o + L.vaddr)),
+        vport: b.readUInt16LE(o + L.vport),
+        daddr: intToIp(b.readUInt32LE(o + L.daddr)),
+        dport: b.readUInt16LE(o + L.dport),
+        state: this.layout.states[b.readUInt8(o + L.state)] ?? 'NONE',
+        expiresMs: Number(b.readBigInt64LE(o + L.expires_ms)),
+        template: b.readUInt8(o + L.template_) === 1,
+        ...(proto === 0 ? { fwmark: b.readUInt32LE(o + L.fwmark) } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** Rows for `ipvsadm -lnc`; nowMs defaults to the loop's monotonic clock. */
+  connections(limit = this.size, nowMs = -1): ConnEntry[] {
+    const n = Math.max(0, Math.min(this.size, Math.floor(limit)));
+    return this.decodeRecords(this.binding.tableConnections(this.handle, n, nowMs));
+  }
+
+  /** Sync records since the last drain (the first call switches recording on). expiresMs is the timeout length. */
+  drainSync(): ConnEntry[] {
+    return this.decodeRecords(this.binding.tableDrainSync(this.handle));
+  }
+
+  applySync(entries: ConnEntry[], nowMs = -1): number {
+    const L = this.layout.conn;
+    const b = Buffer.alloc(L.size * entries.length);
+    entries.forEach((e, i) => {
+      const o = i * L.size;
+      const st = this.layout.states.indexOf(e.state);
+      if (st < 0) throw new DirectordError('E_DATAPLANE_SYNC', `unknown connection state ${e.state}`);
+      b.writeBigInt64LE(BigInt(Math.max(0, Math.floor(e.expiresMs))), o + L.expires_ms);
+      b.writeUInt32LE(ipToInt(e.caddr), o + L.caddr);
+      b.writeUInt32LE(ipToInt(e.vaddr), o + L.vaddr);
+      b.writeUInt32LE(ipToInt(e.daddr), o + L.daddr);
+      b.writeUInt16LE(e.cport, o + L.cport);
+      b.writeUInt16LE(e.vport, o + L.vport);
+      b.writeUInt16LE(e.dport, o + L.dport);
+      const fw = (e as ConnEntry & { fwmark?: number }).fwmark;
+      b.writeUInt8(fw ? 0 : e.protocol === 'udp' ? 17 : 6, o + L.protocol);
+      if (fw) b.writeUInt32LE(fw, o + L.fwmark);
+      b.writeUInt8(st, o + L.state);
+      b.writeUInt8(e.template ? 1 : 0, o + L.template_);
+    });
+    return this.binding.tableApplySync(this.handle, b, nowMs);
+  }
+
+  startLoop(ifname: string, mac: string, filter: string, vnetHdr: boolean): void {
+    if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
+    wrapNative(() => this.binding.loopStart(this.handle, ifname, macToBytes(mac), filter, vnetHdr));
+    this.loopRunning = true;
+  }
+
+  setFilter(filter: string): void {
+    if (this.loopRunning) wrapNative(() => this.binding.loopSetFilter(this.handle, filter));
+  }
+
+  stopLoop(): void {
+    this.binding.loopStop(this.handle);
+    this.loopRunning = false;
+  }
+}

@@ -1,0 +1,86 @@
+// Checks and conversions for data-plane tables, done in TypeScript so the addon receives only checked primitives.
+import { DirectordError } from '../errors';
+import type { ServiceSpec } from './types';
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const SCHEDULERS = new Set(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh']);
+
+export function isIpv4(s: string): boolean {
+  return typeof s === 'string' && IPV4.test(s);
+}
+
+export function ipToInt(s: string): number {
+  if (!isIpv4(s)) throw new DirectordError('E_DATAPLANE_ADDRESS', `not an IPv4 address: ${JSON.stringify(s)}`);
+  return s.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
+}
+
+export function intToIp(n: number): string {
+  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+export function isMac(s: string): boolean {
+  return typeof s === 'string' && MAC.test(s);
+}
+
+export function macToBytes(s: string): Buffer {
+  if (!isMac(s)) throw new DirectordError('E_DATAPLANE_MAC', `not an Ethernet address: ${JSON.stringify(s)}`);
+  return Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
+}
+
+export function bytesToMac(b: Buffer | Uint8Array): string {
+  return [...b.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 65535;
+}
+
+function bad(where: string, msg: string): never {
+  throw new DirectordError('E_DATAPLANE_SERVICE', `${where}: ${msg}`, { details: { where } });
+}
+
+/** Throws E_DATAPLANE_SERVICE on the first problem, naming the service and dest. */
+export function validateServices(services: ServiceSpec[], limits: { maxServices: number; maxDests: number }): void {
+  if (!Array.isArray(services)) bad('services', 'must be an array');
+  if (services.length > limits.maxServices) bad('services', `at most ${limits.maxServices} virtual services`);
+  const keys = new Set<string>();
+  services.forEach((s, i) => {
+    const where = `service[${i}] ${s?.vip}:${s?.port}`;
+    if (!isIpv4(s.vip)) bad(where, 'vip is not an IPv4 address');
+    if (!isPort(s.port)) bad(where, 'port out of range');
+    if (s.protocol !== 'tcp' && s.protocol !== 'udp') bad(where, 'protocol must be tcp or udp');
+    if (!SCHEDULERS.has(s.scheduler)) bad(where, `unknown scheduler ${s.scheduler}`);
+    if (!Number.isInteger(s.fwmark) || s.fwmark < 0 || s.fwmark > 0xffffffff) bad(where, 'fwmark out of range');
+    if (!Number.isInteger(s.persistent) || s.persistent < 0 || s.persistent > 31 * 24 * 3600) bad(where, 'persistent out of range');
+    if (!isIpv4(s.pmask)) bad(where, 'pmask is not a dotted quad');
+    const key = `${s.protocol}/${s.vip}/${s.port}/${s.fwmark}`;
+    if (keys.has(key)) bad(where, 'duplicate virtual service');
+    keys.add(key);
+    if (!Array.isArray(s.dests) || s.dests.length > limits.maxDests) bad(where, `at most ${limits.maxDests} real servers`);
+    const dk = new Set<string>();
+    s.dests.forEach((d, j) => {
+      const dw = `${where} dest[${j}] ${d?.address}:${d?.port}`;
+      if (!isIpv4(d.address)) bad(dw, 'address is not IPv4');
+      if (!isPort(d.port)) bad(dw, 'port out of range');
+      if (!Number.isInteger(d.weight) || d.weight < 0 || d.weight > 65535) bad(dw, 'weight must be 0..65535');
+      if (d.mac !== undefined && !isMac(d.mac)) bad(dw, 'bad MAC');
+      if (dk.has(`${d.address}:${d.port}`)) bad(dw, 'duplicate real server');
+      dk.add(`${d.address}:${d.port}`);
+    });
+  });
+}
+
+/** The classic BPF filter the RX socket runs: frames to our MAC for any VIP/port we serve (libpcap syntax). */
+export function captureFilter(ourMac: string, services: ServiceSpec[]): string {
+  if (!isMac(ourMac)) throw new DirectordError('E_DATAPLANE_MAC', `not an Ethernet address: ${ourMac}`);
+  const terms = new Set<string>();
+  for (const s of services) {
+    if (s.fwmark || s.port === 0) terms.add(`(ip dst host ${s.vip})`);
+    else terms.add(`(ip dst host ${s.vip} and ${s.protocol} dst port ${s.port})`);
+  }
+  // Fragments carry no ports: let them through for every VIP so they are counted (and dropped) by reason.
+  for (const s of services) terms.add(`(ip dst host ${s.vip} and ip[6:2] & 0x3fff != 0)`);
+  if (terms.size === 0) return `ether dst ${ourMac} and less 1`; // matches nothing
+  return `ether dst ${ourMac} and (${[...terms].join(' or ')})`;
+}
