@@ -58,9 +58,9 @@ export class Director implements ControlTarget {
     return this.cfg;
   }
 
-  /** Load the configuration (throws on a bad one: the daemon must not start on it) and bring every subsystem up. */
-  async start(): Promise<void> {
-    this.cfg = this.opts.config.load(this.opts.configFile);
+  /** Load the configuration (unless main already did; throws on a bad one) and bring every subsystem up. */
+  async start(preloaded?: LvsConfig): Promise<void> {
+    this.cfg = preloaded ?? this.opts.config.load(this.opts.configFile);
     const changes = this.pool.applyConfig(this.cfg, Date.now());
     this.log.info({ changes }, 'configuration loaded');
     const dp = this.opts.dataplane;

@@ -5,6 +5,11 @@ import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:
 import { DirectordError } from '../errors';
 import { ControlErrorCode } from './protocol';
 
+/** The read-only socket sits next to the full one: directord.sock → directord.ro.sock. */
+export function readOnlySocketPathFor(path: string): string {
+  return path.replace(/\.sock$/, '') + '.ro.sock';
+}
+
 export type ProbeResult = 'absent' | 'stale' | 'alive';
 
 /** Does something answer on this socket path? A connect that is accepted means a live daemon. */

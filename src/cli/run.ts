@@ -1,0 +1,165 @@
+// directorctl's logic (argv → request → output + exit status), separate from the process entry so tests can call it.
+import { DirectordError } from '../errors';
+import { commandTable, findCommand, argsFromArgv, usageLine } from '../control/commands';
+import { ControlErrorCode } from '../control/protocol';
+import { request } from '../control/client';
+import { readOnlySocketPathFor } from '../control/socket-path';
+import type { ReloadAnswer, StatusSnapshot, WhereAnswer } from '../control/types';
+import { operationsDefaults } from '../director/defaults';
+import { renderConnections, renderList, renderRate, renderStats } from './ipvsadm-format';
+import { renderStatusBlock } from './status-format';
+import { offlineCommands } from './offline';
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+/** Exit statuses, documented in docs/operations.md. */
+export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, NotRunning: 3, Permission: 4, NoAnswer: 5 } as const;
+
+export function exitCodeFor(code: string): number {
+  switch (code) {
+    case ControlErrorCode.BadArgs:
+    case ControlErrorCode.BadRequest:
+    case ControlErrorCode.UnknownCommand:
+    case 'E_CLI_USAGE':
+      return ExitCode.Usage;
+    case ControlErrorCode.NotRunning:
+      return ExitCode.NotRunning;
+    case ControlErrorCode.Permission:
+      return ExitCode.Permission;
+    case ControlErrorCode.Timeout:
+    case ControlErrorCode.BadReply:
+      return ExitCode.NoAnswer;
+    default:
+      return ExitCode.Failed;
+  }
+}
+
+interface Globals {
+  json: boolean;
+  socket: string;
+  explicitSocket: boolean;
+  timeoutMs: number;
+  rest: string[];
+}
+
+function parseGlobals(argv: string[]): Globals {
+  const g: Globals = { json: false, socket: operationsDefaults.controlSocket, explicitSocket: false, timeoutMs: operationsDefaults.cliTimeoutMs, rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') g.json = true;
+    else if (a === '--socket' || a.startsWith('--socket=')) {
+      const v = a.includes('=') ? a.slice(9) : argv[++i];
+      if (!v) throw usage('--socket needs a path');
+      g.socket = v;
+      g.explicitSocket = true;
+    } else if (a === '--timeout' || a.startsWith('--timeout=')) {
+      const v = Number(a.includes('=') ? a.slice(10) : argv[++i]);
+      if (!Number.isInteger(v) || v <= 0) throw usage('--timeout needs milliseconds');
+      g.timeoutMs = v;
+    } else g.rest.push(a);
+  }
+  return g;
+}
+
+function usage(msg: string): DirectordError {
+  return new DirectordError('E_CLI_USAGE', msg);
+}
+
+export function helpText(): string {
+  const lines = ['usage: directorctl [--socket PATH] [--json] [--timeout MS] COMMAND [ARGS]', '', 'commands (live, ask the daemon):'];
+  for (const c of commandTable) {
+    if (c.name === 'ping') continue;
+    const shown = c.name === 'status' ? 'status [--stats | --rate | --connections] [--nosort]' : usageLine(c);
+    lines.push(`  ${shown.padEnd(44)} ${c.summary}${c.mutating ? '' : ' (read-only)'}`);
+  }
+  lines.push('', 'commands (offline, from a configuration file):');
+  for (const c of offlineCommands) lines.push(`  ${c.usage.padEnd(44)} ${c.summary}`);
+  lines.push('', 'exit status: 0 ok, 1 command failed, 2 usage, 3 daemon not running, 4 permission denied, 5 no answer');
+  return lines.join('\n') + '\n';
+}
+
+/** Read-only commands fall back to the read-only socket when the full one is not ours to open. */
+async function ask(g: Globals, cmd: string, args: Record<string, unknown>, mutating: boolean): Promise<unknown> {
+  try {
+    return await request(g.socket, cmd, args, { timeoutMs: g.timeoutMs });
+  } catch (e) {
+    if (!mutating && e instanceof DirectordError && e.code === ControlErrorCode.Permission) {
+      return request(readOnlySocketPathFor(g.socket), cmd, args, { timeoutMs: g.timeoutMs });
+    }
+    throw e;
+  }
+}
+
+function printError(io: CliIo, json: boolean, e: unknown): number {
+  const err = e instanceof DirectordError ? e : new DirectordError(ControlErrorCode.Internal, e instanceof Error ? e.message : String(e));
+  if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } }) + '\n');
+  else io.err(`directorctl: ${err.code} ${err.message}\n`);
+  return exitCodeFor(err.code);
+}
+
+function formatHuman(cmd: string, result: unknown, flags: Set<string>): string {
+  switch (cmd) {
+    case 'status': {
+      const s = result as StatusSnapshot;
+      const o = { tableSize: operationsDefaults.ipvsBannerTableSize, nosort: flags.has('--nosort') };
+      if (flags.has('--stats')) return renderStats(s.services, o);
+      if (flags.has('--rate')) return renderRate(s.services, o);
+      if (flags.has('--connections')) return renderConnections(s.connections ?? []);
+      return renderList(s.services, o) + renderStatusBlock(s, Date.now());
+    }
+    case 'reload': {
+      const r = result as ReloadAnswer;
+      return `reload applied: ${r.changes.length ? '\n  ' + r.changes.join('\n  ') : 'no changes'}\n`;
+    }
+    case 'where': {
+      const w = result as WhereAnswer;
+      const dest = w.destination ? `${w.destination.address}:${w.destination.port}${w.destination.server ? ` (${w.destination.server})` : ''}` : 'no real server';
+      return `${w.client}${w.clientPort !== undefined ? ':' + w.clientPort : ''} → ${w.virtual} ${w.vip}:${w.port} → ${dest}\n  because: ${w.reason}\n`;
+    }
+    case 'drain':
+    case 'enable':
+    case 'weight': {
+      const r = result as { servers: string[]; override: { kind: string; weight: number } | null };
+      const what = r.override ? (r.override.kind === 'drain' ? 'drained (weight 0, runtime override)' : `weight ${r.override.weight} (runtime override)`) : 'override cleared: health decides';
+      return r.servers.map((s) => `${s}: ${what}\n`).join('');
+    }
+    default:
+      return JSON.stringify(result, null, 2) + '\n';
+  }
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let g: Globals;
+  try {
+    g = parseGlobals(argv);
+  } catch (e) {
+    return printError(io, false, e);
+  }
+  const [cmd, ...words] = g.rest;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    io.out(helpText());
+    return cmd ? ExitCode.Ok : ExitCode.Usage;
+  }
+  try {
+    const offline = offlineCommands.find((c) => c.name === cmd && c.applies(words));
+    if (offline) return await offline.run(words, io, g.json);
+    const spec = findCommand(cmd);
+    if (!spec) throw new DirectordError(ControlErrorCode.UnknownCommand, `unknown command '${cmd}' (try 'directorctl help')`);
+    const flags = new Set<string>();
+    let cmdWords = words;
+    if (cmd === 'status') {
+      for (const w of words) if (['--stats', '--rate', '--connections', '--nosort'].includes(w)) flags.add(w);
+      cmdWords = words.filter((w) => !flags.has(w));
+      if (flags.has('--connections')) cmdWords.push('--connections');
+    }
+    const args = argsFromArgv(spec, cmdWords);
+    const result = await ask(g, spec.name, args, spec.mutating);
+    io.out(g.json ? JSON.stringify({ ok: true, result }) + '\n' : formatHuman(spec.name, result, flags));
+    return ExitCode.Ok;
+  } catch (e) {
+    return printError(io, g.json, e);
+  }
+}
