@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type ExecResult } from './lab';
 import { paths } from './build';
+import type { StatusSnapshot } from '../../src/control/types';
 
 export interface LogRecord {
   level?: number;
@@ -87,6 +88,26 @@ export class DirectorProcess {
   /** Run directorctl against this daemon, inside its namespace. */
   ctl(args: string[], timeoutMs = 10000): Promise<ExecResult> {
     return this.lab.exec(this.host, ['node', paths.directorctl, '--socket', this.opts.socket, ...args], { timeoutMs });
+  }
+
+  /** `directorctl --json status`, parsed; throws with the CLI's stderr when the daemon does not answer. */
+  async status(): Promise<StatusSnapshot> {
+    const r = await this.ctl(['--json', 'status']);
+    if (r.code !== 0) throw new Error(`directorctl status on ${this.host}: exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+    return JSON.parse(r.stdout) as StatusSnapshot;
+  }
+
+  /** Wait until this director forwards for the VIP (HA active), or until it stops forwarding. */
+  waitForwarding(forwarding: boolean, timeoutMs = 30000): Promise<StatusSnapshot> {
+    return waitFor(`${this.host} forwarding ${forwarding ? 'on' : 'off'}`, async () => {
+      const s = await this.status();
+      return s.ha.forwarding === forwarding ? s : undefined;
+    }, timeoutMs, 200);
+  }
+
+  /** Log records whose message matches (e.g. the nanny lines "[ active ] making … available"). */
+  messages(re: RegExp, since = 0): string[] {
+    return this.records.slice(since).map((r) => String(r.msg ?? '')).filter((m) => re.test(m));
   }
 
   /** Wait for a log record matching the predicate (records already seen count). */

@@ -25,6 +25,21 @@ export const SEED_USERS = {
   monitor: { user: 'monitor', password: 'monitor_pw' },
 } as const;
 
+/** The seed's §3 step 5 table in ipvsadm 1.26's exact columns (reference §5.1), for given connection counters. */
+export function seedIpvsadmTable(counts: Array<{ active: number; inact: number }> = [{ active: 0, inact: 0 }, { active: 0, inact: 0 }]): string {
+  const dest = (addr: string, c: { active: number; inact: number }): string =>
+    `  -> ${`${addr}:3306`.padEnd(28)} ${'Route'.padEnd(7)} ${'1'.padEnd(6)} ${String(c.active).padEnd(10)} ${String(c.inact).padEnd(10)}`;
+  return [
+    'IP Virtual Server version 1.2.1 (size=4096)',
+    'Prot LocalAddress:Port Scheduler Flags',
+    '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+    `TCP  ${SEED.vip}:3306 wlc persistent 60 mask 255.255.240.0`,
+    dest(SEED.sql1, counts[0]),
+    dest(SEED.sql2, counts[1]),
+    '',
+  ].join('\n');
+}
+
 export type SeedHost = 'lb1' | 'lb2' | 'sql1' | 'sql2' | 'client';
 export type Director = 'lb1' | 'lb2';
 
@@ -94,6 +109,8 @@ export class SeedLab {
       { name: 'client', address: `${SEED.client}/${SEED.prefix}` },
     ], { tag: 'seed' });
     const seed = new SeedLab(lab, progress);
+    // Lab and MariaDB clean their own parts on exit; this removes the files only the seed lab creates.
+    process.on('exit', () => seed.removeFiles());
     try {
       await seed.build(opts);
     } catch (e) {
@@ -199,6 +216,10 @@ export class SeedLab {
     for (const d of this.directors.values()) await d.stop('SIGKILL').catch(() => undefined);
     for (const s of [this.sql1, this.sql2]) if (s) await s.destroy().catch(() => undefined);
     await this.lab.destroy();
+    this.removeFiles();
+  }
+
+  private removeFiles(): void {
     for (const d of this.etcNetns) rmSync(d, { recursive: true, force: true });
     try {
       if (existsSync('/etc/netns') && readdirSync('/etc/netns').length === 0) rmSync('/etc/netns', { recursive: true });
