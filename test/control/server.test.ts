@@ -1,0 +1,183 @@
+// The control server over a real UNIX socket: dispatch, read-only socket, refusing a second daemon, stale sockets,
+// and a fuzz run (malformed JSON, oversized, binary garbage, unknown commands, wrong types) after which it still answers.
+import t from 'tap';
+import { connect } from 'node:net';
+import { mkdtempSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlServer, request } from '../../src/control';
+import { Director } from '../../src/director';
+import { silentLogger } from '../../src/log';
+import { MemoryDataPlane } from '../director/memory-dataplane';
+import { config, server, virtual } from '../director/config-fixture';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+async function setup(t: Tap.Test, readOnly = true) {
+  const dir = mkdtempSync(join(tmpdir(), 'ddctl-'));
+  const dp = new MemoryDataPlane();
+  const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')])]);
+  const director = new Director({
+    configFile: 'mem', logger: silentLogger, dataplane: dp, config: { load: () => cfg },
+    drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096,
+  });
+  await director.start();
+  const socketPath = join(dir, 'directord.sock');
+  const srv = new ControlServer({
+    socketPath, readOnlySocketPath: readOnly ? join(dir, 'directord.ro.sock') : null, mode: 0o660, readOnlyMode: 0o666, target: director,
+    logger: silentLogger, maxLineBytes: 4096, requestTimeoutMs: 2000, idleTimeoutMs: 5000, maxConnections: 16, maxPendingPerConnection: 8,
+  });
+  await srv.start();
+  t.teardown(async () => {
+    await srv.stop();
+    await director.stop();
+  });
+  return { dir, dp, director, srv, socketPath, roPath: join(dir, 'directord.ro.sock') };
+}
+
+/** Send raw bytes, collect reply lines until the server closes or `want` lines arrived. */
+function raw(path: string, data: Buffer | string, want: number): Promise<{ lines: any[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    let buf = '';
+    let closed = false;
+    const done = () => {
+      s.destroy();
+      resolve({ lines: buf.split('\n').filter(Boolean).map((l) => JSON.parse(l)), closed });
+    };
+    const timer = setTimeout(done, 3000);
+    s.on('data', (d) => {
+      buf += d;
+      if (buf.split('\n').filter(Boolean).length >= want) {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    s.on('close', () => {
+      closed = true;
+      clearTimeout(timer);
+      done();
+    });
+    s.on('error', () => undefined);
+    s.write(data);
+  });
+}
+
+t.test('commands through the socket; socket mode 0660', async (t) => {
+  const { socketPath, dp } = await setup(t);
+  t.equal(statSync(socketPath).mode & 0o777, 0o660);
+  t.same(await request(socketPath, 'ping'), { pong: true });
+  const st: any = await request(socketPath, 'status');
+  t.same(st.services[0].dests.map((d: any) => d.address), ['10.64.0.5', '10.64.0.4']);
+  t.same(await request(socketPath, 'drain', { server: 'sql1' }), { servers: ['mysql/sql1'], override: (await request(socketPath, 'status') as any).health[0].override });
+  t.same(dp.services[0].dests.map((d) => d.weight), [1, 0]);
+  await request(socketPath, 'weight', { server: '10.64.0.4', weight: 9 });
+  t.same(dp.services[0].dests.map((d) => d.weight), [1, 9]);
+  await request(socketPath, 'enable', { server: 'mysql/sql1' });
+  t.same(dp.services[0].dests.map((d) => d.weight), [1, 1]);
+  await t.rejects(request(socketPath, 'drain', { server: 'sql9' }), { code: 'E_CTL_UNKNOWN_SERVER', message: /known: mysql\/sql1 \(10\.64\.0\.4:3306\), mysql\/sql2/ });
+  await t.rejects(request(socketPath, 'takeover'), { code: 'E_CTL_UNAVAILABLE' });
+});
+
+t.test('read-only socket answers status but refuses mutating commands with E_CTL_PERMISSION', async (t) => {
+  const { roPath } = await setup(t);
+  t.equal(statSync(roPath).mode & 0o777, 0o666);
+  t.ok(await request(roPath, 'status'));
+  await t.rejects(request(roPath, 'drain', { server: 'sql1' }), { code: 'E_CTL_PERMISSION' });
+  await t.rejects(request(roPath, 'reload'), { code: 'E_CTL_PERMISSION' });
+});
+
+t.test('a second server on a live socket is refused and the live socket survives; a stale one is replaced', async (t) => {
+  const { socketPath, director } = await setup(t, false);
+  const second = new ControlServer({
+    socketPath, readOnlySocketPath: null, mode: 0o660, readOnlyMode: 0o666, target: director, logger: silentLogger,
+    maxLineBytes: 4096, requestTimeoutMs: 1000, idleTimeoutMs: 1000, maxConnections: 4, maxPendingPerConnection: 4,
+  });
+  await t.rejects(second.start(), { code: 'E_CTL_ALREADY_RUNNING' });
+  t.same(await request(socketPath, 'ping'), { pong: true }, 'first daemon still answers');
+
+  // A stale socket: a listener that died without unlinking (simulated with a bound-then-closed fd is not possible
+  // in Node, so use a path whose listener was closed by a process that kept the file).
+  const dir = mkdtempSync(join(tmpdir(), 'ddstale-'));
+  const stale = join(dir, 's.sock');
+  // A crashed daemon: a child listens, is SIGKILLed, and leaves its socket file behind.
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((r) => child.stdout!.once('data', r));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  t.ok(existsSync(stale));
+  await t.rejects(request(stale, 'ping'), { code: 'E_CTL_NOT_RUNNING' });
+  const third = new ControlServer({
+    socketPath: stale, readOnlySocketPath: null, mode: 0o600, readOnlyMode: 0o666, target: director, logger: silentLogger,
+    maxLineBytes: 4096, requestTimeoutMs: 1000, idleTimeoutMs: 1000, maxConnections: 4, maxPendingPerConnection: 4,
+  });
+  await third.start();
+  t.same(await request(stale, 'ping'), { pong: true }, 'stale socket replaced');
+  await third.stop();
+
+  const notSock = join(dir, 'file');
+  writeFileSync(notSock, 'x');
+  const fourth = new ControlServer({
+    socketPath: notSock, readOnlySocketPath: null, mode: 0o600, readOnlyMode: 0o666, target: director, logger: silentLogger,
+    maxLineBytes: 4096, requestTimeoutMs: 1000, idleTimeoutMs: 1000, maxConnections: 4, maxPendingPerConnection: 4,
+  });
+  await t.rejects(fourth.start(), { code: 'E_CTL_SOCKET_PATH' });
+  t.ok(existsSync(notSock), 'a regular file is never removed');
+});
+
+t.test('client errors: daemon not running', async (t) => {
+  await t.rejects(request('/nonexistent/directord.sock', 'status'), { code: 'E_CTL_NOT_RUNNING', message: /not running/ });
+});
+
+t.test('fuzz: every bad request gets a coded error and the daemon keeps answering', async (t) => {
+  const { socketPath } = await setup(t);
+  const fixed: [string | Buffer, string][] = [
+    ['{\n', 'E_CTL_BAD_REQUEST'],
+    ['[1,2]\n', 'E_CTL_BAD_REQUEST'],
+    ['{"id":1,"cmd":"rm -rf"}\n', 'E_CTL_UNKNOWN_COMMAND'],
+    ['{"id":1,"cmd":"weight","args":{"server":"sql1","weight":"heavy"}}\n', 'E_CTL_BAD_ARGS'],
+    ['{"id":1,"cmd":"weight","args":{"server":["sql1"],"weight":1}}\n', 'E_CTL_BAD_ARGS'],
+    ['{"id":1,"cmd":"status","args":{"__proto__":{"x":1}}}\n', 'E_CTL_OK_OR_BAD_ARGS'],
+    ['{"id":1,"cmd":"where","args":{"client":"999.1.1.1"}}\n', 'E_CTL_BAD_ARGS'],
+    ['{"id":1,"cmd":"drain","args":{"server":"nobody"}}\n', 'E_CTL_UNKNOWN_SERVER'],
+    [Buffer.from([0xff, 0xfe, 0x00, 0x0a]), 'E_CTL_BAD_REQUEST'],
+  ];
+  for (const [data, code] of fixed) {
+    const { lines } = await raw(socketPath, data, 1);
+    t.equal(lines.length, 1, `one reply for ${JSON.stringify(String(data)).slice(0, 40)}`);
+    if (code === 'E_CTL_OK_OR_BAD_ARGS') t.ok(lines[0].ok || lines[0].error.code === 'E_CTL_BAD_ARGS');
+    else t.equal(lines[0].error?.code, code, String(data).slice(0, 40));
+  }
+  const big = await raw(socketPath, 'x'.repeat(10_000), 99);
+  t.equal(big.lines[0]?.error?.code, 'E_CTL_TOO_LARGE');
+  t.ok(big.closed, 'connection closed after an oversized line');
+
+  const r = rng(42);
+  const templates = [
+    () => Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256))),
+    () => JSON.stringify({ id: r() < 0.5 ? 1 : 'z', cmd: ['status', 'drain', 'weight', 'where', 'x', '', 5][Math.floor(r() * 7)], args: [{}, { server: r() }, { weight: 'a' }, null, [], 'q'][Math.floor(r() * 6)] }),
+    () => '{"id":1,"cmd":"status"'.slice(0, Math.floor(r() * 22)),
+  ];
+  let answered = 0;
+  for (let i = 0; i < 150; i++) {
+    const payload = templates[Math.floor(r() * templates.length)]();
+    const { lines } = await raw(socketPath, Buffer.concat([Buffer.from(payload), Buffer.from('\n')]), 1);
+    for (const l of lines) {
+      t.type(l.ok, 'boolean');
+      if (!l.ok) t.match(l.error.code, /^E_CTL_[A-Z_]+$/);
+      answered++;
+    }
+  }
+  t.ok(answered >= 100, `${answered} fuzz replies`);
+  t.same(await request(socketPath, 'ping'), { pong: true }, 'still answering after the fuzz run');
+  // Many requests pipelined on one connection: answered in order, excess refused as E_CTL_BUSY or answered.
+  const burst = await raw(socketPath, Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: i, cmd: 'ping' }) + '\n').join(''), 5);
+  t.same(burst.lines.map((l) => l.id), [0, 1, 2, 3, 4]);
+});
