@@ -1,5 +1,6 @@
 // The typed, fully-defaulted form of lvs.cf: what every other subsystem consumes.
 // Defaults are Piranha 0.8.6's (lvsconfig.c), plus directord's own optional keys; see docs/config.md.
+import type { DirectordError } from '../errors';
 
 export type Protocol = 'tcp' | 'udp';
 export type SchedulerName = 'wlc' | 'lc' | 'rr' | 'wrr' | 'sh' | 'mh';
@@ -60,6 +61,11 @@ export interface VirtualServiceConfig {
   quiesceServer: boolean;
   sorryServer?: string;
   clientMonitor?: string;
+  /** Failover-service (FOS) and legacy keys: parsed for compatibility, never acted on. */
+  startCmd?: string;
+  stopCmd?: string;
+  master?: string;
+  dirs?: string[];
   /** directord extensions (optional keys, nanny-compatible defaults). */
   check: CheckKind;         // default 'tcp' (connect / send-expect / send_program)
   mysql?: MysqlCheckConfig;
@@ -103,6 +109,10 @@ export interface GlobalConfig {
   udpTimeout: number;       // 0 = keep 300
   ipvsadm: string;
   sync: boolean;
+  /** Shared-SCSI keys of FOS: parsed for compatibility, never acted on. */
+  primaryShared?: string;
+  backupShared?: string;
+  reservationConflictAction?: 'nothing' | 'preempt';
   /** directord extensions. */
   heartbeatKeyFile?: string;
   failback: boolean;        // prefer the primary after holddown; default false (pulse)
@@ -117,4 +127,8 @@ export interface LvsConfig {
   file: string;
   global: GlobalConfig;
   virtuals: VirtualServiceConfig[];
+  /** `failover NAME { }` blocks (FOS). Parsed so they can be reported; validation refuses them. */
+  failoverServices?: VirtualServiceConfig[];
+  /** Non-fatal findings of parsing and validation (codes W_CONFIG_*), in file order. */
+  warnings?: DirectordError[];
 }
