@@ -40,6 +40,8 @@ export interface DestCounters {
   conns: number;            // total scheduled
   inPkts: number;
   inBytes: number;
+  /** Set when the data plane cannot use this dest (e.g. "no MAC address (failed)"); the dest is never chosen. */
+  unavailableReason?: string;
 }
 
 export interface ServiceCounters {

@@ -1,0 +1,140 @@
+// The AF_PACKET backend: the native table and its packet thread, fed with complete tables (dests with MACs from the
+// neighbour resolver), the capture filter kept in step with the services, and the kernel's ingress drop around it.
+import fs from 'node:fs';
+import { DirectordError } from '../errors';
+import type { Logger } from '../log';
+import { installIngressDrop, removeIngressDrop } from './ingress-drop';
+import { NativeTable, type NativeBinding } from './native';
+import { NeighbourResolver } from './neighbours';
+import { buildStats } from './stats';
+import type { ConnEntry, DataPlane, DataPlaneStats, ServiceSpec, Timeouts } from './types';
+import { captureFilter, isMac } from './validate';
+
+export interface AfPacketOptions {
+  interface: string;
+  ourMac?: string;
+  connTableSize: number;
+  logger: Logger;
+  /** PACKET_VNET_HDR on RX and TX, so GSO/GRO super-frames and partial checksums are forwarded intact (default on). */
+  vnetHdr?: boolean;
+  /** Skip the nftables ingress drop (tests that check the drop itself, or a host that provides it otherwise). */
+  ingressDrop?: boolean;
+  binding?: NativeBinding;
+}
+
+export function interfaceMac(ifname: string): string {
+  try {
+    return fs.readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim();
+  } catch (e) {
+    throw new DirectordError('E_DATAPLANE_INTERFACE', `interface ${ifname} not found`, { cause: e });
+  }
+}
+
+export function interfaceIndex(ifname: string): number {
+  try {
+    return Number(fs.readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8').trim());
+  } catch (e) {
+    throw new DirectordError('E_DATAPLANE_INTERFACE', `interface ${ifname} not found`, { cause: e });
+  }
+}
+
+export class AfPacketDataPlane implements DataPlane {
+  readonly backend = 'afpacket';
+  readonly table: NativeTable;
+  private readonly opts: AfPacketOptions;
+  private readonly log: Logger;
+  private ourMac = '';
+  private services: ServiceSpec[] = [];
+  private neighbours?: NeighbourResolver;
+  private running = false;
+
+  constructor(opts: AfPacketOptions) {
+    if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(opts.interface)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(opts.interface)}`);
+    if (opts.ourMac !== undefined && !isMac(opts.ourMac)) throw new DirectordError('E_DATAPLANE_MAC', `bad ourMac ${opts.ourMac}`);
+    this.opts = opts;
+    this.log = opts.logger;
+    this.table = new NativeTable(opts.connTableSize, opts.binding);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.ourMac = this.opts.ourMac ?? interfaceMac(this.opts.interface);
+    this.neighbours = new NeighbourResolver({ ifindex: interfaceIndex(this.opts.interface), logger: this.log });
+    this.neighbours.on('change', () => this.push());
+    await this.neighbours.start();
+    this.neighbours.want(this.destAddresses());
+    if (this.opts.ingressDrop !== false) await installIngressDrop(this.opts.interface, this.services);
+    const vnet = this.opts.vnetHdr !== false;
+    this.table.startLoop(this.opts.interface, this.ourMac, captureFilter(this.ourMac, this.services), vnet);
+    this.running = true;
+    this.push();
+    this.log.info({ interface: this.opts.interface, mac: this.ourMac, vnetHdr: vnet, connTableSize: this.opts.connTableSize }, 'AF_PACKET data plane started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.table.stopLoop();
+    this.neighbours?.stop();
+    if (this.opts.ingressDrop !== false) {
+      try {
+        await removeIngressDrop();
+      } catch (e) {
+        this.log.warn({ err: e }, 'could not remove the nftables ingress drop');
+      }
+    }
+    this.log.info('AF_PACKET data plane stopped');
+  }
+
+  setServices(services: ServiceSpec[]): void {
+    const prevFilter = this.running ? captureFilter(this.ourMac, this.services) : '';
+    const prevDrop = JSON.stringify(this.services.map((s) => [s.vip, s.port, s.protocol, s.fwmark]));
+    this.services = services.map((s) => ({ ...s, dests: s.dests.map((d) => ({ ...d })) }));
+    this.push();
+    this.neighbours?.want(this.destAddresses());
+    if (!this.running) return;
+    const filter = captureFilter(this.ourMac, this.services);
+    if (filter !== prevFilter) this.table.setFilter(filter);
+    if (this.opts.ingressDrop !== false && prevDrop !== JSON.stringify(this.services.map((s) => [s.vip, s.port, s.protocol, s.fwmark]))) {
+      installIngressDrop(this.opts.interface, this.services).catch((e) => this.log.error({ err: e }, 'could not update the nftables ingress drop'));
+    }
+  }
+
+  setTimeouts(t: Timeouts): void {
+    this.table.setTimeouts(t);
+  }
+
+  setForwarding(enabled: boolean): void {
+    this.table.setForwarding(enabled);
+    this.log.info({ forwarding: enabled }, 'forwarding switched');
+  }
+
+  stats(): DataPlaneStats {
+    return buildStats(this.services, this.table, (addr) => this.neighbours?.get(addr));
+  }
+
+  connections(limit?: number): ConnEntry[] {
+    return this.table.connections(limit);
+  }
+
+  drainSyncUpdates(): ConnEntry[] {
+    return this.table.drainSync();
+  }
+
+  applySyncUpdates(entries: ConnEntry[]): void {
+    this.table.applySync(entries);
+  }
+
+  private destAddresses(): string[] {
+    return [...new Set(this.services.flatMap((s) => s.dests.map((d) => d.address)))];
+  }
+
+  /** The complete table: MACs filled in from the neighbour table (a caller-given MAC wins). */
+  private push(): void {
+    const full = this.services.map((s) => ({
+      ...s,
+      dests: s.dests.map((d) => ({ ...d, mac: d.mac ?? this.neighbours?.get(d.address).mac })),
+    }));
+    this.table.setServices(full);
+  }
+}

@@ -1,0 +1,145 @@
+// The data-plane lab: a client (offloads on), a director driven by harness.ts, and real servers with the VIP on lo.
+// Addresses in 10.61.0.0/20. Servers answer TCP and UDP with their own name, so a client sees who served it.
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import readline from 'node:readline';
+import { Lab, waitFor } from '../lab/lab';
+import { ensureBuilt, paths } from '../lab/build';
+import type { ServiceSpec } from '../../src/dataplane/types';
+
+export const VIP = '10.61.0.100';
+export const DIR_MAC = '02:61:00:00:00:02';
+export const rsMac = (i: number): string => `02:61:00:00:00:${(0x10 + i).toString(16)}`;
+export const rsAddr = (i: number): string => `10.61.0.${10 + i}`;
+
+const harnessJs = join(paths.root, 'dist', 'test', 'dataplane', 'harness.js');
+
+/** dist/ must hold this directory's harness too (ensureBuilt only looks at src/). */
+export function ensureHarness(): void {
+  ensureBuilt();
+  const src = join(paths.root, 'test', 'dataplane', 'harness.ts');
+  if (!existsSync(harnessJs) || statSync(src).mtimeMs > statSync(harnessJs).mtimeMs) {
+    require('node:child_process').execFileSync(join(paths.root, 'node_modules', '.bin', 'tsc'), ['-p', paths.root], { stdio: 'ignore' });
+  }
+}
+
+// A server that answers every TCP connection and UDP datagram with its name (port given), counting nothing else.
+const SERVER_JS = `
+const [name, port] = process.argv.slice(1);
+const net = require('net'), dgram = require('dgram');
+net.createServer((s) => { s.on('error', () => {}); s.on('data', (d) => { if (String(d).startsWith('hold')) return; s.end(name + '\\n'); });
+  s.write(name + '\\n'); }).listen(Number(port), '0.0.0.0');
+const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(name, r.port, r.address)); u.bind(Number(port), '0.0.0.0');
+`;
+
+// Makes connections from given source addresses; prints a JSON array of the first line each server sent.
+const CLIENT_JS = `
+const net = require('net'), dgram = require('dgram');
+const [vip, port, proto, sources] = process.argv.slice(1);
+const srcs = JSON.parse(sources);
+function tcp(src) { return new Promise((res) => { let buf = ''; const s = net.connect({ host: vip, port: Number(port), localAddress: src });
+  const t = setTimeout(() => { s.destroy(); res('timeout'); }, 3000);
+  s.on('data', (d) => { buf += d; if (buf.includes('\\n')) { clearTimeout(t); s.end(); res(buf.split('\\n')[0]); } });
+  s.on('error', (e) => { clearTimeout(t); res('error:' + e.code); }); }); }
+function udp(src) { return new Promise((res) => { const u = dgram.createSocket('udp4'); const t = setTimeout(() => { u.close(); res('timeout'); }, 3000);
+  u.on('message', (m) => { clearTimeout(t); u.close(); res(String(m)); }); u.bind(0, src, () => u.send('hi', Number(port), vip)); }); }
+(async () => { const out = []; for (const s of srcs) out.push(await (proto === 'udp' ? udp(s) : tcp(s))); console.log(JSON.stringify(out)); })();
+`;
+
+export class DataPlaneLab {
+  readonly lab: Lab;
+  private harness?: ChildProcess;
+  private replies = new Map<number, (r: { ok: boolean; result?: unknown; error?: string }) => void>();
+  private nextId = 1;
+  stderr = '';
+
+  private constructor(lab: Lab) {
+    this.lab = lab;
+  }
+
+  static async create(servers = 2, opts: { clientOffloadsOff?: boolean; extraClientAddrs?: string[] } = {}): Promise<DataPlaneLab> {
+    ensureHarness();
+    const hosts = [
+      { name: 'cli', address: '10.61.1.1/20', mac: '02:61:00:00:01:01', offloadsOff: opts.clientOffloadsOff },
+      { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC },
+    ];
+    for (let i = 1; i <= servers; i++) hosts.push({ name: `rs${i}`, address: `${rsAddr(i)}/20`, mac: rsMac(i), vipsOnLo: [VIP] } as never);
+    const lab = await Lab.create(hosts, { tag: 'dp' });
+    const d = new DataPlaneLab(lab);
+    await lab.sh('dir', `ip addr add ${VIP}/32 dev eth0`);
+    for (const a of opts.extraClientAddrs ?? []) await lab.sh('cli', `ip addr add ${a}/20 dev eth0`);
+    return d;
+  }
+
+  startServers(port: number, servers: number): void {
+    for (let i = 1; i <= servers; i++) this.lab.spawn(`rs${i}`, [process.execPath, '-e', SERVER_JS, `rs${i}`, String(port)]);
+  }
+
+  async startHarness(vnet = true): Promise<void> {
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, 'afpacket', 'eth0', vnet ? '1' : '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.harness = child;
+    child.stderr!.on('data', (d) => (this.stderr += d));
+    const rl = readline.createInterface({ input: child.stdout! });
+    const started = new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`harness exited ${code}: ${this.stderr}`)));
+      this.replies.set(0, (r) => (r.ok ? resolve() : reject(new Error(r.error))));
+    });
+    rl.on('line', (line) => {
+      const r = JSON.parse(line) as { id: number; ok: boolean; result?: unknown; error?: string };
+      this.replies.get(r.id)?.(r);
+      this.replies.delete(r.id);
+    });
+    await started;
+  }
+
+  call<T = unknown>(op: string, arg?: unknown): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.replies.set(id, (r) => (r.ok ? resolve(r.result as T) : reject(new Error(r.error))));
+      this.harness!.stdin!.write(JSON.stringify({ id, op, arg }) + '\n');
+    });
+  }
+
+  /** Wait until the director has a MAC for every dest (the neighbour resolver has done its work). */
+  async waitForMacs(): Promise<void> {
+    await waitFor('real-server MACs resolved', async () => {
+      const st = await this.call<{ services: { dests: { unavailableReason?: string }[] }[] }>('stats');
+      return st.services.length > 0 && st.services.every((s) => s.dests.every((d) => !d.unavailableReason));
+    }, 10000, 100);
+  }
+
+  async clients(port: number, proto: 'tcp' | 'udp', sources: string[]): Promise<string[]> {
+    const r = await this.lab.exec('cli', [process.execPath, '-e', CLIENT_JS, VIP, String(port), proto, JSON.stringify(sources)], { timeoutMs: 60000 });
+    if (r.code !== 0) throw new Error(`client failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as string[];
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      if (this.harness && this.harness.exitCode === null) await Promise.race([this.call('stop'), new Promise((r) => setTimeout(r, 2000))]);
+    } catch {
+      /* the lab kills it anyway */
+    }
+    await this.lab.destroy();
+  }
+}
+
+export function service(over: Partial<ServiceSpec> & { dests: ServiceSpec['dests'] }): ServiceSpec {
+  return {
+    vip: VIP,
+    port: 80,
+    protocol: 'tcp',
+    fwmark: 0,
+    scheduler: 'wlc',
+    persistent: 0,
+    pmask: '255.255.255.255',
+    expireQuiescentTemplate: false,
+    expireNodestConn: false,
+    ...over,
+  };
+}
+
+export function dests(n: number, port = 80, weights: number[] = []): ServiceSpec['dests'] {
+  return Array.from({ length: n }, (_, i) => ({ address: rsAddr(i + 1), port, weight: weights[i] ?? 1 }));
+}

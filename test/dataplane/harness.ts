@@ -1,0 +1,47 @@
+// Runs inside the lab's director namespace: drives a real DataPlane from JSON lines on stdin (one reply line each),
+// standing in for the daemon so data-plane tests do not depend on it.
+import readline from 'node:readline';
+import { createRootLogger, subsystemLogger } from '../../src/log';
+import { createDataPlane, type BackendName } from '../../src/dataplane';
+
+interface Command {
+  id: number;
+  op: 'setServices' | 'setTimeouts' | 'setForwarding' | 'stats' | 'connections' | 'drainSync' | 'applySync' | 'stop';
+  arg?: unknown;
+}
+
+async function main(): Promise<void> {
+  const [backend = 'afpacket', iface = 'eth0', vnet = '1'] = process.argv.slice(2);
+  const logger = subsystemLogger(createRootLogger({ level: 'info', destination: process.stderr as unknown as NodeJS.WritableStream & { write: (s: string) => boolean } }), 'dataplane');
+  const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: 1 << 16, logger, vnetHdr: vnet === '1' });
+  await dp.start();
+  process.stdout.write(JSON.stringify({ id: 0, ok: true, result: 'started' }) + '\n');
+  const rl = readline.createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    const cmd = JSON.parse(line) as Command;
+    let result: unknown = null;
+    try {
+      switch (cmd.op) {
+        case 'setServices': dp.setServices(cmd.arg as never); break;
+        case 'setTimeouts': dp.setTimeouts(cmd.arg as never); break;
+        case 'setForwarding': dp.setForwarding(Boolean(cmd.arg)); break;
+        case 'stats': result = dp.stats(); break;
+        case 'connections': result = dp.connections(); break;
+        case 'drainSync': result = dp.drainSyncUpdates(); break;
+        case 'applySync': dp.applySyncUpdates(cmd.arg as never); break;
+        case 'stop': await dp.stop(); break;
+      }
+      process.stdout.write(JSON.stringify({ id: cmd.id, ok: true, result }) + '\n');
+    } catch (e) {
+      process.stdout.write(JSON.stringify({ id: cmd.id, ok: false, error: String(e) }) + '\n');
+    }
+    if (cmd.op === 'stop') break;
+  }
+  process.exit(0);
+}
+
+main().catch((e) => {
+  process.stderr.write(`harness failed: ${String((e as Error).stack ?? e)}\n`);
+  process.exit(1);
+});
