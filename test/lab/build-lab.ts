@@ -2,9 +2,18 @@
 import { execFileSync } from 'node:child_process';
 import { statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureBuilt, paths } from './build';
+import { basename } from 'node:path';
+import { ensureBuilt, paths as sourcePaths } from './build';
 
-export { paths };
+// build.ts resolves the repo from test/lab/*.ts; compiled into dist/test/lab (the demo) it would point at dist/.
+const root = basename(sourcePaths.root) === 'dist' ? join(sourcePaths.root, '..') : sourcePaths.root;
+
+export const paths = {
+  root,
+  directord: join(root, 'dist', 'src', 'main.js'),
+  directorctl: join(root, 'dist', 'src', 'cli', 'main.js'),
+  seedConfig: join(root, 'test', 'fixtures', 'seed', 'lvs.cf'),
+};
 
 function newest(dir: string): number {
   let n = 0;

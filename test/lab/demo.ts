@@ -5,7 +5,7 @@ import { SeedLab, SEED, SEED_USERS, seedIpvsadmTable } from './seed';
 import { waitCaughtUp } from './mariadb';
 import { waitFor } from './lab';
 import { Workload, WORKLOAD_TABLE_SQL } from './workload';
-import { paths } from './build';
+import { paths } from './build-lab';
 
 const DEMO_FLAG = 'DIRECTORD_DEMO';
 const tty = process.stdout.isTTY;

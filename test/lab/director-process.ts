@@ -2,7 +2,7 @@
 // /usr/local/bin is overlaid privately (ip netns exec gives each command its own mount namespace), never written.
 import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type ExecResult } from './lab';
-import { paths } from './build';
+import { paths } from './build-lab';
 import type { StatusSnapshot } from '../../src/control/types';
 
 export interface LogRecord {
@@ -58,10 +58,16 @@ export class DirectorProcess {
     this.child = child;
     child.stdout!.on('data', (d) => this.take(String(d)));
     child.stderr!.on('data', (d) => this.otherLines.push(...String(d).split('\n').filter(Boolean)));
-    await waitFor(`directord on ${this.host} to answer on its control socket`, async () => {
-      if (!this.running) throw new Error(`directord exited (${this.child?.exitCode ?? this.child?.signalCode}): ${this.tail()}`);
-      return (await this.ctl(['status'])).code === 0;
-    }, timeoutMs, 200);
+    const outcome = await waitFor(`directord on ${this.host} to answer on its control socket`, async () => {
+      if (!this.running) return 'exited';
+      return (await this.ctl(['status'])).code === 0 ? 'up' : undefined;
+    }, timeoutMs, 200).catch((e: Error) => {
+      throw new Error(`${e.message}\n${this.tail()}`);
+    });
+    if (outcome === 'exited') {
+      await new Promise((r) => setTimeout(r, 100)); // let the last output arrive
+      throw new Error(`directord on ${this.host} exited (${this.child?.exitCode ?? this.child?.signalCode}): ${this.tail()}`);
+    }
   }
 
   private take(chunk: string): void {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Lab, waitFor, type ExecResult } from './lab';
 import { MariaDbServer, setupMultiMaster, waitCaughtUp } from './mariadb';
 import { DirectorProcess } from './director-process';
-import { paths } from './build';
+import { paths } from './build-lab';
 
 export const SEED = {
   lb1: '10.0.0.1',
