@@ -20,19 +20,14 @@ const BACKEND_LABELS = ['local_address', 'local_port', 'remote_address', 'remote
 
 export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'directord_' });
+  if (opts.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'directord_' });
+    // These gauges end in _total, which the exposition linter (promtool check metrics) rejects for non-counters.
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`directord_${n}`);
+  }
 
-  // One status snapshot per scrape, shared by the per-backend gauges.
-  let snap: StatusSnapshot | undefined;
-  let snapAt = 0;
-  const snapshot = (): StatusSnapshot => {
-    const now = Date.now();
-    if (!snap || now - snapAt > 100) {
-      snap = src.status({ connections: false, connectionLimit: 0 });
-      snapAt = now;
-    }
-    return snap;
-  };
+  // Each collector reads the live state itself: no cache that could serve a previous scrape's numbers.
+  const snapshot = (): StatusSnapshot => src.status({ connections: false, connectionLimit: 0 });
   const eachDest = (fn: (labels: Record<(typeof BACKEND_LABELS)[number], string>, d: StatusSnapshot['services'][number]['dests'][number], s: StatusSnapshot['services'][number]) => void): void => {
     for (const s of snapshot().services) {
       for (const d of s.dests) {
@@ -56,8 +51,9 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
     name: 'directord_backend_up', help: 'Health of the real server: 1 up, 0 down, quiesced or draining.', labelNames: [...BACKEND_LABELS, 'state'], registers: [registry],
     collect() {
       this.reset();
-      for (const h of snapshot().health) {
-        const s = snapshot().services.find((x) => x.virtual === h.virtual);
+      const snap = snapshot();
+      for (const h of snap.health) {
+        const s = snap.services.find((x) => x.virtual === h.virtual);
         if (!s) continue;
         this.set(
           { local_address: s.vip, local_port: String(s.port), remote_address: h.address, remote_port: String(h.port), proto: s.protocol.toUpperCase(), state: h.state },

@@ -1,0 +1,87 @@
+// directord's command line, parsed purely (fixture-tested); defaults come from one object.
+import { DirectordError } from '../errors';
+import { operationsDefaults } from './defaults';
+
+export type Backend = 'afpacket' | 'afxdp' | 'fake';
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LEVELS)[number];
+
+export interface DaemonArgs {
+  configFile: string;
+  socket: string;
+  /** undefined = no read-only socket. */
+  readOnlySocket?: string;
+  metrics?: string;
+  /** undefined = from lvs.cf's debug_level. */
+  logLevel?: LogLevel;
+  checkConfig: boolean;
+  json: boolean;
+  foreground: boolean;
+  dataplane: Backend;
+  /** The interface facing clients and real servers; default: the base device of the first active virtual. */
+  interface?: string;
+  help: boolean;
+}
+
+export const DAEMON_USAGE = `usage: directord [--config FILE] [--socket PATH] [--metrics ADDR:PORT] [--log-level LEVEL]
+                 [--dataplane afpacket|afxdp|fake] [--interface IF] [--no-read-only-socket] [--foreground]
+       directord --check-config [--config FILE | FILE] [--json]
+defaults: --config ${operationsDefaults.configFile}  --socket ${operationsDefaults.controlSocket}  --metrics off
+          --log-level from lvs.cf debug_level (NONE/LOW → info, else debug)  --dataplane ${operationsDefaults.dataplaneBackend}
+signals:  SIGHUP reloads (only the difference is applied), SIGTERM/SIGINT stop cleanly (the VIP is handed over)
+`;
+
+function usage(msg: string): DirectordError {
+  return new DirectordError('E_DAEMON_USAGE', `${msg}\n${DAEMON_USAGE}`);
+}
+
+export function parseDaemonArgs(argv: string[]): DaemonArgs {
+  const a: DaemonArgs = {
+    configFile: operationsDefaults.configFile, socket: operationsDefaults.controlSocket, metrics: operationsDefaults.metricsAddress,
+    checkConfig: false, json: false, foreground: false, dataplane: operationsDefaults.dataplaneBackend, help: false,
+  };
+  let readOnly: boolean = operationsDefaults.readOnlySocket;
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i];
+    const eq = w.indexOf('=');
+    const name = w.startsWith('--') && eq > 0 ? w.slice(0, eq) : w;
+    const value = (): string => {
+      const v = w.startsWith('--') && eq > 0 ? w.slice(eq + 1) : argv[++i];
+      if (v === undefined || v === '') throw usage(`${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '--config': case '-f': a.configFile = value(); break;
+      case '--socket': a.socket = value(); break;
+      case '--metrics': a.metrics = value(); break;
+      case '--interface': a.interface = value(); break;
+      case '--log-level': {
+        const v = value();
+        if (!(LEVELS as readonly string[]).includes(v)) throw usage(`--log-level must be one of ${LEVELS.join(', ')}`);
+        a.logLevel = v as LogLevel;
+        break;
+      }
+      case '--dataplane': {
+        const v = value();
+        if (v !== 'afpacket' && v !== 'afxdp' && v !== 'fake') throw usage('--dataplane must be afpacket, afxdp or fake');
+        a.dataplane = v;
+        break;
+      }
+      case '--check-config': case '-t': a.checkConfig = true; break;
+      case '--json': a.json = true; break;
+      case '--foreground': a.foreground = true; break;
+      case '--no-read-only-socket': readOnly = false; break;
+      case '--help': case '-h': a.help = true; break;
+      default:
+        if (w.startsWith('-')) throw usage(`unknown option '${w}'`);
+        positional.push(w);
+    }
+  }
+  if (positional.length > 0) {
+    if (!a.checkConfig || positional.length > 1) throw usage(`unexpected argument '${positional[0]}'`);
+    a.configFile = positional[0];
+  }
+  if (readOnly) a.readOnlySocket = a.socket.replace(/\.sock$/, '') + '.ro.sock';
+  return a;
+}

@@ -1,0 +1,66 @@
+// Adapters from each subsystem's index.ts to the director's small interfaces (src/director/subsystems.ts).
+// This file is the only place that knows how the other subsystems are constructed.
+import type { Logger } from '../log';
+import { subsystemLogger } from '../log';
+import type { LvsConfig } from '../config/schema';
+import { createDataPlane, type DataPlane } from '../dataplane';
+import { HealthMonitor, type CheckEvent, type HealthChange } from '../health';
+import { HaNode } from '../ha';
+import type { HaFactory, HealthSubsystem } from './subsystems';
+import type { Backend } from './daemon-args';
+
+export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger): DataPlane {
+  const first = cfg.virtuals.find((v) => v.active);
+  const device = iface ?? first?.device.split(':')[0] ?? 'eth0';
+  return createDataPlane({ backend, interface: device, connTableSize, logger: subsystemLogger(root, 'dataplane') });
+}
+
+export function buildHealth(root: Logger): HealthSubsystem {
+  const monitor = new HealthMonitor({ logger: subsystemLogger(root, 'health') });
+  return {
+    configure: (cfg) => monitor.configure(cfg),
+    start: () => monitor.start(),
+    stop: () => monitor.stop(),
+    onChange: (fn) => monitor.on('change', (c: HealthChange) => fn(c)),
+    onCheck: (fn) =>
+      monitor.on('check', (e: CheckEvent) => fn({ virtual: e.virtual, server: e.server, durationSeconds: e.durationMs / 1000, ok: e.ok, reason: e.reason })),
+  };
+}
+
+/** pulse's role, when lvs.cf names a primary; without one the director is standalone (no HA node). */
+export function buildHa(root: Logger, dataplane: DataPlane): HaFactory | undefined {
+  return (cfg, hooks) => {
+    const node = new HaNode({
+      config: cfg, logger: subsystemLogger(root, 'ha'), dataplane,
+      hooks: { onActivate: async () => void (await hooks.onActivate()), onDeactivate: async () => void (await hooks.onDeactivate()) },
+    });
+    return {
+      start: () => node.start(),
+      stop: () => node.stop(),
+      reconfigure: (c) => node.reconfigure(c),
+      takeover: () => {
+        node.takeover();
+        return { requested: 'takeover', state: node.status().state };
+      },
+      release: () => {
+        node.release();
+        return { requested: 'release', state: node.status().state };
+      },
+      status: () => {
+        const s = node.status();
+        return {
+          role: s.role, state: s.stopped ? 'stopped' : s.state, active: s.state === 'active',
+          peer: s.peer.address ? { address: s.peer.address, state: s.peer.alive ? String(s.peer.state) : `${String(s.peer.state)} (no heartbeats)` } : undefined,
+          lastHeartbeatAgeMs: s.peer.lastHeartbeatAgeMs ?? undefined,
+          heartbeatsReceived: s.heartbeatsReceived,
+          heartbeatsRejected: Object.fromEntries(Object.entries(s.heartbeatsRejected).map(([k, v]) => [k, v ?? 0])),
+          failovers: s.failovers,
+        };
+      },
+    };
+  };
+}
+
+export function haWanted(cfg: LvsConfig): boolean {
+  return cfg.global.primary !== undefined;
+}
