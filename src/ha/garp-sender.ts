@@ -8,13 +8,13 @@ interface PcapSessionLike {
   close(): void;
 }
 
-/** Opens one injection handle per device; the filter matches nothing, so no packets are copied to us. */
+/** One injection handle per device; its filter (an IEEE local-experimental ethertype) lets nothing we expect through. */
 export type InjectorFactory = (device: string) => PcapSessionLike;
 
 export const pcapInjector: InjectorFactory = (device) => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pcap = require('pcap') as { createSession(dev: string, opts: Record<string, unknown>): PcapSessionLike };
-  return pcap.createSession(device, { filter: 'ether proto 0x88b5 and ether proto 0x88b6', buffer_size: 65536, snap_length: 64, promiscuous: false });
+  return pcap.createSession(device, { filter: 'ether proto 0x88b5', buffer_size: 65536, snap_length: 64, promiscuous: false });
 };
 
 export interface GarpTarget {

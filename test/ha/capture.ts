@@ -1,0 +1,22 @@
+// Captures frames with the `pcap` package inside a lab namespace: argv = device, BPF filter, max frames, ms.
+// Prints one JSON line per frame ({ ts, hex }) and exits; run via lab.spawn/exec.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pcap = require('pcap') as {
+  createSession(dev: string, opts: Record<string, unknown>): { on(ev: 'packet', cb: (p: { buf: Buffer; header: Buffer }) => void): void; close(): void };
+};
+
+const [device, filter, maxStr, msStr] = process.argv.slice(2);
+const max = Number(maxStr ?? 10);
+let n = 0;
+const session = pcap.createSession(device, { filter, buffer_timeout: 10, snap_length: 256 });
+const done = (): void => {
+  session.close();
+  process.exit(0);
+};
+session.on('packet', (p) => {
+  const caplen = p.header.readUInt32LE(8);
+  process.stdout.write(JSON.stringify({ ts: Date.now(), hex: p.buf.subarray(0, caplen).toString('hex') }) + '\n');
+  if (++n >= max) done();
+});
+process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+setTimeout(done, Number(msStr ?? 5000));

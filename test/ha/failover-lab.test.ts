@@ -1,0 +1,83 @@
+// End to end in namespaces: two HaNode processes (lb1 primary, lb2 backup) and a client; kill -9, SIGSTOP,
+// link down, partition + heal, forged/replayed heartbeats. keepalive 0.2 s, deadtime 0.6 s.
+import t, { type Test } from 'tap';
+import { labAvailable, waitFor } from '../lab/lab';
+import { HaLab, captureJs } from './ha-lab';
+import { HA_LAB } from './lab-config';
+import { parseArpFrame } from '../../src/ha/garp-frame';
+
+const skip = !labAvailable() && 'needs root and ip netns';
+
+async function bothUp(t: Test, h: HaLab): Promise<void> {
+  h.start('lb1');
+  await h.waitState('lb1', 'active');
+  h.start('lb2');
+  await waitFor('lb2 sees lb1', () => h.status('lb2')?.peer.alive && h.status('lb2')?.state === 'standby', 5000, 20);
+  await waitFor('client reaches the VIP on lb1', () => h.pingVip(), 5000, 50);
+  t.equal(await h.clientArp(), HA_LAB.lb1Mac, 'client ARP entry points to lb1');
+}
+
+t.test('steady state: heartbeats flow, lb1 holds the VIP with its label and netmask', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  await bothUp(t, h);
+  const addr = await h.lab.exec('lb1', ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+  t.match(addr.stdout, new RegExp(`inet ${HA_LAB.vip.replace(/\./g, '\\.')}/20 brd 10\\.63\\.15\\.255 scope global secondary eth0:6`), 'VIP with label eth0:6 and /20');
+  t.same(await h.vipHolders(), ['lb1']);
+  await new Promise((r) => setTimeout(r, 600));
+  const s1 = h.status('lb1')!;
+  const s2 = h.status('lb2')!;
+  t.ok(s1.heartbeatsReceived >= 2 && s2.heartbeatsReceived >= 2, 'heartbeats in both directions');
+  t.same(s1.heartbeatsRejected, {}, 'nothing rejected on lb1');
+  t.same(s2.heartbeatsRejected, {}, 'nothing rejected on lb2');
+  t.equal(s2.peer.state, 'active');
+  t.ok(s2.peer.lastHeartbeatAgeMs !== null && s2.peer.lastHeartbeatAgeMs < 600, 'recent heartbeat');
+  t.equal(s1.authenticated, true);
+});
+
+t.test('kill -9 of the active director: backup takes the VIP, gratuitous ARPs are pulse-exact, client follows', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  await bothUp(t, h);
+  const cap = h.lab.spawn('client', [process.execPath, captureJs, 'eth0', `arp and ether src ${HA_LAB.lb2Mac}`, '50', '4000']);
+  let capOut = '';
+  cap.stdout!.on('data', (d) => (capOut += d));
+  await waitFor('capture ready', () => capOut.includes('ready'), 5000, 20);
+  const killedAt = Date.now();
+  h.kill('lb1', 'SIGKILL');
+  const s2 = await h.waitState('lb2', 'active', 5000);
+  t.same(s2.vipHeld, [HA_LAB.vip]);
+  await waitFor('client reaches the VIP on lb2', () => h.pingVip(), 5000, 50);
+  t.equal(await h.clientArp(), HA_LAB.lb2Mac, 'client ARP entry now points to lb2');
+  // A SIGKILLed process cannot remove its VIP: lb1's kernel still holds it until directord starts again there.
+  t.same(await h.vipHolders(), ['lb1', 'lb2'], 'the killed node still has the VIP (nothing can run after kill -9)');
+  await new Promise<void>((r) => cap.once('exit', () => r()));
+  // lb2 also ARPs for the client when it answers pings: keep the frames that announce the VIP (target IP = VIP).
+  const frames = capOut
+    .split('\n')
+    .filter((l) => l.includes('hex'))
+    .map((l) => JSON.parse(l) as { ts: number; hex: string })
+    .filter((f) => parseArpFrame(Buffer.from(f.hex, 'hex'))?.targetIp === HA_LAB.vip);
+  t.equal(frames.length, 5, 'garp_count = 5 frames');
+  for (const f of frames) {
+    t.same(parseArpFrame(Buffer.from(f.hex, 'hex')), {
+      dst: 'ff:ff:ff:ff:ff:ff', src: HA_LAB.lb2Mac, ethertype: 0x0806, htype: 1, ptype: 0x0800, hlen: 6, plen: 4, op: 2,
+      senderMac: HA_LAB.lb2Mac, senderIp: HA_LAB.vip, targetMac: HA_LAB.lb2Mac, targetIp: HA_LAB.vip, length: 60,
+    });
+  }
+  const gaps = frames.slice(1).map((f, i) => f.ts - frames[i].ts);
+  t.ok(gaps.every((g) => g >= 120 && g <= 600), `frames ~0.2 s apart (${gaps.join(', ')} ms)`);
+  t.ok(frames[0].ts - killedAt < 3000, 'first GARP soon after the kill');
+  t.equal(h.status('lb2')!.failovers, 1);
+
+  // Restart on lb1: it removes the stale VIP (crash recovery) and stays standby (no fail-back, as pulse).
+  await h.waitExit('lb1');
+  h.start('lb1');
+  await waitFor('lb1 back as standby', () => h.status('lb1')?.peer.alive && h.status('lb1')?.state === 'standby', 5000, 20);
+  t.same(await h.vipHolders(), ['lb2'], 'stale VIP removed on restart');
+  t.ok(h.records('lb1').some((r) => r.msg === 'removed a stale VIP this node does not own'), 'logged the crash recovery');
+  await new Promise((r) => setTimeout(r, 1000));
+  t.equal(h.status('lb1')!.state, 'standby', 'returning primary does not fail back');
+  t.equal(h.status('lb2')!.state, 'active');
+  t.ok(await h.pingVip(), 'client still reaches the VIP');
+});

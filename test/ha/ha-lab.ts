@@ -1,0 +1,119 @@
+// Shared lab fixture for HA end-to-end tests and bench/failover.ts: client, lb1, lb2 (+ attacker) on one bridge,
+// HaNode runner processes on lb1/lb2, status files, ARP/ping helpers.
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Lab, waitFor } from '../lab/lab';
+import { ensureBuilt, paths } from '../lab/build';
+import type { GlobalConfig } from '../../src/config/schema';
+import type { HaStatus } from '../../src/ha';
+import { HA_LAB, haConfig } from './lab-config';
+
+export type RunnerStatus = HaStatus & { pid: number; forwarding: boolean; connections: number };
+
+export const runnerJs = join(paths.root, 'dist', 'test', 'ha', 'ha-runner.js');
+export const captureJs = join(paths.root, 'dist', 'test', 'ha', 'capture.js');
+
+export class HaLab {
+  readonly dir = mkdtempSync(join(tmpdir(), 'ddha-'));
+  readonly procs = new Map<string, ChildProcess>();
+  readonly logs = new Map<string, string[]>();
+  readonly keyFile = join(this.dir, 'hb.key');
+
+  private constructor(readonly lab: Lab) {
+    writeFileSync(this.keyFile, 'lab-heartbeat-key-0123456789abcdef\n', { mode: 0o600 });
+  }
+
+  static async create(opts: { attacker?: boolean } = {}): Promise<HaLab> {
+    ensureBuilt();
+    const hosts = [
+      { name: 'client', address: `${HA_LAB.client}/20` },
+      { name: 'lb1', address: `${HA_LAB.lb1}/20`, mac: HA_LAB.lb1Mac },
+      { name: 'lb2', address: `${HA_LAB.lb2}/20`, mac: HA_LAB.lb2Mac },
+    ];
+    // The attacker also holds lb1's address on lo (ARP-silent), so it can send heartbeats "from" lb1.
+    if (opts.attacker) hosts.push({ name: 'attacker', address: `${HA_LAB.attacker}/20`, vipsOnLo: [HA_LAB.lb1] } as (typeof hosts)[0]);
+    return new HaLab(await Lab.create(hosts, { tag: 'ha' }));
+  }
+
+  statusFile(name: string): string {
+    return join(this.dir, `${name}.status.json`);
+  }
+
+  start(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number } = {}): ChildProcess {
+    const spec = { name, config: haConfig({ heartbeatKeyFile: this.keyFile, ...over }), statusFile: this.statusFile(name), ...extra };
+    const specFile = join(this.dir, `${name}.spec.json`);
+    writeFileSync(specFile, JSON.stringify(spec));
+    rmSync(this.statusFile(name), { force: true });
+    const child = this.lab.spawn(name, [process.execPath, runnerJs, specFile]);
+    const lines: string[] = [];
+    this.logs.set(name, lines);
+    child.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+    child.stderr!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+    this.procs.set(name, child);
+    return child;
+  }
+
+  status(name: string): RunnerStatus | undefined {
+    try {
+      return JSON.parse(readFileSync(this.statusFile(name), 'utf8')) as RunnerStatus;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Log records of a runner, parsed. */
+  records(name: string): Array<Record<string, unknown>> {
+    return (this.logs.get(name) ?? []).flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async waitState(name: string, state: 'active' | 'standby' | 'fault', timeoutMs = 5000): Promise<RunnerStatus> {
+    return waitFor(`${name} ${state}`, () => {
+      const s = this.status(name);
+      return s && s.state === state && (state !== 'active' || s.vipHeld.length > 0) ? s : undefined;
+    }, timeoutMs, 20);
+  }
+
+  kill(name: string, signal: NodeJS.Signals): void {
+    this.procs.get(name)?.kill(signal);
+  }
+
+  async waitExit(name: string): Promise<void> {
+    const c = this.procs.get(name);
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((r) => c.once('exit', () => r()));
+  }
+
+  /** The client's ARP entry for the VIP (lladdr), or undefined. */
+  async clientArp(): Promise<string | undefined> {
+    const out = await this.lab.exec('client', ['ip', 'neigh', 'show', HA_LAB.vip, 'dev', 'eth0']);
+    return /lladdr ([0-9a-f:]{17})/.exec(out.stdout)?.[1];
+  }
+
+  async pingVip(timeoutS = 1): Promise<boolean> {
+    const r = await this.lab.exec('client', ['ping', '-c', '1', '-W', String(timeoutS), HA_LAB.vip]);
+    return r.code === 0;
+  }
+
+  /** Which namespaces hold the VIP right now (ground truth, not what the runners say). */
+  async vipHolders(): Promise<string[]> {
+    const out: string[] = [];
+    for (const n of ['lb1', 'lb2']) {
+      const r = await this.lab.exec(n, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+      if (r.stdout.includes(`${HA_LAB.vip}/`)) out.push(n);
+    }
+    return out;
+  }
+
+  async destroy(): Promise<void> {
+    await this.lab.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
