@@ -40,6 +40,29 @@ export function seedIpvsadmTable(counts: Array<{ active: number; inact: number }
   ].join('\n');
 }
 
+/**
+ * The seed's lvs.cf with some values replaced (keys that already exist keep their line; new keys are added to the
+ * global section or the virtual block). Used for the failure scenarios, where the seed's 5 s/10 s/18 s would make
+ * the suite slow: e.g. { timeout: 1, reentry: 2, keepalive: 0.2, deadtime: 0.6 }.
+ */
+export function seedVariant(seedText: string, global: Record<string, string | number>, virtual: Record<string, string | number> = {}): string {
+  let text = seedText;
+  const replaceOrAdd = (key: string, value: string | number, anchor: RegExp, indent: string): void => {
+    const re = new RegExp(`^(\\s*)${key} = .*$`, 'm');
+    if (re.test(text)) text = text.replace(re, `$1${key} = ${value}`);
+    else text = text.replace(anchor, (m) => `${m}\n${indent}${key} = ${value}`);
+  };
+  for (const [k, v] of Object.entries(global)) replaceOrAdd(k, v, /^network = .*$/m, '');
+  for (const [k, v] of Object.entries(virtual)) replaceOrAdd(k, v, /^\s*quiesce_server = .*$/m, '  ');
+  return text;
+}
+
+/** The fast variant the failure scenarios run (documented in docs/demo.md): same topology, shorter clocks. */
+export const FAST_TIMINGS = {
+  global: { keepalive: 0.2, deadtime: 0.6 },
+  virtual: { timeout: 1, reentry: 2 },
+} as const;
+
 export type SeedHost = 'lb1' | 'lb2' | 'sql1' | 'sql2' | 'client';
 export type Director = 'lb1' | 'lb2';
 
