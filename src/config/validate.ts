@@ -1,0 +1,211 @@
+// Semantic checks of a parsed lvs.cf: what Piranha accepts but then fails on (or silently mishandles), and what
+// directord does not support. Errors make the config unusable; warnings are reported and the config still loads.
+import { DirectordError, DirectordErrors } from '../errors';
+import { locationOf } from './locations';
+import type { GlobalConfig, LvsConfig, RealServerConfig, VirtualServiceConfig } from './schema';
+import { inetAton, isContiguousMask } from './values';
+
+export interface ValidationResult {
+  errors: DirectordError[];
+  warnings: DirectordError[];
+}
+
+type Located = GlobalConfig | VirtualServiceConfig | RealServerConfig;
+
+class Checker {
+  readonly errors: DirectordError[] = [];
+  readonly warnings: DirectordError[] = [];
+  constructor(private readonly cfg: LvsConfig) {}
+
+  private where(target: Located, key?: string) {
+    const loc = key ? locationOf(target, key) : undefined;
+    if (loc) return { file: this.cfg.file, ...loc };
+    const src = 'source' in target ? target.source : undefined;
+    return { file: src?.file ?? this.cfg.file, line: src?.line ?? 1, column: 1 };
+  }
+
+  error(code: string, message: string, target: Located, key?: string): void {
+    this.errors.push(new DirectordError(code, message, { location: this.where(target, key), details: key ? { key } : undefined }));
+  }
+
+  warn(code: string, message: string, target: Located, key?: string): void {
+    this.warnings.push(new DirectordError(code, message, { location: this.where(target, key), details: key ? { key } : undefined }));
+  }
+
+  has(target: Located, key: string): boolean {
+    return locationOf(target, key) !== undefined;
+  }
+
+  address(target: Located, key: string, value: string | undefined, what: string, required: boolean): void {
+    if (value === undefined || value === '') {
+      if (required) this.error('E_CONFIG_MISSING_KEY', `${what}: '${key}' is required`, target);
+      return;
+    }
+    if (inetAton(value) !== value) this.error('E_CONFIG_BAD_ADDRESS', `${what}: '${value}' is not an IPv4 address`, target, key);
+    else if (value === '0.0.0.0' || value === '255.255.255.255') this.error('E_CONFIG_BAD_ADDRESS', `${what}: ${key} ${value} is not a usable address`, target, key);
+  }
+
+  netmask(target: Located, key: string, value: string | undefined, what: string): void {
+    if (value === undefined) return;
+    if (inetAton(value) !== value || !isContiguousMask(value)) {
+      this.error('E_CONFIG_BAD_NETMASK', `${what}: ${key} ${value} is not a contiguous netmask (its one bits must come first, e.g. 255.255.240.0)`, target, key);
+    }
+  }
+
+  range(target: Located, key: string, value: number, lo: number, hi: number, what: string, code = 'E_CONFIG_OUT_OF_RANGE', why = ''): void {
+    if (!(value >= lo && value <= hi)) this.error(code, `${what}: ${key} = ${value} is out of range (${lo}..${hi})${why}`, target, key);
+  }
+
+  port(target: Located, key: string, value: number, what: string): void {
+    this.range(target, key, value, 1, 65535, what, 'E_CONFIG_BAD_PORT');
+  }
+}
+
+function checkGlobal(c: Checker, cfg: LvsConfig): void {
+  const g = cfg.global;
+  if (g.service === 'fos') c.error('E_CONFIG_UNSUPPORTED', `service = fos: failover services (FOS) are not supported by directord; set service = lvs`, g, 'service');
+  for (const f of cfg.failoverServices ?? []) {
+    c.error('E_CONFIG_UNSUPPORTED', `failover '${f.name}': failover services (FOS) are not supported by directord; remove the failover block`, f);
+  }
+  if (g.network === 'nat') {
+    const explicit = c.has(g, 'network');
+    c.error('E_CONFIG_UNSUPPORTED', `${explicit ? 'network = nat' : "network is not set and Piranha's default is nat"}: directord forwards by direct routing only; set network = direct`, g, 'network');
+  } else if (g.network === 'tunnel') {
+    c.error('E_CONFIG_UNSUPPORTED', `network = tunnel: IP-in-IP forwarding is not implemented; directord forwards by direct routing only; set network = direct`, g, 'network');
+  } else if (g.natRouter || g.natNmask) {
+    c.warn('W_CONFIG_IGNORED_KEY', `nat_router/nat_nmask are ignored with network = direct`, g, g.natRouter ? 'nat_router' : 'nat_nmask');
+  }
+  c.address(g, 'primary', g.primary, 'global', true);
+  c.address(g, 'backup', g.backup, 'global', false);
+  c.address(g, 'primary_private', g.primaryPrivate, 'global', false);
+  c.address(g, 'backup_private', g.backupPrivate, 'global', false);
+  if (g.primary && g.primary === g.backup) c.error('E_CONFIG_BAD_ADDRESS', `primary and backup are the same address (${g.primary}); each director needs its own`, g, 'backup');
+  c.netmask(g, 'nat_nmask', g.natNmask, 'global');
+  c.port(g, 'heartbeat_port', g.heartbeatPort, 'global');
+  c.port(g, 'sync_port', g.syncPort, 'global');
+  if (g.syncPort === g.heartbeatPort) c.error('E_CONFIG_BAD_PORT', `sync_port and heartbeat_port are both ${g.syncPort}; they must differ`, g, 'sync_port');
+  if (!(g.keepalive > 0)) c.error('E_CONFIG_BAD_TIMING', `keepalive = ${g.keepalive}: the heartbeat interval must be > 0`, g, 'keepalive');
+  else if (!(g.deadtime > g.keepalive)) {
+    c.error('E_CONFIG_BAD_TIMING', `deadtime (${g.deadtime}) must be greater than keepalive (${g.keepalive}), or every heartbeat gap looks like a dead partner`, g, 'deadtime');
+  }
+  for (const k of ['tcp_timeout', 'tcpfin_timeout', 'udp_timeout'] as const) {
+    const v = k === 'tcp_timeout' ? g.tcpTimeout : k === 'tcpfin_timeout' ? g.tcpfinTimeout : g.udpTimeout;
+    c.range(g, k, v, 0, 2 ** 31 - 1, 'global', 'E_CONFIG_OUT_OF_RANGE', ' (0 keeps the default)');
+  }
+  if (g.syncdId < 0 || g.syncdId > 255) c.error('E_CONFIG_OUT_OF_RANGE', `syncd_id = ${g.syncdId} is out of range (0..255)`, g, 'syncd_id');
+  c.range(g, 'garp_count', g.garpCount, 0, 1000, 'global');
+  if (!(g.garpInterval > 0)) c.error('E_CONFIG_OUT_OF_RANGE', `garp_interval must be > 0`, g, 'garp_interval');
+  if (g.garpRefresh < 0) c.error('E_CONFIG_OUT_OF_RANGE', `garp_refresh must be >= 0 (0 = off)`, g, 'garp_refresh');
+  if (g.failbackHolddown < 0) c.error('E_CONFIG_OUT_OF_RANGE', `failback_holddown must be >= 0`, g, 'failback_holddown');
+  if (g.monitorLinks && !g.backupActive) c.warn('W_CONFIG_NO_EFFECT', `monitor_links has no effect without backup_active = 1 (as in pulse)`, g, 'monitor_links');
+}
+
+const CHECK_KEYS_MYSQL = ['mysql_user', 'mysql_password', 'mysql_credentials_file', 'mysql_check_read_only', 'mysql_check_replication', 'mysql_max_lag', 'mysql_connect_timeout'];
+
+function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
+  const what = `virtual '${v.name}'`;
+  c.address(v, 'address', v.address, what, true);
+  if (v.address && !v.device) c.error('E_CONFIG_MISSING_VALUE', `${what}: address needs a device ('address = VIP DEVICE')`, v, 'address');
+  c.netmask(v, 'vip_nmask', v.vipNetmask, what);
+  c.netmask(v, 'pmask', v.pmask, what);
+  if (v.fwmark !== 0) c.range(v, 'fwmark', v.fwmark, 1, 2 ** 31 - 1, what);
+  else c.port(v, 'port', v.port, what);
+  c.range(v, 'persistent', v.persistent, 0, 2 ** 31 - 1, what);
+  if (v.pmask && v.persistent === 0) c.warn('W_CONFIG_NO_EFFECT', `${what}: pmask has no effect without persistent > 0`, v, 'pmask');
+  if (!(v.timeout > 0)) c.error('E_CONFIG_OUT_OF_RANGE', `${what}: timeout = ${v.timeout} must be > 0 (it is the check interval and nanny divides by it)`, v, 'timeout');
+  if (v.reentry < 0) c.error('E_CONFIG_OUT_OF_RANGE', `${what}: reentry = ${v.reentry} must be >= 0 (0 means 180)`, v, 'reentry');
+  if (v.interval !== undefined && !(v.interval > 0)) c.error('E_CONFIG_OUT_OF_RANGE', `${what}: interval must be > 0`, v, 'interval');
+  if (v.rise !== undefined) c.range(v, 'rise', v.rise, 0, 1_000_000, what);
+  c.range(v, 'fall', v.fall, 1, 1_000_000, what);
+  c.range(v, 'jitter', v.jitter, 0, 1, what);
+  if (v.sorryServer !== undefined) c.address(v, 'sorry_server', v.sorryServer, what, false);
+  if (v.check === 'tcp') {
+    if (v.protocol === 'udp' && v.expect === undefined && v.sendProgram === undefined) {
+      c.error('E_CONFIG_UDP_NEEDS_EXPECT', `${what}: a UDP service needs 'expect' (or send_program); nanny crashes without one and a UDP probe cannot tell up from down otherwise`, v, 'protocol');
+    }
+    if (v.sendProgram !== undefined && v.send !== undefined) c.warn('W_CONFIG_NO_EFFECT', `${what}: send is ignored because send_program is set (as nanny does)`, v, 'send');
+    if (v.sendProgram !== undefined && v.useRegex) c.warn('W_CONFIG_NO_EFFECT', `${what}: use_regex does not apply to send_program output, which is compared exactly (as nanny does)`, v, 'use_regex');
+  } else {
+    for (const k of ['send', 'expect', 'send_program']) if (c.has(v, k)) c.warn('W_CONFIG_NO_EFFECT', `${what}: ${k} is ignored with check = ${v.check}`, v, k);
+  }
+  if (v.useRegex && v.expect !== undefined && v.sendProgram === undefined) {
+    try {
+      new RegExp(v.expect);
+    } catch (e) {
+      c.error('E_CONFIG_BAD_REGEX', `${what}: expect is not a valid regular expression: ${(e as Error).message}`, v, 'expect');
+    }
+  }
+  if (v.check === 'mysql') {
+    const everyServerHasUser = v.servers.length > 0 && v.servers.every((s) => s.mysqlUser);
+    if (!v.mysql?.user && !v.mysql?.credentialsFile && !everyServerHasUser) {
+      c.error('E_CONFIG_MISSING_KEY', `${what}: check = mysql needs mysql_user (or mysql_credentials_file)`, v, 'check');
+    }
+    if (v.mysql && v.mysql.maxLagSeconds < 0) c.error('E_CONFIG_OUT_OF_RANGE', `${what}: mysql_max_lag must be >= 0 (0 = not judged)`, v, 'mysql_max_lag');
+  } else {
+    for (const k of CHECK_KEYS_MYSQL) if (c.has(v, k)) c.warn('W_CONFIG_NO_EFFECT', `${what}: ${k} has no effect unless check = mysql`, v, k);
+  }
+  if (v.loadMonitor !== 'none') c.warn('W_CONFIG_NOT_IMPLEMENTED', `${what}: load_monitor = ${v.loadMonitor} is not implemented; weights are not adjusted from remote load`, v, 'load_monitor');
+  if (c.has(v, 'client_monitor')) c.warn('W_CONFIG_IGNORED_KEY', `${what}: client_monitor is ignored; directord checks servers itself`, v, 'client_monitor');
+  checkServers(c, v, what);
+}
+
+function checkServers(c: Checker, v: VirtualServiceConfig, what: string): void {
+  const names = new Map<string, RealServerConfig>();
+  const dests = new Map<string, RealServerConfig>();
+  for (const s of v.servers) {
+    const sw = `${what} server '${s.name}'`;
+    const prevName = names.get(s.name);
+    if (prevName) c.error('E_CONFIG_DUPLICATE_SERVER', `${sw}: the name is already used at line ${prevName.source.line}`, s);
+    names.set(s.name, s);
+    c.address(s, 'address', s.address, sw, true);
+    c.port(s, 'port', s.port, sw);
+    c.range(s, 'weight', s.weight, 0, 65535, sw, 'E_CONFIG_WEIGHT_RANGE');
+    if (s.address && s.address === v.address) c.error('E_CONFIG_BAD_ADDRESS', `${sw}: the real server address is the VIP itself`, s, 'address');
+    if (!s.active) continue;
+    const key = `${s.address}:${s.port}`;
+    const prev = dests.get(key);
+    if (prev) c.error('E_CONFIG_DUPLICATE_SERVER', `${sw}: ${key} is already server '${prev.name}' (line ${prev.source.line}) of this virtual`, s, 'address');
+    dests.set(key, s);
+  }
+  if (v.active && dests.size === 0) c.warn('W_CONFIG_NO_ACTIVE_SERVER', `${what} has no active real server`, v);
+}
+
+export function serviceIdentity(v: Pick<VirtualServiceConfig, 'protocol' | 'address' | 'port' | 'fwmark'>): string {
+  return v.fwmark ? `fwm:${v.fwmark}` : `${v.protocol}:${v.address}:${v.port}`;
+}
+
+/** Check a parsed configuration; never throws. */
+export function checkConfig(cfg: LvsConfig): ValidationResult {
+  const c = new Checker(cfg);
+  checkGlobal(c, cfg);
+  const names = new Map<string, VirtualServiceConfig>();
+  const identities = new Map<string, VirtualServiceConfig>();
+  const devices = new Map<string, VirtualServiceConfig>();
+  for (const v of cfg.virtuals) {
+    checkVirtual(c, v);
+    const prev = names.get(v.name);
+    if (prev) c.error('E_CONFIG_DUPLICATE_VIRTUAL', `virtual '${v.name}': the name is already used at line ${prev.source.line}`, v);
+    names.set(v.name, v);
+    if (!v.active) continue;
+    const id = serviceIdentity(v);
+    const same = identities.get(id);
+    if (same) c.error('E_CONFIG_DUPLICATE_VIRTUAL', `virtual '${v.name}': ${id} is already served by active virtual '${same.name}' (line ${same.source.line})`, v, v.fwmark ? 'fwmark' : 'address');
+    identities.set(id, v);
+    const dev = devices.get(v.address);
+    if (dev && dev.device !== v.device) c.warn('W_CONFIG_NO_EFFECT', `virtual '${v.name}': VIP ${v.address} is already on device ${dev.device} (virtual '${dev.name}'); device ${v.device} is not used (as in lvsd)`, v, 'address');
+    if (!dev) devices.set(v.address, v);
+  }
+  if (!cfg.virtuals.some((v) => v.active) && (cfg.failoverServices ?? []).length === 0) {
+    c.errors.push(new DirectordError('E_CONFIG_NO_ACTIVE_VIRTUAL', `no active virtual service is defined (pulse refuses to start too); set 'active = 1' in a virtual block`, { location: { file: cfg.file, line: cfg.virtuals[0]?.source.line ?? 1, column: 1 } }));
+  }
+  const byPos = (a: DirectordError, b: DirectordError) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0);
+  return { errors: c.errors.sort(byPos), warnings: c.warnings.sort(byPos) };
+}
+
+/** Validate in place: throws DirectordErrors on any error; appends warnings to `cfg.warnings`. */
+export function validateConfig(cfg: LvsConfig): LvsConfig {
+  const { errors, warnings } = checkConfig(cfg);
+  if (errors.length > 0) throw new DirectordErrors(errors);
+  cfg.warnings = [...(cfg.warnings ?? []), ...warnings];
+  return cfg;
+}
