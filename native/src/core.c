@@ -187,7 +187,8 @@ static void conn_free(struct dd_table *t, uint32_t i) {
 /* ip_vs_conn_expire: a template that still controls connections lives on, 60 s at a time. */
 static void conn_expire(struct dd_table *t, uint32_t i, int64_t now) {
   struct dd_conn *c = &t->conns[i];
-  if (c->n_control) { c->timeout_ms = 60000; arm(t, i, now); return; }
+  /* Re-armed from when its timer was due, so a long jump of the clock replays the expiries in time order. */
+  if (c->n_control) { c->timeout_ms = 60000; arm(t, i, c->expires < now ? c->expires : now); return; }
   conn_free(t, i);
 }
 

@@ -1,0 +1,51 @@
+// Builds Ethernet/IPv4/TCP|UDP frames for parser and table tests (checksums are not checked by a DR director).
+export interface FrameSpec {
+  src?: string;
+  dst?: string;
+  sport?: number;
+  dport?: number;
+  proto?: number;
+  flags?: number;
+  ipOptions?: number; // extra 32-bit words of IP options
+  fragOff?: number; // raw flags+offset field
+  payload?: number;
+  ethertype?: number;
+  vlan?: boolean;
+  ihl?: number; // override
+  version?: number;
+}
+
+const ip = (s: string): number[] => s.split('.').map(Number);
+
+export function frame(f: FrameSpec = {}): Buffer {
+  const proto = f.proto ?? 6;
+  const optWords = f.ipOptions ?? 0;
+  const l4 = proto === 6 ? 20 : proto === 17 ? 8 : 8;
+  const ihlBytes = 20 + optWords * 4;
+  const payload = f.payload ?? 0;
+  const tot = ihlBytes + l4 + payload;
+  const eth = Buffer.alloc(f.vlan ? 18 : 14);
+  Buffer.from([2, 0x61, 0, 0, 0, 2, 2, 0x61, 0, 0, 1, 1]).copy(eth);
+  if (f.vlan) {
+    eth.writeUInt16BE(0x8100, 12);
+    eth.writeUInt16BE(5, 14);
+    eth.writeUInt16BE(f.ethertype ?? 0x0800, 16);
+  } else eth.writeUInt16BE(f.ethertype ?? 0x0800, 12);
+  const b = Buffer.alloc(tot);
+  b[0] = ((f.version ?? 4) << 4) | (f.ihl ?? ihlBytes / 4);
+  b.writeUInt16BE(tot, 2);
+  b.writeUInt16BE(f.fragOff ?? 0x4000, 6);
+  b[8] = 64;
+  b[9] = proto;
+  Buffer.from(ip(f.src ?? '10.61.1.1')).copy(b, 12);
+  Buffer.from(ip(f.dst ?? '10.61.0.100')).copy(b, 16);
+  for (let i = 0; i < optWords * 4; i++) b[20 + i] = 1; // NOPs
+  const o = ihlBytes;
+  b.writeUInt16BE(f.sport ?? 40000, o);
+  b.writeUInt16BE(f.dport ?? 80, o + 2);
+  if (proto === 6) {
+    b[o + 12] = 5 << 4;
+    b[o + 13] = f.flags ?? 0x02;
+  } else if (proto === 17) b.writeUInt16BE(8 + payload, o + 4);
+  return Buffer.concat([eth, b]);
+}

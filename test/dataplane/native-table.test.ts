@@ -1,0 +1,188 @@
+// The native connection table against tables derived from the kernel's IPVS code: schedulers, the DR input-only
+// TCP states, Active/InAct accounting, timeouts, persistence templates, quiesce, removed dests, sync round trip.
+import t from 'tap';
+import { NativeTable, type PacketSummary } from '../../src/dataplane/native';
+import type { ServiceSpec } from '../../src/dataplane/types';
+
+const VIP = '10.61.0.100';
+const SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04;
+const dest = (i: number, weight = 1) => ({ address: `10.61.0.${10 + i}`, port: 80, weight, mac: `02:61:00:00:00:${(16 + i).toString(16)}` });
+const svc = (over: Partial<ServiceSpec>): ServiceSpec => ({ vip: VIP, port: 80, protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 0,
+  pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [dest(1), dest(2)], ...over });
+const pkt = (saddr: string, sport: number, flags: number, protocol: 'tcp' | 'udp' = 'tcp'): PacketSummary =>
+  ({ saddr, sport, daddr: VIP, dport: 80, protocol, flags, length: 60 });
+const who = (d: { dest?: { address: string } }) => (d.dest ? d.dest.address.split('.')[3] : '-');
+
+t.test('DR input-only TCP states and Active/InAct accounting', async (t) => {
+  const tab = new NativeTable(1024);
+  tab.setServices([svc({ dests: [dest(1)] })]);
+  const steps: [number, string, number, number][] = [
+    // flags, state after, active, inact (current kernels: SYN_RECV counts as active)
+    [SYN, 'SYN_RECV', 1, 0],
+    [ACK, 'ESTABLISHED', 1, 0],
+    [ACK | 0x08, 'ESTABLISHED', 1, 0],
+    [FIN | ACK, 'FIN_WAIT', 0, 1],
+    [ACK, 'FIN_WAIT', 0, 1],
+    [RST, 'CLOSE', 0, 1],
+    [SYN, 'SYN_RECV', 1, 0], // conn_reuse_mode: CLOSE + SYN reschedules a new connection
+  ];
+  let now = 1000;
+  for (const [flags, state, act, inact] of steps) {
+    const d = tab.processPacket(pkt('10.61.1.1', 5000, flags), (now += 10));
+    t.equal(d.state, state, `flags ${flags} -> ${state}`);
+    const s = tab.destStats()[0];
+    t.same([s.activeConns, s.inactConns], [act, inact], `counters after ${state}`);
+  }
+  t.equal(tab.destStats()[0].conns, 2, 'the SYN on a CLOSE entry was a new connection');
+  const c = tab.connections(10, now)[0];
+  t.equal(c.expiresMs, 60000, 'SYN_RECV timeout 60 s');
+  t.equal(tab.processPacket(pkt('10.61.1.1', 5001, ACK), now).verdict, 'no_conn', 'only a SYN creates a TCP connection');
+});
+
+t.test('timeouts: ESTABLISHED 900 s, FIN_WAIT 120 s, UDP 300 s, overridable', async (t) => {
+  const tab = new NativeTable(1024);
+  tab.setServices([svc({ dests: [dest(1)] }), svc({ protocol: 'udp', dests: [dest(1)] })]);
+  tab.processPacket(pkt('10.61.1.1', 1, SYN), 0);
+  tab.processPacket(pkt('10.61.1.1', 1, ACK), 0);
+  tab.processPacket(pkt('10.61.1.2', 1, 0, 'udp'), 0);
+  let conns = tab.connections(10, 1000);
+  t.same(conns.map((c) => [c.protocol, c.state, c.expiresMs]).sort(), [['tcp', 'ESTABLISHED', 899000], ['udp', 'UDP', 299000]]);
+  t.equal(tab.destStats()[1].inactConns, 1, 'UDP always counts as InActConn');
+  t.equal(tab.connections(10, 300000).length, 1, 'UDP expired at 300 s');
+  t.equal(tab.destStats()[1].inactConns, 0);
+  t.equal(tab.connections(10, 900001).length, 0, 'ESTABLISHED expired at 900 s');
+  tab.setTimeouts({ tcp: 100, tcpfin: 5, udp: 7 });
+  tab.processPacket(pkt('10.61.1.1', 2, SYN), 1e6);
+  tab.processPacket(pkt('10.61.1.1', 2, ACK), 1e6);
+  conns = tab.connections(10, 1e6);
+  t.equal(conns[0].expiresMs, 100000, 'tcp_timeout override');
+  tab.processPacket(pkt('10.61.1.1', 2, FIN), 1e6);
+  t.equal(tab.connections(10, 1e6)[0].expiresMs, 5000, 'tcpfin_timeout override');
+});
+
+t.test('wlc: overhead active*256+inact per weight, ties to the list head, weight 0 never', async (t) => {
+  const tab = new NativeTable(1024);
+  tab.setServices([svc({ dests: [dest(1, 1), dest(2, 3), dest(3, 0)] })]);
+  const got: string[] = [];
+  for (let i = 0; i < 8; i++) got.push(who(tab.processPacket(pkt('10.61.1.1', 100 + i, SYN), 1000)));
+  // d1 w1 and d2 w3 with SYN_RECV (active) conns: 0/1 vs 0/3 tie -> d1; then 256/1 > 0 -> d2; 256 vs 256/3 ...
+  t.same(got, ['11', '12', '12', '12', '11', '12', '12', '12']);
+  tab.setServices([svc({ dests: [dest(3, 0)] })]);
+  t.equal(tab.processPacket(pkt('10.61.1.1', 999, SYN), 1000).verdict, 'no_dest', 'only weight-0 dests: no destination');
+});
+
+t.test('lc ignores weights except 0; rr cycles; wrr follows the gcd/cw walk', async (t) => {
+  const run = (scheduler: ServiceSpec['scheduler'], weights: number[], n: number) => {
+    const tab = new NativeTable(1024);
+    tab.setServices([svc({ scheduler, dests: weights.map((w, i) => dest(i + 1, w)) })]);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = tab.processPacket(pkt('10.61.1.1', 100 + i, SYN), 1000);
+      tab.processPacket(pkt('10.61.1.1', 100 + i, RST), 1000); // CLOSE: inactive, so lc sees inact counts
+      out.push(who(d));
+    }
+    return out.join(' ');
+  };
+  t.equal(run('rr', [1, 1, 0, 1], 6), '11 12 14 11 12 14');
+  t.equal(run('wrr', [4, 3, 2], 9), '11 11 12 11 12 13 11 12 13');
+  t.equal(run('wrr', [2, 4], 6), '12 11 12 12 11 12', 'gcd 2: mw = 3, cw steps by 2');
+  t.equal(run('lc', [1, 5, 0], 4), '11 12 11 12');
+});
+
+t.test('sh: 256 buckets filled in list order by weight, source-hashed', async (t) => {
+  const tab = new NativeTable(1024);
+  tab.setServices([svc({ scheduler: 'sh', dests: [dest(1, 1), dest(2, 1)] })]);
+  const a = who(tab.processPacket(pkt('10.61.1.1', 1, SYN), 0));
+  for (let p = 2; p < 10; p++) t.equal(who(tab.processPacket(pkt('10.61.1.1', p, SYN), 0)), a, 'same client, same server');
+  const seen = new Set<string>();
+  for (let i = 1; i < 60; i++) seen.add(who(tab.processPacket(pkt(`10.61.2.${i}`, 1, SYN), 0)));
+  t.same([...seen].sort(), ['11', '12'], 'clients spread over both');
+});
+
+t.test('mh: consistent per client, spread over dests, weight 0 unavailable', async (t) => {
+  const tab = new NativeTable(1024);
+  tab.setServices([svc({ scheduler: 'mh', dests: [dest(1), dest(2), dest(3)] })]);
+  const first = new Map<string, string>();
+  for (let i = 1; i < 100; i++) first.set(`10.61.3.${i}`, who(tab.processPacket(pkt(`10.61.3.${i}`, 1, SYN), 0)));
+  t.equal(new Set(first.values()).size, 3);
+  for (const [c, d] of first) t.equal(who(tab.processPacket(pkt(c, 2, SYN), 0)), d);
+});
+
+t.test('persistence with a /20 pmask: one template per client network', async (t) => {
+  const tab = new NativeTable(1024);
+  tab.setServices([svc({ persistent: 60, pmask: '255.255.240.0' })]);
+  const a = tab.processPacket(pkt('10.61.1.1', 1, SYN), 0);
+  t.equal(who(tab.processPacket(pkt('10.61.2.2', 1, SYN), 0)), who(a), 'inside the mask: same server');
+  t.equal(who(tab.processPacket(pkt('10.61.15.254', 1, SYN), 0)), who(a), 'inside the mask: same server');
+  const b = tab.processPacket(pkt('10.61.16.1', 1, SYN), 0);
+  t.not(who(b), who(a), 'outside the mask: scheduled anew (wlc picks the idle server)');
+  const st = tab.destStats();
+  t.same(st.map((s) => s.persistConns), [1, 1], 'one template per dest, counted as persistConns');
+  const tmpl = tab.connections(100, 1000).filter((c) => c.template);
+  t.same(tmpl.map((c) => [c.caddr, c.cport, c.vport]).sort(), [['10.61.0.0', 0, 80], ['10.61.16.0', 0, 80]]);
+  // The template outlives its 60 s while it controls a connection (re-armed for 60 s at a time).
+  for (const [c, p] of [['10.61.1.1', 1], ['10.61.2.2', 1], ['10.61.15.254', 1], ['10.61.16.1', 1]] as const) tab.processPacket(pkt(c, p, ACK), 0);
+  t.equal(tab.connections(100, 61000).filter((c) => c.template).length, 2, 'templates re-armed at expiry');
+  t.equal(tab.connections(100, 61000).find((c) => c.template)!.expiresMs, 59000, 're-armed from when it was due (60 s), for 60 s');
+  t.equal(tab.connections(100, 901000).filter((c) => !c.template).length, 0, 'connections expire at 900 s');
+  t.equal(tab.connections(100, 961000).length, 0, 'then the templates, at their next 60 s expiry');
+});
+
+t.test('quiesce (weight 0): established flows continue, new ones go elsewhere; persistent clients stick unless expire_quiescent_template', async (t) => {
+  for (const eqt of [false, true]) {
+    const tab = new NativeTable(1024);
+    tab.setServices([svc({ persistent: 300, pmask: '255.255.255.0', expireQuiescentTemplate: eqt })]);
+    const first = who(tab.processPacket(pkt('10.61.1.1', 1, SYN), 0));
+    tab.setServices([svc({ persistent: 300, pmask: '255.255.255.0', expireQuiescentTemplate: eqt, dests: [dest(1, first === '11' ? 0 : 1), dest(2, first === '12' ? 0 : 1)] })]);
+    t.equal(who(tab.processPacket(pkt('10.61.1.1', 1, ACK), 10)), first, 'existing connection keeps its server');
+    const again = who(tab.processPacket(pkt('10.61.1.1', 2, SYN), 20));
+    if (eqt) t.not(again, first, 'expire_quiescent_template: the template is invalidated');
+    else t.equal(again, first, 'default: a persistent client still reaches the quiesced server');
+    t.not(who(tab.processPacket(pkt('10.61.9.9', 1, SYN), 30)), first, 'a new client never gets the quiesced server');
+  }
+});
+
+t.test('removed dest: its connections are dropped (dest_unavailable) and revive if it comes back', async (t) => {
+  const tab = new NativeTable(1024);
+  tab.setServices([svc({ dests: [dest(1)] })]);
+  tab.processPacket(pkt('10.61.1.1', 1, SYN), 0);
+  tab.setServices([svc({ dests: [dest(2)] })]);
+  t.equal(tab.processPacket(pkt('10.61.1.1', 1, ACK), 10).verdict, 'dest_unavailable');
+  tab.setServices([svc({ dests: [dest(2), dest(1)] })]);
+  const d = tab.processPacket(pkt('10.61.1.1', 1, ACK), 20);
+  t.same([d.verdict, who(d), d.state], ['forward', '11', 'ESTABLISHED'], 'the trash dest is reused with its connection');
+  t.equal(tab.destStats().find((s) => s.address === '10.61.0.11')!.activeConns, 1, 'counters survived');
+});
+
+t.test('a dest without MAC is scheduled but its frames are counted as no_mac', async (t) => {
+  const tab = new NativeTable(1024);
+  tab.setServices([svc({ dests: [{ address: '10.61.0.11', port: 80, weight: 1 }] })]);
+  t.equal(tab.processPacket(pkt('10.61.1.1', 1, SYN), 0).verdict, 'no_mac');
+});
+
+t.test('table full and forwarding off', async (t) => {
+  const tab = new NativeTable(16);
+  tab.setServices([svc({})]);
+  const v = Array.from({ length: 20 }, (_, i) => tab.processPacket(pkt('10.61.1.1', i + 1, SYN), 0).verdict);
+  t.equal(v.filter((x) => x === 'forward').length, 16);
+  t.equal(v.filter((x) => x === 'table_full').length, 4);
+});
+
+t.test('sync: drained records applied to a peer table give the same connections and counters', async (t) => {
+  const a = new NativeTable(1024);
+  const b = new NativeTable(1024);
+  for (const x of [a, b]) x.setServices([svc({ persistent: 60, pmask: '255.255.240.0' })]);
+  t.same(a.drainSync(), [], 'recording starts with the first drain');
+  for (let i = 1; i <= 5; i++) {
+    a.processPacket(pkt(`10.61.${i}.1`, i, SYN), 0);
+    a.processPacket(pkt(`10.61.${i}.1`, i, ACK), 0);
+  }
+  const recs = a.drainSync();
+  t.ok(recs.some((r) => r.template) && recs.some((r) => r.state === 'ESTABLISHED'));
+  t.equal(b.applySync(recs, 0), recs.length);
+  const key = (c: { caddr: string; cport: number; daddr: string; state: string; template: boolean }) => `${c.caddr}:${c.cport}>${c.daddr} ${c.state} ${c.template}`;
+  t.same(b.connections(100, 0).map(key).sort(), a.connections(100, 0).map(key).sort());
+  t.same(b.destStats().map((s) => [s.activeConns, s.inactConns, s.persistConns]), a.destStats().map((s) => [s.activeConns, s.inactConns, s.persistConns]));
+  const d = b.processPacket(pkt('10.61.1.1', 1, ACK), 10);
+  t.same([d.verdict, d.created], ['forward', false], 'the peer forwards synced flows without rescheduling');
+});
