@@ -75,6 +75,7 @@ export function helpText(): string {
     const shown = c.name === 'status' ? 'status [--stats | --rate | --connections] [--nosort]' : usageLine(c);
     lines.push(`  ${shown.padEnd(44)} ${c.summary}${c.mutating ? '' : ' (read-only)'}`);
   }
+  lines.push(`  ${'wait-ready [--timeout MS]'.padEnd(44)} wait until the daemon has started (systemd ExecStartPost readiness)`);
   lines.push('', 'commands (offline, from a configuration file):');
   for (const c of offlineCommands) lines.push(`  ${c.usage.padEnd(44)} ${c.summary}`);
   lines.push('', 'exit status: 0 ok, 1 command failed, 2 usage, 3 daemon not running, 4 permission denied, 5 no answer');
@@ -131,6 +132,24 @@ function formatHuman(cmd: string, result: unknown, flags: Set<string>): string {
   }
 }
 
+/** ExecStartPost readiness probe: poll `ping` until the daemon answers (it answers only once fully started). */
+async function waitReady(g: Globals, io: CliIo): Promise<number> {
+  const deadline = Date.now() + g.timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await request(g.socket, 'status', {}, { timeoutMs: 2000 });
+      io.out(g.json ? JSON.stringify({ ok: true, result: { ready: true } }) + '\n' : 'directord is ready\n');
+      return ExitCode.Ok;
+    } catch (e) {
+      last = e;
+      if (e instanceof DirectordError && e.code === ControlErrorCode.Permission) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return printError(io, g.json, last ?? new DirectordError(ControlErrorCode.Timeout, 'directord did not become ready'));
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let g: Globals;
   try {
@@ -144,6 +163,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return cmd ? ExitCode.Ok : ExitCode.Usage;
   }
   try {
+    if (cmd === 'wait-ready') return await waitReady(g, io);
     const offline = offlineCommands.find((c) => c.name === cmd && c.applies(words));
     if (offline) return await offline.run(words, io, g.json);
     const spec = findCommand(cmd);
