@@ -154,15 +154,16 @@ export class Director implements ControlTarget {
       this.log.error({ code: error.code, error: error.message, file: this.opts.configFile }, 'reload failed: running configuration kept');
       return { result: 'failure', changes: [], error };
     }
+    const diff = this.opts.config.diff?.(this.cfg, next);
     const changes = this.pool.applyConfig(next, Date.now());
-    const described = this.opts.config.describeDiff?.(this.cfg, next) ?? [];
     this.cfg = next;
-    this.opts.dataplane.setTimeouts(timeoutsFrom(next));
-    this.pushTables();
+    if (!diff || diff.timeoutsChanged) this.opts.dataplane.setTimeouts(timeoutsFrom(next));
+    if (!diff || !diff.empty) this.pushTables();
+    // The health monitor diffs by itself: unchanged checkers keep their state.
     if (this.opts.health) this.opts.health.configure(next);
-    if (this.ha) await this.ha.reconfigure(next);
+    if (this.ha && (!diff || diff.haChanged)) await this.ha.reconfigure(next);
     this.counters.reloadSucceeded();
-    this.log.info({ changes, configDiff: described }, 'reload applied');
+    this.log.info({ changes, configDiff: diff?.lines }, diff?.empty ? 'reload: configuration unchanged' : 'reload applied');
     return { result: 'success', changes };
   }
 

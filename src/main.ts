@@ -69,7 +69,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, operationsDefaults.connTableSize, root);
     director = new Director({
       configFile: args.configFile, logger: subsystemLogger(root, 'main'), dataplane, config,
-      health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane) : undefined, where: config.where,
+      health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane) : undefined,
       drainTimeoutMs: operationsDefaults.drainTimeoutMs, drainPollMs: operationsDefaults.drainPollMs,
       rateSampleMs: operationsDefaults.rateSampleMs, bannerTableSize: operationsDefaults.ipvsBannerTableSize,
     });

@@ -1,16 +1,34 @@
-// Adapter from the config subsystem's index.ts (loadConfig, runCheckConfig, diffConfigs) and the scheduler's
-// where() simulator to what the daemon needs.
-import { loadConfig, runCheckConfig, diffConfigs } from '../config';
-import type { ConfigSubsystem, WhereFunction } from './subsystems';
+// Adapter from the config subsystem's index.ts (loadConfig, runCheckConfig, diffConfigs) to what the daemon needs.
+import { loadConfig, runCheckConfig, diffConfigs, type ConfigDiff } from '../config';
+import type { ConfigChangeSummary, ConfigSubsystem } from './subsystems';
 
-export function configSubsystem(): ConfigSubsystem & { where?: WhereFunction } {
+function summarize(d: ConfigDiff): ConfigChangeSummary {
+  const lines: string[] = [];
+  if (d.global.fields.length) lines.push(`global: ${d.global.fields.join(', ')}`);
+  for (const v of d.added) lines.push(`virtual ${v.name} added`);
+  for (const v of d.removed) lines.push(`virtual ${v.name} removed`);
+  for (const c of d.changed) {
+    const parts: string[] = [];
+    if (c.fields.length) parts.push(c.fields.join(', '));
+    if (c.servers.added.length) parts.push(`servers added: ${c.servers.added.map((s) => s.name).join(', ')}`);
+    if (c.servers.removed.length) parts.push(`servers removed: ${c.servers.removed.map((s) => s.name).join(', ')}`);
+    for (const s of c.servers.changed) parts.push(`${s.after.name}: ${[...s.fields, s.checkChanged ? 'check' : ''].filter(Boolean).join(', ')}`);
+    lines.push(`virtual ${c.after.name} changed: ${parts.join('; ')}`);
+  }
+  return { empty: d.empty, haChanged: d.global.haChanged, timeoutsChanged: d.global.timeoutsChanged, lines };
+}
+
+export function configSubsystem(): ConfigSubsystem {
   return {
     load: (file) => loadConfig(file),
-    describeDiff: (a, b) => diffConfigs(a, b).map((c: unknown) => (typeof c === 'string' ? c : JSON.stringify(c))),
+    diff: (a, b) => summarize(diffConfigs(a, b)),
   };
 }
 
-/** `directord --check-config [FILE] [--json]`: the config subsystem prints and returns the exit status. */
+/** `directord --check-config [FILE] [--json]`: the config subsystem renders; we print and return its exit status. */
 export function runCheckConfigCommand(file: string, json: boolean): number {
-  return runCheckConfig(file, { json });
+  const r = runCheckConfig({ file, json });
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  return r.exitCode;
 }

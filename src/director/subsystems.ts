@@ -7,8 +7,15 @@ import type { HealthChange } from './pool';
 export interface ConfigSubsystem {
   /** Parse and validate; throws a DirectordError (or DirectordErrors) and never returns a half-valid config. */
   load(file: string): LvsConfig;
-  /** Optional: the config helper's own description of what changed (logged next to the director's). */
-  describeDiff?(before: LvsConfig, after: LvsConfig): string[];
+  /** Optional: the config subsystem's diff, so HA and timeouts are touched only when they changed. */
+  diff?(before: LvsConfig, after: LvsConfig): ConfigChangeSummary;
+}
+
+export interface ConfigChangeSummary {
+  empty: boolean;
+  haChanged: boolean;
+  timeoutsChanged: boolean;
+  lines: string[];
 }
 
 export interface CheckObservation {
