@@ -100,7 +100,9 @@ export class DirectorProcess {
   async status(): Promise<StatusSnapshot> {
     const r = await this.ctl(['--json', 'status']);
     if (r.code !== 0) throw new Error(`directorctl status on ${this.host}: exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
-    return JSON.parse(r.stdout) as StatusSnapshot;
+    const answer = JSON.parse(r.stdout) as { ok: boolean; result?: StatusSnapshot; error?: unknown };
+    if (!answer.ok || !answer.result) throw new Error(`directorctl status on ${this.host}: ${r.stdout.trim()}`);
+    return answer.result;
   }
 
   /** Wait until this director forwards for the VIP (HA active), or until it stops forwarding. */
