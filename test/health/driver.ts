@@ -35,8 +35,11 @@ async function probeLoop(spec: ProbeSpec, count: number, concurrency: number): P
   return { reasons, wallMs, cpuUs: cpu.user + cpu.system, connects: probes.map((p) => (p as { connectsTotal?: number }).connectsTotal ?? null) };
 }
 
-/** The probe that gets a director blocked: connect, then RST (destroy with the server's greeting unread). */
-async function rstLoop(address: string, port: number, count: number): Promise<Record<string, unknown>> {
+/**
+ * Classic L4 probes of a MySQL port, for comparison: connect, wait for the greeting, optionally write `send`
+ * (nanny with a send string), then reset (`rst`) or close.
+ */
+async function rawLoop(address: string, port: number, count: number, send: string | undefined, rst: boolean): Promise<Record<string, unknown>> {
   let connected = 0;
   for (let i = 0; i < count; i++) {
     await new Promise<void>((resolve) => {
@@ -44,7 +47,7 @@ async function rstLoop(address: string, port: number, count: number): Promise<Re
       const t = setTimeout(() => {
         s.destroy();
         resolve();
-      }, 2000);
+      }, 5000);
       s.on('error', () => {
         clearTimeout(t);
         resolve();
@@ -53,9 +56,13 @@ async function rstLoop(address: string, port: number, count: number): Promise<Re
         connected++;
         // Wait for the greeting so the server has registered the connection, then reset it.
         s.once('data', () => {
-          clearTimeout(t);
-          s.resetAndDestroy();
-          resolve();
+          if (send !== undefined) s.write(send);
+          setTimeout(() => {
+            clearTimeout(t);
+            if (rst) s.resetAndDestroy();
+            else s.end();
+            resolve();
+          }, send !== undefined ? 200 : 0);
         });
       });
     });
@@ -87,8 +94,8 @@ rl.on('line', (line) => {
         case 'probe':
           out({ type: 'reply', id: m.id, ...(await probeLoop(m.spec, m.count ?? 1, m.concurrency ?? 1)) });
           return;
-        case 'rstloop':
-          out({ type: 'reply', id: m.id, ...(await rstLoop(m.address, m.port, m.count)) });
+        case 'rawloop':
+          out({ type: 'reply', id: m.id, ...(await rawLoop(m.address, m.port, m.count, m.send, m.rst ?? true)) });
           return;
         case 'exit':
           await mon.stop();

@@ -42,7 +42,7 @@ t.test('probes against real servers', { skip: !labAvailable() && 'needs root and
     await new Promise((r) => setTimeout(r, 300));
     const afterOurs = await estabResets(lab, 'rs1');
     t.equal(afterOurs - before, 0, 'no connection reset by 100 probes');
-    await dir.call({ op: 'rstloop', address: '10.62.0.4', port: 3306, count: 20 });
+    await dir.call({ op: 'rawloop', address: '10.62.0.4', port: 3306, count: 20, rst: true });
     await new Promise((r) => setTimeout(r, 300));
     t.ok((await estabResets(lab, 'rs1')) - afterOurs >= 20, 'the bare RST loop is visible in the same counter');
   });

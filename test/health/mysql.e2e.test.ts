@@ -1,0 +1,97 @@
+// The MySQL check against two real MariaDB servers in multi-master replication (the seed's topology), in a lab:
+// 2,000 probes leave the director unblocked under max_connect_errors = 10 while a bare connect+RST loop gets it
+// blocked (ERROR 1129); a stopped SQL thread takes its server out with the reason; a dead peer keeps the survivor in.
+import t from 'tap';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { Lab, labAvailable, waitFor } from '../lab/lab';
+import { MariaDbServer, setupMultiMaster, waitReplicating } from '../lab/mariadb';
+import { RemoteMonitor, type Line } from './remote';
+import { config, virtual, server } from './fixtures';
+
+const mysqlOpts = { user: 'monitor', password: 'mon_pw', checkReadOnly: true, checkReplication: true, maxLagSeconds: 10 };
+
+t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
+  const lab = await Lab.create([
+    { name: 'dir', address: '10.62.2.1/20' },
+    { name: 'sql1', address: '10.62.2.4/20' },
+    { name: 'sql2', address: '10.62.2.5/20' },
+  ], { tag: 'hmysql' });
+  const dbs: MariaDbServer[] = [];
+  t.teardown(async () => {
+    for (const s of dbs) await s.destroy();
+    await lab.destroy();
+    for (const h of ['sql1', 'sql2']) rmSync(`/etc/netns/${lab.ns(h)}`, { recursive: true, force: true });
+  });
+  // mysqld resolves client addresses (the seed grants by host name). Only a definite answer enters the host
+  // cache, where connection errors are counted: give the servers' namespaces an /etc/hosts (ip netns exec
+  // bind-mounts /etc/netns/<ns>/hosts), as a deployment with working DNS has. Without it nothing is ever blocked.
+  for (const h of ['sql1', 'sql2']) {
+    mkdirSync(`/etc/netns/${lab.ns(h)}`, { recursive: true });
+    writeFileSync(`/etc/netns/${lab.ns(h)}/hosts`, '127.0.0.1 localhost\n10.62.2.1 lb1.example.com\n10.62.2.4 sql1.example.com\n10.62.2.5 sql2.example.com\n');
+  }
+  const [sql1, sql2] = await Promise.all([
+    MariaDbServer.create(lab, 'sql1', { name: 'sql1', serverId: 1, autoIncrementOffset: 1, maxConnectErrors: 10 }),
+    MariaDbServer.create(lab, 'sql2', { name: 'sql2', serverId: 2, autoIncrementOffset: 2, maxConnectErrors: 10 }),
+  ]);
+  dbs.push(sql1, sql2);
+  await setupMultiMaster(sql1, sql2);
+  for (const s of [sql1, sql2]) await s.createUser('monitor', 'mon_pw', { privileges: 'SLAVE MONITOR' });
+  const dir = await RemoteMonitor.start(lab, 'dir');
+  t.teardown(() => dir.exit());
+  const spec = { kind: 'mysql', address: '10.62.2.4', port: 3306, timeoutMs: 5000, useRegex: false, mysql: mysqlOpts };
+
+  await t.test('2,000 probes on one monitor connection leave the director unblocked; a connect+RST loop blocks it', async (t) => {
+    const aborted0 = Number((await sql1.query("SHOW GLOBAL STATUS LIKE 'Aborted_connects'"))[0][1]);
+    const r = await dir.call({ op: 'probe', spec, count: 2000 }, 120000);
+    t.same(r.reasons, { ok: 2000 }, 'all 2,000 probes healthy');
+    t.same(r.connects, [1], 'one monitor connection, kept open between probes');
+    const aborted1 = Number((await sql1.query("SHOW GLOBAL STATUS LIKE 'Aborted_connects'"))[0][1]);
+    t.equal(aborted1 - aborted0, 0, 'no aborted connects');
+    t.same((await dir.call({ op: 'probe', spec, count: 1 })).reasons, { ok: 1 }, 'a NEW connection from the director still gets in');
+
+    await dir.call({ op: 'rawloop', address: '10.62.2.4', port: 3306, count: 15, rst: true }, 60000);
+    const blocked = await dir.call({ op: 'probe', spec, count: 1 });
+    t.same(blocked.reasons, { host_blocked: 1 }, 'the bare TCP probe loop got the director blocked (ERROR 1129)');
+    await sql1.query('FLUSH HOSTS');
+    t.same((await dir.call({ op: 'probe', spec, count: 1 })).reasons, { ok: 1 }, 'FLUSH HOSTS lifts it');
+  });
+
+  await t.test('wrong password: auth_failed', async (t) => {
+    const bad = await dir.call({ op: 'probe', spec: { ...spec, mysql: { ...mysqlOpts, password: 'nope' } }, count: 1 });
+    t.same(bad.reasons, { auth_failed: 1 });
+    await sql1.query('FLUSH HOSTS');
+  });
+
+  await t.test('monitor: SQL thread stopped → out with its reason; peer stopped → survivor stays in', async (t) => {
+    const servers = [server('sql1.example.com', '10.62.2.4'), server('sql2.example.com', '10.62.2.5')];
+    const v = virtual({ address: '10.62.2.3', check: 'mysql', sendProgram: undefined, mysql: mysqlOpts, timeout: 1, reentry: 2, servers });
+    await dir.call({ op: 'configure', config: config([v]) });
+    await dir.call({ op: 'start' });
+    for (const s of ['sql1.example.com', 'sql2.example.com']) await dir.waitChange(`${s} up`, (c) => c.server === s && c.up);
+
+    await sql1.stopSqlThread();
+    const out = await dir.waitChange('sql1 out', (c) => c.server === 'sql1.example.com' && !c.up);
+    t.match(out, { reason: 'replication_sql_stopped', weight: 0, inTable: true });
+    t.ok(dir.logs().find((r) => r.msg === '[inactive] shutting down 10.62.2.4:3306 due to connection failure' && r.reason === 'replication_sql_stopped' && r.check === 'mysql'));
+    const n = dir.changes().length;
+    await sql1.startSlave();
+    await waitReplicating(sql1);
+    await dir.waitChange('sql1 back', (c) => c.server === 'sql1.example.com' && c.up, 20000, n);
+
+    const mark = dir.changes().length;
+    await sql2.stop();
+    const gone = await dir.waitChange('sql2 out', (c) => c.server === 'sql2.example.com' && !c.up, 20000, mark);
+    t.match(gone.reason, /^(connect_refused|connection_lost|query_failed)$/);
+    await waitFor('survivor sees its replication broken', async () => {
+      const st = (await dir.status()).find((s: Line) => s.server === 'sql1.example.com');
+      return st && /^kept_last_healthy:replication_io_/.test(st.reason) ? st : undefined;
+    }, 30000, 200);
+    await new Promise((r) => setTimeout(r, 3000));
+    t.notOk(dir.changes().slice(mark).find((c) => c.server === 'sql1.example.com'), 'the survivor was never taken out');
+    const st = (await dir.status()).find((s: Line) => s.server === 'sql1.example.com');
+    t.match(st, { state: 'up', inTable: true, weight: 1 });
+    t.match(st.lastResult.reason, /^replication_io_(connecting|stopped)$/, 'raw verdict visible in status');
+    await dir.call({ op: 'stop' });
+    t.same(st.connectsTotal, 1, 'one monitor connection for the whole run');
+  });
+});
