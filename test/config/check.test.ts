@@ -1,0 +1,95 @@
+// `directord --check-config`: exit codes, effective-config output (text and JSON), errors, warnings, secrets.
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig, runCheckConfig, validateConfig } from '../../src/config';
+import { mk, parseOpts } from './helpers';
+
+const seedFile = join(__dirname, '..', 'fixtures', 'seed', 'lvs.cf');
+
+t.test('valid file: exit 0, effective config on stdout, summary and warnings on stderr', async (t) => {
+  const r = runCheckConfig({ file: seedFile, parse: parseOpts });
+  t.equal(r.exitCode, 0);
+  t.match(r.stdout, /^network = direct$/m);
+  t.match(r.stdout, /^ {2}rise = 2$/m, 'derived values are explicit');
+  t.match(r.stdout, /^ {4}port = 3306$/m, 'server port explicit');
+  t.match(r.stderr, /W_CONFIG_DUPLICATE_KEY/);
+  t.match(r.stderr, /configuration is valid \(1 active virtual service, 2 active real servers, 2 warnings\)/);
+  const again = validateConfig(parseConfig(r.stdout, 'printed.cf', parseOpts));
+  t.equal(again.virtuals[0].servers.length, 2, 'stdout parses back');
+});
+
+t.test('valid file with --json', async (t) => {
+  const r = runCheckConfig({ file: seedFile, json: true, parse: parseOpts });
+  t.equal(r.exitCode, 0);
+  const body = JSON.parse(r.stdout);
+  t.equal(body.ok, true);
+  t.equal(body.config.global.network, 'direct');
+  t.equal(body.config.virtuals[0].servers[1].address, '10.0.0.5');
+  t.equal(body.config.virtuals[0].source, undefined, 'no source references in the effective config');
+  t.same(body.warnings.map((w: { code: string }) => w.code), ['W_CONFIG_DUPLICATE_KEY', 'W_CONFIG_NO_EFFECT']);
+});
+
+t.test('invalid file: exit 1 and every error, text and JSON', async (t) => {
+  const dir = t.testdir({ 'bad.cf': mk({ network: 'network = nat', virtual: ['schedular = rr'] }) });
+  const file = join(dir, 'bad.cf');
+  const r = runCheckConfig({ file, parse: parseOpts });
+  t.equal(r.exitCode, 1);
+  t.equal(r.stdout, '');
+  t.match(r.stderr, `${file}:6:3 E_CONFIG_UNKNOWN_KEY unknown key 'schedular'`);
+  t.match(r.stderr, /configuration is invalid \(1 error\)/);
+  writeFileSync(file, mk({ network: 'network = nat' }));
+  const j = runCheckConfig({ file, json: true, parse: parseOpts });
+  t.equal(j.exitCode, 1);
+  const body = JSON.parse(j.stdout);
+  t.equal(body.ok, false);
+  t.same(body.errors.map((e: { code: string; location: { line: number } }) => [e.code, e.location.line]), [['E_CONFIG_UNSUPPORTED', 2]]);
+});
+
+t.test('missing file', async (t) => {
+  const r = runCheckConfig({ file: '/nonexistent/lvs.cf' });
+  t.equal(r.exitCode, 1);
+  t.match(r.stderr, /E_CONFIG_READ cannot read configuration file \/nonexistent\/lvs.cf: ENOENT/);
+});
+
+t.test('mysql passwords are masked unless asked for', async (t) => {
+  const dir = t.testdir({ 'm.cf': mk({ virtual: ['check = mysql', 'mysql_user = mon', 'mysql_password = s3cret'] }) });
+  const file = join(dir, 'm.cf');
+  const masked = runCheckConfig({ file, parse: parseOpts });
+  t.equal(masked.exitCode, 0);
+  t.notMatch(masked.stdout, /s3cret/);
+  t.match(masked.stdout, /mysql_password = \*{8}/);
+  t.notMatch(runCheckConfig({ file, json: true, parse: parseOpts }).stdout, /s3cret/);
+  t.match(runCheckConfig({ file, showSecrets: true, parse: parseOpts }).stdout, /mysql_password = s3cret/);
+});
+
+t.test('Piranha behaviours surfaced as warnings', async (t) => {
+  const cfg = validateConfig(parseConfig(mk({
+    global: ['backup_active = 1'],
+    virtual: ['server t {', '  address = 10.0.0.6', '  active = 1', '}', 'port = 8080', "expect = 'x'", 'persistent = 0', 'pmask = 255.255.255.0', 'load_monitor = uptime'],
+  }), 'lvs.cf', parseOpts));
+  const codes = (cfg.warnings ?? []).map((w) => w.code);
+  t.ok(codes.includes('W_CONFIG_BACKUP_UNDEFINED'));
+  t.equal(cfg.global.backupActive, false, 'cleared as pulse does');
+  t.ok(codes.includes('W_CONFIG_PORT_AFTER_SERVER'));
+  t.same(cfg.virtuals[0].servers.map((s) => [s.name, s.port]), [['t', 80], ['s', 8080]], 'a server keeps the port in force when its block was read');
+  t.equal(cfg.virtuals[0].port, 8080);
+  t.ok(codes.includes('W_CONFIG_SINGLE_QUOTES_KEPT'));
+  t.equal(cfg.virtuals[0].expect, "'x'");
+  t.ok(codes.includes('W_CONFIG_NOT_IMPLEMENTED'));
+  t.ok(codes.includes('W_CONFIG_NO_EFFECT'));
+});
+
+t.test('Piranha normalisations', async (t) => {
+  const cfg = validateConfig(parseConfig(mk({ virtual: ['reentry = 0', 'persistent = 30', 'pmask = 255.255.255.255', 'timeout = 7'] }), 'lvs.cf', parseOpts));
+  const v = cfg.virtuals[0];
+  t.equal(v.reentry, 180, 'reentry 0 means 180');
+  t.equal(v.pmask, undefined, 'pmask /32 dropped as Piranha does');
+  t.equal(v.rise, 25, '180 / 7, integer division');
+  t.equal(v.interval, 7);
+  const dup = validateConfig(parseConfig(mk({ virtual: ['timeout = 3', 'timeout = 4'] }), 'lvs.cf', parseOpts));
+  t.equal(dup.virtuals[0].timeout, 4, 'last duplicate wins');
+  t.same(dup.warnings?.map((w) => [w.code, w.location?.line]), [['W_CONFIG_DUPLICATE_KEY', 7]]);
+  const named = validateConfig(parseConfig(mk({ global: ['primary = director-a', 'backup = director-b'] }), 'lvs.cf', parseOpts));
+  t.same([named.global.primary, named.global.backup], ['10.0.0.1', '10.0.0.2'], 'host names resolved through the injected resolver');
+});
