@@ -466,7 +466,7 @@ export class HaNode extends EventEmitter {
       const down = [...states.entries()].filter(([, up]) => !up).map(([i]) => i);
       if (down.length) this.log.error({ ifindexes: down }, 'Local NIC link failure: Pulse disabled');
       else if (this.machine?.linkFail) this.log.warn('Local NIC link(s) restored: Pulse enabled');
-      this.apply(this.machine!.link(down.length === 0));
+      this.apply(this.machine!.link(down.length === 0, now()));
       this.emitState();
     };
     this.netlink.watchLinks((index, name, up) => {

@@ -171,7 +171,7 @@ export class HaStateMachine {
   }
 
   /** monitor_links: the NIC holding our primary/backup address went down or came back. */
-  link(up: boolean): HaAction[] {
+  link(up: boolean, nowMs: number): HaAction[] {
     const out: HaAction[] = [];
     if (!this.params.monitorLinks || !this.params.backupActive) return out;
     if (!up && !this.linkFail) {
@@ -180,8 +180,10 @@ export class HaStateMachine {
       this.deactivate('local link failure: deactivating LVS', out);
       out.push({ kind: 'send-heartbeat', reason: 'link failure' });
     } else if (up && this.linkFail) {
-      // pulse: no automatic re-activation; the normal rules apply from here.
+      // pulse: no automatic re-activation; the normal rules apply from here. Unlike pulse, the peer gets a full
+      // deadtime to be heard again: its silence while our own link was down says nothing about it.
       this.linkFail = false;
+      this.needDeadlineMs = nowMs + this.params.deadtimeMs;
       out.push({ kind: 'send-heartbeat', reason: 'link restored' });
     }
     return out;

@@ -21,7 +21,7 @@ t.test('steady state: heartbeats flow, lb1 holds the VIP with its label and netm
   const h = await HaLab.create();
   t.teardown(() => h.destroy());
   await bothUp(t, h);
-  const addr = await h.lab.exec('lb1', ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+  const addr = await h.exec('lb1', ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
   t.match(addr.stdout, new RegExp(`inet ${HA_LAB.vip.replace(/\./g, '\\.')}/20 brd 10\\.63\\.15\\.255 scope global secondary eth0:6`), 'VIP with label eth0:6 and /20');
   t.same(await h.vipHolders(), ['lb1']);
   await new Promise((r) => setTimeout(r, 600));
@@ -80,4 +80,56 @@ t.test('kill -9 of the active director: backup takes the VIP, gratuitous ARPs ar
   t.equal(h.status('lb1')!.state, 'standby', 'returning primary does not fail back');
   t.equal(h.status('lb2')!.state, 'active');
   t.ok(await h.pingVip(), 'client still reaches the VIP');
+});
+
+t.test('SIGSTOP of the active director: backup takes over; on SIGCONT the master wins and re-announces', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  await bothUp(t, h);
+  h.kill('lb1', 'SIGSTOP');
+  await h.waitState('lb2', 'active', 5000);
+  await waitFor('client reaches the VIP on lb2', async () => (await h.pingVip()) && (await h.clientArp()) === HA_LAB.lb2Mac, 5000, 50);
+  h.kill('lb1', 'SIGCONT');
+  // pulse: split brain resolves to the master; the backup yields and the master re-sends its ARPs.
+  await waitFor('exactly one active', () => h.status('lb2')?.state === 'standby' && h.status('lb1')?.state === 'active', 5000, 20);
+  await waitFor('client ARP back on lb1', async () => (await h.clientArp()) === HA_LAB.lb1Mac, 5000, 50);
+  t.same(await h.vipHolders(), ['lb1']);
+  t.ok(await h.pingVip(), 'client reaches the VIP');
+  t.ok(h.records('lb1').some((r) => r.msg === 'split brain: both directors active' && r.winner === 'self'), 'lb1 logged the split brain as winner');
+  t.ok(h.records('lb2').some((r) => r.msg === 'split brain: both directors active' && r.winner === 'peer'), 'lb2 logged the split brain as loser');
+});
+
+t.test('link down (bridge port) of the active director: monitor_links fails over, no fail-back on restore', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  await bothUp(t, h);
+  await h.sh('sw', `ip link set ${h.lab.switchPort('lb1')} down`);
+  await waitFor('lb1 fault', () => h.status('lb1')?.state === 'fault' && h.status('lb1')?.linkFail, 5000, 20);
+  t.same(h.status('lb1')!.vipHeld, [], 'lb1 gave up the VIP');
+  await h.waitState('lb2', 'active', 5000);
+  await waitFor('client reaches the VIP on lb2', async () => (await h.pingVip()) && (await h.clientArp()) === HA_LAB.lb2Mac, 5000, 50);
+  t.same(await h.vipHolders(), ['lb2']);
+  await h.sh('sw', `ip link set ${h.lab.switchPort('lb1')} up`);
+  await waitFor('lb1 standby again', () => h.status('lb1')?.state === 'standby' && h.status('lb1')?.peer.alive, 5000, 20);
+  await new Promise((r) => setTimeout(r, 800));
+  t.equal(h.status('lb1')!.state, 'standby', 'no automatic fail-back');
+  t.equal(h.status('lb2')!.state, 'active');
+  t.ok(await h.pingVip());
+});
+
+t.test('partition (heartbeats dropped) and heal: both active meanwhile, exactly one afterwards, client reaches the VIP', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  await bothUp(t, h);
+  const drop = `nft add table inet ddha; nft add chain inet ddha in '{ type filter hook input priority 0; }'; nft add rule inet ddha in ip saddr ${HA_LAB.lb1} udp dport 539 drop`;
+  await h.sh('lb2', drop);
+  await h.waitState('lb2', 'active', 5000);
+  t.equal(h.status('lb1')!.state, 'active', 'lb1 still active: split brain during the partition');
+  t.same(await h.vipHolders(), ['lb1', 'lb2']);
+  await h.sh('lb2', 'nft delete table inet ddha');
+  await waitFor('one active after heal', () => h.status('lb1')?.state === 'active' && h.status('lb2')?.state === 'standby', 5000, 20);
+  await waitFor('VIP only on lb1', async () => JSON.stringify(await h.vipHolders()) === '["lb1"]', 3000, 50);
+  await waitFor('client ARP on lb1 (winner re-announced)', async () => (await h.clientArp()) === HA_LAB.lb1Mac, 5000, 50);
+  t.ok(await h.pingVip(), 'client reaches the VIP');
+  t.ok(h.status('lb1')!.splitBrains >= 1 && h.status('lb2')!.splitBrains >= 1, 'split brain counted on both');
 });

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Lab, waitFor } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
 import type { GlobalConfig } from '../../src/config/schema';
@@ -91,14 +91,40 @@ export class HaLab {
     await new Promise<void>((r) => c.once('exit', () => r()));
   }
 
+  /**
+   * Run a command in a host's namespace with stdin closed. (Lab.exec writes to stdin, which can raise an
+   * uncaught EPIPE when the command exits first.)
+   */
+  exec(host: string, argv: string[], timeoutMs = 10000): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const c = spawn('ip', ['netns', 'exec', this.lab.ns(host), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+      c.on('error', (e) => resolve({ code: 127, stdout, stderr: String(e) }));
+      c.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 128, stdout, stderr });
+      });
+    });
+  }
+
+  async sh(host: string, script: string): Promise<string> {
+    const r = await this.exec(host, ['sh', '-c', script]);
+    if (r.code !== 0) throw new Error(`[${host}] ${script}: exit ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
   /** The client's ARP entry for the VIP (lladdr), or undefined. */
   async clientArp(): Promise<string | undefined> {
-    const out = await this.lab.exec('client', ['ip', 'neigh', 'show', HA_LAB.vip, 'dev', 'eth0']);
+    const out = await this.exec('client', ['ip', 'neigh', 'show', HA_LAB.vip, 'dev', 'eth0']);
     return /lladdr ([0-9a-f:]{17})/.exec(out.stdout)?.[1];
   }
 
   async pingVip(timeoutS = 1): Promise<boolean> {
-    const r = await this.lab.exec('client', ['ping', '-c', '1', '-W', String(timeoutS), HA_LAB.vip]);
+    const r = await this.exec('client', ['ping', '-c', '1', '-W', String(timeoutS), HA_LAB.vip]);
     return r.code === 0;
   }
 
@@ -106,7 +132,7 @@ export class HaLab {
   async vipHolders(): Promise<string[]> {
     const out: string[] = [];
     for (const n of ['lb1', 'lb2']) {
-      const r = await this.lab.exec(n, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+      const r = await this.exec(n, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
       if (r.stdout.includes(`${HA_LAB.vip}/`)) out.push(n);
     }
     return out;

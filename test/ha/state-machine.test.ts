@@ -8,7 +8,7 @@ const DEAD = 600;
 type Step =
   | ['tick', number]
   | ['hb', number, HaRole, HaPeerState, Partial<HeartbeatFlags>?, number?]
-  | ['link', boolean]
+  | ['link', boolean, number?]
   | ['child']
   | ['recover']
   | ['takeover']
@@ -51,7 +51,7 @@ function apply(m: HaStateMachine, s: Step): HaAction[] {
       return m.heartbeat(s[1], hb);
     }
     case 'link':
-      return m.link(s[1]);
+      return m.link(s[1], s[2] ?? 0);
     case 'child':
       return m.childFailed();
     case 'recover':
@@ -108,6 +108,8 @@ const rows: Row[] = [
   // Link monitor
   { name: 'link down while active: deactivate, report fault', steps: [['tick', DEAD], ['link', false]], actions: ['deactivate', 'send-heartbeat', 'send-heartbeat'], active: false, ownState: 'fault' },
   { name: 'link restored: no automatic re-activation', steps: [['tick', DEAD], ['link', false], ['link', true]], actions: ['send-heartbeat'], active: false, ownState: 'standby' },
+  { name: 'link restored: the peer gets a full deadtime to be heard again', params: { role: B, nodeId: 'lb2' }, steps: [['hb', 10, P, 'active'], ['link', false, 20], ['tick', 10 + DEAD], ['link', true, 700], ['tick', 700 + DEAD - 1]], actions: [], active: false },
+  { name: 'link restored and the peer stays silent: take over after deadtime', params: { role: B, nodeId: 'lb2' }, steps: [['hb', 10, P, 'active'], ['link', false, 20], ['tick', 10 + DEAD], ['link', true, 700], ['tick', 700 + DEAD]], actions: ['activate', 'send-heartbeat'], active: true },
   { name: 'link monitor off: link events ignored', params: { monitorLinks: false }, steps: [['tick', DEAD], ['link', false]], actions: [], active: true },
   { name: 'link monitor needs backup_active (pulse)', params: { backupActive: false }, steps: [['tick', DEAD], ['link', false]], actions: [], active: true },
 
