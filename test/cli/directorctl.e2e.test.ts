@@ -1,0 +1,237 @@
+// End to end: the compiled directord in a namespace lab (10.64.0.0/20), every directorctl command (human and --json),
+// a reload that keeps unchanged servers' state, a broken reload that keeps the old config, /metrics through promtool,
+// and a second daemon refused on the same socket.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lab, labAvailable, waitFor } from '../lab/lab';
+import { ensureBuilt, paths } from '../lab/build';
+import type { StatusSnapshot } from '../../src/control/types';
+
+const backend = process.env.DIRECTORD_E2E_DATAPLANE ?? 'afpacket';
+const VIP = '10.64.0.100';
+
+function lvsCf(servers: { name: string; address: string; weight: number }[], extra = ''): string {
+  return `serial_no = 1
+primary = 10.64.0.1
+service = lvs
+backup_active = 0
+network = direct
+virtual mysql {
+  active = 1
+  address = ${VIP} eth0:1
+  vip_nmask = 255.255.240.0
+  port = 3306
+  persistent = 60
+  pmask = 255.255.240.0
+  scheduler = wlc
+  protocol = tcp
+  timeout = 1
+  reentry = 1
+  quiesce_server = 1
+${extra}${servers.map((s) => `  server ${s.name} {\n    address = ${s.address}\n    active = 1\n    weight = ${s.weight}\n  }\n`).join('')}}
+`;
+}
+
+const echoServer = "require('net').createServer((s) => { s.on('error', () => {}); s.write('OK\\n'); }).listen(3306)";
+
+t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
+  ensureBuilt();
+  const lab = await Lab.create(
+    [
+      { name: 'lb1', address: '10.64.0.1/20' },
+      { name: 'rs1', address: '10.64.0.4/20', vipsOnLo: [VIP] },
+      { name: 'rs2', address: '10.64.0.5/20', vipsOnLo: [VIP] },
+      { name: 'client', address: '10.64.1.10/20' },
+    ],
+    { tag: 'ops' },
+  );
+  t.teardown(() => lab.destroy());
+  for (const rs of ['rs1', 'rs2']) lab.spawn(rs, ['node', '-e', echoServer]);
+
+  const dir = mkdtempSync(join(tmpdir(), 'ddops-'));
+  const cf = join(dir, 'lvs.cf');
+  const sock = join(dir, 'directord.sock');
+  writeFileSync(cf, lvsCf([{ name: 'rs1', address: '10.64.0.4', weight: 1 }, { name: 'rs2', address: '10.64.0.5', weight: 1 }]));
+
+  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', backend, '--metrics', '127.0.0.1:9539', '--interface', 'eth0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  daemon.stdout!.on('data', (d) => (log += d));
+  daemon.stderr!.on('data', (d) => (log += d));
+  const records = (): Record<string, unknown>[] => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
+  const ctl = (...args: string[]) => lab.exec('lb1', ['node', paths.directorctl, '--socket', sock, ...args], { timeoutMs: 20000 });
+  const json = async (...args: string[]) => {
+    const r = await ctl('--json', ...args);
+    return { code: r.code, body: JSON.parse(r.stdout || '{}') as { ok: boolean; result?: any; error?: { code: string; message: string; details?: any } }, stderr: r.stderr };
+  };
+  const status = async (): Promise<StatusSnapshot> => (await json('status')).body.result as StatusSnapshot;
+
+  const ready = await ctl('wait-ready', '--timeout', '30000');
+  t.equal(ready.code, 0, `wait-ready: ${ready.stderr}${log.slice(-2000)}`);
+  if (ready.code !== 0) return;
+
+  await waitFor('both real servers up', async () => (await status()).health.every((h) => h.state === 'up'), 20000, 200);
+  await waitFor('forwarding', async () => (await status()).ha.forwarding, 20000, 200);
+
+  // A client connection through the VIP, kept open across the reload below.
+  const client = lab.spawn('client', ['node', '-e', `const s = require('net').connect(3306, '${VIP}'); s.on('data', (d) => process.stdout.write(d)); setInterval(() => s.write('x'), 300);`]);
+  let clientOut = '';
+  client.stdout!.on('data', (d) => (clientOut += d));
+  if (backend !== 'fake') await waitFor('client connected through the VIP', () => clientOut.includes('OK'), 10000, 100);
+
+  await t.test('status: ipvsadm -Ln table, then role and health', async (t) => {
+    const r = await ctl('status');
+    t.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    t.same(lines.slice(0, 4), [
+      'IP Virtual Server version 1.2.1 (size=4096)',
+      'Prot LocalAddress:Port Scheduler Flags',
+      '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+      `TCP  ${VIP}:3306 wlc persistent 60 mask 255.255.240.0`,
+    ]);
+    t.match(lines[4], /^  -> 10\.64\.0\.4:3306 {15}Route   1      \d +\d + $/);
+    t.match(lines[5], /^  -> 10\.64\.0\.5:3306 {15}Route   1      \d +\d + $/);
+    t.equal(lines[4].length, 5 + 28 + 1 + 7 + 1 + 6 + 1 + 10 + 1 + 10, 'column widths incl. trailing spaces');
+    t.match(r.stdout, /Node: primary, active, forwarding on/);
+    t.match(r.stdout, /mysql\/rs1 +10\.64\.0\.4:3306 +up +1\/1/);
+    const j = await json('status');
+    t.equal(j.code, 0);
+    t.equal(j.body.ok, true);
+    t.equal(j.body.result.services[0].vip, VIP);
+    for (const flag of ['--stats', '--rate', '--connections']) {
+      const h = await ctl('status', flag);
+      t.equal(h.code, 0, `${flag}: ${h.stderr}`);
+      t.match(h.stdout, flag === '--connections' ? /^IPVS connection entries\npro expire state +source +virtual +destination\n/ : /^IP Virtual Server version 1\.2\.1 \(size=4096\)\nProt LocalAddress:Port +(Conns|CPS)/);
+      t.equal((await json('status', flag)).code, 0);
+    }
+    if (backend !== 'fake') {
+      const c = await ctl('status', '--connections');
+      t.match(c.stdout, new RegExp(`TCP \\d\\d:\\d\\d  ESTABLISHED 10\\.64\\.1\\.10:\\d+ +${VIP}:3306 +10\\.64\\.0\\.[45]:3306`));
+    }
+  });
+
+  await t.test('drain / weight / enable are runtime overrides, shown as such', async (t) => {
+    let r = await ctl('drain', 'rs1');
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, 'mysql/rs1: drained (weight 0, runtime override)');
+    t.match((await ctl('status')).stdout, /  -> 10\.64\.0\.4:3306 +Route +0 /);
+    t.match((await ctl('status')).stdout, /mysql\/rs1 .*0\/1 \(override: drain\)/);
+    r = await ctl('weight', '10.64.0.4:3306', '7');
+    t.equal(r.code, 0, r.stderr);
+    t.match((await ctl('status')).stdout, /  -> 10\.64\.0\.4:3306 +Route +7 /);
+    const j = await json('enable', 'mysql/rs1');
+    t.equal(j.code, 0);
+    t.same(j.body.result, { servers: ['mysql/rs1'], override: null });
+    t.match((await ctl('status')).stdout, /  -> 10\.64\.0\.4:3306 +Route +1 /);
+    for (const cmd of [['drain', 'rs1'], ['weight', 'rs1', '2']]) t.equal((await json(...cmd)).code, 0);
+    t.equal((await ctl('enable', 'rs1')).code, 0);
+
+    const u = await ctl('drain', 'nosuch');
+    t.equal(u.code, 1);
+    t.match(u.stderr, /E_CTL_UNKNOWN_SERVER unknown server 'nosuch'; known: mysql\/rs1 \(10\.64\.0\.4:3306\), mysql\/rs2 \(10\.64\.0\.5:3306\)/);
+    const uj = await json('drain', 'nosuch');
+    t.equal(uj.code, 1);
+    t.equal(uj.body.error!.code, 'E_CTL_UNKNOWN_SERVER');
+    t.same(uj.body.error!.details.known.length, 2);
+    const bad = await ctl('weight', 'rs1', 'heavy');
+    t.equal(bad.code, 2, 'usage error');
+    t.match(bad.stderr, /E_CTL_BAD_ARGS/);
+  });
+
+  await t.test('where, takeover, release', async (t) => {
+    const w = await json('where', '10.64.1.10');
+    const s = await status();
+    if (w.code === 0) {
+      t.match(w.body.result.destination.address, /^10\.64\.0\.[45]$/);
+      t.equal((await ctl('where', '10.64.1.10')).code, 0);
+    } else {
+      t.equal(w.code, 1);
+      t.equal(w.body.error!.code, 'E_CTL_UNAVAILABLE', 'only when no connection exists and the simulator is missing');
+      t.notOk(s.subsystems.scheduler);
+    }
+    t.equal((await ctl('where', 'not-an-ip')).code, 2);
+    const tk = await json('takeover');
+    t.equal(tk.code, 0, JSON.stringify(tk.body));
+    t.equal((await ctl('takeover')).code, 0);
+    const rl = await json('release');
+    t.equal(rl.code, 0, JSON.stringify(rl.body));
+    await waitFor('released', async () => !(await status()).ha.forwarding, 10000, 100);
+    t.equal((await ctl('takeover')).code, 0);
+    await waitFor('active again', async () => (await status()).ha.forwarding, 10000, 100);
+    t.pass('release stops forwarding, takeover resumes it');
+  });
+
+  await t.test('reload applies only the difference; a broken config is refused and the old one kept', async (t) => {
+    const before = await status();
+    const rs1Before = before.health.find((h) => h.server === 'rs1')!;
+    const activeBefore = before.services[0].dests.find((d) => d.address === '10.64.0.4')!.activeConns + before.services[0].dests.find((d) => d.address === '10.64.0.5')!.activeConns;
+    // rs2's weight changes, rs3 (nothing listening) is added; rs1 is untouched.
+    writeFileSync(cf, lvsCf([{ name: 'rs1', address: '10.64.0.4', weight: 1 }, { name: 'rs2', address: '10.64.0.5', weight: 2 }, { name: 'rs3', address: '10.64.0.6', weight: 1 }]));
+    const r = await ctl('reload');
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /server mysql\/rs3 \(10\.64\.0\.6:3306\) added/);
+    t.notMatch(r.stdout, /rs1/, 'rs1 is not among the changes');
+    const after = await status();
+    const rs1After = after.health.find((h) => h.server === 'rs1')!;
+    t.equal(rs1After.state, 'up', 'rs1 stays up (no re-check from scratch)');
+    t.equal(rs1After.inTable, rs1Before.inTable);
+    t.ok(after.health.find((h) => h.server === 'rs3'), 'rs3 known');
+    const activeAfter = after.services[0].dests.reduce((a, d) => a + d.activeConns, 0);
+    t.equal(activeAfter, activeBefore, 'established connections kept across the reload');
+    if (backend !== 'fake') t.ok(activeBefore >= 1, 'the client connection was counted');
+
+    writeFileSync(cf, 'serial_no = 1\nvirtual {\n');
+    const bad = await ctl('reload');
+    t.equal(bad.code, 1, 'reload exit status is non-zero');
+    t.match(bad.stderr, /E_CTL_RELOAD_FAILED reload failed, running configuration kept: .*E_CONFIG/);
+    const kept = await status();
+    t.equal(kept.health.length, 3, 'the running configuration (with rs3) is kept');
+    t.equal(kept.reload.lastResult, 'failure');
+    t.match((await ctl('status')).stdout, /Last reload FAILED/);
+    const bj = await json('reload');
+    t.equal(bj.code, 1);
+    t.equal(bj.body.error!.code, 'E_CTL_RELOAD_FAILED');
+    // SIGHUP behaves the same (logged, metric).
+    process.kill(daemon.pid!, 'SIGHUP');
+    await waitFor('SIGHUP reload failure logged', () => records().filter((x) => x.msg === 'reload failed: running configuration kept').length >= 3, 5000, 50);
+    t.ok(daemon.exitCode === null, 'daemon still running');
+  });
+
+  await t.test('/metrics through promtool', async (t) => {
+    const r = await lab.exec('lb1', ['node', '-e', "fetch('http://127.0.0.1:9539/metrics').then((r) => r.text()).then((x) => process.stdout.write(x))"], { timeoutMs: 10000 });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /directord_backend_connections_active\{local_address="10\.64\.0\.100",local_port="3306",remote_address="10\.64\.0\.4",remote_port="3306",proto="TCP"\} \d+/);
+    t.match(r.stdout, /^directord_reloads_total\{result="failure"\} 3$/m);
+    t.match(r.stdout, /^directord_reloads_total\{result="success"\} 1$/m);
+    t.match(r.stdout, /^directord_ha_state\{role="primary",state="active"\} 1$/m);
+    t.match(r.stdout, /^directord_check_duration_seconds_count [1-9]/m);
+    if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0) {
+      const p = spawnSync('promtool', ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
+      t.equal(p.status, 0, p.stdout + p.stderr);
+    } else t.comment('SKIP promtool: not installed');
+  });
+
+  await t.test('a second directord on the same socket is refused; the first keeps answering', async (t) => {
+    writeFileSync(cf, lvsCf([{ name: 'rs1', address: '10.64.0.4', weight: 1 }]));
+    const second = await lab.exec('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', 'fake', '--no-read-only-socket'], { timeoutMs: 20000 });
+    t.equal(second.code, 1);
+    t.match(second.stdout, /E_CTL_ALREADY_RUNNING/);
+    t.equal((await ctl('status')).code, 0, 'first daemon still answers');
+  });
+
+  await t.test('SIGTERM stops cleanly and removes the socket; directorctl then says not running', async (t) => {
+    const exited = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
+    process.kill(daemon.pid!, 'SIGTERM');
+    t.equal(await exited, 0);
+    t.notOk(existsSync(sock), 'socket removed');
+    const r = await ctl('status');
+    t.equal(r.code, 3);
+    t.match(r.stderr, /E_CTL_NOT_RUNNING directord is not running/);
+    t.ok(records().some((x) => x.msg === 'stopped'));
+  });
+});
