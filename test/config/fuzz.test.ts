@@ -1,0 +1,108 @@
+// Fuzz: random bytes and mutations of the seed and the examples. Whatever the input, loading either succeeds
+// (and then the effective config prints and parses back identically) or throws located DirectordErrors.
+import t from 'tap';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { DirectordError, DirectordErrors } from '../../src/errors';
+import { configToJSON, formatEffectiveConfig, parseConfig, validateConfig } from '../../src/config';
+import { parseOpts } from './helpers';
+
+/** mulberry32: a small seeded PRNG so every run (and every failure) is reproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const root = join(__dirname, '..', '..');
+const corpus = [
+  readFileSync(join(root, 'test/fixtures/seed/lvs.cf'), 'utf8'),
+  ...readdirSync(join(root, 'config')).filter((f) => f.endsWith('.cf')).map((f) => readFileSync(join(root, 'config', f), 'utf8')),
+];
+const PIECES = ['{', '}', '=', '"', "'", '#', '\\', '\\n', '\r', '\n', ' ', '\t', '0x', '08', '-1', '65536', 'virtual x {', 'server y {',
+  'port', 'weight', 'active = 1', 'address', '255.255.0.255', '10.0.0.', 'udp', 'nat', 'failover', '\u0000', '\u00e9', '99999999999'];
+
+function randomText(rnd: () => number): string {
+  const n = Math.floor(rnd() * 300);
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const r = rnd();
+    if (r < 0.5) s += PIECES[Math.floor(rnd() * PIECES.length)];
+    else if (r < 0.9) s += String.fromCharCode(32 + Math.floor(rnd() * 95));
+    else s += String.fromCharCode(Math.floor(rnd() * 256));
+  }
+  return s;
+}
+
+function mutate(rnd: () => number, text: string): string {
+  let s = text;
+  const ops = 1 + Math.floor(rnd() * 4);
+  for (let k = 0; k < ops; k++) {
+    const at = Math.floor(rnd() * (s.length + 1));
+    const op = Math.floor(rnd() * 6);
+    if (op === 0) s = s.slice(0, at) + s.slice(at + 1 + Math.floor(rnd() * 20));
+    else if (op === 1) s = s.slice(0, at) + PIECES[Math.floor(rnd() * PIECES.length)] + s.slice(at);
+    else if (op === 2) s = s.slice(0, at) + String.fromCharCode(Math.floor(rnd() * 128)) + s.slice(at + 1);
+    else {
+      const lines = s.split('\n');
+      const i = Math.floor(rnd() * lines.length);
+      const j = Math.floor(rnd() * lines.length);
+      if (op === 3) lines.splice(i, 0, lines[j]);
+      else if (op === 4) lines.splice(i, 1);
+      else [lines[i], lines[j]] = [lines[j], lines[i]];
+      s = lines.join('\n');
+    }
+  }
+  return s;
+}
+
+interface Outcome {
+  valid: number;
+  rejected: number;
+  problems: string[];
+}
+
+function check(text: string, out: Outcome): void {
+  const maxLine = text.split(/\r\n|\r|\n/).length;
+  try {
+    const cfg = validateConfig(parseConfig(text, 'fuzz.cf', parseOpts));
+    out.valid++;
+    const printed = formatEffectiveConfig(cfg);
+    const again = validateConfig(parseConfig(printed, 'fuzz.cf', parseOpts));
+    if (!isDeepStrictEqual(configToJSON(again), configToJSON(cfg))) out.problems.push(`round trip differs for ${JSON.stringify(text)}`);
+  } catch (e) {
+    if (!(e instanceof DirectordError)) {
+      out.problems.push(`non-DirectordError ${String(e)} for ${JSON.stringify(text)}`);
+      return;
+    }
+    out.rejected++;
+    const list = e instanceof DirectordErrors ? e.errors : [e];
+    for (const x of list) {
+      const loc = x.location;
+      const located = loc && loc.line >= 1 && loc.line <= maxLine && loc.column >= 1;
+      if (!/^E_CONFIG_[A-Z_]+$/.test(x.code) || !located) out.problems.push(`${x.format()} (lines ${maxLine}) for ${JSON.stringify(text)}`);
+    }
+  }
+}
+
+t.test('random input never escapes as anything but located DirectordErrors', async (t) => {
+  const rnd = prng(0xd1ec7042);
+  const out: Outcome = { valid: 0, rejected: 0, problems: [] };
+  for (let i = 0; i < 1500; i++) check(randomText(rnd), out);
+  t.same(out.problems.slice(0, 5), []);
+  t.equal(out.valid + out.rejected, 1500);
+});
+
+t.test('mutations of the seed and examples: rejected with located errors, or valid and round-tripping', async (t) => {
+  const rnd = prng(0x5eed);
+  const out: Outcome = { valid: 0, rejected: 0, problems: [] };
+  for (let i = 0; i < 2500; i++) check(mutate(rnd, corpus[i % corpus.length]), out);
+  t.same(out.problems.slice(0, 5), []);
+  t.ok(out.valid > 50, `some mutants stay valid and round-trip (${out.valid})`);
+  t.ok(out.rejected > 500, `most mutants are rejected (${out.rejected})`);
+});
