@@ -9,7 +9,7 @@ import type { ControlTarget } from './control/commands';
 import { Director } from './director';
 import { operationsDefaults } from './director/defaults';
 import { DAEMON_USAGE, parseDaemonArgs, type DaemonArgs } from './director/daemon-args';
-import { buildDataPlane, buildHa, buildHealth, haWanted } from './director/wiring';
+import { buildDataPlane, buildHa, buildHealth, buildWhere, haWanted } from './director/wiring';
 import { configSubsystem, runCheckConfigCommand } from './director/config-source';
 import { createMetricsRegistry, startMetricsServer } from './metrics';
 
@@ -69,7 +69,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, operationsDefaults.connTableSize, root);
     director = new Director({
       configFile: args.configFile, logger: subsystemLogger(root, 'main'), dataplane, config,
-      health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane) : undefined,
+      health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane) : undefined, where: buildWhere(),
       drainTimeoutMs: operationsDefaults.drainTimeoutMs, drainPollMs: operationsDefaults.drainPollMs,
       rateSampleMs: operationsDefaults.rateSampleMs, bannerTableSize: operationsDefaults.ipvsBannerTableSize,
     });

@@ -1,7 +1,8 @@
 // directorctl commands that need no daemon: check-config [FILE] and where --config FILE CLIENT[:PORT].
 // They call the config subsystem and the scheduler's simulator directly.
 import { DirectordError } from '../errors';
-import { runCheckConfig } from '../config';
+import { loadConfig, runCheckConfig } from '../config';
+import { servicesFromConfig, whereAll } from '../scheduler';
 import { defaultOptions } from '../defaults';
 import type { CliIo } from './run';
 
@@ -12,10 +13,6 @@ export interface OfflineCommand {
   /** `where` is offline only with --config; otherwise it asks the daemon. */
   applies(words: string[]): boolean;
   run(words: string[], io: CliIo, json: boolean): Promise<number>;
-}
-
-function notWired(what: string): never {
-  throw new DirectordError('E_CTL_UNAVAILABLE', `${what} is not wired into this build yet (its subsystem is missing)`);
 }
 
 export const offlineCommands: OfflineCommand[] = [
@@ -35,6 +32,30 @@ export const offlineCommands: OfflineCommand[] = [
   {
     name: 'where', usage: 'where --config FILE CLIENT_IP[:PORT]', summary: 'which real server a client would get, from the configuration alone',
     applies: (words) => words.some((w) => w === '--config' || w.startsWith('--config=')),
-    run: async () => notWired('where --config'),
+    run: async (words, io, json) => {
+      let file: string | undefined;
+      const rest: string[] = [];
+      for (let i = 0; i < words.length; i++) {
+        if (words[i] === '--config') file = words[++i];
+        else if (words[i].startsWith('--config=')) file = words[i].slice(9);
+        else rest.push(words[i]);
+      }
+      const m = rest.length === 1 ? /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(rest[0]) : null;
+      if (!file || !m) throw new DirectordError('E_CLI_USAGE', 'usage: directorctl where --config FILE CLIENT_IP[:PORT]');
+      const cfg = loadConfig(file);
+      const answers = whereAll(servicesFromConfig(cfg), m[1], m[2] === undefined ? undefined : Number(m[2]));
+      const result = answers.map((a) => ({
+        client: m[1], clientPort: m[2] === undefined ? undefined : Number(m[2]), virtual: a.service.name ?? `${a.service.vip}:${a.service.port}`,
+        vip: a.service.vip, port: a.service.port, destination: a.dest ? { address: a.dest.address, port: a.dest.port, server: a.dest.name } : undefined, reason: a.reason,
+      }));
+      if (json) io.out(JSON.stringify({ ok: true, result }) + '\n');
+      else {
+        for (const w of result) {
+          const dest = w.destination ? `${w.destination.address}:${w.destination.port}${w.destination.server ? ` (${w.destination.server})` : ''}` : 'no real server';
+          io.out(`${rest[0]} → ${w.virtual} ${w.vip}:${w.port} → ${dest}\n  because: ${w.reason}\n`);
+        }
+      }
+      return 0;
+    },
   },
 ];

@@ -6,7 +6,8 @@ import type { LvsConfig } from '../config/schema';
 import { createDataPlane, type DataPlane } from '../dataplane';
 import { HealthMonitor, type CheckEvent, type HealthChange } from '../health';
 import { HaNode } from '../ha';
-import type { HaFactory, HealthSubsystem } from './subsystems';
+import { whereAll } from '../scheduler';
+import type { HaFactory, HealthSubsystem, WhereFunction } from './subsystems';
 import type { Backend } from './daemon-args';
 
 export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger): DataPlane {
@@ -63,4 +64,14 @@ export function buildHa(root: Logger, dataplane: DataPlane): HaFactory | undefin
 
 export function haWanted(cfg: LvsConfig): boolean {
   return cfg.global.primary !== undefined;
+}
+
+/** The scheduler's simulator over the live policy table (current weights; a new client's first connection). */
+export function buildWhere(): WhereFunction {
+  return (q) =>
+    whereAll(q.services, q.client, q.clientPort).map((a) => ({
+      vip: a.service.vip, port: a.service.port, protocol: a.service.protocol,
+      destination: a.dest ? { address: a.dest.address, port: a.dest.port } : undefined,
+      reason: `no connection or persistence template for this client yet; a new connection would go here. ${a.reason}`,
+    }));
 }
