@@ -1,6 +1,6 @@
 // The data-plane lab: a client (offloads on), a director driven by harness.ts, and real servers with the VIP on lo.
 // Addresses in 10.61.0.0/20. Servers answer TCP and UDP with their own name, so a client sees who served it.
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import readline from 'node:readline';
@@ -20,31 +20,61 @@ export function ensureHarness(): void {
   ensureBuilt();
   const src = join(paths.root, 'test', 'dataplane', 'harness.ts');
   if (!existsSync(harnessJs) || statSync(src).mtimeMs > statSync(harnessJs).mtimeMs) {
-    require('node:child_process').execFileSync(join(paths.root, 'node_modules', '.bin', 'tsc'), ['-p', paths.root], { stdio: 'ignore' });
+    execFileSync(join(paths.root, 'node_modules', '.bin', 'tsc'), ['-p', paths.root], { stdio: 'ignore' });
   }
 }
 
-// A server that answers every TCP connection and UDP datagram with its name (port given), counting nothing else.
+// A server that answers every TCP connection and UDP datagram with its name. TCP requests are one line:
+// "name" (reply, close), "hold" (reply to every line until the client closes), "up N" (read N bytes, reply the
+// count), "down N" (send N bytes, close).
 const SERVER_JS = `
 const [name, port] = process.argv.slice(1);
 const net = require('net'), dgram = require('dgram');
-net.createServer((s) => { s.on('error', () => {}); s.on('data', (d) => { if (String(d).startsWith('hold')) return; s.end(name + '\\n'); });
-  s.write(name + '\\n'); }).listen(Number(port), '0.0.0.0');
+net.createServer((s) => { s.on('error', () => {}); let mode = '', buf = '', got = 0, want = 0;
+  s.on('data', (d) => {
+    if (mode === 'up') { got += d.length; if (got >= want) s.end(name + ' ' + got + '\\n'); return; }
+    if (mode === 'hold') { s.write(name + '\\n'); return; }
+    buf += d; const i = buf.indexOf('\\n'); if (i < 0) return;
+    const [cmd, n] = buf.slice(0, i).split(' ');
+    if (cmd === 'hold') { mode = 'hold'; s.write(name + '\\n'); }
+    else if (cmd === 'up') { mode = 'up'; want = Number(n); got = Buffer.byteLength(buf.slice(i + 1)); if (got >= want) s.end(name + ' ' + got + '\\n'); }
+    else if (cmd === 'down') { s.end(Buffer.alloc(Number(n), 120)); }
+    else s.end(name + '\\n');
+  }); }).listen(Number(port), '0.0.0.0');
 const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(name, r.port, r.address)); u.bind(Number(port), '0.0.0.0');
 `;
 
 // Makes connections from given source addresses; prints a JSON array of the first line each server sent.
 const CLIENT_JS = `
 const net = require('net'), dgram = require('dgram');
-const [vip, port, proto, sources] = process.argv.slice(1);
-const srcs = JSON.parse(sources);
+const [vip, port, proto, sources, req, timeoutMs] = process.argv.slice(1);
+const srcs = JSON.parse(sources); const tmo = Number(timeoutMs || 10000);
 function tcp(src) { return new Promise((res) => { let buf = ''; const s = net.connect({ host: vip, port: Number(port), localAddress: src });
-  const t = setTimeout(() => { s.destroy(); res('timeout'); }, 3000);
+  const t = setTimeout(() => { s.destroy(); res('timeout'); }, tmo);
+  s.on('connect', () => { const [c, n] = (req || 'name').split(' '); s.write(c + (n ? ' ' + n : '') + '\\n'); if (c === 'up') s.write(Buffer.alloc(Number(n), 121)); });
   s.on('data', (d) => { buf += d; if (buf.includes('\\n')) { clearTimeout(t); s.end(); res(buf.split('\\n')[0]); } });
+  s.on('end', () => { clearTimeout(t); res(buf.includes('\\n') ? buf.split('\\n')[0] : 'bytes ' + buf.length); });
   s.on('error', (e) => { clearTimeout(t); res('error:' + e.code); }); }); }
 function udp(src) { return new Promise((res) => { const u = dgram.createSocket('udp4'); const t = setTimeout(() => { u.close(); res('timeout'); }, 3000);
   u.on('message', (m) => { clearTimeout(t); u.close(); res(String(m)); }); u.bind(0, src, () => u.send('hi', Number(port), vip)); }); }
 (async () => { const out = []; for (const s of srcs) out.push(await (proto === 'udp' ? udp(s) : tcp(s))); console.log(JSON.stringify(out)); })();
+`;
+
+// One long-lived connection: prints the server's name on connect, then one reply line per "ping" line on stdin.
+export const HOLD_CLIENT_JS = `
+const net = require('net'); const [vip, port] = process.argv.slice(1);
+const s = net.connect({ host: vip, port: Number(port) }, () => s.write('hold\\n'));
+s.on('data', (d) => process.stdout.write(String(d)));
+s.on('error', (e) => { console.log('error:' + e.code); process.exit(1); });
+s.on('close', () => { console.log('closed'); process.exit(0); });
+process.stdin.on('data', () => s.write('ping\\n'));
+`;
+
+const CAPTURE_JS = `
+const [mod, filter, ms] = process.argv.slice(1); const pcap = require(mod);
+const sess = pcap.createSession('eth0', { filter, buffer_timeout: 10 }); const frames = [];
+sess.on('packet', (p) => frames.push(p.buf.subarray(0, p.header.readUInt32LE(8)).toString('hex')));
+setTimeout(() => { sess.close(); console.log(JSON.stringify(frames)); process.exit(0); }, Number(ms));
 `;
 
 export class DataPlaneLab {
@@ -53,6 +83,7 @@ export class DataPlaneLab {
   private replies = new Map<number, (r: { ok: boolean; result?: unknown; error?: string }) => void>();
   private nextId = 1;
   stderr = '';
+  exited?: string;
 
   private constructor(lab: Lab) {
     this.lab = lab;
@@ -67,8 +98,8 @@ export class DataPlaneLab {
     for (let i = 1; i <= servers; i++) hosts.push({ name: `rs${i}`, address: `${rsAddr(i)}/20`, mac: rsMac(i), vipsOnLo: [VIP] } as never);
     const lab = await Lab.create(hosts, { tag: 'dp' });
     const d = new DataPlaneLab(lab);
-    await lab.sh('dir', `ip addr add ${VIP}/32 dev eth0`);
-    for (const a of opts.extraClientAddrs ?? []) await lab.sh('cli', `ip addr add ${a}/20 dev eth0`);
+    d.sh('dir', `ip addr add ${VIP}/32 dev eth0`);
+    for (const a of opts.extraClientAddrs ?? []) d.sh('cli', `ip addr add ${a}/20 dev eth0`);
     return d;
   }
 
@@ -80,6 +111,11 @@ export class DataPlaneLab {
     const child = this.lab.spawn('dir', [process.execPath, harnessJs, 'afpacket', 'eth0', vnet ? '1' : '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
+    child.once('exit', (code, signal) => {
+      this.exited = `harness exited (code ${code}, signal ${signal}): ${this.stderr.slice(-2000)}`;
+      for (const [, cb] of this.replies) cb({ ok: false, error: this.exited });
+      this.replies.clear();
+    });
     const rl = readline.createInterface({ input: child.stdout! });
     const started = new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`harness exited ${code}: ${this.stderr}`)));
@@ -95,6 +131,7 @@ export class DataPlaneLab {
 
   call<T = unknown>(op: string, arg?: unknown): Promise<T> {
     const id = this.nextId++;
+    if (this.exited) return Promise.reject(new Error(this.exited));
     return new Promise<T>((resolve, reject) => {
       this.replies.set(id, (r) => (r.ok ? resolve(r.result as T) : reject(new Error(r.error))));
       this.harness!.stdin!.write(JSON.stringify({ id, op, arg }) + '\n');
@@ -109,9 +146,28 @@ export class DataPlaneLab {
     }, 10000, 100);
   }
 
-  async clients(port: number, proto: 'tcp' | 'udp', sources: string[]): Promise<string[]> {
-    const r = await this.lab.exec('cli', [process.execPath, '-e', CLIENT_JS, VIP, String(port), proto, JSON.stringify(sources)], { timeoutMs: 60000 });
+  async clients(port: number, proto: 'tcp' | 'udp', sources: string[], request = 'name', timeoutMs = 10000): Promise<string[]> {
+    const r = await this.lab.exec('cli', [process.execPath, '-e', CLIENT_JS, VIP, String(port), proto, JSON.stringify(sources), request, String(timeoutMs)], { timeoutMs: 120000 });
     if (r.code !== 0) throw new Error(`client failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as string[];
+  }
+
+  /** A short command in a host's namespace (synchronous: lab.sh's stdin can race a fast exit into EPIPE). */
+  sh(host: string, script: string): string {
+    return execFileSync('ip', ['netns', 'exec', this.lab.ns(host), 'sh', '-c', script], { encoding: 'utf8', timeout: 10000 });
+  }
+
+  /** Interface counters of a host's eth0 (from /sys). */
+  async ifStats(host: string): Promise<{ rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }> {
+    const out = this.sh(host, 'cd /sys/class/net/eth0/statistics && cat rx_bytes tx_bytes rx_packets tx_packets');
+    const [rxBytes, txBytes, rxPackets, txPackets] = out.trim().split('\n').map(Number);
+    return { rxBytes, txBytes, rxPackets, txPackets };
+  }
+
+  /** Capture on a host's eth0 with the pcap package for ms milliseconds; frames as hex. */
+  async capture(host: string, filter: string, ms: number): Promise<string[]> {
+    const r = await this.lab.exec(host, [process.execPath, '-e', CAPTURE_JS, require.resolve('pcap'), filter, String(ms)], { timeoutMs: ms + 10000 });
+    if (r.code !== 0) throw new Error(`capture failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as string[];
   }
 

@@ -1,0 +1,102 @@
+// End to end on one namespace lab with three real servers: persistence with a /20 pmask, weights with wlc, a
+// quiesce mid-stream, a capture proving only the MACs change, replies bypassing the director, TCP with the
+// client's offloads on, and the director's kernel never answering for a service.
+import t from 'tap';
+import { labAvailable, waitFor } from '../lab/lab';
+import { DIR_MAC, DataPlaneLab, HOLD_CLIENT_JS, VIP, dests, rsMac, service } from './dplab';
+
+const skip = !labAvailable() && 'needs root and ip netns';
+
+t.test('data plane features on a lab', { skip }, async (t) => {
+  const d = await DataPlaneLab.create(3, { extraClientAddrs: ['10.61.2.2', '10.61.3.3'] });
+  t.teardown(() => d.destroy());
+  d.startServers(80, 3);
+  d.startServers(81, 3);
+  d.startServers(8080, 1);
+  await d.startHarness();
+  const single = service({ port: 8080, dests: dests(1, 8080) });
+
+  await t.test('persistence with a /20 pmask: every client in the /20 gets the same server', async (t) => {
+    await d.call('setServices', [service({ persistent: 60, pmask: '255.255.240.0', dests: dests(3) }), single]);
+    await d.waitForMacs();
+    const got = await d.clients(80, 'tcp', ['10.61.1.1', '10.61.2.2', '10.61.3.3', '10.61.1.1', '10.61.2.2', '10.61.3.3']);
+    t.equal(new Set(got).size, 1, `one server for the whole /20: ${got.join(' ')}`);
+    const st = await d.call<any>('stats');
+    t.equal(st.services[0].dests.reduce((n: number, x: any) => n + x.persistConns, 0), 1, 'one template');
+    const conns = await d.call<any[]>('connections');
+    t.ok(conns.some((c) => c.template && c.caddr === '10.61.0.0' && c.cport === 0), 'template keyed on the masked client address');
+    // A /24 pmask separates the three client networks; rr spreads their (new) templates over all three servers.
+    await d.call('setServices', [service({ persistent: 60, pmask: '255.255.255.0', scheduler: 'rr', dests: dests(3) }), single]);
+    const by24 = await d.clients(80, 'tcp', ['10.61.1.1', '10.61.2.2', '10.61.3.3', '10.61.1.1', '10.61.2.2', '10.61.3.3']);
+    t.same(by24.slice(3), by24.slice(0, 3), 'each /24 sticks to its server');
+    t.equal(new Set(by24).size, 3, `clients outside each other's mask spread: ${by24.join(' ')}`);
+  });
+
+  await t.test('weights with wlc: connections split in proportion 1:2:3', async (t) => {
+    // A service of its own (port 81), so no older connection weighs on the overheads.
+    await d.call('setServices', [service({ port: 81, scheduler: 'wlc', dests: dests(3, 81, [1, 2, 3]) }), single]);
+    await d.waitForMacs();
+    const before = (await d.call<any>('stats')).services[0].dests.map((x: any) => x.conns);
+    const got = await d.clients(81, 'tcp', Array(60).fill('10.61.1.1'));
+    const after = (await d.call<any>('stats')).services[0].dests.map((x: any) => x.conns);
+    const split = after.map((n: number, i: number) => n - before[i]);
+    t.same(['rs1', 'rs2', 'rs3'].map((n) => got.filter((g) => g === n).length), split, 'replies agree with the counters');
+    [10, 20, 30].forEach((want, i) => t.ok(Math.abs(split[i] - want) <= 3, `rs${i + 1}: ${split[i]} ≈ ${want}`));
+  });
+
+  await t.test('quiesce mid-stream: the open connection keeps its server, new ones go elsewhere', async (t) => {
+    await d.call('setServices', [service({ dests: dests(3) }), single]);
+    const hold = d.lab.spawn('cli', [process.execPath, '-e', HOLD_CLIENT_JS, VIP, '80'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    hold.stdout!.on('data', (x) => (out += x));
+    const first = await waitFor('held connection answered', () => out.split('\n')[0] || undefined, 5000);
+    const idx = Number(first.replace('rs', ''));
+    await d.call('setServices', [service({ dests: dests(3, 80, [1, 2, 3].map((i) => (i === idx ? 0 : 1))) }), single]);
+    hold.stdin!.write('ping\n');
+    await waitFor('reply on the held connection', () => out.split('\n').filter(Boolean).length >= 2, 5000);
+    t.equal(out.split('\n')[1], first, 'the established flow still reaches the quiesced server');
+    const fresh = await d.clients(80, 'tcp', Array(6).fill('10.61.1.1'));
+    t.notOk(fresh.includes(first), `new connections avoid ${first}: ${fresh.join(' ')}`);
+    hold.stdin!.end();
+    hold.kill('SIGKILL');
+  });
+
+  await t.test('capture on the real server: MACs rewritten, IP and TCP bytes untouched', async (t) => {
+    const rsCap = d.capture('rs1', 'tcp port 8080', 3000);
+    const cliCap = d.capture('cli', 'tcp dst port 8080', 3000);
+    await new Promise((r) => setTimeout(r, 800));
+    t.same(await d.clients(8080, 'tcp', ['10.61.1.1']), ['rs1']);
+    const [atRs, atCli] = await Promise.all([rsCap, cliCap]);
+    const inbound = atRs.filter((h) => h.slice(0, 12) === rsMac(1).replace(/:/g, ''));
+    t.ok(inbound.length >= 3, `${inbound.length} frames from the director seen on rs1`);
+    for (const h of inbound) {
+      t.equal(h.slice(12, 24), DIR_MAC.replace(/:/g, ''), 'source MAC is the director');
+      t.ok(atCli.some((c) => c.slice(24) === h.slice(24)), 'the same IP/TCP bytes left the client');
+    }
+    t.ok(atCli.every((c) => c.slice(0, 12) === DIR_MAC.replace(/:/g, '')), 'the client sent them to the director MAC');
+  });
+
+  await t.test('replies bypass the director; bulk TCP with the client offloads on', async (t) => {
+    const dir0 = await d.ifStats('dir');
+    const rs0 = await d.ifStats('rs1');
+    t.same(await d.clients(8080, 'tcp', ['10.61.1.1'], 'down 4000000'), ['bytes 4000000'], 'download of 4 MB');
+    const dir1 = await d.ifStats('dir');
+    const rs1 = await d.ifStats('rs1');
+    t.ok(rs1.txBytes - rs0.txBytes > 4000000, 'the server sent 4 MB');
+    t.ok(dir1.rxBytes - dir0.rxBytes < 1000000, `the director received only ${dir1.rxBytes - dir0.rxBytes} bytes (client ACKs)`);
+    t.same(await d.clients(8080, 'tcp', ['10.61.1.1'], 'up 4000000'), ['rs1 4000000'], 'upload of 4 MB through the director (GSO frames, partial checksums)');
+  });
+
+  await t.test("the director's own kernel never answers for a service", async (t) => {
+    const tables = d.sh('dir', 'nft list tables');
+    t.match(tables, /table netdev directord/);
+    await d.call('setForwarding', false);
+    t.same(await d.clients(80, 'tcp', ['10.61.1.1'], 'name', 1500), ['timeout'], 'no RST from the director (the VIP is on its eth0)');
+    const st = await d.call<any>('stats');
+    t.ok(st.drops.not_active > 0, 'frames counted as not_active');
+    await d.call('setForwarding', true);
+    t.same((await d.clients(80, 'tcp', ['10.61.1.1']))[0].startsWith('rs'), true, 'forwarding resumes');
+    await d.call('stop');
+    t.notMatch(d.sh('dir', 'nft list tables'), /directord/, 'the ingress drop is removed on stop');
+  });
+});
