@@ -145,15 +145,22 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
 
   await t.test('where, takeover, release', async (t) => {
     const w = await json('where', '10.64.1.10');
+    t.equal(w.code, 0, JSON.stringify(w.body));
+    t.match(w.body.result.destination.address, /^10\.64\.0\.[45]$/);
+    if (backend !== 'fake') t.match(w.body.result.reason, /existing ESTABLISHED connection|persistence template/, 'the live table answers first');
+    const fresh = await ctl('where', '10.64.3.3:4000');
+    t.equal(fresh.code, 0, fresh.stderr);
+    t.match(fresh.stdout, /^10\.64\.3\.3:4000 → mysql 10\.64\.0\.100:3306 → 10\.64\.0\.[45]:3306 \(rs[12]\)\n  because: /);
+    const offline = await ctl('where', '--config', cf, '10.64.3.3');
+    t.equal(offline.code, 0, offline.stderr);
+    t.match(offline.stdout, /→ 10\.64\.0\.5:3306 \(rs2\)/, 'from the config alone: the server added last heads the list');
+    t.equal((await json('where', '--config', cf, '10.64.3.3')).body.result[0].destination.server, 'rs2');
+    const cc = await ctl('check-config', cf);
+    t.equal(cc.code, 0, cc.stderr);
+    t.match(cc.stdout, /virtual mysql/);
+    t.equal((await json('check-config', cf)).body.ok, true);
     const s = await status();
-    if (w.code === 0) {
-      t.match(w.body.result.destination.address, /^10\.64\.0\.[45]$/);
-      t.equal((await ctl('where', '10.64.1.10')).code, 0);
-    } else {
-      t.equal(w.code, 1);
-      t.equal(w.body.error!.code, 'E_CTL_UNAVAILABLE', 'only when no connection exists and the simulator is missing');
-      t.notOk(s.subsystems.scheduler);
-    }
+    t.ok(s.subsystems.scheduler && s.subsystems.health && s.subsystems.ha, 'all subsystems wired');
     t.equal((await ctl('where', 'not-an-ip')).code, 2);
     const tk = await json('takeover');
     t.equal(tk.code, 0, JSON.stringify(tk.body));
