@@ -1,0 +1,41 @@
+// directorctl without a daemon: usage, exit statuses and error wording (the daemon-backed paths are in the e2e test).
+import t from 'tap';
+import { exitCodeFor, helpText, runCli } from '../../src/cli/run';
+
+async function run(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+t.test('exit status table', async (t) => {
+  const table: [string, number][] = [
+    ['E_CTL_BAD_ARGS', 2], ['E_CTL_UNKNOWN_COMMAND', 2], ['E_CLI_USAGE', 2], ['E_CTL_NOT_RUNNING', 3], ['E_CTL_PERMISSION', 4],
+    ['E_CTL_TIMEOUT', 5], ['E_CTL_BAD_REPLY', 5], ['E_CTL_UNKNOWN_SERVER', 1], ['E_CTL_RELOAD_FAILED', 1], ['E_CTL_UNAVAILABLE', 1],
+  ];
+  for (const [code, exit] of table) t.equal(exitCodeFor(code), exit, code);
+});
+
+t.test('help lists every command', async (t) => {
+  const h = helpText();
+  for (const c of ['status', 'drain SERVER', 'enable SERVER', 'weight SERVER WEIGHT', 'reload', 'takeover', 'release', 'where CLIENT', 'check-config [FILE]', 'where --config FILE', 'wait-ready']) t.match(h, c);
+  t.equal((await run()).code, 2);
+  t.equal((await run('help')).code, 0);
+});
+
+t.test('daemon not running: clear message, exit 3, also as JSON', async (t) => {
+  const r = await run('--socket', '/nonexistent/d.sock', 'status');
+  t.equal(r.code, 3);
+  t.match(r.err, "directorctl: E_CTL_NOT_RUNNING directord is not running (no control socket at /nonexistent/d.sock); start it with 'systemctl start directord'");
+  const j = await run('--json', '--socket', '/nonexistent/d.sock', 'drain', 'x');
+  t.equal(j.code, 3);
+  t.equal(JSON.parse(j.out).error.code, 'E_CTL_NOT_RUNNING');
+});
+
+t.test('usage errors are caught before any connection', async (t) => {
+  for (const argv of [['frobnicate'], ['weight', 'sql1'], ['weight', 'sql1', 'x'], ['drain'], ['--socket'], ['where', '--config', 'f']]) {
+    const r = await run('--socket', '/nonexistent/d.sock', ...argv);
+    t.equal(r.code, 2, argv.join(' '));
+  }
+});

@@ -1,0 +1,41 @@
+// directord's argv: fixture table of accepted and refused command lines; defaults from one object.
+import t from 'tap';
+import { parseDaemonArgs } from '../../src/director/daemon-args';
+import { defaultOptions } from '../../src/defaults';
+
+t.test('defaults', async (t) => {
+  const a = parseDaemonArgs([]);
+  t.equal(a.configFile, defaultOptions.configFile);
+  t.equal(a.socket, defaultOptions.controlSocket);
+  t.equal(a.readOnlySocket, '/run/directord/directord.ro.sock');
+  t.equal(a.metrics, undefined, 'metrics off by default');
+  t.equal(a.dataplane, defaultOptions.dataplaneBackend);
+  t.equal(a.logLevel, undefined, 'from debug_level unless given');
+});
+
+t.test('accepted', async (t) => {
+  const cases: [string[], Partial<ReturnType<typeof parseDaemonArgs>>][] = [
+    [['--config', '/x.cf'], { configFile: '/x.cf' }],
+    [['--config=/x.cf'], { configFile: '/x.cf' }],
+    [['--check-config', '/y.cf', '--json'], { checkConfig: true, configFile: '/y.cf', json: true }],
+    [['-t'], { checkConfig: true }],
+    [['--socket', '/tmp/d.sock'], { socket: '/tmp/d.sock', readOnlySocket: '/tmp/d.ro.sock' }],
+    [['--socket', '/tmp/d.sock', '--no-read-only-socket'], { readOnlySocket: undefined }],
+    [['--metrics', '127.0.0.1:9539'], { metrics: '127.0.0.1:9539' }],
+    [['--log-level', 'debug', '--foreground'], { logLevel: 'debug', foreground: true }],
+    [['--dataplane', 'fake', '--interface', 'eth1'], { dataplane: 'fake', interface: 'eth1' }],
+  ];
+  for (const [argv, want] of cases) t.match(parseDaemonArgs(argv), want, argv.join(' '));
+});
+
+t.test('refused with E_DAEMON_USAGE', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['--config'], /--config needs a value/],
+    [['--log-level', 'loud'], /--log-level must be one of/],
+    [['--dataplane', 'dpdk'], /--dataplane must be/],
+    [['--frobnicate'], /unknown option/],
+    [['/etc/lvs.cf'], /unexpected argument/],
+    [['--check-config', 'a', 'b'], /unexpected argument/],
+  ];
+  for (const [argv, re] of cases) t.throws(() => parseDaemonArgs(argv), { code: 'E_DAEMON_USAGE', message: re }, argv.join(' '));
+});
