@@ -12,12 +12,12 @@ t.test('the seed lab before any director runs', { skip: !labAvailable() && 'need
   const { lab } = seed;
 
   for (const h of ['sql1', 'sql2'] as const) {
-    t.match(await lab.sh(h, 'ip -4 addr show dev lo'), `${SEED.vip}/32`, `${h}: VIP on lo (the seed's lo:3)`);
-    t.equal((await lab.sh(h, 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim(), '1', `${h}: arp_ignore = 1`);
-    t.equal((await lab.sh(h, 'sysctl -n net.ipv4.conf.all.arp_announce')).trim(), '2', `${h}: arp_announce = 2`);
+    t.match(await seed.must(h, ['ip', '-4', 'addr', 'show', 'dev', 'lo']), `${SEED.vip}/32`, `${h}: VIP on lo (the seed's lo:3)`);
+    t.equal((await seed.must(h, ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore'])).trim(), '1', `${h}: arp_ignore = 1`);
+    t.equal((await seed.must(h, ['sysctl', '-n', 'net.ipv4.conf.all.arp_announce'])).trim(), '2', `${h}: arp_announce = 2`);
   }
-  t.equal((await lab.sh('sql1', 'getent hosts 10.0.0.5')).split(/\s+/)[1], 'sql2.example.com', 'seed names resolve by address');
-  t.match(await lab.sh('lb1', 'ip -4 addr show dev eth0'), `${SEED.lb1}/20`, 'lb1 address');
+  t.equal((await seed.must('sql1', ['getent', 'hosts', '10.0.0.5'])).split(/\s+/)[1], 'sql2.example.com', 'seed names resolve by address');
+  t.match(await seed.must('lb1', ['ip', '-4', 'addr', 'show', 'dev', 'eth0']), `${SEED.lb1}/20`, 'lb1 address');
 
   // The replication users are granted to host NAMES as in the seed: the IO threads prove name resolution works.
   for (const s of [seed.sql1, seed.sql2]) {

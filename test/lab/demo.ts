@@ -140,8 +140,7 @@ async function run(keep: boolean): Promise<void> {
       const t0 = Date.now();
       const committedBefore = w.committed.length;
       await s.director('lb1').stop('SIGKILL');
-      await s.lab.exec('sw', ['ip', 'link', 'set', s.lab.switchPort('lb1'), 'down']).catch(() => undefined);
-      await s.lab.exec('lb1', ['ip', 'link', 'set', 'eth0', 'down']);
+      await s.must('sw', ['ip', 'link', 'set', s.lab.switchPort('lb1'), 'down']);
       say(indent(`${dim(new Date().toISOString().slice(11, 19))} lb1 powered off (directord SIGKILLed, its link down)`));
       await s.director('lb2').waitForwarding(true, 60000);
       say(indent(`lb2 is active after ${((Date.now() - t0) / 1000).toFixed(1)} s (deadtime = 18 s)`));

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { Lab, labAvailable } from './lab';
-import { MariaDbServer, setupMultiMaster, waitCaughtUp, tcpClient, renderMyCnf } from './mariadb';
+import { MariaDbServer, setupMultiMaster, waitCaughtUp, waitReplicating, tcpClient, renderMyCnf } from './mariadb';
 
 t.test('my.cnf keeps the seed replication keys', async (t) => {
   const cnf = renderMyCnf('/x', { name: 'sql2', serverId: 2, autoIncrementOffset: 2, maxConnectErrors: 10 });
@@ -62,6 +62,8 @@ t.test('multi-master replication of test.tester', { skip: !labAvailable() && 'ne
   await sql1.stop();
   t.equal(sql1.running, false, 'sql1 stopped');
   await sql1.start();
+  const st1 = await waitReplicating(sql1);
+  t.equal(st1.Slave_SQL_Running, 'Yes', 'sql1 resumes replicating from sql2 by itself after a restart');
   await sql1.query("use test; insert into tester (col2) values (7)");
   await waitCaughtUp(sql2, sql1);
   t.same(await sql2.query('select col1 from test.tester where col2 = 7'), [['51']], 'replication resumes after restart');

@@ -69,11 +69,10 @@ export function renderMyCnf(dir: string, o: MariaDbOptions): string {
     ['log-slave-updates', true],
     ['relay-log', `${o.name}-relay-bin`],
     ['slave_exec_mode', 'IDEMPOTENT'],
-    // Lab speed: small InnoDB, no performance schema, replication threads started by us, not at boot.
+    // Lab speed: small InnoDB, no performance schema.
     ['innodb_buffer_pool_size', '32M'],
     ['innodb_log_file_size', '8M'],
     ['performance_schema', 'OFF'],
-    ['skip-slave-start', true],
     ...Object.entries(o.extra ?? {}),
   ];
   const body = lines.map(([k, v]) => (v === true ? k : `${k} = ${v}`)).join('\n');

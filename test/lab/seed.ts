@@ -2,6 +2,7 @@
 // the ARP-problem fix on the real servers, multi-master MariaDB, and directord on lb1/lb2 running the seed's lvs.cf.
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readdirSync, copyFileSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Lab, waitFor, type ExecResult } from './lab';
 import { MariaDbServer, setupMultiMaster, waitCaughtUp } from './mariadb';
@@ -166,7 +167,7 @@ export class SeedLab {
     });
     // Users created on sql1 reach sql2 through replication, as an operator would do after step 17.
     await sql1.createUser(SEED_USERS.nova.user, SEED_USERS.nova.password, { replicate: true });
-    await sql1.createUser(SEED_USERS.monitor.user, SEED_USERS.monitor.password, { replicate: true, privileges: 'REPLICATION CLIENT', on: '*.*' });
+    await sql1.createUser(SEED_USERS.monitor.user, SEED_USERS.monitor.password, { replicate: true, privileges: 'REPLICATION CLIENT, REPLICA MONITOR', on: '*.*' });
     await waitCaughtUp(sql2, sql1);
   }
 
@@ -200,14 +201,41 @@ export class SeedLab {
     return d;
   }
 
+  /**
+   * Run a command that reads no input in a host (stdin closed): lab.exec feeds stdin, which can fail with EPIPE
+   * when a quick command (ip, nft, ping) exits first.
+   */
+  run(host: string, argv: string[], timeoutMs = 15000): Promise<ExecResult> {
+    return new Promise((resolve) => {
+      const child = spawn('ip', ['netns', 'exec', this.lab.ns(host), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + String(e) }));
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 128, stdout, stderr });
+      });
+    });
+  }
+
+  /** run() that throws with stderr on a non-zero exit. */
+  async must(host: string, argv: string[]): Promise<string> {
+    const r = await this.run(host, argv);
+    if (r.code !== 0) throw new Error(`[${host}] ${argv.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
   /** Which director currently answers ARP for the VIP, as seen from the client (by MAC). */
   async vipOwner(): Promise<Director | undefined> {
-    await this.lab.exec('client', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
-    await this.lab.exec('client', ['ping', '-c1', '-W1', SEED.vip]);
-    const out = (await this.lab.exec('client', ['ip', 'neigh', 'show', SEED.vip])).stdout;
+    await this.run('client', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
+    await this.run('client', ['ping', '-c1', '-W1', SEED.vip]);
+    const out = (await this.run('client', ['ip', 'neigh', 'show', SEED.vip])).stdout;
     const mac = /lladdr (\S+)/.exec(out)?.[1];
     for (const h of ['lb1', 'lb2'] as const) {
-      const m = /link\/ether (\S+)/.exec((await this.lab.exec(h, ['ip', 'link', 'show', 'eth0'])).stdout)?.[1];
+      const m = /link\/ether (\S+)/.exec((await this.run(h, ['ip', 'link', 'show', 'eth0'])).stdout)?.[1];
       if (m && m === mac) return h;
     }
     return undefined;
