@@ -75,7 +75,7 @@ function keyLines(defs: readonly KeyDef[], target: object, indent: string, opts:
   const out: string[] = [];
   for (const def of defs) {
     let value = def.get(target);
-    if (value === undefined) continue;
+    if (value === undefined || (def.kind === 'host' && value === '')) continue; // '' = an address never given
     if (opts.maskSecrets && SECRET_KEYS.has(def.name)) value = SECRET_PLACEHOLDER;
     out.push(`${indent}${def.name} = ${formatValue(def, value)}`);
   }

@@ -104,7 +104,8 @@ const CHECK_KEYS_MYSQL = ['mysql_user', 'mysql_password', 'mysql_credentials_fil
 
 function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
   const what = `virtual '${v.name}'`;
-  c.address(v, 'address', v.address, what, true);
+  // Piranha ignores inactive blocks entirely, so only active ones must be complete.
+  c.address(v, 'address', v.address, what, v.active);
   if (v.address && !v.device) c.error('E_CONFIG_MISSING_VALUE', `${what}: address needs a device ('address = VIP DEVICE')`, v, 'address');
   c.netmask(v, 'vip_nmask', v.vipNetmask, what);
   c.netmask(v, 'pmask', v.pmask, what);
@@ -120,7 +121,7 @@ function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
   c.range(v, 'jitter', v.jitter, 0, 1, what);
   if (v.sorryServer !== undefined) c.address(v, 'sorry_server', v.sorryServer, what, false);
   if (v.check === 'tcp') {
-    if (v.protocol === 'udp' && v.expect === undefined && v.sendProgram === undefined) {
+    if (v.active && v.protocol === 'udp' && v.expect === undefined && v.sendProgram === undefined) {
       c.error('E_CONFIG_UDP_NEEDS_EXPECT', `${what}: a UDP service needs 'expect' (or send_program); nanny crashes without one and a UDP probe cannot tell up from down otherwise`, v, 'protocol');
     }
     if (v.sendProgram !== undefined && v.send !== undefined) c.warn('W_CONFIG_NO_EFFECT', `${what}: send is ignored because send_program is set (as nanny does)`, v, 'send');
@@ -137,7 +138,7 @@ function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
   }
   if (v.check === 'mysql') {
     const everyServerHasUser = v.servers.length > 0 && v.servers.every((s) => s.mysqlUser);
-    if (!v.mysql?.user && !v.mysql?.credentialsFile && !everyServerHasUser) {
+    if (v.active && !v.mysql?.user && !v.mysql?.credentialsFile && !everyServerHasUser) {
       c.error('E_CONFIG_MISSING_KEY', `${what}: check = mysql needs mysql_user (or mysql_credentials_file)`, v, 'check');
     }
     if (v.mysql && v.mysql.maxLagSeconds < 0) c.error('E_CONFIG_OUT_OF_RANGE', `${what}: mysql_max_lag must be >= 0 (0 = not judged)`, v, 'mysql_max_lag');
@@ -157,7 +158,7 @@ function checkServers(c: Checker, v: VirtualServiceConfig, what: string): void {
     const prevName = names.get(s.name);
     if (prevName) c.error('E_CONFIG_DUPLICATE_SERVER', `${sw}: the name is already used at line ${prevName.source.line}`, s);
     names.set(s.name, s);
-    c.address(s, 'address', s.address, sw, true);
+    c.address(s, 'address', s.address, sw, s.active && v.active);
     c.port(s, 'port', s.port, sw);
     c.range(s, 'weight', s.weight, 0, 65535, sw, 'E_CONFIG_WEIGHT_RANGE');
     if (s.address && s.address === v.address) c.error('E_CONFIG_BAD_ADDRESS', `${sw}: the real server address is the VIP itself`, s, 'address');

@@ -93,3 +93,12 @@ t.test('Piranha normalisations', async (t) => {
   const named = validateConfig(parseConfig(mk({ global: ['primary = director-a', 'backup = director-b'] }), 'lvs.cf', parseOpts));
   t.same([named.global.primary, named.global.backup], ['10.0.0.1', '10.0.0.2'], 'host names resolved through the injected resolver');
 });
+
+t.test('inactive blocks need not be complete (Piranha ignores them)', async (t) => {
+  const cfg = validateConfig(parseConfig(mk({
+    virtual: ['server spare {', '  active = 0', '}'],
+    tail: ['virtual draft {', '  protocol = udp', '  server x {', '  }', '}'],
+  }), 'lvs.cf', parseOpts));
+  t.same(cfg.virtuals.map((v) => [v.name, v.active, v.address]), [['v', true, '10.0.0.3'], ['draft', false, '']]);
+  t.same(cfg.virtuals[0].servers.map((s) => [s.name, s.address]), [['spare', ''], ['s', '10.0.0.4']]);
+});

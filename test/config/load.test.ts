@@ -109,3 +109,9 @@ t.test('printed values that need quoting survive the round trip', async (t) => {
   t.equal(v.sendProgram, '\'/bin/x "%h"\'', 'single quotes are kept (lvsd strips double quotes only)');
   roundTrip(t, cfg, 'quoting');
 });
+
+t.test('round trip of a config with incomplete inactive blocks', async (t) => {
+  const text = ['primary = 10.0.0.1', 'network = direct', 'rsh_command = ""', 'virtual "" {', '  active = 1', '  address = 10.0.0.3 eth0:1',
+    '  server s {', '    active = 0', '  }', '}', 'virtual off {', '}', ''].join('\n');
+  roundTrip(t, validateConfig(parseConfig(text, 'i.cf', parseOpts)), 'incomplete inactive');
+});
