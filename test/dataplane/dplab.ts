@@ -84,6 +84,7 @@ export class DataPlaneLab {
   private nextId = 1;
   stderr = '';
   exited?: string;
+  private stopped = false;
 
   private constructor(lab: Lab) {
     this.lab = lab;
@@ -111,6 +112,7 @@ export class DataPlaneLab {
     const child = this.lab.spawn('dir', [process.execPath, harnessJs, 'afpacket', 'eth0', vnet ? '1' : '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
+    child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it
     child.once('exit', (code, signal) => {
       this.exited = `harness exited (code ${code}, signal ${signal}): ${this.stderr.slice(-2000)}`;
       for (const [, cb] of this.replies) cb({ ok: false, error: this.exited });
@@ -132,6 +134,7 @@ export class DataPlaneLab {
   call<T = unknown>(op: string, arg?: unknown): Promise<T> {
     const id = this.nextId++;
     if (this.exited) return Promise.reject(new Error(this.exited));
+    if (op === 'stop') this.stopped = true;
     return new Promise<T>((resolve, reject) => {
       this.replies.set(id, (r) => (r.ok ? resolve(r.result as T) : reject(new Error(r.error))));
       this.harness!.stdin!.write(JSON.stringify({ id, op, arg }) + '\n');
@@ -173,7 +176,7 @@ export class DataPlaneLab {
 
   async destroy(): Promise<void> {
     try {
-      if (this.harness && this.harness.exitCode === null) await Promise.race([this.call('stop'), new Promise((r) => setTimeout(r, 2000))]);
+      if (this.harness && !this.stopped && !this.exited) await Promise.race([this.call('stop'), new Promise((r) => setTimeout(r, 2000))]);
     } catch {
       /* the lab kills it anyway */
     }
