@@ -40,7 +40,7 @@ t.test('failures under a database workload', { skip: !labAvailable() && 'needs r
 
   await seed.sql1.query(WORKLOAD_TABLE_SQL);
   await waitCaughtUp(seed.sql2, seed.sql1);
-  const w = new Workload(seed.lab, 'client', { host: SEED.vip, ...SEED_USERS.nova, intervalMs: 20, connectTimeoutMs: 1000 });
+  const w = new Workload(seed.lab, 'client', { host: SEED.vip, ...SEED_USERS.nova, intervalMs: 20, connectTimeoutMs: 1000, queryTimeoutMs: 1000 });
   workload = w;
   w.start();
   await waitFor('the workload to commit through the VIP', () => w.committed.length > 5, 20000, 100);

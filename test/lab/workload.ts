@@ -15,6 +15,8 @@ export interface WorkloadTarget {
   /** Pause between transactions. */
   intervalMs?: number;
   connectTimeoutMs?: number;
+  /** Per-statement timeout; a hung server costs the single-threaded loop this much per attempt. */
+  queryTimeoutMs?: number;
   /** Table (created by the parent) that receives (seq, server_id). */
   table?: string;
 }
@@ -115,10 +117,10 @@ async function runChild(target: WorkloadTarget): Promise<void> {
         connectTimeout: target.connectTimeoutMs ?? 2000,
       });
       try {
-        const [rows] = await conn.query({ sql: 'SELECT @@server_id AS id', timeout: 5000 });
+        const [rows] = await conn.query({ sql: 'SELECT @@server_id AS id', timeout: target.queryTimeoutMs ?? 5000 });
         const serverId = Number((rows as Array<{ id: number }>)[0].id);
         sent = true;
-        await conn.query({ sql: `INSERT INTO ${table} (seq, server_id) VALUES (?, ?)`, timeout: 5000 }, [seq, serverId]);
+        await conn.query({ sql: `INSERT INTO ${table} (seq, server_id) VALUES (?, ?)`, timeout: target.queryTimeoutMs ?? 5000 }, [seq, serverId]);
         process.stdout.write(JSON.stringify({ kind: 'ok', seq, at: Date.now(), serverId, ms: Date.now() - started }) + '\n');
       } finally {
         conn.destroy();
