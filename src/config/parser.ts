@@ -31,9 +31,6 @@ interface Frame {
   serversParsed: boolean;
 }
 
-let defaultHost: HostResolver | undefined;
-let defaultService: ServiceResolver | undefined;
-
 class Parser {
   readonly errors: DirectordError[] = [];
   readonly warnings: DirectordError[] = [];
@@ -45,8 +42,9 @@ class Parser {
   constructor(private readonly file: string, opts: ParseOptions) {
     this.cfg = { file, global: defaultGlobal(), virtuals: [], failoverServices: [], warnings: this.warnings };
     this.stack = [{ scope: 'global', word: '', name: '', line: 0, column: 0, target: this.cfg.global, seen: new Map(), discard: false, awaitingBrace: false, serversParsed: false }];
-    this.resolveHost = opts.resolveHost ?? (defaultHost ??= hostsFileResolver());
-    this.resolveService = opts.resolveService ?? (defaultService ??= servicesFileResolver());
+    // Fresh per load, so a reload sees an edited /etc/hosts; each file is read at most once per load.
+    this.resolveHost = opts.resolveHost ?? hostsFileResolver();
+    this.resolveService = opts.resolveService ?? servicesFileResolver();
   }
 
   private get top(): Frame {
