@@ -88,7 +88,7 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
     }, 30000, 200);
     await new Promise((r) => setTimeout(r, 3000));
     t.notOk(dir.changes().slice(mark).find((c) => c.server === 'sql1.example.com'), 'the survivor was never taken out');
-    const st = (await dir.status()).find((s: Line) => s.server === 'sql1.example.com');
+    const st = (await dir.status()).find((s: Line) => s.server === 'sql1.example.com')!;
     t.match(st, { state: 'up', inTable: true, weight: 1 });
     t.match(st.lastResult.reason, /^replication_io_(connecting|stopped)$/, 'raw verdict visible in status');
     await dir.call({ op: 'stop' });
