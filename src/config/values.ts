@@ -39,8 +39,11 @@ export function parseCInteger(tok: string): IntResult {
 /** An integer as above, or a plain decimal fraction such as 0.5 (directord extension for timing keys). */
 export function parseDecimal(tok: string): IntResult {
   if (/^[0-9]*\.[0-9]+$|^[0-9]+\.$/.test(tok)) {
+    // Microsecond resolution and int range keep every value printable as a plain decimal again.
+    if (/\.[0-9]{7,}$/.test(tok)) return { ok: false, reason: `'${tok}' has more than 6 decimal places` };
     const value = Number(tok);
-    if (Number.isFinite(value)) return { ok: true, value };
+    if (value > INT_MAX) return { ok: false, reason: `'${tok}' is out of range` };
+    return { ok: true, value };
   }
   const i = parseCInteger(tok);
   return i.ok ? i : { ok: false, reason: `'${tok}' is not a number (integer, or decimal such as 0.5)` };

@@ -36,7 +36,8 @@ t.test('strtol(…, 0) integers', async (t) => {
   t.same(parseDecimal('0.5'), { ok: true, value: 0.5 });
   t.same(parseDecimal('2.'), { ok: true, value: 2 });
   t.same(parseDecimal('0x10'), { ok: true, value: 16 });
-  for (const s of ['1.2.3', '.', 'NaN', 'Infinity', '1e3']) t.equal(parseDecimal(s).ok, false, s);
+  t.same(parseDecimal('0.000001'), { ok: true, value: 0.000001 });
+  for (const s of ['1.2.3', '.', 'NaN', 'Infinity', '1e3', '0.0000001', '99999999999.5']) t.equal(parseDecimal(s).ok, false, s);
 });
 
 t.test('inet_aton forms', async (t) => {
