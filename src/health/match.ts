@@ -10,6 +10,16 @@ export function bytesWanted(expect: string, useRegex: boolean): number {
   return Buffer.byteLength(expect, 'latin1');
 }
 
+const POSIX_CLASSES: Record<string, string> = {
+  alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', space: ' \\t\\r\\n\\v\\f',
+  blank: ' \\t', xdigit: '0-9A-Fa-f', punct: '!-\\/:-@\\[-`{-~', cntrl: '\\x00-\\x1f\\x7f', print: ' -~', graph: '!-~',
+};
+
+/** POSIX ERE → JS RegExp: the bracket classes ([[:digit:]]) are the part of ERE that JS spells differently. */
+export function ereToRegExp(expr: string): RegExp {
+  return new RegExp(expr.replace(/\[:([a-z]+):\]/g, (m, name: string) => POSIX_CLASSES[name] ?? m));
+}
+
 export type MatchVerdict = { ok: true } | { ok: false; reason: 'read_too_short' | 'expect_mismatch' | 'bad_regex'; detail: string };
 
 /**
@@ -22,7 +32,7 @@ export function matchExpect(expect: string, useRegex: boolean, got: Buffer): Mat
   if (useRegex) {
     let re: RegExp;
     try {
-      re = new RegExp(expect);
+      re = ereToRegExp(expect);
     } catch (e) {
       return { ok: false, reason: 'bad_regex', detail: String((e as Error).message) };
     }

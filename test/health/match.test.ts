@@ -68,3 +68,17 @@ t.test('program verdicts: non-zero exit and timeout are DOWN (nanny bug fixed)',
     if (!v.ok) t.equal(v.reason, reason, `${name}: reason`);
   }
 });
+
+t.test('POSIX bracket classes of extended regexes', async (t) => {
+  const rows: Array<[string, string, boolean]> = [
+    ['^HTTP/1\\.[[:digit:]] 200', 'HTTP/1.1 200 OK', true],
+    ['^HTTP/1\\.[[:digit:]] 200', 'HTTP/1.x 200 OK', false],
+    ['[[:upper:]]{3}', 'abcDEF', true],
+    ['^[[:alpha:]]+$', 'abc1', false],
+    ['OK[[:space:]]', 'OK\r\n', true],
+    ['[[:xdigit:]]{4}', 'beef', true],
+    ['[[:punct:]]', 'abc', false],
+    ['[[:punct:]]', 'a!c', true],
+  ];
+  for (const [re, got, ok] of rows) t.equal(matchExpect(re, true, Buffer.from(got)).ok, ok, `${re} vs ${JSON.stringify(got)}`);
+});
