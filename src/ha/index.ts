@@ -7,13 +7,14 @@ import type { DataPlane } from '../dataplane/types';
 import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { runDetached } from './commands';
-import { GarpSender, type GarpTarget, type InjectorFactory } from './garp-sender';
+import { GarpSender, type InjectorFactory } from './garp-sender';
 import type { HaRole, HaPeerState, Heartbeat, HeartbeatRejectReason } from './heartbeat-codec';
 import { HeartbeatLink, type HeartbeatPath } from './heartbeat-io';
 import { loadHeartbeatKey } from './key';
-import { NetlinkIo, prefixFromNetmask, type VipSpec } from './netlink-io';
+import { NetlinkIo, prefixFromNetmask, watchLinkState, type VipSpec } from './netlink-io';
 import { HaStateMachine, type HaAction } from './state-machine';
 import { SyncChannel } from './sync-io';
+import { VipManager, type GarpSettings } from './vip-manager';
 
 export type { HaRole } from './heartbeat-codec';
 
@@ -64,6 +65,7 @@ export class HaNode extends EventEmitter {
   private readonly overrides: NonNullable<HaNodeOptions['node']>;
   private readonly netlink = new NetlinkIo();
   private readonly garp: GarpSender;
+  private readonly vips: VipManager;
   private key?: Buffer;
   private role: HaRole = 'primary';
   private self = '';
@@ -73,10 +75,7 @@ export class HaNode extends EventEmitter {
   private sync?: SyncChannel;
   private sendTimer?: NodeJS.Timeout;
   private deadTimer?: NodeJS.Timeout;
-  private refreshTimer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
-  private readonly held = new Map<string, VipSpec>();
-  private watchedIfindexes = new Set<number>();
   private started = false;
 
   constructor(opts: HaNodeOptions) {
@@ -87,6 +86,7 @@ export class HaNode extends EventEmitter {
     this.dataplane = opts.dataplane;
     this.overrides = opts.node ?? {};
     this.garp = new GarpSender(this.log, opts.injector);
+    this.vips = new VipManager(this.netlink, this.garp, this.log);
   }
 
   async start(): Promise<void> {
@@ -114,9 +114,7 @@ export class HaNode extends EventEmitter {
     this.log.info({ role: this.role, self: this.self, peer: this.peerAddress, keepalive: g.keepalive, deadtime: g.deadtime }, `STARTING PULSE AS ${this.role === 'primary' ? 'MASTER' : 'BACKUP'}`);
     this.started = true;
     // Crash recovery: a VIP left behind by a killed directord must not stay up on a node that does not forward.
-    for (const v of this.vipSpecs()) {
-      if ((await this.netlink.removeVip(v.address)) === 'removed') this.log.warn({ vip: v.address }, 'removed a stale VIP this node does not own');
-    }
+    await this.vips.removeStale(this.vipSpecs());
     runDetached(g.inactiveCmd, 'inactive_cmd', this.log);
     if (backupActive) {
       this.link = new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log }, this.onHeartbeat);
@@ -142,10 +140,10 @@ export class HaNode extends EventEmitter {
     await this.chain;
     this.sendHeartbeat(); // once more after the VIP is gone, in case the first 'stopped' was lost
     this.started = false;
-    for (const t of [this.sendTimer, this.deadTimer, this.refreshTimer]) if (t) clearTimeout(t);
+    for (const t of [this.sendTimer, this.deadTimer]) if (t) clearTimeout(t);
     this.link?.close();
     this.sync?.close();
-    this.garp.close();
+    this.vips.close();
     this.netlink.close();
     this.emitState();
   }
@@ -208,7 +206,7 @@ export class HaNode extends EventEmitter {
     }
     this.restartSendTimer();
     this.armDeadTimer();
-    if (this.machine.active) this.enqueue(() => this.syncVips('reconfiguration'));
+    if (this.machine.active) this.enqueue(() => this.vips.hold(this.vipSpecs(), this.garpSettings(), 'reconfiguration'));
     this.log.info({ keepalive: g.keepalive, deadtime: g.deadtime }, 'HA reconfigured');
   }
 
@@ -233,7 +231,7 @@ export class HaNode extends EventEmitter {
       heartbeatsSent: this.link?.sent ?? 0,
       heartbeatsReceived: this.link?.received ?? 0,
       heartbeatsRejected: { ...(this.link?.rejected ?? {}) },
-      vipHeld: [...this.held.keys()],
+      vipHeld: this.vips.heldAddresses(),
       garpsSent: this.garp.sent,
       linkFail: m?.linkFail ?? false,
       childFail: m?.childFail ?? false,
@@ -344,7 +342,7 @@ export class HaNode extends EventEmitter {
           this.log.warn({ reason: a.reason }, 'partner active: resending arps');
           this.enqueue(async () => {
             if (!this.machine?.active) return;
-            this.garp.burst(this.garpTargetsCache, this.cfg.global.garpCount, this.cfg.global.garpInterval * 1000, a.reason);
+            this.vips.announce(this.garpSettings(), a.reason);
             runDetached(this.cfg.global.activeCmd, 'active_cmd', this.log);
           });
           break;
@@ -368,7 +366,10 @@ export class HaNode extends EventEmitter {
     this.chain = this.chain.then(step).catch((e) => this.log.error({ err: e }, 'HA transition step failed'));
   }
 
-  private garpTargetsCache: GarpTarget[] = [];
+  private garpSettings(): GarpSettings {
+    const g = this.cfg.global;
+    return { count: g.garpCount, intervalMs: g.garpInterval * 1000, refreshMs: g.garpRefresh * 1000 };
+  }
 
   private async activate(reason: string): Promise<void> {
     if (!this.machine?.active) return; // superseded by a later deactivation
@@ -380,7 +381,7 @@ export class HaNode extends EventEmitter {
       return;
     }
     try {
-      await this.syncVips(reason);
+      await this.vips.hold(this.vipSpecs(), this.garpSettings(), reason);
     } catch (e) {
       this.log.error({ err: e }, 'cannot bring up the VIPs');
       this.apply(this.machine.childFailed());
@@ -389,60 +390,13 @@ export class HaNode extends EventEmitter {
     runDetached(this.cfg.global.activeCmd, 'active_cmd', this.log);
     this.sync?.setSending(true);
     this.sync?.sendFullTable();
-    this.startRefresh();
     this.emitState();
-  }
-
-  /** Make the held VIPs equal the configured ones; announce those that are new. */
-  private async syncVips(reason: string): Promise<void> {
-    const want = new Map(this.vipSpecs().map((v) => [v.address, v]));
-    for (const addr of [...this.held.keys()]) {
-      if (!want.has(addr)) {
-        await this.netlink.removeVip(addr);
-        this.held.delete(addr);
-      }
-    }
-    const fresh: GarpTarget[] = [];
-    const all: GarpTarget[] = [];
-    for (const v of want.values()) {
-      if (!this.held.has(v.address)) {
-        await this.netlink.addVip(v);
-        this.held.set(v.address, v);
-        this.log.info({ vip: v.address, label: v.label, prefixlen: v.prefixlen }, 'VIP up');
-        fresh.push(await this.garpTarget(v));
-      }
-      all.push(await this.garpTarget(v));
-    }
-    this.garpTargetsCache = all;
-    if (fresh.length) this.garp.burst(fresh, this.cfg.global.garpCount, this.cfg.global.garpInterval * 1000, reason);
-  }
-
-  private async garpTarget(v: VipSpec): Promise<GarpTarget> {
-    const dev = await this.netlink.interfaceByName(v.device);
-    return { vip: v.address, device: v.device, mac: dev.mac };
-  }
-
-  private startRefresh(): void {
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
-    const every = this.cfg.global.garpRefresh;
-    if (every > 0) this.refreshTimer = setInterval(() => this.garp.burst(this.garpTargetsCache, 1, 0, 'periodic refresh'), every * 1000);
   }
 
   private async deactivate(_reason: string): Promise<void> {
     if (this.machine?.active) return; // superseded by a later activation
     this.sync?.setSending(false);
-    this.garp.cancel();
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
-    this.refreshTimer = undefined;
-    for (const addr of [...this.held.keys()]) {
-      try {
-        await this.netlink.removeVip(addr);
-        this.log.info({ vip: addr }, 'VIP down');
-      } catch (e) {
-        this.log.error({ err: e, vip: addr }, 'cannot remove VIP');
-      }
-      this.held.delete(addr);
-    }
+    await this.vips.releaseAll();
     try {
       await this.hooks.onDeactivate();
     } catch (e) {
@@ -453,29 +407,10 @@ export class HaNode extends EventEmitter {
   }
 
   private async startLinkMonitor(): Promise<void> {
-    const addrs = this.paths().map((p) => p.local);
-    const watched = new Set<number>();
-    for (const a of addrs) {
-      const i = await this.netlink.interfaceOfAddress(a);
-      if (i) watched.add(i.index); // pulse: an address on no NIC counts as OK
-    }
-    this.watchedIfindexes = watched;
-    const states = new Map<number, boolean>();
-    for (const i of await this.netlink.interfaces()) if (watched.has(i.index)) states.set(i.index, i.up);
-    const evaluate = () => {
-      const down = [...states.entries()].filter(([, up]) => !up).map(([i]) => i);
-      if (down.length) this.log.error({ ifindexes: down }, 'Local NIC link failure: Pulse disabled');
-      else if (this.machine?.linkFail) this.log.warn('Local NIC link(s) restored: Pulse enabled');
-      this.apply(this.machine!.link(down.length === 0, now()));
+    await watchLinkState(this.netlink, this.paths().map((p) => p.local), this.log, (allUp) => {
+      this.apply(this.machine!.link(allUp, now()));
       this.emitState();
-    };
-    this.netlink.watchLinks((index, name, up) => {
-      if (!this.watchedIfindexes.has(index) || states.get(index) === up) return;
-      this.log.warn({ device: name, up }, up ? 'NIC link up' : 'NIC link down');
-      states.set(index, up);
-      evaluate();
     });
-    if ([...states.values()].some((up) => !up)) evaluate();
   }
 
   private lastEmitted = '';

@@ -1,6 +1,7 @@
 // VIP addresses and link state through rtnetlink (the `netlink` package): RTM_NEWADDR/RTM_DELADDR with IFA_LABEL
 // (eth0:6) instead of shelling out to ifconfig/ip, and RTM_NEWLINK notifications for monitor_links.
 import { createRtNetlink, FlagsNew, type RtNetlinkSocket } from 'netlink';
+import type { Logger } from '../log';
 import { DirectordError } from '../errors';
 import { formatMac, parseIpv4 } from './garp-frame';
 
@@ -144,4 +145,33 @@ export class NetlinkIo {
     }
     this.monitor = undefined;
   }
+}
+
+/**
+ * monitor_links: watch the NICs holding the given addresses (pulse: primary/primary_private or backup/backup_private)
+ * and report whether all of them are up, on every change. An address on no NIC counts as up, as in pulse.
+ */
+export async function watchLinkState(io: NetlinkIo, addresses: string[], log: Logger, onChange: (allUp: boolean) => void): Promise<void> {
+  const watched = new Set<number>();
+  for (const a of addresses) {
+    const i = await io.interfaceOfAddress(a);
+    if (i) watched.add(i.index);
+  }
+  const states = new Map<number, boolean>();
+  for (const i of await io.interfaces()) if (watched.has(i.index)) states.set(i.index, i.up);
+  let wasDown = false;
+  const evaluate = (): void => {
+    const down = [...states.entries()].filter(([, up]) => !up).map(([i]) => i);
+    if (down.length) log.error({ ifindexes: down }, 'Local NIC link failure: Pulse disabled');
+    else if (wasDown) log.warn('Local NIC link(s) restored: Pulse enabled');
+    wasDown = down.length > 0;
+    onChange(down.length === 0);
+  };
+  io.watchLinks((index, name, up) => {
+    if (!watched.has(index) || states.get(index) === up) return;
+    log.warn({ device: name, up }, up ? 'NIC link up' : 'NIC link down');
+    states.set(index, up);
+    evaluate();
+  });
+  if ([...states.values()].some((up) => !up)) evaluate();
 }
