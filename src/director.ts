@@ -71,6 +71,7 @@ export class Director implements ControlTarget {
       this.opts.health.onChange((c) => this.onHealthChange(c));
       this.opts.health.onCheck?.((o) => {
         this.counters.observeCheck(o);
+        this.pool.noteCheck(o.virtual, o.server, new Date().toISOString(), o.ok, o.reason);
         for (const fn of this.checkObservers) fn(o);
       });
       this.opts.health.configure(this.cfg);

@@ -152,6 +152,18 @@ export class Pool {
     return before !== `${e.inTable}/${e.healthWeight}`;
   }
 
+  /** A finished check: remember when and why, even when the verdict did not change. */
+  noteCheck(virtual: string, server: string, at: string, ok: boolean, reason: string | undefined): void {
+    for (const svc of this.services.values()) {
+      if (svc.config.name !== virtual) continue;
+      for (const e of svc.entries.values()) {
+        if (e.server !== server || e.drainDeadline !== undefined) continue;
+        e.lastCheck = at;
+        if (!ok || e.state === 'up') e.reason = reason;
+      }
+    }
+  }
+
   private find(virtual: string, address: string, port: number): PoolEntry | undefined {
     for (const svc of this.services.values()) {
       if (svc.config.name !== virtual) continue;

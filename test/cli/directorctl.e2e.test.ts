@@ -3,7 +3,7 @@
 // and a second daemon refused on the same socket.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
@@ -221,6 +221,22 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
       const p = spawnSync('promtool', ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
       t.equal(p.status, 0, p.stdout + p.stderr);
     } else t.comment('SKIP promtool: not installed');
+  });
+
+  await t.test('an unprivileged user: read-only commands via the read-only socket, mutating ones refused', async (t) => {
+    chmodSync(dir, 0o755); // mkdtemp makes it 0700; the runtime directory is 0755 in production
+    const asNobody = (...args: string[]) => lab.exec('lb1', ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'node', paths.directorctl, '--socket', sock, ...args], { timeoutMs: 20000 });
+    const st = await asNobody('status');
+    t.equal(st.code, 0, `status as nobody: ${st.stderr}`);
+    t.match(st.stdout, /^IP Virtual Server version 1\.2\.1/);
+    const dr = await asNobody('drain', 'rs1');
+    t.equal(dr.code, 4, 'permission denied exit status');
+    t.match(dr.stderr, /E_CTL_PERMISSION permission denied on .*directord\.sock: run as root or as a member of group 'directord'/);
+    const dj = await asNobody('--json', 'reload');
+    t.equal(dj.code, 4);
+    t.equal(JSON.parse(dj.stdout).error.code, 'E_CTL_PERMISSION');
+    t.equal((await ctl('status')).code, 0, 'daemon unaffected');
+    t.notMatch((await ctl('status')).stdout, /override: drain/, 'nothing was drained');
   });
 
   await t.test('a second directord on the same socket is refused; the first keeps answering', async (t) => {
