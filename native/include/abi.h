@@ -5,7 +5,7 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 2
+#define DD_ABI_VERSION 3
 
 #define DD_MAX_SERVICES 256
 #define DD_MAX_DESTS_PER_SERVICE 256
@@ -17,7 +17,9 @@ enum dd_scheduler { DD_SCHED_WLC = 0, DD_SCHED_LC, DD_SCHED_RR, DD_SCHED_WRR, DD
 /* TCP states, in the kernel's order (IP_VS_TCP_S_*); UDP connections use DD_STATE_UDP. */
 enum dd_state {
   DD_S_NONE = 0, DD_S_ESTABLISHED, DD_S_SYN_SENT, DD_S_SYN_RECV, DD_S_FIN_WAIT, DD_S_TIME_WAIT, DD_S_CLOSE,
-  DD_S_CLOSE_WAIT, DD_S_LAST_ACK, DD_S_LISTEN, DD_S_SYNACK, DD_S_UDP, DD_S_COUNT
+  DD_S_CLOSE_WAIT, DD_S_LAST_ACK, DD_S_LISTEN, DD_S_SYNACK, DD_S_UDP,
+  DD_S_ASSURED,        /* templates only: a connection they control reached ESTABLISHED */
+  DD_S_COUNT
 };
 
 /* What happened to one frame. DD_V_FORWARD is the only verdict that sends it on. */

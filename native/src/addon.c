@@ -315,7 +315,7 @@ static void set_names(napi_env env, napi_value obj, const char *k, const char *c
 static const char *const verdict_names[DD_V_COUNT] = { "forward", "truncated", "not_ipv4", "vlan", "bad_ihl", "fragment",
   "no_service", "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error" };
 static const char *const state_names[DD_S_COUNT] = { "NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT",
-  "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "UDP" };
+  "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "UDP", "ASSURED" };
 static const char *const counter_names[DD_C_COUNT] = { "rxFrames", "txFrames", "rxBytes", "conns", "syncOverflow",
   "ringDrops", "loopWakeups" };
 static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh" };

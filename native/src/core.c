@@ -27,7 +27,7 @@ static const uint8_t input_only[4][11] = {
   /* rst */ { S_CL, S_CL, S_CL, S_SR, S_CL, S_CL, S_CL, S_CL, S_LA, S_LI, S_CL },
 };
 
-static const uint32_t default_timeouts_s[DD_S_COUNT] = { 2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120, 300 };
+static const uint32_t default_timeouts_s[DD_S_COUNT] = { 2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120, 300, 300 };
 
 static int state_active(uint8_t s) { return s == S_ES || s == S_SS || s == S_SR || s == S_SA; }
 
@@ -155,7 +155,8 @@ static uint32_t conn_new(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32
   c->proto = proto; c->caddr = caddr; c->cport = cport; c->vaddr = vaddr; c->vport = vport;
   c->daddr = d->addr; c->dport = dport; c->dest = (uint16_t)dest; c->svc = svc;
   c->fwmark = t->svcs[svc].fwmark;
-  c->state = proto == 17 ? DD_S_UDP : S_NONE;
+  c->state = proto == 17 && !tmpl ? DD_S_UDP : S_NONE;
+  c->seq = t->next_seq++;
   c->timeout_ms = 3000;                   /* ip_vs_conn_new's provisional 3 s, replaced by the first transition */
   c->control = DD_NIL;
   c->expires = now + c->timeout_ms;
@@ -192,19 +193,30 @@ static void conn_expire(struct dd_table *t, uint32_t i, int64_t now) {
   conn_free(t, i);
 }
 
+/* Fires every entry due by `now` in (expiry time, creation order), like the reference model's timer heap.
+ * Slots are one second apart, so only entries of the same slot need ordering (usually very few are due). */
+static void expire_slot(struct dd_table *t, uint32_t slot, int64_t now, int64_t *next) {
+  for (;;) {
+    uint32_t i = t->wheel[slot], best = DD_NIL;
+    for (; i != DD_NIL; i = t->conns[i].wnext) {
+      const struct dd_conn *c = &t->conns[i];
+      if (c->expires > now) continue;
+      if (best == DD_NIL || c->expires < t->conns[best].expires ||
+          (c->expires == t->conns[best].expires && c->seq < t->conns[best].seq))
+        best = i;
+    }
+    if (best == DD_NIL) break;
+    conn_expire(t, best, now);
+  }
+  for (uint32_t i = t->wheel[slot]; i != DD_NIL; i = t->conns[i].wnext)
+    if (t->conns[i].expires < *next) *next = t->conns[i].expires;
+}
+
 void dd_expire(struct dd_table *t, int64_t now) {
   int64_t tick = now / 1000, from, k, next = (tick + 1) * 1000;
   if (now < t->next_check) return;
   from = t->wheel_tick < 0 || tick - t->wheel_tick >= DD_WHEEL ? tick - DD_WHEEL + 1 : t->wheel_tick;
-  for (k = from; k <= tick; k++) {
-    uint32_t i = t->wheel[k & (DD_WHEEL - 1)];
-    while (i != DD_NIL) {
-      uint32_t nx = t->conns[i].wnext;
-      if (t->conns[i].expires <= now) conn_expire(t, i, now);
-      else if (t->conns[i].expires < next) next = t->conns[i].expires;
-      i = nx;
-    }
-  }
+  for (k = from; k <= tick; k++) expire_slot(t, (uint32_t)(k & (DD_WHEEL - 1)), now, &next);
   t->wheel_tick = tick;
   t->next_check = next;
 }
@@ -222,29 +234,38 @@ static int flag_index(uint8_t f) {
 static void transition(struct dd_table *t, uint32_t i, const struct dd_pkt *p) {
   struct dd_conn *c = &t->conns[i];
   struct dd_dest *d = &t->dests[c->dest];
-  uint8_t ns = c->state;
+  uint8_t ns = S_CL;   /* set_tcp_state: a segment with none of the four flags moves to CLOSE */
+  int fi;
   if (c->proto == 17) { c->timeout_ms = t->timeouts_ms[DD_S_UDP]; return; }
-  if (c->state < 11) {
-    int fi = flag_index(p->tcpflags);
-    if (fi >= 0) ns = input_only[fi][c->state];
-  }
+  fi = flag_index(p->tcpflags);
+  if (fi >= 0 && c->state < 11) ns = input_only[fi][c->state];
   if (ns != c->state) {
     if (!(c->flags & DD_CF_INACTIVE) && !state_active(ns)) { d->active--; d->inact++; c->flags |= DD_CF_INACTIVE; }
     else if ((c->flags & DD_CF_INACTIVE) && state_active(ns)) { d->active++; d->inact--; c->flags &= ~DD_CF_INACTIVE; }
     c->state = ns;
+    if (ns == S_ES && c->control != DD_NIL && t->conns[c->control].state != DD_S_ASSURED) {
+      t->conns[c->control].state = DD_S_ASSURED;
+      sync_push(t, c->control);
+    }
     sync_push(t, i);
   }
   c->timeout_ms = t->timeouts_ms[ns];
 }
 
+/* Exact (proto, VIP, port) first, then a port-0 service of that VIP; userspace sees no skb mark, so a fwmark
+ * service matches every port of its VIP (a deliberate difference, see docs/dataplane.md). */
 static struct dd_service *find_service(struct dd_table *t, const struct dd_pkt *p, uint32_t *slot) {
-  int i, fw = -1;
+  int i, zero = -1, fw = -1;
   for (i = 0; i < DD_MAX_SERVICES; i++) {
     struct dd_service *s = &t->svcs[i];
     if (!s->in_use || s->vip != p->daddr) continue;
-    if (s->fwmark == 0 && s->protocol == p->proto && s->port == p->dport) { *slot = i; return s; }
+    if (s->fwmark == 0 && s->protocol == p->proto) {
+      if (s->port == p->dport) { *slot = i; return s; }
+      if (s->port == 0 && zero < 0) zero = i;
+    }
     if (s->fwmark != 0 && fw < 0 && (p->proto == 6 || p->proto == 17)) fw = i;
   }
+  if (zero >= 0) { *slot = zero; return &t->svcs[zero]; }
   if (fw >= 0) { *slot = fw; return &t->svcs[fw]; }
   return NULL;
 }
@@ -287,6 +308,7 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
     }
     dest = t->conns[ti].dest;
   } else {
+    if (!s->fwmark && p->dport != s->port) { dc->verdict = DD_V_NO_DEST; return DD_NIL; }   /* port-0 service */
     dest = dd_schedule(t, s, p->saddr);
     if (dest == DD_NIL) { dc->verdict = DD_V_NO_DEST; return DD_NIL; }
   }
@@ -323,6 +345,17 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
       ci = DD_NIL;
     }
   }
+  /* A connection whose dest was removed: dropped, or with expire_nodest_conn expired and scheduled anew. */
+  if (ci != DD_NIL && !t->dests[t->conns[ci].dest].available) {
+    c = &t->conns[ci];
+    if (!t->svcs[c->svc].expire_nodest_conn) {
+      dc->svc = c->svc; dc->dest = c->dest; dc->state = c->state;
+      dc->verdict = DD_V_DEST_UNAVAILABLE;
+      return;
+    }
+    conn_expire(t, ci, now);
+    ci = DD_NIL;
+  }
   if (ci == DD_NIL) {
     struct dd_service *s = find_service(t, p, &si);
     if (!s) { dc->verdict = DD_V_NO_SERVICE; return; }
@@ -336,11 +369,6 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   d = &t->dests[c->dest];
   dc->svc = c->svc;
   dc->dest = c->dest;
-  if (!d->available) {
-    if (t->svcs[c->svc].expire_nodest_conn) conn_expire(t, ci, now);
-    dc->verdict = DD_V_DEST_UNAVAILABLE;
-    return;
-  }
   d->in_pkts++; d->in_bytes += p->iplen;
   t->svcs[c->svc].in_pkts++; t->svcs[c->svc].in_bytes += p->iplen;
   transition(t, ci, p);

@@ -38,6 +38,7 @@ struct dd_dest {
   uint16_t svc;
   uint8_t mac[6];
   uint8_t has_mac, in_use, available;
+  int32_t last_weight;          /* latest non-zero weight (mh builds from it) */
   uint32_t active, inact, persist, refcnt;
   uint64_t conns, in_pkts, in_bytes;
 };
@@ -69,6 +70,7 @@ struct dd_conn {
   int64_t expires;
   uint32_t hnext, wprev, wnext;
   uint32_t control, n_control;
+  uint32_t seq;                 /* creation order: ties between equal expiry times fire oldest first */
 };
 
 struct dd_table {
@@ -77,6 +79,7 @@ struct dd_table {
   struct dd_conn *conns;
   uint32_t *buckets;
   uint32_t free_head;
+  uint32_t next_seq;
   uint32_t wheel[DD_WHEEL];
   int64_t wheel_tick;           /* last second scanned */
   int64_t next_check;           /* no entry expires before this */

@@ -67,12 +67,17 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
     }
     s = &t->svcs[slot_of[i]];
     s->spec_index = (int)i;
-    if (s->scheduler != sp->scheduler) changed = 1;
+    if (s->scheduler != sp->scheduler) {
+      /* ip_vs_bind_scheduler: a fresh scheduler state */
+      changed = 1;
+      s->rr_pos = -1; s->wrr_pos = -1; s->wrr_cw = 0;
+      rr_dest = -2;
+    }
     s->scheduler = sp->scheduler; s->pmask = sp->pmask; s->persistent_ms = sp->persistent_ms;
     s->expire_quiescent_template = sp->expire_quiescent_template; s->expire_nodest_conn = sp->expire_nodest_conn;
     oldn = s->ndests;
     memcpy(old, s->dests, sizeof(uint16_t) * oldn);
-    if (s->rr_pos >= 0 && s->rr_pos < oldn) rr_dest = old[s->rr_pos];
+    if (rr_dest != -2 && s->rr_pos >= 0 && s->rr_pos < oldn) rr_dest = old[s->rr_pos];
     for (j = 0; j < (uint32_t)oldn; j++) t->dests[old[j]].available = 0;
     for (j = 0; j < sp->dest_count; j++) {
       const struct dd_dest_spec *dp = &dests[sp->dest_first + j];
@@ -86,6 +91,12 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
       }
       d = &t->dests[k];
       if (d->weight != dp->weight) changed = 1;
+      {
+        int adding = 1;
+        for (int m = 0; m < oldn; m++) if (old[m] == k) adding = 0;
+        if (adding || dp->weight != 0) d->last_weight = dp->weight;   /* __ip_vs_update_dest */
+        if (adding || d->has_mac != dp->has_mac) changed = 1;
+      }
       d->weight = dp->weight; d->available = 1; d->has_mac = dp->has_mac;
       memcpy(d->mac, dp->mac, 6);
       s->dests[j] = (uint16_t)k;
@@ -96,10 +107,16 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
       struct dd_dest *d = &t->dests[old[j]];
       if (!d->available && d->refcnt == 0) d->in_use = 0;
     }
-    /* RR keeps its cursor on the same dest; a removed cursor dest sends it back to the head. */
+    /* RR keeps its cursor on the same dest; a removed cursor dest moves it to the nearest earlier survivor
+     * of the old list (ip_vs_rr_del_dest), or to the head. */
     s->rr_pos = -1;
-    for (j = 0; rr_dest >= 0 && j < s->ndests; j++)
-      if (s->dests[j] == rr_dest) s->rr_pos = (int)j;
+    if (rr_dest >= 0) {
+      int at = -1, k2;
+      for (j = 0; j < (uint32_t)oldn; j++) if (old[j] == rr_dest) at = (int)j;
+      for (k2 = at; k2 >= 0 && s->rr_pos < 0; k2--)
+        for (j = 0; j < s->ndests; j++)
+          if (s->dests[j] == old[k2]) { s->rr_pos = (int)j; break; }
+    }
     if (changed) {
       dd_wrr_dest_changed(t, s);
       dd_sh_rebuild(t, s);

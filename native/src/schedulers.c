@@ -7,17 +7,22 @@
 
 static inline int64_t overhead(const struct dd_dest *d) { return ((int64_t)d->active << 8) + d->inact; }
 
+/* IP_VS_DEST_F_OVERLOAD stand-in: a dest the data plane cannot reach (no MAC) is skipped like an overloaded one.
+ * Piranha never sets thresholds, so there is no other overload. */
+static inline int overloaded(const struct dd_dest *d) { return !d->has_mac; }
+
 static uint32_t wlc(struct dd_table *t, struct dd_service *s) {
   int i, least = -1;
   int64_t loh = 0;
   for (i = 0; i < s->ndests; i++) {
     struct dd_dest *d = &t->dests[s->dests[i]];
-    if (d->weight > 0) { least = i; loh = overhead(d); break; }
+    if (!overloaded(d) && d->weight > 0) { least = i; loh = overhead(d); break; }
   }
   if (least < 0) return DD_NIL;
   for (i = least + 1; i < s->ndests; i++) {
     struct dd_dest *d = &t->dests[s->dests[i]];
     int64_t doh = overhead(d);
+    if (overloaded(d)) continue;
     if (loh * d->weight > doh * t->dests[s->dests[least]].weight) { least = i; loh = doh; }
   }
   return s->dests[least];
@@ -28,7 +33,7 @@ static uint32_t lc(struct dd_table *t, struct dd_service *s) {
   int64_t loh = 0;
   for (i = 0; i < s->ndests; i++) {
     struct dd_dest *d = &t->dests[s->dests[i]];
-    if (d->weight == 0) continue;
+    if (overloaded(d) || d->weight == 0) continue;
     if (least < 0 || overhead(d) < loh) { least = i; loh = overhead(d); }
   }
   return least < 0 ? DD_NIL : s->dests[least];
@@ -40,7 +45,7 @@ static uint32_t rr(struct dd_table *t, struct dd_service *s) {
   for (k = 1; k <= n; k++) {
     int i = (s->rr_pos + k) % n;
     if (s->rr_pos < 0) i = k - 1;
-    if (t->dests[s->dests[i]].weight > 0) { s->rr_pos = i; return s->dests[i]; }
+    if (!overloaded(&t->dests[s->dests[i]]) && t->dests[s->dests[i]].weight > 0) { s->rr_pos = i; return s->dests[i]; }
   }
   return DD_NIL;
 }
@@ -69,7 +74,8 @@ static uint32_t wrr(struct dd_table *t, struct dd_service *s) {
   i = s->wrr_pos;
   for (;;) {
     for (i = i + 1; i < s->ndests; i++) {
-      if (t->dests[s->dests[i]].weight >= s->wrr_cw) { s->wrr_pos = i; return s->dests[i]; }
+      const struct dd_dest *d = &t->dests[s->dests[i]];
+      if (!overloaded(d) && d->weight >= s->wrr_cw) { s->wrr_pos = i; return s->dests[i]; }
       if (i == stop) { s->wrr_pos = i; return DD_NIL; }
     }
     i = -1;
@@ -97,43 +103,74 @@ void dd_sh_rebuild(struct dd_table *t, struct dd_service *s) {
 
 static uint32_t sh(struct dd_table *t, struct dd_service *s, uint32_t saddr) {
   uint16_t slot = s->sh[dd_sh_hash(saddr)];
-  if (slot == DD_NO_DEST || t->dests[slot].weight <= 0) return DD_NIL;
+  if (slot == DD_NO_DEST || t->dests[slot].weight <= 0 || overloaded(&t->dests[slot])) return DD_NIL;
   return slot;
 }
 
-/* Maglev: each dest walks its own permutation (offset, skip) of the prime table, taking weight/gcd turns. */
-static uint32_t mh_hash(uint32_t a, uint32_t b) {
-  uint64_t x = ((uint64_t)a << 32) | b;
-  x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL; x ^= x >> 33;
-  return (uint32_t)x;
+/* Maglev hashing as ip_vs_mh.c: hsiphash (SipHash-1-3, 32-bit result) with the kernel's fixed keys, per-dest
+ * (offset, skip) permutations of a 4093-slot table, last_weight/gcd turns (right-shifted for large weights). */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { \
+    v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+    v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+    v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+    v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); } while (0)
+
+static uint32_t hsiphash_u32(uint32_t value, uint64_t k) {
+  uint64_t v0 = 0x736f6d6570736575ULL ^ k, v1 = 0x646f72616e646f6dULL ^ k;
+  uint64_t v2 = 0x6c7967656e657261ULL ^ k, v3 = 0x7465646279746573ULL ^ k;
+  uint64_t b = ((uint64_t)4 << 56) | value;     /* 4 bytes, little-endian */
+  v3 ^= b; SIPROUND; v0 ^= b;
+  v2 ^= 0xff; SIPROUND; SIPROUND; SIPROUND;
+  return (uint32_t)(v0 ^ v1 ^ v2 ^ v3);
 }
 
+#define MH_KEY1 2654435761ULL
+#define MH_KEY2 2654446892ULL
+#define MH_TAB_BITS 6
+
+static uint32_t mh_key(uint32_t addr, uint32_t port, uint64_t key) { return hsiphash_u32(port + addr, key); }
+
+static int fls32(uint32_t x) { return x ? 32 - __builtin_clz(x) : 0; }
+
 void dd_mh_rebuild(struct dd_table *t, struct dd_service *s) {
-  uint32_t off[DD_MAX_DESTS_PER_SERVICE], skip[DD_MAX_DESTS_PER_SERVICE], perm[DD_MAX_DESTS_PER_SERVICE];
+  uint32_t perm[DD_MAX_DESTS_PER_SERVICE], skip[DD_MAX_DESTS_PER_SERVICE];
   int turns[DD_MAX_DESTS_PER_SERVICE];
-  int i, g = 0, filled = 0, n = s->ndests;
+  uint8_t taken[DD_MH_SIZE];
+  int i, g = 0, mw = 0, rshift, filled = 0, dt = 0, n = s->ndests;
   if (!s->mh) s->mh = malloc(sizeof(uint16_t) * DD_MH_SIZE);
   if (!s->mh) return;
   for (i = 0; i < DD_MH_SIZE; i++) s->mh[i] = DD_NO_DEST;
-  for (i = 0; i < n; i++) { int w = t->dests[s->dests[i]].weight; if (w > 0) g = g ? gcd(w, g) : w; }
-  if (!g) return;
+  for (i = 0; i < n; i++) {
+    int w = t->dests[s->dests[i]].last_weight;
+    if (w > 0) g = g > 0 ? gcd(w, g) : w;
+    if (w > mw) mw = w;
+  }
+  if (g < 1) return;
+  rshift = fls32((uint32_t)(mw / g)) - MH_TAB_BITS;
+  if (rshift < 0) rshift = 0;
   for (i = 0; i < n; i++) {
     struct dd_dest *d = &t->dests[s->dests[i]];
-    uint32_t h1 = mh_hash(d->addr, d->port), h2 = mh_hash(d->port, d->addr ^ 0x9e3779b9u);
-    off[i] = h1 % DD_MH_SIZE;
-    skip[i] = h2 % (DD_MH_SIZE - 1) + 1;
-    perm[i] = 0;
-    turns[i] = d->weight > 0 ? d->weight / g : 0;
+    perm[i] = mh_key(d->addr, d->port, MH_KEY1) % DD_MH_SIZE;
+    skip[i] = mh_key(d->addr, d->port, MH_KEY2) % (DD_MH_SIZE - 1) + 1;
+    turns[i] = (d->last_weight / g) >> rshift;
+    if (!turns[i] && d->last_weight != 0) turns[i] = 1;
   }
-  while (filled < DD_MH_SIZE) {
-    for (i = 0; i < n && filled < DD_MH_SIZE; i++) {
-      int k;
-      for (k = 0; k < turns[i] && filled < DD_MH_SIZE; k++) {
-        uint32_t c;
-        do { c = (off[i] + (uint64_t)perm[i] * skip[i]) % DD_MH_SIZE; perm[i]++; } while (s->mh[c] != DD_NO_DEST);
-        s->mh[c] = s->dests[i];
-        filled++;
+  memset(taken, 0, sizeof(taken));
+  for (;;) {
+    for (i = 0; i < n;) {
+      uint32_t c;
+      if (turns[i] < 1) { i++; continue; }
+      c = perm[i];
+      while (taken[c]) {
+        perm[i] += skip[i];
+        if (perm[i] >= DD_MH_SIZE) perm[i] -= DD_MH_SIZE;
+        c = perm[i];
       }
+      taken[c] = 1;
+      s->mh[c] = s->dests[i];
+      if (++filled == DD_MH_SIZE) return;
+      if (++dt >= turns[i]) { dt = 0; i++; }
     }
   }
 }
@@ -141,8 +178,8 @@ void dd_mh_rebuild(struct dd_table *t, struct dd_service *s) {
 static uint32_t mh(struct dd_table *t, struct dd_service *s, uint32_t saddr) {
   uint16_t slot;
   if (!s->mh) return DD_NIL;
-  slot = s->mh[mh_hash(saddr, 0) % DD_MH_SIZE];
-  if (slot == DD_NO_DEST || t->dests[slot].weight <= 0) return DD_NIL;
+  slot = s->mh[mh_key(saddr, 0, MH_KEY1) % DD_MH_SIZE];
+  if (slot == DD_NO_DEST || t->dests[slot].weight <= 0 || overloaded(&t->dests[slot])) return DD_NIL;
   return slot;
 }
 

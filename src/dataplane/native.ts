@@ -5,7 +5,7 @@ import { DirectordError } from '../errors';
 import type { ConnEntry, ServiceSpec, Timeouts } from './types';
 import { ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 2;
+export const EXPECTED_ABI_VERSION = 3;
 
 interface RecordLayout {
   size: number;

@@ -154,10 +154,16 @@ t.test('removed dest: its connections are dropped (dest_unavailable) and revive 
   t.equal(tab.destStats().find((s) => s.address === '10.61.0.11')!.activeConns, 1, 'counters survived');
 });
 
-t.test('a dest without MAC is scheduled but its frames are counted as no_mac', async (t) => {
+t.test('a dest without MAC is never chosen; its existing flows are counted as no_mac', async (t) => {
   const tab = new NativeTable(1024);
   tab.setServices([svc({ dests: [{ address: '10.61.0.11', port: 80, weight: 1 }] })]);
-  t.equal(tab.processPacket(pkt('10.61.1.1', 1, SYN), 0).verdict, 'no_mac');
+  t.equal(tab.processPacket(pkt('10.61.1.1', 1, SYN), 0).verdict, 'no_dest', 'skipped like an overloaded dest');
+  tab.setServices([svc({ dests: [dest(1), dest(2)] })]);
+  t.equal(who(tab.processPacket(pkt('10.61.1.1', 2, SYN), 0)), '11');
+  tab.setServices([svc({ dests: [{ address: '10.61.0.11', port: 80, weight: 1 }, dest(2)] })]);
+  const d = tab.processPacket(pkt('10.61.1.1', 2, ACK), 0);
+  t.same([d.verdict, who(d)], ['no_mac', '11'], 'the connection keeps its dest but cannot be sent');
+  t.equal(who(tab.processPacket(pkt('10.61.1.1', 3, SYN), 0)), '12', 'new connections avoid it');
 });
 
 t.test('table full and forwarding off', async (t) => {
