@@ -1,7 +1,8 @@
 // The README's demo: builds the seed deployment in namespaces, shows what the seed shows, narrates two failures,
 // then removes everything (or, with --keep, stays running until SIGTERM). Started by scripts/demo.sh.
 import { execFileSync } from 'node:child_process';
-import { SeedLab, SEED, SEED_USERS, seedIpvsadmTable } from './seed';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SeedLab, SEED, SEED_USERS, seedIpvsadmTable, seedVariant } from './seed';
 import { waitCaughtUp } from './mariadb';
 import { waitFor } from './lab';
 import { Workload, WORKLOAD_TABLE_SQL } from './workload';
@@ -24,7 +25,7 @@ function indent(text: string, by = '      '): string {
 }
 
 let stepNo = 0;
-const TOTAL_STEPS = 9;
+const TOTAL_STEPS = 10;
 
 /** Run one narrated step; a failure names the step and stops the demo (cleanup follows). */
 async function step<T>(title: string, fn: () => Promise<T>): Promise<T> {
@@ -117,21 +118,39 @@ async function run(keep: boolean): Promise<void> {
     workloads.push(w);
     w.start();
 
-    await step("Failure 1: sql1's mysqld stops; traffic moves to sql2; sql1 returns after reentry", async () => {
-      const before = await s.waitServedBy('any');
-      say(indent(`the client is being served by ${before}; a client writes numbered rows through the VIP every 100 ms`));
+    await step('Reload under traffic: one line added to lvs.cf (expire_quiescent_template = 1)', async () => {
+      say(indent("The seed's quiesce_server = 1 with persistent = 60 keeps a persistent client on a quiesced (dead) server:"));
+      say(indent('IPVS does so unless the expire_quiescent_template sysctl is set, and directord reproduces it faithfully.'));
+      say(indent('directord has the sysctl as an lvs.cf key; both directors reload it while the client keeps writing.'));
+      const changed = seedVariant(readFileSync(paths.seedConfig, 'utf8'), {}, { expire_quiescent_template: 1 });
+      const failuresBefore = w.failures.length;
+      for (const h of ['lb1', 'lb2'] as const) {
+        writeFileSync(s.configPath(h), changed);
+        const r = await s.director(h).ctl(['reload']);
+        if (r.code !== 0) throw new Error(`${h}: directorctl reload: ${r.stderr.trim() || r.stdout.trim()}`);
+        say(indent(`${h}# directorctl reload -> ${r.stdout.trim().split('\n').join(' ')}`));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      say(indent(`client: ${w.committed.length} rows committed so far, ${w.failures.length - failuresBefore} failures during the reload`));
+    });
+
+    await step("Failure 1: a real server's mysqld stops; traffic moves; it returns after reentry", async () => {
+      const victim = await s.waitServedBy('any');
+      const other = victim === 'sql1' ? 'sql2' : 'sql1';
+      const db = victim === 'sql1' ? s.sql1 : s.sql2;
+      say(indent(`the client is being served by ${victim}; it writes a numbered row through the VIP every 100 ms`));
       const mark = s.director('lb1').records.length;
       const t0 = Date.now();
-      await s.sql1.stop();
-      say(indent(`${dim(new Date().toISOString().slice(11, 19))} service mysqld stop   (on sql1)`));
-      await s.director('lb1').waitLog('sql1 shut down', (r) => /\[inactive\].*10\.0\.0\.4/.test(String(r.msg)), 60000, mark);
+      await db.stop();
+      say(indent(`${dim(new Date().toISOString().slice(11, 19))} service mysqld stop   (on ${victim})`));
+      await s.director('lb1').waitLog(`${victim} shut down`, (r) => /\[inactive\]/.test(String(r.msg)) && String(r.msg).includes(db.address), 60000, mark);
       say(indent(nannyLines(s, 'lb1', mark).join('\n')));
-      const after = await s.waitServedBy('sql2', 60000);
-      say(indent(`new connections now reach ${after} (${((Date.now() - t0) / 1000).toFixed(1)} s after the stop)`));
+      await waitFor(`a commit on ${other}`, () => { const ok = w.lastOk(); return ok && ok.at > t0 && ok.serverId === (other === 'sql1' ? 1 : 2); }, 60000, 200);
+      say(indent(`the client's rows now land on ${other} (${((Date.now() - t0) / 1000).toFixed(1)} s after the stop; timeout = 5 s)`));
       const mark2 = s.director('lb1').records.length;
-      await s.sql1.start();
-      say(indent(`${dim(new Date().toISOString().slice(11, 19))} service mysqld start  (on sql1); reentry = 10 s of good checks`));
-      await s.director('lb1').waitLog('sql1 back', (r) => /\[ active \].*10\.0\.0\.4/.test(String(r.msg)), 90000, mark2);
+      await db.start();
+      say(indent(`${dim(new Date().toISOString().slice(11, 19))} service mysqld start  (on ${victim}); reentry = 10 s of good checks`));
+      await s.director('lb1').waitLog(`${victim} back`, (r) => /\[ active \]/.test(String(r.msg)) && String(r.msg).includes(db.address), 90000, mark2);
       say(indent(nannyLines(s, 'lb1', mark2).join('\n')));
       say(indent((await s.director('lb1').ctl(['status'])).stdout));
     });
