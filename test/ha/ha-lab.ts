@@ -1,6 +1,7 @@
 // Shared lab fixture for HA end-to-end tests and bench/failover.ts: client, lb1, lb2 (+ attacker) on one bridge,
 // HaNode runner processes on lb1/lb2, status files, ARP/ping helpers.
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +16,25 @@ export type RunnerStatus = HaStatus & { pid: number; forwarding: boolean; connec
 export const runnerJs = join(paths.root, 'dist', 'test', 'ha', 'ha-runner.js');
 export const captureJs = join(paths.root, 'dist', 'test', 'ha', 'capture.js');
 
+/** ensureBuilt() only looks at src/: also rebuild when a test/ha helper is newer than its compiled runner. */
+function ensureHaBuilt(): void {
+  ensureBuilt();
+  const dir = join(paths.root, 'test', 'ha');
+  const newest = Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs), ...readdirSync(join(paths.root, 'src', 'ha')).map((f) => statSync(join(paths.root, 'src', 'ha', f)).mtimeMs));
+  let built = 0;
+  try {
+    built = Math.min(statSync(runnerJs).mtimeMs, statSync(captureJs).mtimeMs);
+  } catch {
+    built = 0;
+  }
+  if (newest <= built) return;
+  try {
+    execFileSync(join(paths.root, 'node_modules', '.bin', 'tsc'), ['-p', paths.root], { stdio: 'ignore' });
+  } catch {
+    /* type errors elsewhere still emit; a missing runner fails loudly when spawned */
+  }
+}
+
 export class HaLab {
   readonly dir = mkdtempSync(join(tmpdir(), 'ddha-'));
   readonly procs = new Map<string, ChildProcess>();
@@ -26,7 +46,7 @@ export class HaLab {
   }
 
   static async create(opts: { attacker?: boolean } = {}): Promise<HaLab> {
-    ensureBuilt();
+    ensureHaBuilt();
     const hosts = [
       { name: 'client', address: `${HA_LAB.client}/20` },
       { name: 'lb1', address: `${HA_LAB.lb1}/20`, mac: HA_LAB.lb1Mac },
