@@ -271,10 +271,9 @@ static struct dd_service *find_service(struct dd_table *t, const struct dd_pkt *
 }
 
 /* ip_vs_check_template: an invalid template is rehashed out of reach (vport = dport = 0xffff) and ages out. */
-static int check_template(struct dd_table *t, uint32_t ti) {
+static int check_template(struct dd_table *t, uint32_t ti, const struct dd_service *s) {
   struct dd_conn *ct = &t->conns[ti];
   struct dd_dest *d = &t->dests[ct->dest];
-  struct dd_service *s = &t->svcs[ct->svc];
   if (!d->available || (s->expire_quiescent_template && d->weight == 0)) {
     if (ct->vport != 0xffff) {
       hash_out(t, ti);
@@ -297,7 +296,7 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
     uint32_t tv = s->fwmark ? s->fwmark : s->vip;
     uint16_t tport = s->fwmark || s->port == 21 ? 0 : s->port;
     ti = lookup(t, 1, tproto, snet, 0, tv, tport);
-    if (ti == DD_NIL || !check_template(t, ti)) {
+    if (ti == DD_NIL || !check_template(t, ti, s)) {
       dest = dd_schedule(t, s, p->saddr);
       if (dest == DD_NIL) { dc->verdict = DD_V_NO_DEST; return DD_NIL; }
       ti = conn_new(t, 1, tproto, snet, 0, tv, tport, dest, (uint16_t)si,
@@ -327,6 +326,14 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
   return ci;
 }
 
+/* expire_nodest_conn of the connection's own service, or of the packet's service once that one is gone. */
+static int nodest_expires(struct dd_table *t, const struct dd_conn *c, const struct dd_pkt *p) {
+  uint32_t si;
+  uint16_t owner = t->dests[c->dest].svc;
+  const struct dd_service *s = owner != DD_NO_DEST ? &t->svcs[owner] : find_service(t, p, &si);
+  return s ? s->expire_nodest_conn : 0;
+}
+
 void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *dc) {
   uint32_t ci, si;
   struct dd_conn *c;
@@ -338,7 +345,7 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   if (ci != DD_NIL && p->proto == 6 && (p->tcpflags & DD_TH_SYN)) {
     c = &t->conns[ci];
     int resched = 0;
-    if (t->svcs[c->svc].expire_nodest_conn && t->dests[c->dest].weight == 0) resched = 1;
+    if (nodest_expires(t, c, p) && t->dests[c->dest].weight == 0) resched = 1;
     else if (c->control == DD_NIL && (c->state == S_TW || c->state == S_CL)) resched = 1;
     if (resched) {
       if (!c->n_control) conn_free(t, ci);
@@ -348,8 +355,8 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   /* A connection whose dest was removed: dropped, or with expire_nodest_conn expired and scheduled anew. */
   if (ci != DD_NIL && !t->dests[t->conns[ci].dest].available) {
     c = &t->conns[ci];
-    if (!t->svcs[c->svc].expire_nodest_conn) {
-      dc->svc = c->svc; dc->dest = c->dest; dc->state = c->state;
+    if (!nodest_expires(t, c, p)) {
+      dc->dest = c->dest; dc->state = c->state;
       dc->verdict = DD_V_DEST_UNAVAILABLE;
       return;
     }
@@ -367,10 +374,10 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   }
   c = &t->conns[ci];
   d = &t->dests[c->dest];
-  dc->svc = c->svc;
+  dc->svc = d->svc;
   dc->dest = c->dest;
   d->in_pkts++; d->in_bytes += p->iplen;
-  t->svcs[c->svc].in_pkts++; t->svcs[c->svc].in_bytes += p->iplen;
+  if (d->svc != DD_NO_DEST) { t->svcs[d->svc].in_pkts++; t->svcs[d->svc].in_bytes += p->iplen; }
   transition(t, ci, p);
   dc->state = c->state;
   arm(t, ci, now);

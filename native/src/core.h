@@ -35,7 +35,10 @@ struct dd_dest {
   uint32_t addr;
   int32_t weight;
   uint16_t port;
-  uint16_t svc;
+  uint16_t svc;                 /* owning service slot, DD_NO_DEST once that service is gone */
+  uint32_t kvip, kfwmark;       /* owning service's identity: a re-added service finds its trash dests */
+  uint16_t kport;
+  uint8_t kproto;
   uint8_t mac[6];
   uint8_t has_mac, in_use, available;
   int32_t last_weight;          /* latest non-zero weight (mh builds from it) */

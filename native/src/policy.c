@@ -9,11 +9,13 @@ static int same_service(const struct dd_service *s, const struct dd_service_spec
   return s->in_use && s->vip == sp->vip && s->port == sp->port && s->protocol == sp->protocol && s->fwmark == sp->fwmark;
 }
 
-static int find_dest(struct dd_table *t, uint16_t svc, uint32_t addr, uint16_t port) {
+static int find_dest(struct dd_table *t, const struct dd_service_spec *sp, uint32_t addr, uint16_t port) {
   int i;
   for (i = 0; i < DD_MAX_DESTS; i++) {
     struct dd_dest *d = &t->dests[i];
-    if (d->in_use && d->svc == svc && d->addr == addr && d->port == port) return i;
+    if (d->in_use && d->addr == addr && d->port == port && d->kvip == sp->vip && d->kport == sp->port &&
+        d->kproto == sp->protocol && d->kfwmark == sp->fwmark)
+      return i;
   }
   return -1;
 }
@@ -46,6 +48,7 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
     for (i = 0; i < s->ndests; i++) {
       struct dd_dest *d = &t->dests[s->dests[i]];
       d->available = 0;
+      d->svc = DD_NO_DEST;
       if (d->refcnt == 0) d->in_use = 0;
     }
     s->in_use = 0; s->ndests = 0;
@@ -81,21 +84,23 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
     for (j = 0; j < (uint32_t)oldn; j++) t->dests[old[j]].available = 0;
     for (j = 0; j < sp->dest_count; j++) {
       const struct dd_dest_spec *dp = &dests[sp->dest_first + j];
-      int k = find_dest(t, (uint16_t)slot_of[i], dp->addr, dp->port);
+      int k = find_dest(t, sp, dp->addr, dp->port);
       struct dd_dest *d;
       if (k < 0) {
         k = alloc_dest(t);
         if (k < 0) return -3;
         d = &t->dests[k];
-        d->in_use = 1; d->svc = (uint16_t)slot_of[i]; d->addr = dp->addr; d->port = dp->port;
+        d->in_use = 1; d->addr = dp->addr; d->port = dp->port;
+        d->kvip = sp->vip; d->kport = sp->port; d->kproto = sp->protocol; d->kfwmark = sp->fwmark;
       }
       d = &t->dests[k];
+      d->svc = (uint16_t)slot_of[i];
       if (d->weight != dp->weight) changed = 1;
       {
         int adding = 1;
         for (int m = 0; m < oldn; m++) if (old[m] == k) adding = 0;
         if (adding || dp->weight != 0) d->last_weight = dp->weight;   /* __ip_vs_update_dest */
-        if (adding || d->has_mac != dp->has_mac) changed = 1;
+        if (adding) changed = 1;
       }
       d->weight = dp->weight; d->available = 1; d->has_mac = dp->has_mac;
       memcpy(d->mac, dp->mac, 6);

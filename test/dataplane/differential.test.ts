@@ -1,0 +1,192 @@
+// Differential test: the native table and the scheduler's reference model (ConnTableModel) get the same policy
+// changes, clock and packets; every decision, every counter and the connection list must be identical.
+import t from 'tap';
+import { NativeTable } from '../../src/dataplane/native';
+import type { ServiceSpec } from '../../src/dataplane/types';
+import { ConnTableModel, type Decision, type PacketSummary } from '../../src/scheduler';
+
+const VIP = '10.61.0.100';
+const FLAGS = { fin: 1, syn: 2, rst: 4, ack: 16 } as const;
+type Flags = Partial<Record<keyof typeof FLAGS, boolean>>;
+
+class Rng {
+  constructor(private s: number) {}
+  next(): number {
+    this.s = (Math.imul(this.s ^ (this.s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return this.s;
+  }
+  int(n: number): number {
+    return this.next() % n;
+  }
+  pick<T>(a: readonly T[]): T {
+    return a[this.int(a.length)];
+  }
+  chance(p: number): boolean {
+    return this.next() / 2 ** 32 < p;
+  }
+}
+
+/** Native verdict → the model's (verdict, reason) pair. */
+function expected(d: Decision): string {
+  if (d.verdict === 'forward') return 'forward';
+  if (d.verdict === 'no_dest') return 'no_dest';
+  if (d.verdict === 'drop') return d.reason ?? 'drop';
+  return d.reason ?? d.verdict;
+}
+
+function nativeAsModel(v: string): string {
+  return v === 'no_mac' ? 'forward' : v;
+}
+
+interface Pair {
+  model: ConnTableModel;
+  native: NativeTable;
+  services: ServiceSpec[];
+}
+
+function setServices(p: Pair, services: ServiceSpec[]): void {
+  p.services = services;
+  p.model.setServices(services);
+  p.native.setServices(services);
+}
+
+function counters(p: Pair): { model: unknown; native: unknown } {
+  const model = p.model.stats().map((s) => s.dests.map((d) => [d.address, d.activeConns, d.inactConns, d.persistConns, d.conns, d.inPkts, d.inBytes]));
+  const rows = p.native.destStats();
+  const native = p.services.map((_, i) => rows.filter((r) => r.serviceIndex === i).map((d) => [d.address, d.activeConns, d.inactConns, d.persistConns, d.conns, d.inPkts, d.inBytes]));
+  return { model, native };
+}
+
+function connKey(c: { protocol: string; caddr: string; cport: number; vaddr: string; vport: number; daddr: string; dport: number; state: string; expiresMs: number; template: boolean }): string {
+  return `${c.template ? 'T' : 'C'} ${c.protocol} ${c.caddr}:${c.cport} ${c.vaddr}:${c.vport} ${c.daddr}:${c.dport} ${c.state} ${c.expiresMs}`;
+}
+
+function randomServices(r: Rng): ServiceSpec[] {
+  const n = 1 + r.int(3);
+  const out: ServiceSpec[] = [];
+  const used = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const protocol = r.pick(['tcp', 'tcp', 'udp'] as const);
+    const port = r.pick([80, 3306, 53, 0]);
+    if (used.has(`${protocol}${port}`)) continue;
+    used.add(`${protocol}${port}`);
+    const nd = 1 + r.int(5);
+    out.push({
+      vip: VIP, port, protocol, fwmark: 0,
+      scheduler: r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] as const),
+      persistent: port === 0 || r.chance(0.4) ? r.pick([30, 60, 300]) : 0,
+      pmask: r.pick(['255.255.255.255', '255.255.255.0', '255.255.240.0', '255.255.0.0']),
+      expireQuiescentTemplate: r.chance(0.3),
+      expireNodestConn: r.chance(0.3),
+      dests: Array.from({ length: nd }, (_, j) => ({
+        address: `10.61.0.${11 + j}`, port, weight: r.pick([0, 1, 1, 2, 3, 5]),
+        ...(r.chance(0.9) ? { mac: `02:61:00:00:00:${(0x11 + j).toString(16)}` } : {}),
+      })),
+    });
+  }
+  return out;
+}
+
+function mutate(r: Rng, services: ServiceSpec[]): ServiceSpec[] {
+  const out = services.map((s) => ({ ...s, dests: s.dests.map((d) => ({ ...d })) }));
+  const s = r.pick(out);
+  switch (r.int(6)) {
+    case 0: if (s.dests.length) r.pick(s.dests).weight = r.pick([0, 0, 1, 2, 4]); break; // quiesce / reweight
+    case 1: if (s.dests.length > 1) s.dests.splice(r.int(s.dests.length), 1); break; // remove (to the trash)
+    case 2: s.dests.unshift({ address: `10.61.0.${11 + r.int(7)}`, port: s.port, weight: 1 + r.int(3), mac: '02:61:00:00:00:99' }); break; // add at the head
+    case 3: if (s.dests.length) { const d = r.pick(s.dests); if (d.mac) delete d.mac; else d.mac = '02:61:00:00:00:98'; } break;
+    case 4: s.scheduler = r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] as const); break;
+    case 5: return r.chance(0.5) ? randomServices(r) : out.slice(1).concat(out.slice(0, 1)); // new table or reordered services
+  }
+  // Adding a dest that is already listed would be a duplicate: keep the first occurrence.
+  for (const x of out) x.dests = x.dests.filter((d, i, a) => a.findIndex((y) => y.address === d.address && y.port === d.port) === i);
+  return out;
+}
+
+function randomPacket(r: Rng, services: ServiceSpec[]): PacketSummary & { flagByte: number } {
+  const s = services.length ? r.pick(services) : undefined;
+  const protocol = s && r.chance(0.9) ? s.protocol : r.pick(['tcp', 'udp'] as const);
+  const dport = s && s.port && r.chance(0.9) ? s.port : r.pick([80, 3306, 53, 8080]);
+  const flagSets: Flags[] = [{ syn: true }, { syn: true }, { ack: true }, { ack: true }, { ack: true }, { fin: true, ack: true }, { rst: true }, {}, { syn: true, ack: true }, { syn: true, rst: true }];
+  const flags = protocol === 'tcp' ? r.pick(flagSets) : {};
+  const flagByte = Object.entries(flags).reduce((b, [k, v]) => (v ? b | FLAGS[k as keyof typeof FLAGS] : b), 0);
+  const saddr = r.pick(['10.61.1.1', '10.61.1.2', '10.61.2.7', '10.61.15.3', '10.61.16.9', '10.62.0.5', '10.60.255.1', '10.61.1.200']);
+  return { protocol, saddr, sport: 1000 + r.int(6), daddr: VIP, dport, flags, len: 40 + r.int(1400), flagByte };
+}
+
+function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) => unknown }, seed: number, steps: number): void {
+  const r = new Rng(seed);
+  const p: Pair = { model: new ConnTableModel({ requireMac: true }), native: new NativeTable(4096), services: [] };
+  setServices(p, randomServices(r));
+  let now = 1_000_000;
+  let mismatches = 0;
+  const trace = process.env.DD_DIFF_TRACE === String(seed);
+  if (trace) console.error(JSON.stringify(p.services));
+  const fail = (what: string, detail: unknown): void => {
+    if (mismatches++ < 3) t.fail(`seed ${seed} ${what}`, { diagnostic: true, detail } as never);
+  };
+  for (let i = 0; i < steps && mismatches === 0; i++) {
+    const roll = r.int(100);
+    if (trace) console.error(i, 'roll', roll, now);
+    if (roll < 3) { setServices(p, mutate(r, p.services)); if (trace) console.error(JSON.stringify(p.services)); }
+    else if (roll < 4) {
+      const to = { tcp: r.pick([900, 100, 30]), tcpfin: r.pick([120, 10]), udp: r.pick([300, 20]) };
+      p.model.setTimeouts(to);
+      p.native.setTimeouts(to);
+    } else if (roll < 10) now += r.pick([1000, 5000, 30_000, 61_000, 121_000, 301_000, 901_000]);
+    else {
+      now += r.int(3) === 0 ? r.int(2000) : 0;
+      const pkt = randomPacket(r, p.services);
+      const m = p.model.process(pkt, now);
+      const n = p.native.processPacket({ ...pkt, flags: pkt.flagByte, length: pkt.len }, now);
+      if (trace) console.error(JSON.stringify({ pkt, m, n }));
+      const want = expected(m);
+      const got = nativeAsModel(n.verdict);
+      const sameDest = m.verdict !== 'forward' || (n.dest?.address === m.dest?.address);
+      const sameState = m.verdict !== 'forward' || n.state === m.state;
+      const sameNew = m.verdict !== 'forward' || n.created === m.newConn;
+      if (want !== got || !sameDest || !sameState || !sameNew) {
+        fail(`step ${i}: decision differs`, { pkt, now, model: m, native: n });
+      }
+    }
+    if (i % 25 === 0 || i === steps - 1) {
+      const c = counters(p);
+      if (JSON.stringify(c.model) !== JSON.stringify(c.native)) fail(`step ${i}: counters differ`, c);
+      p.model.expire(now); // the model's connections() reports due entries until something runs its timers
+      const mc = p.model.connections(now).map(connKey).sort();
+      const nc = p.native.connections(1 << 20, now).map(connKey).sort();
+      if (JSON.stringify(mc) !== JSON.stringify(nc)) fail(`step ${i}: connections differ`, { model: mc, native: nc });
+    }
+  }
+  if (mismatches === 0) t.pass(`seed ${seed}: ${steps} steps identical`);
+}
+
+t.test('random scenarios: native table === reference model', async (t) => {
+  for (let seed = 1; seed <= 60; seed++) runScenario(t, seed, 600);
+});
+
+t.test('hand-written sequence: persistence /20, quiesce, removal, timeouts', async (t) => {
+  const p: Pair = { model: new ConnTableModel({ requireMac: true }), native: new NativeTable(1024), services: [] };
+  const mac = (i: number) => `02:61:00:00:00:${(16 + i).toString(16)}`;
+  const base: ServiceSpec = { vip: VIP, port: 3306, protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 60, pmask: '255.255.240.0',
+    expireQuiescentTemplate: false, expireNodestConn: false, dests: [1, 2, 3].map((i) => ({ address: `10.61.0.${10 + i}`, port: 3306, weight: 1, mac: mac(i) })) };
+  setServices(p, [base]);
+  const seq: [number, string, number, Flags][] = [
+    [0, '10.61.1.1', 1, { syn: true }], [1, '10.61.1.1', 1, { ack: true }], [2, '10.61.2.2', 1, { syn: true }],
+    [3, '10.61.16.1', 1, { syn: true }], [4, '10.61.16.1', 1, { ack: true }], [5, '10.61.1.1', 1, { fin: true, ack: true }],
+    [70_000, '10.61.1.1', 2, { syn: true }], [70_001, '10.61.3.3', 9, { ack: true }], [200_000, '10.61.16.1', 1, { rst: true }],
+  ];
+  for (const [tm, saddr, sport, flags] of seq) {
+    const pkt: PacketSummary = { protocol: 'tcp', saddr, sport, daddr: VIP, dport: 3306, flags, len: 60 };
+    const flagByte = Object.entries(flags).reduce((b, [k, v]) => (v ? b | FLAGS[k as keyof typeof FLAGS] : b), 0);
+    const m = p.model.process(pkt, 1e6 + tm);
+    const n = p.native.processPacket({ ...pkt, flags: flagByte, length: 60 }, 1e6 + tm);
+    t.same([nativeAsModel(n.verdict), n.dest?.address, n.state], [expected(m), m.dest?.address, m.verdict === 'forward' ? m.state : n.state], `${saddr}:${sport} ${JSON.stringify(flags)} @${tm}`);
+  }
+  setServices(p, [{ ...base, dests: base.dests.map((d, i) => ({ ...d, weight: i === 0 ? 0 : 1 })) }]);
+  setServices(p, [{ ...base, dests: base.dests.slice(1) }]);
+  const c = counters(p);
+  t.same(c.native, c.model, 'counters after quiesce + removal');
+  p.model.expire(1e6 + 300_000);
+  t.same(p.native.connections(100, 1e6 + 300_000).map(connKey).sort(), p.model.connections(1e6 + 300_000).map(connKey).sort(), 'connections');
+});
