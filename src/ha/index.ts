@@ -187,6 +187,7 @@ export class HaNode extends EventEmitter {
     if (!this.started || !this.machine) return;
     const g = cfg.global;
     this.loadKey();
+    this.sync?.setKey(this.key);
     Object.assign(this.machine.params, {
       deadtimeMs: g.deadtime * 1000,
       monitorLinks: g.monitorLinks,

@@ -28,6 +28,11 @@ export class SyncChannel {
     this.timer = setInterval(() => this.pump(), SYNC_INTERVAL_MS);
   }
 
+  /** A reload may change heartbeat_key_file; the channel shares the heartbeat key. */
+  setKey(key: Buffer | undefined): void {
+    this.opts.key = key;
+  }
+
   /** Active: stream changes to the peer. Standby: drain and drop (they are the peer's records echoed back). */
   setSending(on: boolean): void {
     this.sending = on;
