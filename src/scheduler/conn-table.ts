@@ -77,6 +77,10 @@ interface Conn {
 const FTP_PORT = 21;
 const INVALID_PORT = 0xffff;
 
+function validPort(p: number): boolean {
+  return Number.isInteger(p) && p >= 0 && p <= 65535;
+}
+
 function badPacket(message: string, details: Record<string, unknown>): DirectordError {
   return new DirectordError('E_SCHED_BAD_PACKET', message, { details });
 }
@@ -112,8 +116,9 @@ export class ConnTableModel {
   process(pkt: PacketSummary, nowMs: number): Decision {
     this.expire(nowMs);
     const saddr = ipToU32(pkt.saddr), daddr = ipToU32(pkt.daddr);
-    for (const p of [pkt.sport, pkt.dport]) {
-      if (!Number.isInteger(p) || p < 0 || p > 65535) throw badPacket(`port ${p} is not 0..65535`, { port: p });
+    if (!validPort(pkt.sport) || !validPort(pkt.dport)) {
+      const port = validPort(pkt.sport) ? pkt.dport : pkt.sport;
+      throw badPacket(`port ${port} is not 0..65535`, { port });
     }
     if (pkt.protocol !== 'tcp' && pkt.protocol !== 'udp') throw badPacket(`protocol '${String(pkt.protocol)}' is not tcp or udp`, {});
     const flags: TcpFlags = { syn: !!pkt.flags?.syn, ack: !!pkt.flags?.ack, fin: !!pkt.flags?.fin, rst: !!pkt.flags?.rst };
