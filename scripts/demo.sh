@@ -19,9 +19,11 @@ down() {
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
     rm -f "$STATE.pid" "$STATE.log"
+    if ip netns list | grep -q "^dd${pid}[a-z]-seed-"; then echo "demo: namespaces still present:"; ip netns list | grep "^dd${pid}"; exit 1; fi
+    echo "== demo lab removed"
+  else
+    echo "== no demo lab running"
   fi
-  if ip netns list | grep -q -- '-seed-'; then echo "demo: namespaces still present:"; ip netns list | grep -- '-seed-'; exit 1; fi
-  echo "== demo lab removed"
 }
 
 case "$mode" in
@@ -34,8 +36,10 @@ if [ -f "$STATE.pid" ] && kill -0 "$(cat "$STATE.pid")" 2>/dev/null; then
   echo "demo: a lab is already running (pid $(cat "$STATE.pid")); use $0 --down first" >&2; exit 1
 fi
 
-echo "== installing dependencies and building (scripts/install-deps.sh)"
-bash scripts/install-deps.sh
+if [ "${DIRECTORD_DEMO_SKIP_INSTALL:-0}" != 1 ]; then   # set by developers whose tree is already installed
+  echo "== installing dependencies and building (scripts/install-deps.sh)"
+  bash scripts/install-deps.sh
+fi
 node_modules/.bin/tsc -p . >/dev/null || true   # test/lab (the demo) compiles with the rest; type errors still emit
 
 export DIRECTORD_DEMO=1
@@ -50,8 +54,8 @@ echo $! >"$STATE.pid"
 shown=0
 while :; do
   total=$(wc -l <"$STATE.log")
-  if [ "$total" -gt "$shown" ]; then sed -n "$((shown + 1)),${total}p" "$STATE.log"; shown=$total; fi
-  grep -q '^ready: ' "$STATE.log" && break
+  if [ "$total" -gt "$shown" ]; then sed -n "$((shown + 1)),${total}p" "$STATE.log" | grep -v '^ready: ' || true; shown=$total; fi
+  if grep -q '^ready: ' "$STATE.log"; then sed -n "$((shown + 1)),\$p" "$STATE.log" | grep -v '^ready: ' || true; break; fi
   if ! kill -0 "$(cat "$STATE.pid")" 2>/dev/null; then
     sed -n "$((shown + 1)),\$p" "$STATE.log"; rm -f "$STATE.pid"; echo "demo: failed (see above)" >&2; exit 1
   fi

@@ -183,6 +183,12 @@ async function run(keep: boolean): Promise<void> {
     });
 
     if (keep) {
+      await step('Repair lb1 (link up, directord restarted): it rejoins as standby', async () => {
+        await s.must('sw', ['ip', 'link', 'set', s.lab.switchPort('lb1'), 'up']);
+        await s.startDirector('lb1', readFileSync(s.configPath('lb1'), 'utf8'));
+        await waitFor('lb1 to hear lb2', async () => (await s.director('lb1').status()).ha.lastHeartbeatAgeMs !== undefined, 60000, 200);
+        say(indent((await s.director('lb1').ctl(['status'])).stdout.split('\n').filter((l) => /^(Node|Peer):/.test(l)).join('\n')));
+      });
       say();
       say(bold('The lab stays up. Explore it:'));
       say(`  ip netns exec ${s.lab.ns('client')} mysql -u nova -pnova_pw -h ${SEED.vip}`);
@@ -193,9 +199,10 @@ async function run(keep: boolean): Promise<void> {
       await new Promise<never>(() => undefined);
     }
     await step('Remove everything', async () => {
+      const prefix = seed!.lab.prefix;
       await seed!.destroy();
       seed = undefined;
-      const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('-seed-'));
+      const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(prefix));
       if (left.length) throw new Error(`namespaces left: ${left.join(', ')}`);
     });
   } finally {
