@@ -3,7 +3,7 @@ import { DirectordError } from '../errors';
 import type { KeyDef } from './keys';
 import type { Token } from './lexer';
 import type { HostResolver, ServiceResolver } from './resolve';
-import { inetAton, lvsdStripQuotes, nannyConvert, parseCInteger, parseDecimal, suggest } from './values';
+import { inetAton, lvsdStripQuotes, nannyConvert, parseCInteger, parseDecimal, shown, suggest } from './values';
 
 export interface ConvertContext {
   file: string;
@@ -26,7 +26,7 @@ function fail(ctx: ConvertContext, tok: Token, code: string, message: string, co
 function host(ctx: ConvertContext, def: KeyDef, tok: Token): string | DirectordError {
   const ip = inetAton(tok.text) ?? (/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(tok.text) ? ctx.resolveHost(tok.text) : undefined);
   if (ip === undefined) {
-    return fail(ctx, tok, 'E_CONFIG_BAD_ADDRESS', `invalid host name or IP address '${tok.text}' for ${def.name} (names are looked up in /etc/hosts only, not DNS)`);
+    return fail(ctx, tok, 'E_CONFIG_BAD_ADDRESS', `invalid host name or IP address '${shown(tok.text)}' for ${def.name} (names are looked up in /etc/hosts only, not DNS)`);
   }
   return ip;
 }
@@ -45,13 +45,13 @@ function enumValue(ctx: ConvertContext, def: KeyDef, tok: Token): string | Direc
   if (def.name === 'scheduler') {
     const known = UNSUPPORTED_SCHEDULERS[tok.text];
     if (known) {
-      return fail(ctx, tok, 'E_CONFIG_BAD_SCHEDULER', `scheduler '${tok.text}' (${known}) is valid in Piranha but not supported by directord; use one of ${values.join(' ')}`);
+      return fail(ctx, tok, 'E_CONFIG_BAD_SCHEDULER', `scheduler '${shown(tok.text)}' (${known}) is valid in Piranha but not supported by directord; use one of ${values.join(' ')}`);
     }
     const hint = suggest(tok.text, values);
-    return fail(ctx, tok, 'E_CONFIG_BAD_SCHEDULER', `unknown scheduler '${tok.text}'${hint ? ` (did you mean '${hint}'?)` : ''}; use one of ${values.join(' ')}`);
+    return fail(ctx, tok, 'E_CONFIG_BAD_SCHEDULER', `unknown scheduler '${shown(tok.text)}'${hint ? ` (did you mean '${hint}'?)` : ''}; use one of ${values.join(' ')}`);
   }
   const hint = suggest(tok.text, values);
-  return fail(ctx, tok, 'E_CONFIG_BAD_VALUE', `invalid value '${tok.text}' for ${def.name}${hint ? ` (did you mean '${hint}'?)` : ''}; expected one of: ${values.join(', ')}`);
+  return fail(ctx, tok, 'E_CONFIG_BAD_VALUE', `invalid value '${shown(tok.text)}' for ${def.name}${hint ? ` (did you mean '${hint}'?)` : ''}; expected one of: ${values.join(', ')}`);
 }
 
 /** Convert the value tokens (already checked for count) of one key. */
@@ -69,7 +69,7 @@ export function convertValue(ctx: ConvertContext, def: KeyDef, toks: Token[]): u
     case 'bool': {
       const r = parseCInteger(tok.text);
       if (r.ok && (r.value === 0 || r.value === 1)) return r.value === 1;
-      return fail(ctx, tok, 'E_CONFIG_BAD_BOOLEAN', `boolean expected for ${def.name}: '${tok.text}' (write 0 or 1)`);
+      return fail(ctx, tok, 'E_CONFIG_BAD_BOOLEAN', `boolean expected for ${def.name}: '${shown(tok.text)}' (write 0 or 1)`);
     }
     case 'flag': {
       const r = parseCInteger(tok.text);
@@ -80,14 +80,14 @@ export function convertValue(ctx: ConvertContext, def: KeyDef, toks: Token[]): u
       if (r.ok) return r.value;
       const port = /^[A-Za-z][A-Za-z0-9_+.-]*$/.test(tok.text) ? ctx.resolveService(tok.text) : undefined;
       if (port !== undefined) return port;
-      return fail(ctx, tok, 'E_CONFIG_BAD_PORT', `invalid port '${tok.text}' for ${def.name}: neither a number nor a TCP service name in /etc/services`);
+      return fail(ctx, tok, 'E_CONFIG_BAD_PORT', `invalid port '${shown(tok.text)}' for ${def.name}: neither a number nor a TCP service name in /etc/services`);
     }
     case 'host':
       return host(ctx, def, tok);
     case 'ip':
-      return inetAton(tok.text) ?? fail(ctx, tok, 'E_CONFIG_BAD_ADDRESS', `invalid IP address '${tok.text}' for ${def.name} (a dotted quad is required here)`);
+      return inetAton(tok.text) ?? fail(ctx, tok, 'E_CONFIG_BAD_ADDRESS', `invalid IP address '${shown(tok.text)}' for ${def.name} (a dotted quad is required here)`);
     case 'netmask':
-      return inetAton(tok.text) ?? fail(ctx, tok, 'E_CONFIG_BAD_NETMASK', `bad subnet mask '${tok.text}' for ${def.name} (expected a dotted quad such as 255.255.255.0)`);
+      return inetAton(tok.text) ?? fail(ctx, tok, 'E_CONFIG_BAD_NETMASK', `bad subnet mask '${shown(tok.text)}' for ${def.name} (expected a dotted quad such as 255.255.255.0)`);
     case 'string':
       return tok.text;
     case 'lvsd-string': {

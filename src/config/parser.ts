@@ -7,7 +7,7 @@ import { lex, type Token, type TokenLine } from './lexer';
 import { recordLocation } from './locations';
 import { hostsFileResolver, servicesFileResolver, type HostResolver, type ServiceResolver } from './resolve';
 import type { LvsConfig, VirtualServiceConfig } from './schema';
-import { suggest } from './values';
+import { shown, suggest } from './values';
 
 export interface ParseOptions {
   resolveHost?: HostResolver;
@@ -66,7 +66,7 @@ class Parser {
     }
     while (this.stack.length > 1) {
       const f = this.top;
-      this.error('E_CONFIG_UNEXPECTED_EOF', `unexpected end of file: ${f.word} '${f.name}' opened here is never closed (add a line with only '}')`, f.line, f.column);
+      this.error('E_CONFIG_UNEXPECTED_EOF', `unexpected end of file: ${f.word} '${shown(f.name)}' opened here is never closed (add a line with only '}')`, f.line, f.column);
       this.close();
     }
     this.finishGlobal();
@@ -97,7 +97,7 @@ class Parser {
       const outer = this.stack.findIndex((f) => f.scope === wantScope);
       if (outer >= 0) {
         const f = this.top;
-        this.error('E_CONFIG_UNCLOSED_BLOCK', `'${word}' cannot appear inside ${f.word} '${f.name}' (opened at line ${f.line}): a '}' is missing before this line`, line, tokens[0].column);
+        this.error('E_CONFIG_UNCLOSED_BLOCK', `'${word}' cannot appear inside ${f.word} '${shown(f.name)}' (opened at line ${f.line}): a '}' is missing before this line`, line, tokens[0].column);
         while (this.stack.length > outer + 1) this.close();
       } else {
         this.error('E_CONFIG_MISPLACED_BLOCK', `'server' blocks belong inside a virtual block`, line, tokens[0].column);
@@ -112,10 +112,10 @@ class Parser {
       name = '';
     } else if (tokens.length === 2 || tokens[2].text !== '{') {
       const col = tokens[2]?.column ?? tokens[1].column + tokens[1].text.length + (tokens[1].quote ? 2 : 0) + 1;
-      this.error('E_CONFIG_EXPECTED_BRACE', `expected '{' after '${word} ${name}' on the same line`, line, col);
+      this.error('E_CONFIG_EXPECTED_BRACE', `expected '{' after '${word} ${shown(name)}' on the same line`, line, col);
       awaitingBrace = tokens.length === 2;
     } else if (tokens.length > 3) {
-      this.error('E_CONFIG_UNEXPECTED_ARGS', `unexpected arguments after '${word} ${name} {'`, line, tokens[3].column);
+      this.error('E_CONFIG_UNEXPECTED_ARGS', `unexpected arguments after '${word} ${shown(name)} {'`, line, tokens[3].column);
     }
     const source = { file: this.file, line };
     let target: object;
@@ -140,7 +140,7 @@ class Parser {
     const word = tok.text;
     const eq = word.indexOf('=');
     if (eq > 0 && (['global', 'virtual', 'server'] as Scope[]).some((s) => findKey(s, word.slice(0, eq)))) {
-      this.error('E_CONFIG_EXPECTED_EQUALS', `'=' must be a separate token: write '${word.slice(0, eq)} = ${word.slice(eq + 1)}'`, line, tok.column + eq);
+      this.error('E_CONFIG_EXPECTED_EQUALS', `'=' must be a separate token: write '${word.slice(0, eq)} = ${shown(word.slice(eq + 1))}'`, line, tok.column + eq);
       return;
     }
     const elsewhere = (['global', 'virtual', 'server'] as Scope[]).filter((s) => s !== scope && findKey(s, word));
@@ -149,9 +149,9 @@ class Parser {
       return;
     }
     const candidates = [...KEYS_BY_SCOPE[scope].map((k) => k.name), ...BLOCK_WORDS[scope]];
-    const hint = suggest(word, candidates);
+    const hint = suggest(eq > 0 ? word.slice(0, eq) : word, candidates);
     const where = scope === 'global' ? 'at the top level' : `in a ${scope} block`;
-    this.error('E_CONFIG_UNKNOWN_KEY', `unknown key '${word.length > 40 ? `${word.slice(0, 40)}…` : word}' ${where}${hint ? ` (did you mean '${hint}'?)` : ''}`, line, tok.column);
+    this.error('E_CONFIG_UNKNOWN_KEY', `unknown key '${shown(word)}' ${where}${hint ? ` (did you mean '${hint}'?)` : ''}`, line, tok.column);
   }
 
   private keyLine(line: number, tokens: Token[]): void {
@@ -162,7 +162,7 @@ class Parser {
     const eqTok = tokens[1];
     if (!eqTok || eqTok.text !== '=') {
       const col = eqTok?.column ?? keyTok.column + keyTok.text.length + 1;
-      const glued = eqTok && eqTok.text.startsWith('=') ? `: '=' must be a separate token (write '${def.name} = ${eqTok.text.slice(1)}')` : ` (write '${def.name} = VALUE')`;
+      const glued = eqTok && eqTok.text.startsWith('=') ? `: '=' must be a separate token (write '${def.name} = ${shown(eqTok.text.slice(1))}')` : ` (write '${def.name} = VALUE')`;
       this.error('E_CONFIG_EXPECTED_EQUALS', `equal (=) expected after '${def.name}'${glued}`, line, col);
       return;
     }

@@ -3,7 +3,7 @@
 import { DirectordError, DirectordErrors } from '../errors';
 import { locationOf } from './locations';
 import type { GlobalConfig, LvsConfig, RealServerConfig, VirtualServiceConfig } from './schema';
-import { inetAton, isContiguousMask } from './values';
+import { inetAton, isContiguousMask, shown } from './values';
 
 export interface ValidationResult {
   errors: DirectordError[];
@@ -41,7 +41,7 @@ class Checker {
       if (required) this.error('E_CONFIG_MISSING_KEY', `${what}: '${key}' is required`, target);
       return;
     }
-    if (inetAton(value) !== value) this.error('E_CONFIG_BAD_ADDRESS', `${what}: '${value}' is not an IPv4 address`, target, key);
+    if (inetAton(value) !== value) this.error('E_CONFIG_BAD_ADDRESS', `${what}: '${shown(value)}' is not an IPv4 address`, target, key);
     else if (value === '0.0.0.0' || value === '255.255.255.255') this.error('E_CONFIG_BAD_ADDRESS', `${what}: ${key} ${value} is not a usable address`, target, key);
   }
 
@@ -65,7 +65,7 @@ function checkGlobal(c: Checker, cfg: LvsConfig): void {
   const g = cfg.global;
   if (g.service === 'fos') c.error('E_CONFIG_UNSUPPORTED', `service = fos: failover services (FOS) are not supported by directord; set service = lvs`, g, 'service');
   for (const f of cfg.failoverServices ?? []) {
-    c.error('E_CONFIG_UNSUPPORTED', `failover '${f.name}': failover services (FOS) are not supported by directord; remove the failover block`, f);
+    c.error('E_CONFIG_UNSUPPORTED', `failover '${shown(f.name)}': failover services (FOS) are not supported by directord; remove the failover block`, f);
   }
   if (g.network === 'nat') {
     const explicit = c.has(g, 'network');
@@ -103,7 +103,7 @@ function checkGlobal(c: Checker, cfg: LvsConfig): void {
 const CHECK_KEYS_MYSQL = ['mysql_user', 'mysql_password', 'mysql_credentials_file', 'mysql_check_read_only', 'mysql_check_replication', 'mysql_max_lag', 'mysql_connect_timeout'];
 
 function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
-  const what = `virtual '${v.name}'`;
+  const what = `virtual '${shown(v.name)}'`;
   // Piranha ignores inactive blocks entirely, so only active ones must be complete.
   c.address(v, 'address', v.address, what, v.active);
   if (v.address && !v.device) c.error('E_CONFIG_MISSING_VALUE', `${what}: address needs a device ('address = VIP DEVICE')`, v, 'address');
@@ -154,7 +154,7 @@ function checkServers(c: Checker, v: VirtualServiceConfig, what: string): void {
   const names = new Map<string, RealServerConfig>();
   const dests = new Map<string, RealServerConfig>();
   for (const s of v.servers) {
-    const sw = `${what} server '${s.name}'`;
+    const sw = `${what} server '${shown(s.name)}'`;
     const prevName = names.get(s.name);
     if (prevName) c.error('E_CONFIG_DUPLICATE_SERVER', `${sw}: the name is already used at line ${prevName.source.line}`, s);
     names.set(s.name, s);
@@ -165,7 +165,7 @@ function checkServers(c: Checker, v: VirtualServiceConfig, what: string): void {
     if (!s.active) continue;
     const key = `${s.address}:${s.port}`;
     const prev = dests.get(key);
-    if (prev) c.error('E_CONFIG_DUPLICATE_SERVER', `${sw}: ${key} is already server '${prev.name}' (line ${prev.source.line}) of this virtual`, s, 'address');
+    if (prev) c.error('E_CONFIG_DUPLICATE_SERVER', `${sw}: ${key} is already server '${shown(prev.name)}' (line ${prev.source.line}) of this virtual`, s, 'address');
     dests.set(key, s);
   }
   if (v.active && dests.size === 0) c.warn('W_CONFIG_NO_ACTIVE_SERVER', `${what} has no active real server`, v);
@@ -185,15 +185,15 @@ export function checkConfig(cfg: LvsConfig): ValidationResult {
   for (const v of cfg.virtuals) {
     checkVirtual(c, v);
     const prev = names.get(v.name);
-    if (prev) c.error('E_CONFIG_DUPLICATE_VIRTUAL', `virtual '${v.name}': the name is already used at line ${prev.source.line}`, v);
+    if (prev) c.error('E_CONFIG_DUPLICATE_VIRTUAL', `virtual '${shown(v.name)}': the name is already used at line ${prev.source.line}`, v);
     names.set(v.name, v);
     if (!v.active) continue;
     const id = serviceIdentity(v);
     const same = identities.get(id);
-    if (same) c.error('E_CONFIG_DUPLICATE_VIRTUAL', `virtual '${v.name}': ${id} is already served by active virtual '${same.name}' (line ${same.source.line})`, v, v.fwmark ? 'fwmark' : 'address');
+    if (same) c.error('E_CONFIG_DUPLICATE_VIRTUAL', `virtual '${shown(v.name)}': ${id} is already served by active virtual '${shown(same.name)}' (line ${same.source.line})`, v, v.fwmark ? 'fwmark' : 'address');
     identities.set(id, v);
     const dev = devices.get(v.address);
-    if (dev && dev.device !== v.device) c.warn('W_CONFIG_NO_EFFECT', `virtual '${v.name}': VIP ${v.address} is already on device ${dev.device} (virtual '${dev.name}'); device ${v.device} is not used (as in lvsd)`, v, 'address');
+    if (dev && dev.device !== v.device) c.warn('W_CONFIG_NO_EFFECT', `virtual '${shown(v.name)}': VIP ${v.address} is already on device ${shown(dev.device)} (virtual '${shown(dev.name)}'); device ${shown(v.device)} is not used (as in lvsd)`, v, 'address');
     if (!dev) devices.set(v.address, v);
   }
   if (!cfg.virtuals.some((v) => v.active) && (cfg.failoverServices ?? []).length === 0) {

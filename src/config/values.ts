@@ -28,11 +28,11 @@ export function parseCInteger(tok: string): IntResult {
   }
   const valid = radix === 16 ? /^[0-9a-fA-F]+$/ : radix === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
   if (!valid.test(digits)) {
-    if (radix === 8 && /^[0-9]+$/.test(digits)) return { ok: false, reason: `'${tok}' is not an integer (a leading 0 means octal, and 8 and 9 are not octal digits)` };
-    return { ok: false, reason: `'${tok}' is not an integer` };
+    if (radix === 8 && /^[0-9]+$/.test(digits)) return { ok: false, reason: `'${shown(tok)}' is not an integer (a leading 0 means octal, and 8 and 9 are not octal digits)` };
+    return { ok: false, reason: `'${shown(tok)}' is not an integer` };
   }
   const value = sign * parseInt(digits, radix);
-  if (!Number.isSafeInteger(value) || value > INT_MAX || value < INT_MIN) return { ok: false, reason: `'${tok}' is out of range for an integer` };
+  if (!Number.isSafeInteger(value) || value > INT_MAX || value < INT_MIN) return { ok: false, reason: `'${shown(tok)}' is out of range for an integer` };
   return { ok: true, value };
 }
 
@@ -40,13 +40,13 @@ export function parseCInteger(tok: string): IntResult {
 export function parseDecimal(tok: string): IntResult {
   if (/^[0-9]*\.[0-9]+$|^[0-9]+\.$/.test(tok)) {
     // Microsecond resolution and int range keep every value printable as a plain decimal again.
-    if (/\.[0-9]{7,}$/.test(tok)) return { ok: false, reason: `'${tok}' has more than 6 decimal places` };
+    if (/\.[0-9]{7,}$/.test(tok)) return { ok: false, reason: `'${shown(tok)}' has more than 6 decimal places` };
     const value = Number(tok);
-    if (value > INT_MAX) return { ok: false, reason: `'${tok}' is out of range` };
+    if (value > INT_MAX) return { ok: false, reason: `'${shown(tok)}' is out of range` };
     return { ok: true, value };
   }
   const i = parseCInteger(tok);
-  return i.ok ? i : { ok: false, reason: `'${tok}' is not a number (integer, or decimal such as 0.5)` };
+  return i.ok ? i : { ok: false, reason: `'${shown(tok)}' is not a number (integer, or decimal such as 0.5)` };
 }
 
 function parseCUnsigned(part: string): number | undefined {
@@ -130,8 +130,8 @@ export function nannyConvert(s: string): ConvertResult {
     const next = s[i + 1];
     const mapped = next === undefined ? undefined : NANNY_ESCAPES[next];
     if (mapped === undefined) {
-      const shown = next === undefined ? 'a trailing \\' : `'\\${next}'`;
-      return { ok: false, column: i, reason: `unsupported escape ${shown} (nanny loops forever on it); supported: \\n \\r \\t \\\\ \\' \\" — write \\\\ for a literal backslash` };
+      const what = next === undefined ? 'a trailing \\' : `'\\${shown(next)}'`;
+      return { ok: false, column: i, reason: `unsupported escape ${what} (nanny loops forever on it); supported: \\n \\r \\t \\\\ \\' \\" — write \\\\ for a literal backslash` };
     }
     out += mapped;
     i++;
@@ -168,4 +168,10 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   }
   const limit = Math.max(2, Math.floor((best?.length ?? 0) / 3));
   return bestDist <= limit ? best : undefined;
+}
+
+/** A token as shown in a message: control characters escaped, long text cut, so errors stay one readable line. */
+export function shown(text: string, max = 40): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return cut.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -123,7 +123,7 @@ function check(text: string, out: Outcome): void {
     for (const x of list) {
       const loc = x.location;
       const located = loc && loc.line >= 1 && loc.line <= maxLine && loc.column >= 1;
-      if (!/^E_CONFIG_[A-Z_]+$/.test(x.code) || !located) out.problems.push(`${x.format()} (lines ${maxLine}) for ${JSON.stringify(text)}`);
+      if (!/^E_CONFIG_[A-Z_]+$/.test(x.code) || !located || /[\u0000-\u001f\u007f]/.test(x.format())) out.problems.push(`${x.format()} (lines ${maxLine}) for ${JSON.stringify(text)}`);
     }
   }
 }
