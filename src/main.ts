@@ -12,6 +12,7 @@ import { DAEMON_USAGE, parseDaemonArgs, type DaemonArgs } from './director/daemo
 import { buildDataPlane, buildHa, buildHealth, buildWhere, haWanted } from './director/wiring';
 import { configSubsystem, runCheckConfigCommand } from './director/config-source';
 import { createMetricsRegistry, startMetricsServer } from './metrics';
+import { createSdNotifier } from './director/sd-notify';
 
 /** Answers E_CTL_UNAVAILABLE until the director is up, so the socket can be claimed first. */
 function gate(): { target: ControlTarget; open(d: Director): void } {
@@ -86,6 +87,13 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
   }
   g.open(director);
   log.info({ config: args.configFile, socket: args.socket, dataplane: args.dataplane, pid: process.pid }, 'directord ready');
+  const sd = createSdNotifier(log);
+  const summary = (): string => {
+    const s = director.status({ connections: false, connectionLimit: 0 });
+    const up = s.health.filter((h) => h.state === 'up').length;
+    return `${s.ha.role} ${s.ha.state}, forwarding ${s.ha.forwarding ? 'on' : 'off'}, ${s.services.length} virtual(s), ${up}/${s.health.length} real servers up`;
+  };
+  void sd.notify({ READY: '1', STATUS: summary() });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -93,6 +101,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping');
+      await sd.notify({ STOPPING: '1', STATUS: 'stopping: handing over the VIPs' });
       await control.stop();
       await metrics?.close();
       await director.stop();
@@ -103,7 +112,10 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => {
       log.info({ signal: 'SIGHUP' }, 'reloading');
-      void director.reload();
+      void sd.notify({ RELOADING: '1', STATUS: 'reloading' });
+      void director.reload().then((r) =>
+        sd.notify({ READY: '1', STATUS: r.result === 'success' ? summary() : `last reload FAILED (${r.error?.code}), running configuration kept; ${summary()}` }),
+      );
     });
   });
 }

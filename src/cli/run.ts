@@ -75,7 +75,7 @@ export function helpText(): string {
     const shown = c.name === 'status' ? 'status [--stats | --rate | --connections] [--nosort]' : usageLine(c);
     lines.push(`  ${shown.padEnd(44)} ${c.summary}${c.mutating ? '' : ' (read-only)'}`);
   }
-  lines.push(`  ${'wait-ready [--timeout MS]'.padEnd(44)} wait until the daemon has started (systemd ExecStartPost readiness)`);
+  lines.push(`  ${'wait-ready [--timeout MS]'.padEnd(44)} wait until the daemon has started (for scripts)`);
   lines.push('', 'commands (offline, from a configuration file):');
   for (const c of offlineCommands) lines.push(`  ${c.usage.padEnd(44)} ${c.summary}`);
   lines.push('', 'exit status: 0 ok, 1 command failed, 2 usage, 3 daemon not running, 4 permission denied, 5 no answer');
@@ -132,7 +132,7 @@ function formatHuman(cmd: string, result: unknown, flags: Set<string>): string {
   }
 }
 
-/** ExecStartPost readiness probe: poll `ping` until the daemon answers (it answers only once fully started). */
+/** For scripts: poll until the daemon answers `status` (it does only once fully started). */
 async function waitReady(g: Globals, io: CliIo): Promise<number> {
   const deadline = Date.now() + g.timeoutMs;
   let last: unknown;

@@ -2,7 +2,7 @@
 // a reload that keeps unchanged servers' state, a broken reload that keeps the old config, /metrics through promtool,
 // and a second daemon refused on the same socket.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,20 @@ ${extra}${servers.map((s) => `  server ${s.name} {\n    address = ${s.address}\n
 `;
 }
 
+const NOTIFY_RECEIVER = `
+import socket, sys, os, array
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("listening", flush=True)
+while True:
+    msg, anc, flags, addr = s.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
+    for level, typ, data in anc:
+        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+            fds = array.array("i"); fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+            for fd in fds: os.close(fd)
+    if msg != b"BARRIER=1": print(msg.decode().replace("\\n", "|"), flush=True)
+`;
+
 const echoServer = "require('net').createServer((s) => { s.on('error', () => {}); s.write('OK\\n'); }).listen(3306)";
 
 t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
@@ -56,8 +70,22 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
   const sock = join(dir, 'directord.sock');
   writeFileSync(cf, lvsCf([{ name: 'rs1', address: '10.64.0.4', weight: 1 }, { name: 'rs2', address: '10.64.0.5', weight: 1 }]));
 
+  // A stand-in for systemd's notify socket (pathname UNIX sockets work across network namespaces).
+  const notifySock = join(dir, 'notify.sock');
+  const recvScript = join(dir, 'recv.py');
+  writeFileSync(recvScript, NOTIFY_RECEIVER);
+  const canNotify = spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('systemd-notify', ['--version'], { stdio: 'ignore' }).status === 0;
+  let notified = '';
+  if (canNotify) {
+    const recv = spawn('python3', [recvScript, notifySock], { stdio: ['ignore', 'pipe', 'ignore'] });
+    t.teardown(() => void recv.kill('SIGKILL'));
+    recv.stdout!.on('data', (d) => (notified += d));
+    await waitFor('notify receiver', () => notified.includes('listening'), 5000, 20);
+  }
+
   const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', backend, '--metrics', '127.0.0.1:9539', '--interface', 'eth0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: canNotify ? { ...process.env, NOTIFY_SOCKET: notifySock } : process.env,
   });
   let log = '';
   daemon.stdout!.on('data', (d) => (log += d));
@@ -75,6 +103,10 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
   t.equal(ready.code, 0, `wait-ready: ${ready.stderr}${log.slice(-2000)}`);
   if (ready.code !== 0) return;
 
+  if (canNotify) {
+    await waitFor('READY=1 on NOTIFY_SOCKET', () => /READY=1\|STATUS=primary (active|standby), forwarding (on|off), 1 virtual\(s\), \d\/2 real servers up/.test(notified), 10000, 50);
+    t.pass('sd_notify READY=1 with a status line');
+  }
   await waitFor('both real servers up', async () => (await status()).health.every((h) => h.state === 'up'), 20000, 200);
   await waitFor('forwarding', async () => (await status()).ha.forwarding, 20000, 200);
 
@@ -207,6 +239,10 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
     process.kill(daemon.pid!, 'SIGHUP');
     await waitFor('SIGHUP reload failure logged', () => records().filter((x) => x.msg === 'reload failed: running configuration kept').length >= 3, 5000, 50);
     t.ok(daemon.exitCode === null, 'daemon still running');
+    if (canNotify) {
+      await waitFor('RELOADING then READY with the failure', () => /RELOADING=1\|STATUS=reloading\nREADY=1\|STATUS=last reload FAILED \(E_CONFIG/.test(notified), 5000, 50);
+      t.pass('SIGHUP: RELOADING=1, then READY=1 saying the reload failed');
+    }
   });
 
   await t.test('/metrics through promtool', async (t) => {
@@ -256,5 +292,6 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
     t.equal(r.code, 3);
     t.match(r.stderr, /E_CTL_NOT_RUNNING directord is not running/);
     t.ok(records().some((x) => x.msg === 'stopped'));
+    if (canNotify) t.match(notified, /STOPPING=1\|STATUS=stopping/);
   });
 });

@@ -1,0 +1,58 @@
+// sd_notify through systemd-notify(1): the messages arrive on $NOTIFY_SOCKET in order (a Python stand-in for
+// systemd receives them and, like systemd, closes the barrier fd so systemd-notify can return).
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSdNotifier } from '../../src/director/sd-notify';
+import { createRootLogger, silentLogger } from '../../src/log';
+
+const RECEIVER = `
+import socket, sys, os, array
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("listening", flush=True)
+while True:
+    msg, anc, flags, addr = s.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
+    for level, typ, data in anc:
+        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+            fds = array.array("i"); fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+            for fd in fds: os.close(fd)
+    print(msg.decode().replace("\\n", "|"), flush=True)
+`;
+
+const usable = spawnSync('systemd-notify', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0;
+
+t.test('without NOTIFY_SOCKET nothing is sent', async (t) => {
+  const n = createSdNotifier(silentLogger, {});
+  t.equal(n.enabled, false);
+  await n.notify({ READY: '1' });
+});
+
+t.test('READY, RELOADING, STOPPING arrive in order', { skip: !usable && 'needs systemd-notify and python3' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddsd-'));
+  const script = join(dir, 'recv.py');
+  writeFileSync(script, RECEIVER);
+  const sock = join(dir, 'notify.sock');
+  const recv = spawn('python3', [script, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void recv.kill('SIGKILL'));
+  let out = '';
+  recv.stdout!.on('data', (d) => (out += d));
+  await new Promise<void>((r) => recv.stdout!.once('data', () => r()));
+  const n = createSdNotifier(silentLogger, { ...process.env, NOTIFY_SOCKET: sock });
+  t.equal(n.enabled, true);
+  await Promise.all([n.notify({ READY: '1', STATUS: 'active, 2 servers up' }), n.notify({ RELOADING: '1' }), n.notify({ READY: '1', STATUS: 'reloaded' })]);
+  await n.notify({ STOPPING: '1' });
+  await new Promise((r) => setTimeout(r, 100));
+  const lines = out.split('\n').filter((l) => l && l !== 'listening' && l !== 'BARRIER=1');
+  t.same(lines, ['READY=1|STATUS=active, 2 servers up', 'RELOADING=1', 'READY=1|STATUS=reloaded', 'STOPPING=1']);
+});
+
+t.test('a failing systemd-notify is logged, not thrown', async (t) => {
+  const records: { msg: string; level: string }[] = [];
+  const log = createRootLogger({ level: 'info', destination: { write: (l: string) => void records.push(JSON.parse(l)) } });
+  const n = createSdNotifier(log, { NOTIFY_SOCKET: '/nonexistent/notify' }, '/nonexistent/systemd-notify');
+  await n.notify({ READY: '1' });
+  t.match(records, [{ level: 'warn', msg: /sd_notify failed/ }]);
+});
