@@ -336,8 +336,10 @@ export class ConnTableModel {
     }));
   }
 
-  /** Every connection and template (including invalidated ones), oldest first; expiresMs relative to nowMs. */
+  /** The table at time nowMs (due timers fire first): every connection and template, invalidated ones included,
+   *  oldest first; expiresMs relative to nowMs. */
   connections(nowMs = this.lastNow, limit = Infinity): ConnEntry[] {
+    this.expire(nowMs);
     const live = this.timers.entries().filter((e) => !e.item.dead && e.seq === e.item.timerSeq).map((e) => e.item);
     live.sort((a, b) => a.id - b.id);
     return live.slice(0, limit).map((c) => ({
