@@ -247,6 +247,8 @@ export class HaStateMachine {
   private winsSplitBrain(hb: PeerHeartbeat): { win: boolean; reason: string } {
     const mineManual = this.manual;
     if (mineManual !== hb.flags.manual) return { win: mineManual, reason: 'manual takeover wins' };
+    // Two manual takeovers: the later one (higher term: max(own, peer) + 1 at activation) is the operator's last word.
+    if (mineManual && this.term !== hb.term) return { win: this.term > hb.term, reason: 'the later manual takeover wins' };
     if (this.params.role !== hb.role) return { win: this.params.role === 'primary', reason: 'the master wins' };
     if (this.term !== hb.term) return { win: this.term > hb.term, reason: 'higher term wins' };
     return { win: this.params.nodeId < hb.nodeId, reason: 'lower node id wins' };

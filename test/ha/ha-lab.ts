@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Lab, waitFor } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
-import type { GlobalConfig } from '../../src/config/schema';
+import type { GlobalConfig, VirtualServiceConfig } from '../../src/config/schema';
 import type { HaStatus } from '../../src/ha';
 import { HA_LAB, haConfig } from './lab-config';
 
@@ -61,10 +61,18 @@ export class HaLab {
     return join(this.dir, `${name}.status.json`);
   }
 
-  start(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number } = {}): ChildProcess {
-    const spec = { name, config: haConfig({ heartbeatKeyFile: this.keyFile, ...over }), statusFile: this.statusFile(name), ...extra };
+  /** Write the runner's spec (config); `virtuals` replaces the default one-VIP list. */
+  writeSpec(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; virtuals?: VirtualServiceConfig[] } = {}): string {
+    const { virtuals, ...rest } = extra;
+    const keyed = 'heartbeatKeyFile' in over ? over : { heartbeatKeyFile: this.keyFile, ...over };
+    const spec = { name, config: haConfig(keyed, virtuals), statusFile: this.statusFile(name), ...rest };
     const specFile = join(this.dir, `${name}.spec.json`);
     writeFileSync(specFile, JSON.stringify(spec));
+    return specFile;
+  }
+
+  start(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; virtuals?: VirtualServiceConfig[] } = {}): ChildProcess {
+    const specFile = this.writeSpec(name, over, extra);
     rmSync(this.statusFile(name), { force: true });
     const child = this.lab.spawn(name, [process.execPath, runnerJs, specFile]);
     const lines: string[] = [];

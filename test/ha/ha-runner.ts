@@ -1,5 +1,6 @@
 // Runs one HaNode as its own process inside a lab namespace (argv[2] = JSON spec); writes its status to a file
-// after every change and every 100 ms, so tests can read it from the root namespace. SIGTERM = orderly stop.
+// after every change and every 100 ms, so tests can read it from the root namespace. SIGTERM = orderly stop,
+// SIGUSR1 = takeover, SIGUSR2 = release, SIGHUP = reconfigure from the (rewritten) spec file.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { HaNode } from '../../src/ha';
 import { createRootLogger, subsystemLogger } from '../../src/log';
@@ -52,6 +53,14 @@ const timer = setInterval(() => {
   }
   writeStatus();
 }, 100);
+
+// Operator actions and reload, as directorctl takeover/release and SIGHUP would do in the daemon.
+process.on('SIGUSR1', () => ha.takeover());
+process.on('SIGUSR2', () => ha.release());
+process.on('SIGHUP', () => {
+  const next = JSON.parse(readFileSync(process.argv[2], 'utf8')) as RunnerSpec;
+  ha.reconfigure(next.config).then(writeStatus, (e) => root.error({ err: e }, 'reconfigure failed'));
+});
 
 process.on('SIGTERM', () => {
   clearInterval(timer);

@@ -103,6 +103,8 @@ const rows: Row[] = [
   { name: 'split brain between equal roles: higher term wins', params: { nodeId: 'lb9' }, steps: [['tick', DEAD], ['hb', 700, P, 'active', {}, 5]], actions: ['peer-alive', 'split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
   { name: 'split brain between equal roles and terms: lower node id wins', params: { nodeId: 'lb1' }, steps: [['tick', DEAD], ['hb', 700, P, 'active', {}, 1]], actions: ['peer-alive', 'split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
   { name: 'split brain: a manual takeover beats the master', params: { role: B, nodeId: 'lb2' }, steps: [['hb', 10, P, 'active'], ['takeover'], ['hb', 20, P, 'active']], actions: ['split-brain', 'announce', 'send-heartbeat'], active: true },
+  { name: 'split brain: of two manual takeovers the later (higher term) wins, even against the master', params: { role: B, nodeId: 'lb2' }, steps: [['hb', 10, P, 'active', { manual: true }, 4], ['takeover'], ['hb', 20, P, 'active', { manual: true }, 4]], actions: ['split-brain', 'announce', 'send-heartbeat'], active: true },
+  { name: 'split brain: an older manual takeover loses to a newer one', steps: [['takeover'], ['hb', 20, B, 'active', { manual: true }, 9]], actions: ['peer-alive', 'split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
   { name: 'running partner clears childfail', params: { role: B, nodeId: 'lb2' }, steps: [['child'], ['hb', 10, P, 'active']], actions: ['peer-alive'], active: false, ownState: 'standby' },
 
   // Link monitor
@@ -150,6 +152,8 @@ t.test('both sides reach opposite split-brain verdicts (exactly one winner)', as
     ['backup', 'lb2', 3, true, 'primary', 'lb1', 9, false],
     ['primary', 'a', 3, false, 'primary', 'b', 3, false],
     ['backup', 'a', 8, false, 'backup', 'b', 3, false],
+    ['backup', 'lb2', 5, true, 'primary', 'lb1', 3, true],
+    ['primary', 'lb1', 5, true, 'backup', 'lb2', 5, true],
   ];
   for (const [r1, n1, t1, man1, r2, n2, t2, man2] of cases) {
     const a = machine({ role: r1, nodeId: n1 });
