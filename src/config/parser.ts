@@ -74,7 +74,7 @@ class Parser {
 
   private line({ line, tokens }: TokenLine): void {
     const first = tokens[0];
-    if (first.text === '}' && !first.quote) {
+    if (first.text === '}') {
       if (tokens.length > 1) this.error('E_CONFIG_UNEXPECTED_ARGS', `unexpected arguments after '}': it must be alone on its line`, line, tokens[1].column);
       if (this.stack.length === 1) this.error('E_CONFIG_UNEXPECTED_BRACE', `'}' closes nothing: no virtual or server block is open here`, line, first.column);
       else this.close();
