@@ -5,9 +5,9 @@ import t from 'tap';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
-import { RemoteMonitor, type Line } from './remote';
-import { stopChild } from './responders';
-import { config, virtual, server } from './fixtures';
+import { RemoteMonitor, type Line } from './fixtures/remote';
+import { stopChild } from './fixtures/responders';
+import { config, virtual, server } from './fixtures/config';
 
 const checkScript = join(__dirname, '..', '..', 'config', 'check_tcp_port.sh');
 

@@ -2,8 +2,8 @@
 // the last-healthy-server rule for MySQL replication verdicts, operator overrides, nanny's log words.
 import t from 'tap';
 import { HealthMonitor, type HealthChange } from '../../src/health';
-import { ManualClock, ScriptedProbes, logSink } from './fakes';
-import { config, virtual, server } from './fixtures';
+import { ManualClock, ScriptedProbes, logSink } from './fixtures/fakes';
+import { config, virtual, server } from './fixtures/config';
 
 function setup(v = virtual()) {
   const clock = new ManualClock();

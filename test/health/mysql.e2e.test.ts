@@ -5,8 +5,8 @@ import t from 'tap';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
 import { MariaDbServer, setupMultiMaster, waitReplicating } from '../lab/mariadb';
-import { RemoteMonitor, type Line } from './remote';
-import { config, virtual, server } from './fixtures';
+import { RemoteMonitor, type Line } from './fixtures/remote';
+import { config, virtual, server } from './fixtures/config';
 
 const mysqlOpts = { user: 'monitor', password: 'mon_pw', checkReadOnly: true, checkReplication: true, maxLagSeconds: 10 };
 

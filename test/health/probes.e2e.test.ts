@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { Lab, labAvailable } from '../lab/lab';
-import { RemoteMonitor } from './remote';
-import { responder, stopChild, estabResets } from './responders';
+import { RemoteMonitor } from './fixtures/remote';
+import { responder, stopChild, estabResets } from './fixtures/responders';
 
 const checkScript = join(__dirname, '..', '..', 'config', 'check_tcp_port.sh');
 const spec = (over: Record<string, unknown>) => ({ kind: 'tcp', address: '10.62.0.4', port: 3306, timeoutMs: 1000, useRegex: false, ...over });
@@ -60,6 +60,11 @@ t.test('probes against real servers', { skip: !labAvailable() && 'needs root and
   t.same(await probe({ kind: 'udp', port: 5353, send: 'PING', expect: 'PONG PING' }), { ok: 1 }, 'UDP send + expect');
   t.same(await probe({ kind: 'udp', port: 5354, send: 'PING', expect: 'PONG' }), { connect_refused: 1 }, 'UDP port unreachable');
   await stopChild(udp);
+
+  await t.test('check = icmp: echo reply awaited', async (t) => {
+    t.same(await probe({ kind: 'icmp', port: 0 }, 3), { ok: 3 }, 'rs1 answers pings');
+    t.same(await probe({ kind: 'icmp', address: '10.62.0.9', timeoutMs: 500 }), { icmp_timeout: 1 }, 'no host at that address');
+  });
 
   await t.test('send_program: the seed script with %h, OK/FAIL compared with expect', async (t) => {
     const prog = { kind: 'program', program: `${checkScript} %h 3306`, expect: 'OK', timeoutMs: 5000 };
