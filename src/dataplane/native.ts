@@ -51,6 +51,8 @@ export interface NativeBinding {
   loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean): void;
   loopSetFilter(h: Handle, filter: string): void;
   loopStop(h: Handle): void;
+  /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
+  benchLookup(size: number, conns: number, lookups: number): { insertNs: number; lookupNs: number; used: number; bytes: number };
 }
 
 export const DEFAULT_ADDON_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'directord_native.node');

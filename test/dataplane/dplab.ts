@@ -13,7 +13,7 @@ export const DIR_MAC = '02:61:00:00:00:02';
 export const rsMac = (i: number): string => `02:61:00:00:00:${(0x10 + i).toString(16)}`;
 export const rsAddr = (i: number): string => `10.61.0.${10 + i}`;
 
-const harnessJs = join(paths.root, 'dist', 'test', 'dataplane', 'harness.js');
+export const harnessJs = join(paths.root, 'dist', 'test', 'dataplane', 'harness.js');
 
 /** dist/ must hold this directory's harness too (ensureBuilt only looks at src/). */
 export function ensureHarness(): void {
