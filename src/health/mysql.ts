@@ -99,7 +99,8 @@ export class MysqlProbe implements Probe {
       }
     }
     try {
-      const facts = await this.facts(conn, Math.max(1, timeoutMs - (performance.now() - started)));
+      // Like nanny's connect and read phases, each gets the full timeout: a slow login must not starve the queries.
+      const facts = await this.facts(conn, timeoutMs);
       const v = judgeMysql(this.spec.mysql!, facts);
       return result(v.ok, v.reason, v.detail, v.replicationOnly);
     } catch (e) {
