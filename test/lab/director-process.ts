@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type ExecResult } from './lab';
 import { paths } from './build-lab';
+import { execIn } from './ns-exec';
 import type { StatusSnapshot } from '../../src/control/types';
 
 export interface LogRecord {
@@ -93,7 +94,7 @@ export class DirectorProcess {
 
   /** Run directorctl against this daemon, inside its namespace. */
   ctl(args: string[], timeoutMs = 10000): Promise<ExecResult> {
-    return this.lab.exec(this.host, ['node', paths.directorctl, '--socket', this.opts.socket, ...args], { timeoutMs });
+    return execIn(this.lab, this.host, ['node', paths.directorctl, '--socket', this.opts.socket, ...args], timeoutMs);
   }
 
   /** `directorctl --json status`, parsed; throws with the CLI's stderr when the daemon does not answer. */

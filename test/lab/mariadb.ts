@@ -5,6 +5,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, waitFor, type ExecResult } from './lab';
+import { execIn } from './ns-exec';
 
 export interface MariaDbOptions {
   /** Short node name used for the relay log, as the seed's `relay-log = sql1-relay-bin`. */
@@ -182,7 +183,7 @@ export class MariaDbServer {
     const argv = ['mariadb', '--no-defaults', '-S', this.socket, '-uroot', '--batch', '--raw'];
     if (!opts.headers && !opts.vertical) argv.push('--skip-column-names');
     if (opts.vertical) argv.push('--vertical');
-    return this.lab.exec(this.host, argv, { input: sql, timeoutMs: opts.timeoutMs ?? 15000 });
+    return execIn(this.lab, this.host, [...argv, '-e', sql], opts.timeoutMs ?? 15000);
   }
 
   /** Run SQL and return its rows (tab-split); throws with the client's error. */
@@ -338,5 +339,5 @@ export function tcpClient(lab: Lab, fromHost: string, to: { address: string; use
   const argv = ['mariadb', '--no-defaults', '-h', to.address, '-P', String(to.port ?? 3306), '-u', to.user, `-p${to.password}`,
     '--batch', '--skip-column-names', `--connect-timeout=${to.connectTimeout ?? 5}`];
   if (to.database) argv.push(to.database);
-  return lab.exec(fromHost, argv, { input: sql, timeoutMs: 30000 });
+  return execIn(lab, fromHost, [...argv, '-e', sql], 30000);
 }

@@ -2,11 +2,11 @@
 // the ARP-problem fix on the real servers, multi-master MariaDB, and directord on lb1/lb2 running the seed's lvs.cf.
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readdirSync, copyFileSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Lab, waitFor, type ExecResult } from './lab';
 import { MariaDbServer, setupMultiMaster, waitCaughtUp } from './mariadb';
 import { DirectorProcess } from './director-process';
+import { execIn } from './ns-exec';
 import { paths } from './build-lab';
 
 export const SEED = {
@@ -206,19 +206,7 @@ export class SeedLab {
    * when a quick command (ip, nft, ping) exits first.
    */
   run(host: string, argv: string[], timeoutMs = 15000): Promise<ExecResult> {
-    return new Promise((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', this.lab.ns(host), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + String(e) }));
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? 128, stdout, stderr });
-      });
-    });
+    return execIn(this.lab, host, argv, timeoutMs);
   }
 
   /** run() that throws with stderr on a non-zero exit. */
@@ -245,7 +233,7 @@ export class SeedLab {
   clientSql(sql: string, opts: { address?: string; connectTimeout?: number } = {}): Promise<ExecResult> {
     const argv = ['mariadb', '--no-defaults', '-h', opts.address ?? SEED.vip, '-u', SEED_USERS.nova.user, `-p${SEED_USERS.nova.password}`,
       '--batch', '--skip-column-names', `--connect-timeout=${opts.connectTimeout ?? 3}`];
-    return this.lab.exec('client', argv, { input: sql, timeoutMs: 20000 });
+    return execIn(this.lab, 'client', [...argv, '-e', sql], 20000);
   }
 
   /** The server_id that answers through the VIP: 1 = sql1, 2 = sql2. */
