@@ -248,3 +248,23 @@ t.test('no dest and port-0 services', async (t) => {
   t.same([p.verdict, p.dest], ['forward', { address: A.address, port: 80 }], 'persistent port-0: dport kept');
   t.same(m.connections(0).find((c) => c.template)?.vport, 0);
 });
+
+t.test('size, trash listing and service order follow setServices', async (t) => {
+  const m = new ConnTableModel();
+  const s1 = service({ vip: '10.61.0.100', dests: [A] });
+  const s2 = service({ vip: '10.61.0.101', dests: [B] });
+  m.setServices([s2, s1]);
+  t.same(m.stats().map((s) => s.vip), ['10.61.0.101', '10.61.0.100'], 'services in spec order');
+  m.process(tcp('10.61.9.1', 1, SYN), 0);
+  m.process(tcp('10.61.9.1', 1, SYN, { daddr: '10.61.0.101' }), 0);
+  t.equal(m.size, 2);
+  m.setServices([s1]);
+  t.same(m.trashedDests().map((d) => d.address), [B.address]);
+  t.equal(m.process(tcp('10.61.9.1', 1, ACK, { daddr: '10.61.0.101' }), 1).reason, 'dest_unavailable');
+  m.setServices([s1, s2]);
+  t.same(m.stats()[1].dests[0].activeConns, 1, 're-created service gets its trashed dest back');
+  t.equal(m.stats()[1].conns, 0, 'but service totals start again (a new service)');
+  t.equal(m.process(tcp('10.61.9.1', 1, ACK, { daddr: '10.61.0.101' }), 2).verdict, 'forward');
+  m.expire(1_000_000);
+  t.equal(m.size, 0);
+});
