@@ -6,7 +6,10 @@ import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
 import { MariaDbServer, setupMultiMaster, waitReplicating } from '../lab/mariadb';
 import { RemoteMonitor, type Line } from './fixtures/remote';
+import { join } from 'node:path';
 import { config, virtual, server } from './fixtures/config';
+
+const checkScript = join(__dirname, '..', '..', 'config', 'check_tcp_port.sh');
 
 const mysqlOpts = { user: 'monitor', password: 'mon_pw', checkReadOnly: true, checkReplication: true, maxLagSeconds: 10 };
 
@@ -93,5 +96,28 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
     t.match(st.lastResult.reason, /^replication_io_(connecting|stopped)$/, 'raw verdict visible in status');
     await dir.call({ op: 'stop' });
     t.same(st.connectsTotal, 1, 'one monitor connection for the whole run');
+  });
+
+  await t.test("the seed's check (check_tcp_port.sh %h 3306, expect OK): mysqld stopped → out after one failed check, restarted → back after reentry", async (t) => {
+    await sql2.start();
+    const servers = [server('sql1.example.com', '10.62.2.4'), server('sql2.example.com', '10.62.2.5')];
+    const seed = virtual({ name: 'seed_3306', address: '10.62.2.3', sendProgram: `${checkScript} %h 3306`, timeout: 1, reentry: 2, servers });
+    const from = dir.lines.length;
+    await dir.call({ op: 'configure', config: config([seed]) });
+    await dir.call({ op: 'start' });
+    const since = (pred: (l: Line) => boolean) => waitFor('event', () => dir.lines.slice(from).find(pred), 20000, 20);
+    for (const s of ['sql1.example.com', 'sql2.example.com']) await since((l) => l.type === 'change' && l.virtual === 'seed_3306' && l.server === s && l.up);
+    const mark = dir.lines.length;
+    await sql1.stop();
+    const down = await waitFor('sql1 out', () => dir.lines.slice(mark).find((l) => l.type === 'change' && l.virtual === 'seed_3306' && l.server === 'sql1.example.com' && !l.up), 20000, 20);
+    const checks = (a: number, b: number) => dir.lines.slice(a, b).filter((l) => l.type === 'check' && l.virtual === 'seed_3306' && l.server === 'sql1.example.com');
+    t.equal(checks(mark, dir.lines.indexOf(down)).filter((c) => !c.ok).length, 1, 'one failed check took it out');
+    t.match(down, { weight: 0, inTable: true, reason: 'program_output_mismatch' });
+    const mark2 = dir.lines.length;
+    await sql1.start();
+    const up = await waitFor('sql1 back', () => dir.lines.slice(mark2).find((l) => l.type === 'change' && l.virtual === 'seed_3306' && l.server === 'sql1.example.com' && l.up), 30000, 20);
+    const after = checks(mark2, dir.lines.indexOf(up) + 1).map((c) => c.ok);
+    t.equal(after.slice(after.lastIndexOf(false) + 1).length, 2, 'back after reentry / timeout = 2 good checks');
+    await dir.call({ op: 'stop' });
   });
 });
