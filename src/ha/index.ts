@@ -113,20 +113,30 @@ export class HaNode extends EventEmitter {
     });
     this.log.info({ role: this.role, self: this.self, peer: this.peerAddress, keepalive: g.keepalive, deadtime: g.deadtime }, `STARTING PULSE AS ${this.role === 'primary' ? 'MASTER' : 'BACKUP'}`);
     this.started = true;
-    // Crash recovery: a VIP left behind by a killed directord must not stay up on a node that does not forward.
-    await this.vips.removeStale(this.vipSpecs());
-    runDetached(g.inactiveCmd, 'inactive_cmd', this.log);
-    if (backupActive) {
-      this.link = new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log }, this.onHeartbeat);
-      await this.link.open();
-      if (g.syncdaemon) {
-        if (this.dataplane) {
-          this.sync = new SyncChannel({ local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log });
-          await this.sync.open();
-        } else this.log.warn('syncdaemon = 1 but no data plane was given: connection sync disabled');
+    try {
+      // Crash recovery: a VIP left behind by a killed directord must not stay up on a node that does not forward.
+      await this.vips.removeStale(this.vipSpecs());
+      runDetached(g.inactiveCmd, 'inactive_cmd', this.log);
+      if (backupActive) {
+        this.link = new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log }, this.onHeartbeat);
+        await this.link.open();
+        if (g.syncdaemon) {
+          if (this.dataplane) {
+            this.sync = new SyncChannel({ local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log });
+            await this.sync.open();
+          } else this.log.warn('syncdaemon = 1 but no data plane was given: connection sync disabled');
+        }
       }
+      if (g.monitorLinks && backupActive) await this.startLinkMonitor();
+    } catch (e) {
+      // Leave nothing bound behind: the daemon reports the error and exits or retries.
+      this.started = false;
+      this.link?.close();
+      this.sync?.close();
+      this.vips.close();
+      this.netlink.close();
+      throw e;
     }
-    if (g.monitorLinks && backupActive) await this.startLinkMonitor();
     this.apply(this.machine.start(now()));
     this.restartSendTimer();
     this.armDeadTimer();
@@ -197,7 +207,10 @@ export class HaNode extends EventEmitter {
     const og = old.global;
     const moved = og.primary !== g.primary || og.backup !== g.backup || og.heartbeatPort !== g.heartbeatPort || og.primaryPrivate !== g.primaryPrivate || og.backupPrivate !== g.backupPrivate;
     if (moved || og.heartbeatKeyFile !== g.heartbeatKeyFile) {
-      if (moved) await this.resolveIdentity();
+      if (moved) {
+        await this.resolveIdentity();
+        Object.assign(this.machine.params, { role: this.role, nodeId: this.self });
+      }
       this.link?.close();
       if (this.link) {
         this.link = new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log }, this.onHeartbeat);
