@@ -10,6 +10,7 @@ export type { ConnEntry, DataPlane, DataPlaneStats, DestCounters, DestSpec, Serv
 export { FakeDataPlane } from './fake';
 export { AfPacketDataPlane } from './afpacket';
 export type { PacketSummary, NativeDecision } from './native';
+export type { FakePacket } from './fake';
 
 export type BackendName = 'afpacket' | 'afxdp' | 'fake';
 
@@ -31,7 +32,7 @@ export interface CreateDataPlaneOptions {
 /** Build (but not start) a data plane. AF_XDP is not implemented yet: it falls back to AF_PACKET and says so. */
 export function createDataPlane(opts: CreateDataPlaneOptions): DataPlane {
   const log = opts.logger;
-  if (opts.backend === 'fake') return new FakeDataPlane({ connTableSize: opts.connTableSize, logger: log });
+  if (opts.backend === 'fake') return new FakeDataPlane({ logger: log });
   if (opts.backend !== 'afpacket' && opts.backend !== 'afxdp') {
     throw new DirectordError('E_DATAPLANE_BACKEND', `unknown data-plane backend ${String(opts.backend)} (afpacket, afxdp, fake)`);
   }

@@ -1,0 +1,39 @@
+// The fake backend: the scheduler's reference model behind the DataPlane interface, no sockets, no addon.
+import t from 'tap';
+import { createDataPlane, FakeDataPlane } from '../../src/dataplane';
+import { silentLogger } from '../../src/log';
+
+const svc = {
+  vip: '10.61.0.100', port: 80, protocol: 'tcp' as const, fwmark: 0, scheduler: 'rr' as const, persistent: 0, pmask: '255.255.255.255',
+  expireQuiescentTemplate: false, expireNodestConn: false,
+  dests: [{ address: '10.61.0.11', port: 80, weight: 1 }, { address: '10.61.0.12', port: 80, weight: 1 }],
+};
+
+t.test('createDataPlane fake: decisions, stats, connections, forwarding off, sync', async (t) => {
+  let now = 1000;
+  const dp = createDataPlane({ backend: 'fake', interface: 'eth0', connTableSize: 1024, logger: silentLogger });
+  t.equal(dp.backend, 'fake');
+  const fake = new FakeDataPlane({ clock: () => now });
+  await fake.start();
+  fake.setServices([svc]);
+  const pkt = (sport: number, flags: Record<string, boolean>) => ({ protocol: 'tcp' as const, saddr: '10.61.1.1', sport, daddr: '10.61.0.100', dport: 80, flags, len: 60 });
+  t.same([fake.inject(pkt(1, { syn: true })).dest?.address, fake.inject(pkt(2, { syn: true })).dest?.address], ['10.61.0.11', '10.61.0.12'], 'rr');
+  fake.inject(pkt(1, { ack: true }));
+  t.equal(fake.inject(pkt(3, { ack: true })).reason, 'no_conn');
+  const st = fake.stats();
+  t.same(st.services[0].dests.map((d) => [d.activeConns, d.conns]), [[1, 1], [1, 1]]);
+  t.equal(st.drops.no_conn, 1);
+  t.equal(fake.connections().length, 2);
+  const sync = fake.drainSyncUpdates();
+  t.same(sync.map((c) => c.cport).sort(), [1, 2]);
+  t.same(fake.drainSyncUpdates(), [], 'drained');
+  const peer = new FakeDataPlane({ clock: () => now });
+  peer.applySyncUpdates(sync);
+  t.equal(peer.connections().length, 2, 'synced entries listed');
+  fake.setForwarding(false);
+  t.equal(fake.inject(pkt(1, { ack: true })).verdict, 'drop');
+  t.equal(fake.stats().drops.not_active, 1);
+  now += 901_000;
+  t.equal(fake.connections().length, 0, 'timeouts run on the injected clock');
+  await fake.stop();
+});

@@ -1,0 +1,53 @@
+// createDataPlane: backend selection, the AF_XDP fallback with a logged reason, and typed errors for bad input.
+import { Writable } from 'node:stream';
+import t from 'tap';
+import { createDataPlane } from '../../src/dataplane';
+import { createRootLogger, silentLogger } from '../../src/log';
+import { captureFilter } from '../../src/dataplane/validate';
+import { ingressRuleset } from '../../src/dataplane/ingress-drop';
+
+function capture(): { logger: ReturnType<typeof createRootLogger>; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  const destination = new Writable({ write(chunk, _e, cb) { records.push(JSON.parse(String(chunk))); cb(); } });
+  return { logger: createRootLogger({ level: 'debug', destination }), records };
+}
+
+t.test('afxdp falls back to afpacket and says why', async (t) => {
+  const { logger, records } = capture();
+  const dp = createDataPlane({ backend: 'afxdp', interface: 'eth0', connTableSize: 1024, logger });
+  t.equal(dp.backend, 'afpacket');
+  await new Promise((r) => setImmediate(r));
+  const rec = records.find((r) => r.msg === 'data-plane backend fallback');
+  t.match(rec, { level: 'warn', requested: 'afxdp', using: 'afpacket' });
+  t.match(String(rec?.reason), /AF_XDP/);
+});
+
+t.test('bad options are DirectordErrors with stable codes', async (t) => {
+  const mk = (o: Record<string, unknown>) => () => createDataPlane({ backend: 'afpacket', interface: 'eth0', connTableSize: 1024, logger: silentLogger, ...o } as never);
+  t.throws(mk({ backend: 'nope' }), { code: 'E_DATAPLANE_BACKEND' });
+  t.throws(mk({ connTableSize: 1000 }), { code: 'E_DATAPLANE_TABLE_SIZE' });
+  t.throws(mk({ interface: 'bad name with spaces' }), { code: 'E_DATAPLANE_INTERFACE' });
+  t.throws(mk({ ourMac: 'zz' }), { code: 'E_DATAPLANE_MAC' });
+  const dp = createDataPlane({ backend: 'afpacket', interface: 'eth0', connTableSize: 1024, logger: silentLogger });
+  const svc = { vip: '10.61.0.100', port: 80, protocol: 'tcp' as const, fwmark: 0, scheduler: 'wlc' as const, persistent: 0, pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [] as { address: string; port: number; weight: number }[] };
+  const bad: [string, unknown][] = [
+    ['vip', { ...svc, vip: '10.61.0.300' }],
+    ['port', { ...svc, port: 70000 }],
+    ['scheduler', { ...svc, scheduler: 'dh' }],
+    ['weight', { ...svc, dests: [{ address: '10.61.0.11', port: 80, weight: -1 }] }],
+    ['duplicate dest', { ...svc, dests: [{ address: '10.61.0.11', port: 80, weight: 1 }, { address: '10.61.0.11', port: 80, weight: 2 }] }],
+    ['mac', { ...svc, dests: [{ address: '10.61.0.11', port: 80, weight: 1, mac: '02:00' }] }],
+  ];
+  for (const [what, s] of bad) t.throws(() => dp.setServices([s as never]), { code: 'E_DATAPLANE_SERVICE' }, what);
+  t.throws(() => dp.setServices([svc, svc]), { code: 'E_DATAPLANE_SERVICE' }, 'duplicate service');
+});
+
+t.test('capture filter and ingress ruleset', async (t) => {
+  const svc = { vip: '10.61.0.100', port: 3306, protocol: 'tcp' as const, fwmark: 0, scheduler: 'wlc' as const, persistent: 0, pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [] };
+  t.equal(captureFilter('02:61:00:00:00:02', [svc]),
+    'ether dst 02:61:00:00:00:02 and ((ip dst host 10.61.0.100 and tcp dst port 3306) or (ip dst host 10.61.0.100 and ip[6:2] & 0x3fff != 0))');
+  t.match(captureFilter('02:61:00:00:00:02', []), /less 1/, 'no services: match nothing');
+  const rs = ingressRuleset('eth0', [svc]);
+  t.match(rs, /table netdev directord \{\}\ndelete table netdev directord\n/, 'replaces a stale table atomically');
+  t.match(rs, /ip daddr 10\.61\.0\.100 tcp dport 3306 drop/);
+});
