@@ -1,7 +1,7 @@
 // End to end on a namespace lab: TCP and UDP through the VIP with two real servers, the AF_PACKET backend
 // forwarding, replies going straight back to the client.
 import t from 'tap';
-import { labAvailable } from '../lab/lab';
+import { labAvailable, waitFor } from '../lab/lab';
 import { DataPlaneLab, dests, service } from './dplab';
 
 t.test('TCP and UDP through the VIP reach both real servers', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
@@ -24,4 +24,23 @@ t.test('TCP and UDP through the VIP reach both real servers', { skip: !labAvaila
   t.equal(st.services[1].conns, 4);
   t.ok(st.txFrames > 0 && st.txFrames <= st.rxFrames, 'forwarded frames counted');
   t.equal(st.drops.no_mac ?? 0, 0);
+});
+
+t.test('a real server without a neighbour entry is never used and says why', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
+  const d = await DataPlaneLab.create(2);
+  t.teardown(() => d.destroy());
+  d.startServers(80, 2);
+  await d.startHarness();
+  // 10.61.0.50 does not exist: ARP fails, the dest stays in the table without a MAC.
+  await d.call('setServices', [service({ scheduler: 'rr', dests: [{ address: '10.61.0.50', port: 80, weight: 5 }, ...dests(2, 80)] })]);
+  await waitFor('real servers resolved', async () => {
+    const st = await d.call<any>('stats');
+    return st.services[0].dests.filter((x: any) => !x.unavailableReason).length === 2;
+  }, 10000, 100);
+  const got = await d.clients(80, 'tcp', Array(4).fill('10.61.1.1'));
+  t.same(got.slice().sort(), ['rs1', 'rs1', 'rs2', 'rs2'], 'only the resolved servers are used');
+  const st = await d.call<any>('stats');
+  const ghost = st.services[0].dests.find((x: any) => x.address === '10.61.0.50');
+  t.match(ghost.unavailableReason, /^no MAC address \((resolving|failed)\)$/, `says why: ${ghost.unavailableReason}`);
+  t.equal(ghost.conns, 0);
 });
