@@ -1,8 +1,9 @@
-// Lab: operator release/takeover (directorctl's HA commands), reload of the VIP list while active, and a pair
-// running without a key (works, loudly unauthenticated).
+// Lab: operator release/takeover (directorctl's HA commands), reload of the VIP list while active, a pair
+// running without a key (works, loudly unauthenticated), and periodic GARP refresh.
 import t from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
-import { HaLab } from './ha-lab';
+import { HaLab, captureJs } from './ha-lab';
+import { parseArpFrame } from '../../src/ha/garp-frame';
 import { HA_LAB, haVirtual } from './lab-config';
 
 const skip = !labAvailable() && 'needs root and ip netns';
@@ -69,4 +70,22 @@ t.test('no key: heartbeats flow unauthenticated, with a loud warning', { skip },
     t.ok(s.heartbeatsReceived > 0, `${n} receives heartbeats`);
     t.ok(h.records(n).some((r) => r.level === 'warn' && String(r.msg).startsWith('!!! HEARTBEATS ARE NOT AUTHENTICATED')), `${n} warned`);
   }
+});
+
+t.test('garp_refresh: periodic gratuitous ARPs while active, none after giving the VIP up', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  await pair(h, { garpCount: 1, garpRefresh: 0.3 });
+  const capture = (ms: number) => h.exec('client', [process.execPath, captureJs, 'eth0', `arp and ether src ${HA_LAB.lb1Mac}`, '50', String(ms)]);
+  const announcing = (out: string) =>
+    out
+      .split('\n')
+      .filter((l) => l.includes('hex'))
+      .map((l) => parseArpFrame(Buffer.from((JSON.parse(l) as { hex: string }).hex, 'hex')))
+      .filter((f) => f?.targetIp === HA_LAB.vip && f.op === 2 && f.targetMac === HA_LAB.lb1Mac);
+  const during = announcing((await capture(1600)).stdout);
+  t.ok(during.length >= 3 && during.length <= 7, `refresh frames while active: ${during.length} in 1.6 s at 0.3 s`);
+  h.kill('lb1', 'SIGUSR2'); // release: lb1 gives the VIP up
+  await waitFor('lb1 standby', () => h.status('lb1')?.state === 'standby' && h.status('lb1')?.vipHeld.length === 0, 3000, 20);
+  t.same(announcing((await capture(1200)).stdout), [], 'no refresh after release');
 });
