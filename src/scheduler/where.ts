@@ -68,6 +68,15 @@ function schedulerReason(svc: ModelServiceSpec, d: ModelDestSpec, clientIp: stri
   }
 }
 
+function noDestReason(svc: ModelServiceSpec, clientIp: string, clientPort: number): string {
+  if (svc.dests.length === 0) return 'the service has no active real servers';
+  if (svc.dests.every((d) => d.weight === 0)) return 'every real server has weight 0';
+  const port = svc.schedFlags?.port ? clientPort : 0;
+  const key = svc.scheduler === 'sh'
+    ? `bucket ${SourceHash.bucketOf(ipToU32(clientIp), port)}` : `slot ${MaglevHash.hashKey(ipToU32(clientIp), port) % MH_TAB_SIZE}`;
+  return `${svc.scheduler}: the client's ${key} belongs to a server with weight 0, and ${svc.scheduler}-fallback is off`;
+}
+
 function answerFor(svc: ModelServiceSpec, clientIp: string, clientPort: number, port: number): WhereAnswer {
   const model = new ConnTableModel();
   model.setServices([svc]);
@@ -76,7 +85,9 @@ function answerFor(svc: ModelServiceSpec, clientIp: string, clientPort: number, 
     flags: { syn: true }, len: 60, ...(svc.fwmark ? { fwmark: svc.fwmark } : {}),
   }, 0);
   if (decision.verdict !== 'forward' || !decision.dest) {
-    const why = svc.dests.length === 0 ? 'the service has no active real servers' : 'every real server has weight 0';
+    const why = decision.reason === 'port_mismatch'
+      ? 'a port-0 virtual service without persistence schedules nothing in IPVS'
+      : noDestReason(svc, clientIp, clientPort);
     return { service: svc, dest: null, reason: `no real server: ${why} (IPVS would answer ICMP port unreachable)`, decision };
   }
   const chosen = decision.dest;

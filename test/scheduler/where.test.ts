@@ -70,3 +70,20 @@ t.test('per-scheduler explanations', async (t) => {
   const all = whereAll([service({ vip: '10.61.0.1', port: 80, dests }), service({ vip: '10.61.0.2', port: 0, persistent: 10, dests: [{ ...dests[0], port: 0 }] })], '10.61.9.9', undefined, { port: 443 });
   t.same(all.map((a) => [a.service.vip, a.decision.dest?.port]), [['10.61.0.2', 443]], 'port-0 service matches any port');
 });
+
+t.test('no dest with sh: the bucket of a weight-0 server', async (t) => {
+  // Buckets alternate a (weight 1), z (weight 0): 10.61.9.9 lands on z iff its bucket is odd.
+  const dests = [{ address: '10.61.1.1', port: 80, weight: 1, name: 'a' }, { address: '10.61.1.2', port: 80, weight: 0, name: 'z' }];
+  const clients = ['10.61.9.1', '10.61.9.2', '10.61.9.3', '10.61.9.4', '10.61.9.5', '10.61.9.6'];
+  let seenNone = 0;
+  for (const c of clients) {
+    const a = where([service({ vip: '10.61.0.1', port: 80, scheduler: 'sh', dests })], c);
+    const odd = SourceHash.bucketOf(ipToU32(c), 0) % 2 === 1;
+    t.equal(a.dest?.name ?? null, odd ? null : 'a', c);
+    if (odd) { seenNone++; t.match(a.reason, /sh: the client's bucket \d+ belongs to a server with weight 0, and sh-fallback is off/); }
+  }
+  t.ok(seenNone > 0, 'the client list covers a weight-0 bucket');
+  t.match(where([service({ vip: '10.61.0.1', port: 80, scheduler: 'mh', dests: [{ ...dests[0], weight: 0 }, dests[1]] })], '10.61.9.1').reason, /every real server has weight 0/);
+  const port0 = where([service({ vip: '10.61.0.1', port: 0, dests: [{ ...dests[0], port: 0 }] })], '10.61.9.1', undefined, { port: 443 });
+  t.match(port0.reason, /port-0 virtual service without persistence/);
+});
