@@ -47,21 +47,24 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
   backendGauge('directord_backend_connections_active', 'Active (ESTABLISHED) connections per real server, as ipvsadm ActiveConn.', (d) => d.activeConns);
   backendGauge('directord_backend_connections_inactive', 'Inactive connections per real server, as ipvsadm InActConn.', (d) => d.inactConns);
   backendGauge('directord_backend_weight', 'Effective weight of the real server in the table (0 = quiesced or drained).', (d) => d.weight);
-  new Gauge({
-    name: 'directord_backend_up', help: 'Health of the real server: 1 up, 0 down, quiesced or draining.', labelNames: [...BACKEND_LABELS, 'state'], registers: [registry],
-    collect() {
-      this.reset();
-      const snap = snapshot();
-      for (const h of snap.health) {
-        const s = snap.services.find((x) => x.virtual === h.virtual);
-        if (!s) continue;
-        this.set(
-          { local_address: s.vip, local_port: String(s.port), remote_address: h.address, remote_port: String(h.port), proto: s.protocol.toUpperCase(), state: h.state },
-          h.state === 'up' || h.state === 'unchecked' ? 1 : 0,
-        );
-      }
-    },
-  });
+  const healthGauge = (name: string, help: string, extra: readonly string[], set: (g: Gauge<string>, labels: Record<string, string>, state: string) => void): void => {
+    new Gauge({
+      name, help, labelNames: [...BACKEND_LABELS, ...extra], registers: [registry],
+      collect() {
+        this.reset();
+        const snap = snapshot();
+        for (const h of snap.health) {
+          const s = snap.services.find((x) => x.virtual === h.virtual);
+          if (!s) continue;
+          set(this, { local_address: s.vip, local_port: String(s.port), remote_address: h.address, remote_port: String(h.port), proto: s.protocol.toUpperCase() }, h.state);
+        }
+      },
+    });
+  };
+  healthGauge('directord_backend_up', 'Health of the real server: 1 up, 0 down, quiesced or draining (down servers are listed too).', [], (g, labels, state) =>
+    g.set(labels, state === 'up' || state === 'unchecked' ? 1 : 0),
+  );
+  healthGauge('directord_backend_state', 'Health state of the real server as a label (value always 1).', ['state'], (g, labels, state) => g.set({ ...labels, state }, 1));
 
   const totalCounter = (name: string, help: string, value: (st: DataPlaneStats) => number): void => {
     new Counter({

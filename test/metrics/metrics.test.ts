@@ -38,7 +38,8 @@ t.test('scrape reflects live state; promtool accepts the exposition', async (t) 
   t.match(text, `directord_backend_connections_inactive{${labels}} 7`);
   t.match(text, `directord_backend_weight{${labels}} 1`);
   t.match(text, /directord_backend_weight\{[^}]*remote_address="10.64.0.5"[^}]*\} 4/);
-  t.match(text, `directord_backend_up{${labels},state="unchecked"} 1`);
+  t.match(text, `directord_backend_up{${labels}} 1`);
+  t.match(text, `directord_backend_state{${labels},state="unchecked"} 1`);
   t.match(text, /^directord_connections_total 10$/m);
   t.match(text, /^directord_incoming_packets_total 100$/m);
   t.match(text, /^directord_incoming_bytes_total 6400$/m);
