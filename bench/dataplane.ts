@@ -16,6 +16,7 @@ const DIR_MAC = '02:61:00:00:00:02';
 const RS_MAC = '02:61:00:00:00:11';
 const RS = '10.61.0.11';
 const WINDOW_S = 5;
+const RX_RING = process.env.RX_RING ?? 'v3';
 
 const sh = (lab: Lab, host: string, script: string): string =>
   execFileSync('ip', ['netns', 'exec', lab.ns(host), 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
@@ -45,8 +46,16 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dirPid
   const rx1 = counter(lab, 'rs1', 'rx_packets'), tx1 = counter(lab, 'cli', 'tx_packets');
   const c1 = dirPid ? cpuTicks(dirPid) : 0;
   const secs = (Date.now() - t0) / 1000;
+  // trafgen forks one sender per CPU: end every trafgen of this lab's client namespace, by PID.
   tg.kill('SIGKILL');
-  await sleep(500);
+  for (const pid of execFileSync('ip', ['netns', 'pids', lab.ns('cli')], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'trafgen') process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  await sleep(1000);
   const fwd = (rx1 - rx0) / secs;
   return { fwd, offered: (tx1 - tx0) / secs, cpuUsPerPkt: dirPid ? (((c1 - c0) / CLK_TCK) * 1e6) / Math.max(1, rx1 - rx0) : undefined };
 }
@@ -54,7 +63,12 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dirPid
 async function iperf(lab: Lab, target: string, offloads: boolean): Promise<number> {
   sh(lab, 'cli', `ethtool -K eth0 tx ${offloads ? 'on' : 'off'} tso ${offloads ? 'on' : 'off'} gso ${offloads ? 'on' : 'off'} >/dev/null 2>&1 || true`);
   const r = await lab.exec('cli', ['iperf3', '-c', target, '-t', String(WINDOW_S), '-J'], { timeoutMs: 30000 });
-  const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second: number } } };
+  let j: { end?: { sum_received?: { bits_per_second: number } } } = {};
+  try {
+    j = JSON.parse(r.stdout);
+  } catch {
+    console.error(`iperf3 to ${target} failed: ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 300)}`);
+  }
   return (j.end?.sum_received?.bits_per_second ?? 0) / 1e9;
 }
 
@@ -104,7 +118,7 @@ E`);
     lab.spawn('rs1', ['iperf3', '-s']);
     lab.spawn('rs1', [process.execPath, '-e', "require('net').createServer(s=>{s.on('error',()=>{});s.destroy()}).listen(5001)"]);
     lab.spawn('rs1', [process.execPath, '-e', "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(7)"]);
-    const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, 'afpacket', 'eth0', '1', String(1 << 18)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, 'afpacket', 'eth0', '1', String(1 << 18), RX_RING], { stdio: ['pipe', 'pipe', 'pipe'] });
     const rl = readline.createInterface({ input: h.stdout! });
     const lines: string[] = [];
     rl.on('line', (l) => lines.push(l));
@@ -156,7 +170,7 @@ E`);
     ];
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`| figure | direct | AF_PACKET director | ratio |\n|---|---:|---:|---:|\n${rows.join('\n')}`);
-    console.log(`\nload average at the end: ${load}; director drops: ${JSON.stringify(st.drops)}`);
+    console.log(`\nRX ring ${RX_RING}; load average at the end: ${load}; director drops: ${JSON.stringify(st.drops)}`);
   } finally {
     await lab.destroy();
   }

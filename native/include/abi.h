@@ -5,7 +5,7 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 3
+#define DD_ABI_VERSION 4
 
 #define DD_MAX_SERVICES 256
 #define DD_MAX_DESTS_PER_SERVICE 256

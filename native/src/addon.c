@@ -259,20 +259,21 @@ static napi_value table_apply_sync(napi_env env, napi_callback_info info) {
 }
 
 static napi_value loop_start(napi_env env, napi_callback_info info) {
-  ARGS(5);
+  ARGS(6);
   struct handle *h = get_handle(env, argv[0]);
   char ifname[64], filter[65536], err[512];
   size_t len;
   void *mac;
   size_t macl;
-  bool vnet = false;
+  bool vnet = false, v2 = false;
   if (!h || get_buffer(env, argv[2], &mac, &macl)) return NULL;
   if (macl != 6) { napi_throw_error(env, "E_DATAPLANE_ABI", "mac must be 6 bytes"); return NULL; }
   CHECK(napi_get_value_string_utf8(env, argv[1], ifname, sizeof(ifname), &len));
   CHECK(napi_get_value_string_utf8(env, argv[3], filter, sizeof(filter), &len));
   CHECK(napi_get_value_bool(env, argv[4], &vnet));
+  CHECK(napi_get_value_bool(env, argv[5], &v2));
   if (h->loop) { napi_throw_error(env, "E_DATAPLANE_STATE", "packet loop already running"); return NULL; }
-  if (dd_loop_start(&h->loop, h->t, ifname, mac, filter, vnet ? 1 : 0, err, sizeof(err))) {
+  if (dd_loop_start(&h->loop, h->t, ifname, mac, filter, vnet ? 1 : 0, v2 ? 1 : 0, err, sizeof(err))) {
     h->loop = NULL;
     napi_throw_error(env, "E_DATAPLANE_SOCKET", err);
   }

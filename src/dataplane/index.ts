@@ -27,6 +27,8 @@ export interface CreateDataPlaneOptions {
   vnetHdr?: boolean;
   /** Install the nftables ingress drop for the VIPs (default true). */
   ingressDrop?: boolean;
+  /** AF_PACKET RX ring version (see docs/dataplane.md). */
+  rxRing?: 'v2' | 'v3';
 }
 
 /** Build (but not start) a data plane. AF_XDP is not implemented yet: it falls back to AF_PACKET and says so. */
@@ -47,5 +49,6 @@ export function createDataPlane(opts: CreateDataPlaneOptions): DataPlane {
     logger: log,
     vnetHdr: opts.vnetHdr,
     ingressDrop: opts.ingressDrop,
+    rxRing: opts.rxRing,
   });
 }

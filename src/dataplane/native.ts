@@ -5,7 +5,7 @@ import { DirectordError } from '../errors';
 import type { ConnEntry, ServiceSpec, Timeouts } from './types';
 import { ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 3;
+export const EXPECTED_ABI_VERSION = 4;
 
 interface RecordLayout {
   size: number;
@@ -48,7 +48,7 @@ export interface NativeBinding {
   tableConnections(h: Handle, limit: number, nowMs: number): Buffer;
   tableDrainSync(h: Handle): Buffer;
   tableApplySync(h: Handle, records: Buffer, nowMs: number): number;
-  loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean): void;
+  loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean, rxRingV2: boolean): void;
   loopSetFilter(h: Handle, filter: string): void;
   loopStop(h: Handle): void;
   /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
@@ -305,9 +305,10 @@ export class NativeTable {
     return this.binding.tableApplySync(this.handle, b, nowMs);
   }
 
-  startLoop(ifname: string, mac: string, filter: string, vnetHdr: boolean): void {
+  /** rxRing 'v3': 1 MiB blocks, best batching, up to 1 ms hand-over delay; 'v2': per-frame hand-over, 512 slots. */
+  startLoop(ifname: string, mac: string, filter: string, vnetHdr: boolean, rxRing: 'v2' | 'v3' = 'v3'): void {
     if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
-    wrapNative(() => this.binding.loopStart(this.handle, ifname, macToBytes(mac), filter, vnetHdr));
+    wrapNative(() => this.binding.loopStart(this.handle, ifname, macToBytes(mac), filter, vnetHdr, rxRing === 'v2'));
     this.loopRunning = true;
   }
 

@@ -108,8 +108,8 @@ export class DataPlaneLab {
     for (let i = 1; i <= servers; i++) this.lab.spawn(`rs${i}`, [process.execPath, '-e', SERVER_JS, `rs${i}`, String(port)]);
   }
 
-  async startHarness(vnet = true): Promise<void> {
-    const child = this.lab.spawn('dir', [process.execPath, harnessJs, 'afpacket', 'eth0', vnet ? '1' : '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = ''): Promise<void> {
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, 'afpacket', 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
     child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it

@@ -11,9 +11,9 @@ interface Command {
 }
 
 async function main(): Promise<void> {
-  const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16)] = process.argv.slice(2);
+  const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16), rxRing = ''] = process.argv.slice(2);
   const logger = subsystemLogger(createRootLogger({ level: 'info', destination: process.stderr as unknown as NodeJS.WritableStream & { write: (s: string) => boolean } }), 'dataplane');
-  const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1' });
+  const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1', ...(rxRing ? { rxRing: rxRing as 'v2' | 'v3' } : {}) });
   await dp.start();
   process.stdout.write(JSON.stringify({ id: 0, ok: true, result: 'started' }) + '\n');
   const rl = readline.createInterface({ input: process.stdin });

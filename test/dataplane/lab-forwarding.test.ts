@@ -4,27 +4,31 @@ import t from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
 import { DataPlaneLab, dests, service } from './dplab';
 
-t.test('TCP and UDP through the VIP reach both real servers', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
-  const d = await DataPlaneLab.create(2);
-  t.teardown(() => d.destroy());
-  d.startServers(80, 2);
-  d.startServers(53, 2);
-  await d.startHarness();
-  await d.call('setServices', [
-    service({ scheduler: 'rr', dests: dests(2, 80) }),
-    service({ port: 53, protocol: 'udp', scheduler: 'rr', dests: dests(2, 53) }),
-  ]);
-  await d.waitForMacs();
-  const tcp = await d.clients(80, 'tcp', Array(6).fill('10.61.1.1'));
-  t.same(tcp.slice().sort(), ['rs1', 'rs1', 'rs1', 'rs2', 'rs2', 'rs2'], 'rr spreads 6 TCP connections 3/3');
-  const udp = await d.clients(53, 'udp', Array(4).fill('10.61.1.1'));
-  t.same(udp.slice().sort(), ['rs1', 'rs1', 'rs2', 'rs2'], 'rr spreads 4 UDP flows 2/2');
-  const st = await d.call<any>('stats');
-  t.equal(st.services[0].conns, 6);
-  t.equal(st.services[1].conns, 4);
-  t.ok(st.txFrames > 0 && st.txFrames <= st.rxFrames, 'forwarded frames counted');
-  t.equal(st.drops.no_mac ?? 0, 0);
-});
+for (const rxRing of ['v3', 'v2'] as const) {
+  t.test(`TCP and UDP through the VIP reach both real servers (RX ring ${rxRing})`, { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
+    const d = await DataPlaneLab.create(2);
+    t.teardown(() => d.destroy());
+    d.startServers(80, 2);
+    d.startServers(53, 2);
+    await d.startHarness(true, rxRing);
+    await d.call('setServices', [
+      service({ scheduler: 'rr', dests: dests(2, 80) }),
+      service({ port: 53, protocol: 'udp', scheduler: 'rr', dests: dests(2, 53) }),
+    ]);
+    await d.waitForMacs();
+    const tcp = await d.clients(80, 'tcp', Array(6).fill('10.61.1.1'));
+    t.same(tcp.slice().sort(), ['rs1', 'rs1', 'rs1', 'rs2', 'rs2', 'rs2'], 'rr spreads 6 TCP connections 3/3');
+    const udp = await d.clients(53, 'udp', Array(4).fill('10.61.1.1'));
+    t.same(udp.slice().sort(), ['rs1', 'rs1', 'rs2', 'rs2'], 'rr spreads 4 UDP flows 2/2');
+    const up = await d.clients(80, 'tcp', ['10.61.1.1'], 'up 3000000');
+    t.match(up[0], /^rs[12] 3000000$/, 'a 3 MB upload with client offloads on (GSO super-frames)');
+    const st = await d.call<any>('stats');
+    t.equal(st.services[0].conns, 7);
+    t.equal(st.services[1].conns, 4);
+    t.ok(st.txFrames > 0 && st.txFrames <= st.rxFrames, 'forwarded frames counted');
+    t.equal(st.drops.no_mac ?? 0, 0);
+  });
+}
 
 t.test('a real server without a neighbour entry is never used and says why', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
   const d = await DataPlaneLab.create(2);
