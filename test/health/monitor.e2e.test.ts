@@ -3,6 +3,7 @@
 // timeout 1 / reentry 2 to stay fast: out after ONE failed check, back after reentry/timeout = 2 good checks.
 import t from 'tap';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
 import { RemoteMonitor, type Line } from './fixtures/remote';
@@ -20,7 +21,8 @@ t.test('seed config against nc listeners: down after one failure, back after ree
   t.teardown(() => lab.destroy());
   const listen = async (host: string): Promise<ChildProcess> => {
     const c = lab.spawn(host, ['nc', '-lk', '3306']);
-    await waitFor(`nc on ${host}`, async () => (await lab.sh(host, 'ss -Hltn sport = :3306')).includes('3306'), 5000);
+    // Listening socket on :3306 (0CEA), state LISTEN (0A), read from the namespace's /proc/<pid>/net/tcp.
+    await waitFor(`nc on ${host}`, () => c.pid !== undefined && / [0-9A-F]{8}:0CEA [0-9A-F]{8}:0000 0A /.test(readFileSync(`/proc/${c.pid}/net/tcp`, 'utf8')), 5000);
     return c;
   };
   let nc1 = await listen('sql1');

@@ -36,15 +36,15 @@ t.test('probes against real servers', { skip: !labAvailable() && 'needs root and
   t.same(await probe({ expect: 'hello from greeter\nand more' }), { read_too_short: 1 }, 'server sends less than strlen(expect)');
 
   await t.test('no resets: our probes close with FIN; a connect+RST loop leaves one reset per probe', async (t) => {
-    const before = await estabResets(lab, 'rs1');
+    const before = estabResets(greeter.pid!);
     t.same(await probe({ expect: 'hel' }, 50), { ok: 50 });
     t.same(await probe({}, 50), { ok: 50 });
     await new Promise((r) => setTimeout(r, 300));
-    const afterOurs = await estabResets(lab, 'rs1');
+    const afterOurs = estabResets(greeter.pid!);
     t.equal(afterOurs - before, 0, 'no connection reset by 100 probes');
     await dir.call({ op: 'rawloop', address: '10.62.0.4', port: 3306, count: 20, rst: true });
     await new Promise((r) => setTimeout(r, 300));
-    t.ok((await estabResets(lab, 'rs1')) - afterOurs >= 20, 'the bare RST loop is visible in the same counter');
+    t.ok((estabResets(greeter.pid!)) - afterOurs >= 20, 'the bare RST loop is visible in the same counter');
   });
 
   await stopChild(greeter);
