@@ -1,6 +1,9 @@
 // The gratuitous ARP frame exactly as pulse's send_arp builds it (pure): an ARP *reply* (op 2) to the broadcast
 // address, sender = target = VIP, target HW = our own MAC (not zeros), zero-padded to the 60-byte Ethernet minimum.
 import { DirectordError } from '../errors';
+import { parseIpv4 } from './ipv4';
+
+export { parseIpv4 };
 
 export const GARP_FRAME_LEN = 60;
 
@@ -12,14 +15,6 @@ export function parseMac(mac: string): Buffer {
 
 export function formatMac(b: Buffer | Uint8Array): string {
   return [...b.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
-export function parseIpv4(ip: string): Buffer {
-  const parts = ip.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    throw new DirectordError('E_HA_BAD_ADDRESS', `not an IPv4 address: '${ip}'`);
-  }
-  return Buffer.from(parts.map(Number));
 }
 
 export function buildGratuitousArp(mac: string, vip: string): Buffer {

@@ -3,7 +3,8 @@
 import { createRtNetlink, FlagsNew, type RtNetlinkSocket } from 'netlink';
 import type { Logger } from '../log';
 import { DirectordError } from '../errors';
-import { formatMac, parseIpv4 } from './garp-frame';
+import { formatMac } from './garp-frame';
+import { broadcastOf, parseIpv4 } from './ipv4';
 
 export interface LocalInterface {
   index: number;
@@ -22,26 +23,6 @@ export interface VipSpec {
 }
 
 const AF_INET = 2;
-
-/** Netmask (dotted quad) → prefix length; undefined netmask → the classful default Piranha's plain ifconfig gets. */
-export function prefixFromNetmask(netmask: string | undefined, address: string): number {
-  if (!netmask) {
-    const first = parseIpv4(address)[0];
-    return first < 128 ? 8 : first < 192 ? 16 : first < 224 ? 24 : 32;
-  }
-  const bits = parseIpv4(netmask).readUInt32BE(0);
-  const prefix = 32 - Math.log2((~bits >>> 0) + 1);
-  if (!Number.isInteger(prefix)) throw new DirectordError('E_HA_BAD_NETMASK', `not a contiguous netmask: '${netmask}'`);
-  return prefix;
-}
-
-export function broadcastOf(address: string, prefixlen: number): Buffer {
-  const a = parseIpv4(address).readUInt32BE(0);
-  const host = prefixlen >= 32 ? 0 : 0xffffffff >>> prefixlen;
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE((a | host) >>> 0, 0);
-  return b;
-}
 
 function linkIsUp(flags: { up?: true; running?: true; lowerUp?: true } | undefined): boolean {
   return !!flags?.up && (!!flags.running || !!flags.lowerUp);

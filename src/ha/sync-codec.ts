@@ -2,7 +2,7 @@
 // key. Unlike IPVS's multicast sync (no authentication at all), a forged datagram cannot plant connections on the backup.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ConnEntry } from '../dataplane/types';
-import { parseIpv4 } from './garp-frame';
+import { parseIpv4 } from './ipv4';
 
 export const SYNC_MAGIC = 0x44445359; // 'DDSY'
 export const SYNC_VERSION = 1;

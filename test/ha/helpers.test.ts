@@ -5,8 +5,11 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadHeartbeatKey } from '../../src/ha/key';
-import { prefixFromNetmask, broadcastOf } from '../../src/ha/netlink-io';
-import { splitCommand } from '../../src/ha/commands';
+import { prefixFromNetmask, broadcastOf } from '../../src/ha/ipv4';
+import { splitCommand, runDetached } from '../../src/ha/commands';
+import { existsSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { HaStateMachine } from '../../src/ha/state-machine';
 import { noFlags } from '../../src/ha/heartbeat-codec';
 
@@ -76,4 +79,25 @@ t.test("the seed's timings: keepalive 6 s, deadtime 18 s", async (t) => {
   // lb1 dies right after its heartbeat at 60 s: lb2 takes over exactly deadtime later, not before.
   t.same(m.tick(60000 + 17999), []);
   t.same(m.tick(60000 + 18000).map((a) => a.kind), ['peer-dead', 'activate', 'send-heartbeat']);
+});
+
+t.test('runDetached: executes without a shell, does not wait, logs a command that cannot start', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddha-cmd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const records: Array<Record<string, unknown>> = [];
+  const sink = new Writable({ write: (c, _e, cb) => (records.push(JSON.parse(String(c)) as Record<string, unknown>), cb()) });
+  const log = pino({ level: 'info' }, sink);
+  const marker = join(dir, 'ran');
+  runDetached(`/usr/bin/touch ${marker}`, 'active_cmd', log);
+  const shellOnly = join(dir, 'shell');
+  runDetached(`/usr/bin/touch ${shellOnly};/bin/true`, 'inactive_cmd', log); // no shell: ';' is part of the file name
+  runDetached('/nonexistent/cmd arg', 'active_cmd', log);
+  runDetached(undefined, 'active_cmd', log);
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && !(existsSync(marker) && records.some((r) => r.msg === 'active_cmd could not be started') && records.some((r) => r.msg === 'inactive_cmd exited'))) await new Promise((r) => setTimeout(r, 20));
+  t.ok(existsSync(marker), 'the command ran');
+  t.ok(records.some((r) => r.msg === 'inactive_cmd exited' && r.code !== 0), 'touch got one odd argument and failed');
+  t.notOk(existsSync(shellOnly), 'no shell interpreted the ;');
+  t.ok(records.some((r) => r.msg === 'active_cmd could not be started' && r.cmd === '/nonexistent/cmd arg'), 'failure logged with the command');
+  t.equal(records.filter((r) => r.msg === 'running active_cmd').length, 2, 'undefined command is not run');
 });
