@@ -115,10 +115,10 @@ export class WeightedRoundRobin implements Scheduler {
     this.mw = max - (this.di - 1);
   }
 
-  /** ip_vs_wrr_dest_changed: cursor back to the head, cw clamped / realigned to the new gcd. */
+  /** ip_vs_wrr_dest_changed: cursor back to the head, cw clamped (or set, if it was 0) / realigned to the new gcd. */
   destsChanged(_old: readonly SchedDest[], list: readonly SchedDest[]): void {
     this.recompute(list);
-    if (this.cw > this.mw) this.cw = this.mw;
+    if (this.cw > this.mw || !this.cw) this.cw = this.mw;
     else if (this.di > 1) this.cw = Math.trunc(this.cw / this.di) * this.di + 1;
   }
 

@@ -109,6 +109,13 @@ t.test('wrr: gcd/max-weight walk, reset to the head on any change', async (t) =>
   const [z, one] = dests([{ name: 'z', weight: 0 }, { name: 'one', weight: 1 }]);
   t.same(run(new WeightedRoundRobin([z, one]), [z, one], 3), ['one', 'one', 'one'], 'weight 0 never chosen');
   t.same(run(new WeightedRoundRobin([z]), [z], 1), [null], 'all weight 0: mw 0');
+  const [z1, z2] = dests([{ name: 'z1', weight: 0 }, { name: 'z2', weight: 0 }]);
+  const wz = new WeightedRoundRobin([z1, z2]);
+  t.equal(wz.cw, 0, 'created with no weights: cw 0');
+  z2.weight = 1;
+  wz.destsChanged([z1, z2], [z1, z2]);
+  t.same([wz.di, wz.mw, wz.cw], [1, 1, 1], 'cw 0 is set to mw (not left at 0, which would admit weight 0)');
+  t.same(run(wz, [z1, z2], 3), ['z2', 'z2', 'z2'], 'the weight-0 entry is never chosen');
   const [o1, o2] = dests([{ name: 'o1', weight: 1, overloaded: true }, { name: 'o2', weight: 1, overloaded: true }]);
   const wo = new WeightedRoundRobin([o1, o2]);
   t.same(run(wo, [o1, o2], 1), [null], 'all overloaded from the head');
