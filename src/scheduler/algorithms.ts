@@ -179,7 +179,8 @@ export class SourceHash implements Scheduler {
     if (!this.flags.fallback) return null;
     for (let offset = 0; offset < SH_TAB_SIZE; offset++) {
       const alt = this.buckets[SourceHash.bucketOf(saddr, port, (offset + ihash) % SH_TAB_SIZE)];
-      if (alt && !unavailable(alt)) return alt;
+      if (!alt) break;
+      if (!unavailable(alt)) return alt;
     }
     return null;
   }
