@@ -64,7 +64,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     return 1;
   }
 
-  let director: Director;
+  let director: Director | undefined;
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
     const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, operationsDefaults.connTableSize, root);
@@ -83,13 +83,16 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
   } catch (e) {
     log.fatal({ code: isDirectordError(e) ? e.code : 'E_INTERNAL', error: isDirectordError(e) ? e.format() : String(e) }, 'cannot start');
     await control.stop();
+    await metrics?.close();
+    await director?.stop(); // undo what did start (checks, data plane, a VIP)
     return 1;
   }
-  g.open(director);
+  const d = director as Director;
+  g.open(d);
   log.info({ config: args.configFile, socket: args.socket, dataplane: args.dataplane, pid: process.pid }, 'directord ready');
   const sd = createSdNotifier(log);
   const summary = (): string => {
-    const s = director.status({ connections: false, connectionLimit: 0 });
+    const s = d.status({ connections: false, connectionLimit: 0 });
     const up = s.health.filter((h) => h.state === 'up').length;
     return `${s.ha.role} ${s.ha.state}, forwarding ${s.ha.forwarding ? 'on' : 'off'}, ${s.services.length} virtual(s), ${up}/${s.health.length} real servers up`;
   };
@@ -104,7 +107,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
       await sd.notify({ STOPPING: '1', STATUS: 'stopping: handing over the VIPs' });
       await control.stop();
       await metrics?.close();
-      await director.stop();
+      await d.stop();
       log.info('stopped');
       resolve(0);
     };
@@ -113,7 +116,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     process.on('SIGHUP', () => {
       log.info({ signal: 'SIGHUP' }, 'reloading');
       void sd.notify({ RELOADING: '1', STATUS: 'reloading' });
-      void director.reload().then((r) =>
+      void d.reload().then((r) =>
         sd.notify({ READY: '1', STATUS: r.result === 'success' ? summary() : `last reload FAILED (${r.error?.code}), running configuration kept; ${summary()}` }),
       );
     });
