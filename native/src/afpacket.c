@@ -27,6 +27,7 @@
  * so a lone frame is forwarded at once instead of waiting for the V3 block timeout. */
 #define V2_FRAME_SIZE (17u * 4096)
 #define V2_FRAME_COUNT 512
+#define V2_BATCH 128            /* < V2_FRAME_COUNT: the cursor must never wrap onto frames still held */
 #define BATCH 1024
 #define VNET_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 
@@ -126,10 +127,10 @@ static void *loop_main_v2(void *arg) {
   struct dd_loop *l = arg;
   struct dd_table *t = l->t;
   unsigned cur = 0, out = 0, held = 0;
-  struct tpacket2_hdr *heldv[BATCH];
+  struct tpacket2_hdr *heldv[V2_BATCH];
   while (!l->stop) {
     struct tpacket2_hdr *h = (struct tpacket2_hdr *)(l->ring + (size_t)cur * V2_FRAME_SIZE);
-    if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) || held == BATCH) {
+    if (held == V2_BATCH || !(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
       if (held) {
         if (out) flush(l, out);
         for (unsigned k = 0; k < held; k++) __atomic_store_n(&heldv[k]->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
