@@ -17,3 +17,4 @@ export {
   ConnTableModel, type PacketSummary, type Decision, type DecisionReason, type Verdict, type ModelOptions,
 } from './conn-table';
 export { where, whereAll, servicesFromConfig, WHERE_DEFAULT_CLIENT_PORT, type WhereAnswer, type WhereTarget } from './where';
+export { whereNow } from './where-live';
