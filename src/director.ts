@@ -229,7 +229,12 @@ export class Director implements ControlTarget {
     if (!this.opts.where) {
       throw new DirectordError(ControlErrorCode.Unavailable, 'no existing connection for this client, and the scheduler simulator is not wired in this daemon');
     }
-    const answers = this.opts.where({ services: this.pool.specs(), client: ip, clientPort: cport });
+    const named = this.pool.specs().map((s) => ({
+      ...s,
+      name: this.virtualName(s.vip, s.port),
+      dests: s.dests.map((d) => ({ ...d, name: this.pool.match(`${d.address}:${d.port}`)[0]?.server })),
+    }));
+    const answers = this.opts.where({ services: named, live: this.opts.dataplane.stats().services, client: ip, clientPort: cport });
     const a = answers[0];
     if (!a) throw new DirectordError(ControlErrorCode.Unavailable, 'no virtual service is configured');
     const name = a.destination ? this.pool.match(`${a.destination.address}:${a.destination.port}`)[0]?.server : undefined;
@@ -273,10 +278,11 @@ export class Director implements ControlTarget {
         }),
       });
       for (const e of svc.entries.values()) {
+        const unavailable = sc?.dests.find((x) => x.address === e.address && x.port === e.port)?.unavailableReason;
         health.push({
           virtual: e.virtual, server: e.server, address: e.address, port: e.port, state: e.state, inTable: e.inTable,
           configuredWeight: e.configuredWeight, healthWeight: e.healthWeight, effectiveWeight: e.inTable ? this.pool.effectiveWeight(e) : 0,
-          override: e.override, lastCheck: e.lastCheck, reason: e.reason,
+          override: e.override, lastCheck: e.lastCheck, reason: e.reason, ...(unavailable ? { unavailable } : {}),
         });
       }
     }

@@ -40,7 +40,7 @@ export function renderHealth(rows: readonly ServerHealthView[], now: number): st
     h.state,
     weightCell(h),
     since(h.lastCheck, now),
-    h.reason ?? '',
+    [h.reason, h.unavailable ? `data plane: ${h.unavailable}` : undefined].filter(Boolean).join('; '),
   ]);
   const head = ['SERVER', 'ADDRESS', 'HEALTH', 'WEIGHT', 'LAST CHECK', 'REASON'];
   const widths = head.map((_, i) => Math.max(head[i].length, ...table.map((r) => r[i].length)));

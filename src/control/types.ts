@@ -57,6 +57,8 @@ export interface ServerHealthView {
   override?: { kind: OverrideKind; weight: number; since: string };
   lastCheck?: string;
   reason?: string;
+  /** Why the data plane cannot use this server even though it is in the table (e.g. "no MAC address (failed)"). */
+  unavailable?: string;
 }
 
 export interface HaView {

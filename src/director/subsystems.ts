@@ -1,7 +1,7 @@
 // The small interfaces the director needs from config, health, HA and the scheduler's simulator. main.ts adapts
 // each subsystem's index.ts to these; a subsystem that is not there is simply absent (and status says so).
 import type { LvsConfig } from '../config/schema';
-import type { ServiceSpec } from '../dataplane/types';
+import type { ServiceCounters, ServiceSpec } from '../dataplane/types';
 import type { HealthChange } from './pool';
 
 export interface ConfigSubsystem {
@@ -65,7 +65,10 @@ export interface HaSubsystem {
 export type HaFactory = (cfg: LvsConfig, hooks: HaHooks) => HaSubsystem;
 
 export interface WhereQuery {
-  services: ServiceSpec[];
+  /** The live policy table, with virtual and server names for the explanation. */
+  services: (ServiceSpec & { name?: string; dests: (ServiceSpec['dests'][number] & { name?: string })[] })[];
+  /** Live counters: wlc/lc answer with the real Active/InAct numbers. */
+  live: ServiceCounters[];
   client: string;
   clientPort?: number;
 }

@@ -6,7 +6,7 @@ import type { LvsConfig } from '../config/schema';
 import { createDataPlane, type DataPlane } from '../dataplane';
 import { HealthMonitor, type CheckEvent, type HealthChange } from '../health';
 import { HaNode } from '../ha';
-import { whereAll } from '../scheduler';
+import { whereNow } from '../scheduler';
 import type { HaFactory, HealthSubsystem, WhereFunction } from './subsystems';
 import type { Backend } from './daemon-args';
 
@@ -66,12 +66,12 @@ export function haWanted(cfg: LvsConfig): boolean {
   return cfg.global.primary !== undefined;
 }
 
-/** The scheduler's simulator over the live policy table (current weights; a new client's first connection). */
+/** The scheduler's simulator over the live policy table and live counters (a new connection from this client). */
 export function buildWhere(): WhereFunction {
   return (q) =>
-    whereAll(q.services, q.client, q.clientPort).map((a) => ({
+    whereNow(q.services, q.live, q.client, q.clientPort).map((a) => ({
       vip: a.service.vip, port: a.service.port, protocol: a.service.protocol,
       destination: a.dest ? { address: a.dest.address, port: a.dest.port } : undefined,
-      reason: `no connection or persistence template for this client yet; a new connection would go here. ${a.reason}`,
+      reason: `no connection or persistence template for this client in the table; a new connection would be scheduled now: ${a.reason}`,
     }));
 }

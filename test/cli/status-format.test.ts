@@ -22,13 +22,13 @@ t.test('health table with overrides', async (t) => {
     renderHealth([
       row({}),
       row({ server: 'sql2', address: '10.0.0.5', state: 'quiesced', effectiveWeight: 0, healthWeight: 0, reason: 'connect_refused', override: { kind: 'drain', weight: 0, since: 'x' } }),
-      row({ server: 'sql3', address: '10.0.0.6', state: 'up', effectiveWeight: 7, override: { kind: 'weight', weight: 7, since: 'x' }, lastCheck: undefined, reason: undefined }),
+      row({ server: 'sql3', address: '10.0.0.6', state: 'up', effectiveWeight: 7, override: { kind: 'weight', weight: 7, since: 'x' }, lastCheck: undefined, reason: undefined, unavailable: 'no MAC address (failed)' }),
     ], now),
     'Real servers:\n' +
       '  SERVER      ADDRESS        HEALTH    WEIGHT                    LAST CHECK  REASON\n' +
       '  mysql/sql1  10.0.0.4:3306  up        1/1                       1.2s ago    ok\n' +
       '  mysql/sql2  10.0.0.5:3306  quiesced  0/1 (override: drain)     1.2s ago    connect_refused\n' +
-      '  mysql/sql3  10.0.0.6:3306  up        7/1 (override: weight 7)  -\n',
+      '  mysql/sql3  10.0.0.6:3306  up        7/1 (override: weight 7)  -           data plane: no MAC address (failed)\n',
   );
   t.equal(renderHealth([], now), 'Real servers: none configured\n');
 });
