@@ -200,8 +200,19 @@ async function run(keep: boolean): Promise<void> {
     }
     await step('Remove everything', async () => {
       const prefix = seed!.lab.prefix;
+      const pids = [seed!.sql1.pid, seed!.sql2.pid, ...[...seed!.directors.values()].map((d) => d.pid)].filter((p): p is number => p !== undefined);
       await seed!.destroy();
       seed = undefined;
+      const alive = pids.filter((p) => {
+        try {
+          process.kill(p, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (alive.length) throw new Error(`processes left: ${alive.join(', ')}`);
+      say(indent(dim(`stopped mariadbd and directord (pids ${pids.join(', ')}), removed namespaces ${prefix}-*, temp dirs and /etc/netns entries`)));
       const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(prefix));
       if (left.length) throw new Error(`namespaces left: ${left.join(', ')}`);
     });
