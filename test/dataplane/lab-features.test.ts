@@ -40,7 +40,11 @@ t.test('data plane features on a lab', { skip }, async (t) => {
     const got = await d.clients(81, 'tcp', Array(60).fill('10.61.1.1'));
     const after = (await d.call<any>('stats')).services[0].dests.map((x: any) => x.conns);
     const split = after.map((n: number, i: number) => n - before[i]);
-    t.same(['rs1', 'rs2', 'rs3'].map((n) => got.filter((g) => g === n).length), split, `replies agree with the counters (others: ${got.filter((g) => !/^rs\d$/.test(g)).join(' ')})`);
+    // A client port reused while its old entry is still in FIN_WAIT follows that entry (IPVS reuses it: no new
+    // connection is counted), so replies and counters may differ by such reuses.
+    const replies = ['rs1', 'rs2', 'rs3'].map((n) => got.filter((g) => g === n).length);
+    t.equal(replies.reduce((a, b) => a + b, 0), 60, `every connection answered (others: ${got.filter((g) => !/^rs\d$/.test(g)).join(' ')})`);
+    replies.forEach((n, i) => t.ok(n >= split[i] && n - split[i] <= 3, `rs${i + 1}: ${n} replies, ${split[i]} new connections counted`));
     [10, 20, 30].forEach((want, i) => t.ok(Math.abs(split[i] - want) <= 3, `rs${i + 1}: ${split[i]} ≈ ${want}`));
   });
 
