@@ -13,7 +13,17 @@ t.test('data plane features on a lab', { skip }, async (t) => {
   d.startServers(80, 3);
   d.startServers(81, 3);
   d.startServers(8080, 1);
+  // A table left by a crashed run, with a rule that would drop everything: start() must replace it.
+  d.sh('dir', `nft -f - <<'E'
+table netdev directord {
+  chain stale {
+    type filter hook ingress device "eth0" priority 0; policy drop;
+  }
+}
+E`);
   await d.startHarness();
+  const ruleset = d.sh('dir', 'nft list table netdev directord');
+  t.notMatch(ruleset, /chain stale/, 'the stale table from a crash was replaced');
   const single = service({ port: 8080, dests: dests(1, 8080) });
 
   await t.test('persistence with a /20 pmask: every client in the /20 gets the same server', async (t) => {
