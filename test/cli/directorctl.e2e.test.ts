@@ -310,9 +310,11 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
   });
 
   await t.test('SIGTERM stops cleanly and removes the socket; directorctl then says not running', async (t) => {
+    t.match(await lab.sh('lb1', 'ip -4 addr show dev eth0'), `inet ${VIP}/20`, 'the active director holds the VIP');
     const exited = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
     process.kill(daemon.pid!, 'SIGTERM');
     t.equal(await exited, 0);
+    t.notMatch(await lab.sh('lb1', 'ip -4 addr show dev eth0'), VIP, 'the VIP was given up');
     t.notOk(existsSync(sock), 'socket removed');
     const r = await ctl('status');
     t.equal(r.code, 3);
