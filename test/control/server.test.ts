@@ -20,7 +20,7 @@ function rng(seed: number): () => number {
   };
 }
 
-async function setup(t: Tap.Test, readOnly = true) {
+async function setup(t: { teardown(fn: () => unknown): void }, readOnly = true) {
   const dir = mkdtempSync(join(tmpdir(), 'ddctl-'));
   const dp = new MemoryDataPlane();
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')])]);
