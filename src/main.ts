@@ -48,6 +48,17 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     return 1;
   }
   if (!args.logLevel) root.level = levelFromDebugLevel(cfg.global.debugLevel);
+  // Until the handlers below are installed, a SIGHUP must not kill the daemon (Node's default) nor reload half a daemon.
+  const early = (): void => log.warn('SIGHUP while starting: ignored (reload again once started)');
+  process.on('SIGHUP', early);
+  process.on('uncaughtException', (e) => {
+    log.fatal({ err: e }, 'uncaught exception: exiting (systemd restarts directord; the peer takes over meanwhile)');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (e) => {
+    log.fatal({ err: e }, 'unhandled promise rejection: exiting');
+    process.exit(1);
+  });
 
   const g = gate();
   const control = new ControlServer({
@@ -113,6 +124,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
+    process.off('SIGHUP', early);
     process.on('SIGHUP', () => {
       log.info({ signal: 'SIGHUP' }, 'reloading');
       void sd.notify({ RELOADING: '1', STATUS: 'reloading' });

@@ -58,6 +58,10 @@ t.test('reload by identity: unchanged keep state and order; removed drain until 
   t.same(changes, ['server mysql/sql1 (10.0.0.4:3306) changed', 'server mysql/sql3 (10.0.0.6:3306) added', 'server mysql/sql2 (10.0.0.5:3306) removed: draining']);
   t.same(order(p), ['10.0.0.5:0', '10.0.0.4:1'], 'sql1 keeps health weight until health says otherwise; sql2 drains at weight 0; sql3 waits for a check');
   t.same(p.match('sql2'), [], 'a draining server is no longer addressable');
+  p.match('sql1')[0].override = { kind: 'weight', weight: 5, since: 'x' };
+  p.applyConfig(next, 200);
+  t.same(p.match('sql1')[0].override, { kind: 'weight', weight: 5, since: 'x' }, 'runtime overrides survive a reload');
+  p.match('sql1')[0].override = undefined;
   t.same(p.expireDrains(() => 2, 500), [], 'still has connections before the deadline');
   t.same(p.expireDrains(() => 0, 600), ['mysql/sql2 (10.0.0.5:3306) drained']);
   t.same(order(p), ['10.0.0.4:1']);
