@@ -160,8 +160,8 @@ E`);
     const st = await stats;
     const rows = [
       ...Object.entries(res).map(([k, v]) => `| ${k} | ${fmt(v.direct)} | ${fmt(v.dr)} | **${(v.dr / v.direct).toFixed(2)}x** |`),
-      `| UDP round trip p50 (µs) | ${rd.p50.toFixed(0)} | ${rr.p50.toFixed(0)} | +${(rr.p50 - rd.p50).toFixed(0)} µs added |`,
-      `| UDP round trip p99 (µs) | ${rd.p99.toFixed(0)} | ${rr.p99.toFixed(0)} | +${(rr.p99 - rd.p99).toFixed(0)} µs added |`,
+      `| UDP round trip p50 (µs) | ${rd.p50.toFixed(0)} | ${rr.p50.toFixed(0)} | ${signed(rr.p50 - rd.p50)} µs added |`,
+      `| UDP round trip p99 (µs) | ${rd.p99.toFixed(0)} | ${rr.p99.toFixed(0)} | ${signed(rr.p99 - rd.p99)} µs added |`,
       `| director CPU per forwarded frame | – | ${pr.cpuUsPerPkt?.toFixed(2)} µs | (at ${fmt(pr.fwd)} fps) |`,
       `| 2x overload (2 sender cores): forwarded | offered ${fmt(ov.offered)} | ${fmt(ov.fwd)} | **${(ov.fwd / pr.fwd).toFixed(2)}x of its 1-sender peak** |`,
       `| conn-table lookup, 1k connections | – | ${small.lookupNs.toFixed(0)} ns | insert ${small.insertNs.toFixed(0)} ns |`,
@@ -174,6 +174,10 @@ E`);
   } finally {
     await lab.destroy();
   }
+}
+
+function signed(n: number): string {
+  return `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(0)}`;
 }
 
 function fmt(n: number): string {
