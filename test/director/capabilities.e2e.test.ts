@@ -1,0 +1,58 @@
+// The systemd unit's promise, checked without systemd: directord runs as an unprivileged user holding only
+// CAP_NET_RAW, CAP_NET_ADMIN and CAP_NET_BIND_SERVICE (setpriv sets them as the unit's AmbientCapabilities do).
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lab, labAvailable, waitFor } from '../lab/lab';
+import { ensureBuilt, paths } from '../lab/build';
+import type { StatusSnapshot } from '../../src/control/types';
+
+const VIP = '10.64.2.100';
+const CAPS = '+net_raw,+net_admin,+net_bind_service';
+const setprivOk = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
+
+t.test('directord as nobody with three capabilities', { skip: (!labAvailable() && 'needs root and ip netns') || (!setprivOk && 'needs setpriv') }, async (t) => {
+  ensureBuilt();
+  const lab = await Lab.create([{ name: 'lb1', address: '10.64.2.1/20' }, { name: 'rs1', address: '10.64.2.4/20', vipsOnLo: [VIP] }], { tag: 'caps' });
+  t.teardown(() => lab.destroy());
+  lab.spawn('rs1', ['node', '-e', "require('net').createServer((s) => { s.on('error', () => {}); s.end('OK\\n'); }).listen(3306)"]);
+  const dir = mkdtempSync(join(tmpdir(), 'ddcaps-'));
+  chmodSync(dir, 0o755);
+  const run = join(dir, 'run');
+  mkdirSync(run);
+  chownSync(run, 65534, 65534);
+  const cf = join(dir, 'lvs.cf');
+  writeFileSync(cf, `serial_no = 1\nprimary = 10.64.2.1\nbackup = 10.64.2.2\nbackup_active = 1\nkeepalive = 1\ndeadtime = 2\nservice = lvs\nheartbeat_port = 539\nnetwork = direct\nvirtual db {\n  active = 1\n  address = ${VIP} eth0:1\n  vip_nmask = 255.255.240.0\n  port = 3306\n  timeout = 1\n  reentry = 1\n  server rs1 {\n    address = 10.64.2.4\n    active = 1\n    weight = 1\n  }\n}\n`);
+  const sock = join(run, 'directord.sock');
+  const daemon = lab.spawn('lb1', [
+    'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=-all,${CAPS}`, `--ambient-caps=-all,${CAPS}`, `--bounding-set=-all,${CAPS}`,
+    // tap's process hooks (NODE_OPTIONS) would write coverage files where nobody may not.
+    'env', '-u', 'NODE_OPTIONS', 'node', paths.directord, '--config', cf, '--socket', sock, '--interface', 'eth0',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  daemon.stdout!.on('data', (d) => (log += d));
+  daemon.stderr!.on('data', (d) => (log += d));
+  const status = async (): Promise<StatusSnapshot | undefined> => {
+    const r = await lab.exec('lb1', ['node', paths.directorctl, '--socket', sock, '--json', 'status'], { timeoutMs: 20000 });
+    return r.code === 0 ? (JSON.parse(r.stdout).result as StatusSnapshot) : undefined;
+  };
+  const s = await waitFor('up, forwarding, rs1 healthy', async () => {
+    if (daemon.exitCode !== null) throw new Error(`directord exited ${daemon.exitCode}: ${log.slice(-2000)}`);
+    const st = await status();
+    return st && st.ha.forwarding && st.health[0]?.state === 'up' ? st : undefined;
+  }, 40000, 250).catch((e: Error) => {
+    t.fail(`${e.message}\n${log.slice(-2000)}`);
+    return undefined;
+  });
+  if (!s) return;
+  t.equal(s.dataplane, 'afpacket', 'the AF_PACKET data plane runs without root');
+  t.match(await lab.sh('lb1', 'ip -4 addr show dev eth0'), `inet ${VIP}/20`, 'VIP added over rtnetlink with CAP_NET_ADMIN');
+  t.match(await lab.sh('lb1', `cat /proc/${daemon.pid}/status`), /Uid:\s+65534/, 'really not root');
+  t.match(await lab.sh('lb1', 'cat /proc/net/udp'), /:021B /, 'heartbeat socket bound to UDP 539 (CAP_NET_BIND_SERVICE)');
+  const exited = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
+  process.kill(daemon.pid!, 'SIGTERM');
+  t.equal(await exited, 0, log.slice(-1000));
+  t.notMatch(await lab.sh('lb1', 'ip -4 addr show dev eth0'), VIP, 'VIP given up');
+});
