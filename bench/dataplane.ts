@@ -118,7 +118,7 @@ E`);
     lab.spawn('rs1', ['iperf3', '-s']);
     lab.spawn('rs1', [process.execPath, '-e', "require('net').createServer(s=>{s.on('error',()=>{});s.destroy()}).listen(5001)"]);
     lab.spawn('rs1', [process.execPath, '-e', "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(7)"]);
-    const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, 'afpacket', 'eth0', '1', String(1 << 18), RX_RING], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, '--harness', 'afpacket', 'eth0', '1', String(1 << 18), RX_RING], { stdio: ['pipe', 'pipe', 'pipe'] });
     const rl = readline.createInterface({ input: h.stdout! });
     const lines: string[] = [];
     rl.on('line', (l) => lines.push(l));

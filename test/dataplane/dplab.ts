@@ -109,7 +109,7 @@ export class DataPlaneLab {
   }
 
   async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = ''): Promise<void> {
-    const child = this.lab.spawn('dir', [process.execPath, harnessJs, 'afpacket', 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', 'afpacket', 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
     child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it

@@ -1,5 +1,6 @@
 // Runs inside the lab's director namespace: drives a real DataPlane from JSON lines on stdin (one reply line each),
 // standing in for the daemon so data-plane tests do not depend on it.
+import { readlinkSync } from 'node:fs';
 import readline from 'node:readline';
 import { createRootLogger, subsystemLogger } from '../../src/log';
 import { createDataPlane, type BackendName } from '../../src/dataplane';
@@ -10,8 +11,23 @@ interface Command {
   arg?: unknown;
 }
 
+/** True when this process runs in the root network namespace (the same one as PID 1). */
+function inRootNetns(): boolean {
+  try {
+    return readlinkSync('/proc/self/ns/net') === readlinkSync('/proc/1/ns/net');
+  } catch {
+    return true;
+  }
+}
+
 async function main(): Promise<void> {
-  const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16), rxRing = ''] = process.argv.slice(2);
+  // Only ever inside a lab namespace, and only when asked: a test runner that picks this file up must do nothing.
+  if (process.argv[2] !== '--harness') return;
+  if (inRootNetns()) {
+    process.stderr.write('harness: refusing to run in the root network namespace\n');
+    process.exit(2);
+  }
+  const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16), rxRing = ''] = process.argv.slice(3);
   const logger = subsystemLogger(createRootLogger({ level: 'info', destination: process.stderr as unknown as NodeJS.WritableStream & { write: (s: string) => boolean } }), 'dataplane');
   const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1', ...(rxRing ? { rxRing: rxRing as 'v2' | 'v3' } : {}) });
   await dp.start();
