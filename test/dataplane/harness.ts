@@ -1,6 +1,6 @@
 // Runs inside the lab's director namespace: drives a real DataPlane from JSON lines on stdin (one reply line each),
 // standing in for the daemon so data-plane tests do not depend on it.
-import { readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import readline from 'node:readline';
 import { createRootLogger, subsystemLogger } from '../../src/log';
 import { createDataPlane, type BackendName } from '../../src/dataplane';
@@ -11,10 +11,10 @@ interface Command {
   arg?: unknown;
 }
 
-/** True when this process runs in the root network namespace (the same one as PID 1). */
+/** True unless this process runs inside a named network namespace (a lab's, entered with `ip netns exec`). */
 function inRootNetns(): boolean {
   try {
-    return readlinkSync('/proc/self/ns/net') === readlinkSync('/proc/1/ns/net');
+    return execFileSync('ip', ['netns', 'identify', String(process.pid)], { encoding: 'utf8' }).trim() === '';
   } catch {
     return true;
   }
