@@ -122,52 +122,52 @@ static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
   if (out) flush(l, out);
 }
 
-/* V2: walk ready frames, forward them in batches; a slot goes back to the kernel only after its batch was sent. */
+/* V2: take every frame that is ready now (up to V2_BATCH), decide them under one lock and one clock read, send
+ * them with one sendmmsg, then hand the slots back. Never waits for more frames than are already there. */
 static void *loop_main_v2(void *arg) {
   struct dd_loop *l = arg;
   struct dd_table *t = l->t;
-  unsigned cur = 0, out = 0, held = 0;
-  struct tpacket2_hdr *heldv[V2_BATCH];
+  unsigned cur = 0;
+  struct tpacket2_hdr *batch[V2_BATCH];
   while (!l->stop) {
-    struct tpacket2_hdr *h = (struct tpacket2_hdr *)(l->ring + (size_t)cur * V2_FRAME_SIZE);
-    if (held == V2_BATCH || !(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
-      if (held) {
-        if (out) flush(l, out);
-        for (unsigned k = 0; k < held; k++) __atomic_store_n(&heldv[k]->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-        out = held = 0;
-        continue;
-      }
+    unsigned n = 0, out = 0, k;
+    int64_t now;
+    while (n < V2_BATCH) {
+      struct tpacket2_hdr *h = (struct tpacket2_hdr *)(l->ring + (size_t)((cur + n) % V2_FRAME_COUNT) * V2_FRAME_SIZE);
+      if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) break;
+      batch[n++] = h;
+    }
+    if (n == 0) {
       struct pollfd pf[2] = { { l->rx, POLLIN | POLLERR, 0 }, { l->wake, POLLIN, 0 } };
       __atomic_fetch_add(&t->counters[DD_C_LOOP_WAKEUPS], 1, __ATOMIC_RELAXED);
       poll(pf, 2, 100);
       continue;
     }
-    {
+    now = dd_now_ms();
+    pthread_mutex_lock(&t->lock);
+    for (k = 0; k < n; k++) {
+      struct tpacket2_hdr *h = batch[k];
       uint8_t *f = (uint8_t *)h + h->tp_mac;
       struct dd_pkt p;
       struct dd_decision dc;
       int v;
-      pthread_mutex_lock(&t->lock);
       t->counters[DD_C_RX_FRAMES]++;
       t->counters[DD_C_RX_BYTES] += h->tp_len;
       if (h->tp_snaplen < h->tp_len) v = DD_V_TRUNCATED;
       else if (!t->forwarding) v = DD_V_NOT_ACTIVE;
       else v = dd_parse_frame(f, h->tp_snaplen, &p);
-      if (v == DD_V_FORWARD) { dd_process(t, &p, dd_now_ms(), &dc); v = dc.verdict; }
-      if (v != DD_V_FORWARD) t->verdicts[v]++;
-      else {
-        memcpy(f, t->dests[dc.dest].mac, 6);
-        memcpy(f + 6, l->mac, 6);
-      }
-      pthread_mutex_unlock(&t->lock);
-      if (v == DD_V_FORWARD) {
-        l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
-        l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
-        out++;
-      }
-      heldv[held++] = h;
+      if (v == DD_V_FORWARD) { dd_process(t, &p, now, &dc); v = dc.verdict; }
+      if (v != DD_V_FORWARD) { t->verdicts[v]++; continue; }
+      memcpy(f, t->dests[dc.dest].mac, 6);
+      memcpy(f + 6, l->mac, 6);
+      l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
+      l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
+      out++;
     }
-    cur = (cur + 1) % V2_FRAME_COUNT;
+    pthread_mutex_unlock(&t->lock);
+    if (out) flush(l, out);
+    for (k = 0; k < n; k++) __atomic_store_n(&batch[k]->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    cur = (cur + n) % V2_FRAME_COUNT;
   }
   return NULL;
 }
