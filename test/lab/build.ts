@@ -1,9 +1,11 @@
 // End-to-end tests run the real compiled daemon and CLI; this makes sure dist/ is fresh (once per test process).
 import { execFileSync } from 'node:child_process';
 import { statSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, basename } from 'node:path';
 
-const root = join(__dirname, '..', '..');
+// From test/lab/*.ts the repo is two levels up; compiled into dist/test/lab it is three.
+const up2 = join(__dirname, '..', '..');
+const root = basename(up2) === 'dist' ? join(up2, '..') : up2;
 let built = false;
 
 function newestMtime(dir: string): number {

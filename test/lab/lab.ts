@@ -177,6 +177,8 @@ export class Lab {
         if (timer) clearTimeout(timer);
         resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
       });
+      // A command may exit before reading its input; EPIPE then is not an error of the test.
+      child.stdin!.on('error', () => {});
       child.stdin!.end(opts.input ?? '');
     });
   }
