@@ -26,8 +26,8 @@
 /* TPACKET_V2: one frame per slot, big enough for a 64 KiB GSO frame + headers; frames are handed over one by one,
  * so a lone frame is forwarded at once instead of waiting for the V3 block timeout. */
 #define V2_FRAME_SIZE (17u * 4096)
-#define V2_FRAME_COUNT 512
-#define V2_BATCH 128            /* < V2_FRAME_COUNT: the cursor must never wrap onto frames still held */
+#define V2_FRAME_COUNT 1024
+#define V2_BATCH 256            /* < V2_FRAME_COUNT: the cursor must never wrap onto frames still held */
 #define BATCH 1024
 #define VNET_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 
