@@ -24,7 +24,7 @@ export interface AfPacketOptions {
   binding?: NativeBinding;
 }
 
-// v2 by default: a DR director for MySQL lives on round trips (+14 µs p50 against +950 µs for v3, see docs/benchmarks.md).
+// v2 by default: a DR director for MySQL lives on round trips (+12 µs p50 against +850 µs for v3, docs/benchmarks.md).
 export const DEFAULT_RX_RING: 'v2' | 'v3' = 'v2';
 
 export function interfaceMac(ifname: string): string {
