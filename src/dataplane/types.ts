@@ -71,8 +71,8 @@ export interface ConnEntry {
   vport: number;
   daddr: string;
   dport: number;
-  state: string;            // NONE ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN SYNACK UDP
-  expiresMs: number;        // remaining lifetime
+  state: string;            // NONE ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN SYNACK UDP; templates: NONE or ASSURED
+  expiresMs: number;        // remaining lifetime (in drainSyncUpdates records: the full timeout, just re-armed)
   template: boolean;
   /** fwmark templates only: the mark (shown by ipvsadm as protocol IP, virtual 0.0.0.<mark>). */
   fwmark?: number;
