@@ -2,7 +2,7 @@
 // forwarding, replies going straight back to the client.
 import t from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
-import { DataPlaneLab, dests, service } from './dplab';
+import { DataPlaneLab, dests, rsAddr, rsMac, service } from './dplab';
 
 for (const rxRing of ['v3', 'v2'] as const) {
   t.test(`TCP and UDP through the VIP reach both real servers (RX ring ${rxRing})`, { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
@@ -47,4 +47,23 @@ t.test('a real server without a neighbour entry is never used and says why', { s
   const ghost = st.services[0].dests.find((x: any) => x.address === '10.61.0.50');
   t.match(ghost.unavailableReason, /^no MAC address \((resolving|failed)\)$/, `says why: ${ghost.unavailableReason}`);
   t.equal(ghost.conns, 0);
+});
+
+t.test('neighbour changes are followed (RTM_NEWNEIGH)', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
+  const d = await DataPlaneLab.create(2);
+  t.teardown(() => d.destroy());
+  d.startServers(80, 2);
+  await d.startHarness();
+  await d.call('setServices', [service({ scheduler: 'rr', dests: dests(2, 80) })]);
+  await d.waitForMacs();
+  t.same((await d.clients(80, 'tcp', Array(4).fill('10.61.1.1'))).sort(), ['rs1', 'rs1', 'rs2', 'rs2']);
+  // Point rs1's neighbour entry at rs2's MAC: frames scheduled to rs1 now land on rs2 (which holds the VIP too).
+  d.sh('dir', `ip neigh replace ${rsAddr(1)} lladdr ${rsMac(2)} nud permanent dev eth0`);
+  await waitFor('rs1 frames delivered to rs2', async () => {
+    const got = await d.clients(80, 'tcp', Array(2).fill('10.61.1.1'));
+    return got.every((g) => g === 'rs2');
+  }, 10000, 200);
+  d.sh('dir', `ip neigh replace ${rsAddr(1)} lladdr ${rsMac(1)} nud permanent dev eth0`);
+  await waitFor('rs1 reachable again', async () => (await d.clients(80, 'tcp', Array(2).fill('10.61.1.1'))).includes('rs1'), 10000, 200);
+  t.pass('the MAC change was pushed to the packet loop both ways');
 });
