@@ -3,7 +3,7 @@
 // entries are re-confirmed the same way. A dest without a usable entry carries a reason instead of a MAC.
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { createRtNetlink } from 'netlink';
 import type { Logger } from '../log';
 import { bytesToMac, intToIp } from './validate';
 
@@ -13,11 +13,23 @@ export interface NeighbourState {
   reason?: string;
 }
 
+/** The part of netlink's RtNetlinkSocket this file uses (injectable in tests). */
+export interface NeighbourSocket {
+  addMembership(group: 'NEIGH'): void;
+  on(event: 'message', fn: (msgs: unknown[]) => void): unknown;
+  getNeighbors(data: { family: number }): Promise<unknown[]>;
+  socket: { close(): void };
+}
+
 export interface NeighbourOptions {
   ifindex: number;
   logger: Logger;
   /** How often unresolved and stale entries are probed again. */
   probeIntervalMs?: number;
+  /** Default: a real rtnetlink socket. */
+  socketFactory?: () => NeighbourSocket;
+  /** Default: an empty UDP datagram to the address's port 9 (the kernel ARPs for it). */
+  probe?: (address: string) => void;
 }
 
 interface NeighMsg {
@@ -30,10 +42,10 @@ const USABLE = ['reachable', 'stale', 'delay', 'probe', 'permanent', 'noarp'];
 
 /** Emits 'change' whenever the MAC (or the reason) of a wanted address changes. */
 export class NeighbourResolver extends EventEmitter {
-  private readonly opts: Required<NeighbourOptions>;
+  private readonly opts: NeighbourOptions & { probeIntervalMs: number };
   private readonly wanted = new Set<string>();
   private readonly entries = new Map<string, NeighbourState>();
-  private socket?: RtNetlinkSocket;
+  private socket?: NeighbourSocket;
   private udp?: dgram.Socket;
   private timer?: NodeJS.Timeout;
 
@@ -43,14 +55,16 @@ export class NeighbourResolver extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    this.socket = createRtNetlink();
+    this.socket = this.opts.socketFactory ? this.opts.socketFactory() : (createRtNetlink() as unknown as NeighbourSocket);
     this.socket.addMembership('NEIGH');
     this.socket.on('message', (msgs) => {
       for (const m of msgs as NeighMsg[]) this.absorb(m, true);
     });
-    this.udp = dgram.createSocket('udp4');
-    this.udp.on('error', () => undefined);
-    this.udp.unref();
+    if (!this.opts.probe) {
+      this.udp = dgram.createSocket('udp4');
+      this.udp.on('error', () => undefined);
+      this.udp.unref();
+    }
     await this.refresh();
     this.timer = setInterval(() => void this.tick(), this.opts.probeIntervalMs);
     this.timer.unref();
@@ -109,10 +123,12 @@ export class NeighbourResolver extends EventEmitter {
 
   /** A datagram to the discard port makes the kernel resolve (or re-confirm) the neighbour. */
   private provoke(address: string): void {
-    this.udp?.send(Buffer.alloc(0), 9, address, () => undefined);
+    if (this.opts.probe) this.opts.probe(address);
+    else this.udp?.send(Buffer.alloc(0), 9, address, () => undefined);
   }
 
-  private async tick(): Promise<void> {
+  /** One probe round (also run by the timer): re-probe unresolved and stale entries, then re-read the table. */
+  async tick(): Promise<void> {
     for (const a of this.wanted) {
       const e = this.entries.get(a);
       if (!e?.mac || e.reason === 'stale') this.provoke(a);
