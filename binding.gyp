@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "have_xdp%": "<!(pkg-config --exists libxdp libbpf && echo 1 || echo 0)"
+  },
   "targets": [
     {
       "target_name": "directord_native",
@@ -15,5 +18,26 @@
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-lpcap", "-lpthread"]
     }
+  ],
+  "conditions": [
+    ["have_xdp==1", {
+      "targets": [
+        {
+          "target_name": "directord_afxdp",
+          "sources": [
+            "native/src/xdp_addon.c",
+            "native/src/afxdp.c",
+            "native/src/core.c",
+            "native/src/schedulers.c",
+            "native/src/policy.c",
+            "native/src/frame.c"
+          ],
+          "include_dirs": ["native/include", "native/src"],
+          "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
+          "defines": ["NAPI_VERSION=8"],
+          "libraries": ["-lxdp", "-lbpf", "-lpthread"]
+        }
+      ]
+    }]
   ]
 }

@@ -9,11 +9,7 @@
 #include "abi.h"
 #include "afpacket.h"
 #include "core.h"
-
-struct handle {
-  struct dd_table *t;
-  struct dd_loop *loop;
-};
+#include "handle.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "E_DATAPLANE_NATIVE", #call " failed"); return NULL; } } while (0)
 #define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); \

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include "afpacket.h"
+#include "forward.h"
 
 #define BLOCK_SIZE (1u << 20)
 #define BLOCK_COUNT 32
@@ -98,21 +99,7 @@ static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
   pthread_mutex_lock(&t->lock);
   for (i = 0; i < n; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
     uint8_t *f = (uint8_t *)h + h->tp_mac;
-    struct dd_pkt p;
-    struct dd_decision dc;
-    int v;
-    t->counters[DD_C_RX_FRAMES]++;
-    t->counters[DD_C_RX_BYTES] += h->tp_len;
-    if (h->tp_snaplen < h->tp_len) v = DD_V_TRUNCATED;
-    else if (!t->forwarding) v = DD_V_NOT_ACTIVE;
-    else v = dd_parse_frame(f, h->tp_snaplen, &p);
-    if (v == DD_V_FORWARD) {
-      dd_process(t, &p, now, &dc);
-      v = dc.verdict;
-    }
-    if (v != DD_V_FORWARD) { t->verdicts[v]++; continue; }
-    memcpy(f, t->dests[dc.dest].mac, 6);
-    memcpy(f + 6, l->mac, 6);
+    if (!dd_forward_frame(t, f, h->tp_snaplen, h->tp_len, now, l->mac)) continue;
     l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
     l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
     out++;
@@ -148,18 +135,7 @@ static void *loop_main_v2(void *arg) {
     for (k = 0; k < n; k++) {
       struct tpacket2_hdr *h = batch[k];
       uint8_t *f = (uint8_t *)h + h->tp_mac;
-      struct dd_pkt p;
-      struct dd_decision dc;
-      int v;
-      t->counters[DD_C_RX_FRAMES]++;
-      t->counters[DD_C_RX_BYTES] += h->tp_len;
-      if (h->tp_snaplen < h->tp_len) v = DD_V_TRUNCATED;
-      else if (!t->forwarding) v = DD_V_NOT_ACTIVE;
-      else v = dd_parse_frame(f, h->tp_snaplen, &p);
-      if (v == DD_V_FORWARD) { dd_process(t, &p, now, &dc); v = dc.verdict; }
-      if (v != DD_V_FORWARD) { t->verdicts[v]++; continue; }
-      memcpy(f, t->dests[dc.dest].mac, 6);
-      memcpy(f + 6, l->mac, 6);
+      if (!dd_forward_frame(t, f, h->tp_snaplen, h->tp_len, now, l->mac)) continue;
       l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
       l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
       out++;

@@ -44,12 +44,11 @@ export function interfaceIndex(ifname: string): number {
 }
 
 export class AfPacketDataPlane implements DataPlane {
-  readonly backend = 'afpacket';
   readonly table: NativeTable;
-  private readonly opts: AfPacketOptions;
-  private readonly log: Logger;
-  private ourMac = '';
-  private services: ServiceSpec[] = [];
+  protected readonly opts: AfPacketOptions;
+  protected readonly log: Logger;
+  protected ourMac = '';
+  protected services: ServiceSpec[] = [];
   private neighbours?: NeighbourResolver;
   private running = false;
 
@@ -61,6 +60,10 @@ export class AfPacketDataPlane implements DataPlane {
     this.table = new NativeTable(opts.connTableSize, opts.binding);
   }
 
+  get backend(): string {
+    return 'afpacket';
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     this.ourMac = this.opts.ourMac ?? interfaceMac(this.opts.interface);
@@ -68,20 +71,29 @@ export class AfPacketDataPlane implements DataPlane {
     this.neighbours.on('change', () => this.push());
     await this.neighbours.start();
     this.neighbours.want(this.destAddresses());
+    await this.startPath();
+    this.running = true;
+    this.push();
+  }
+
+  /** The packet path: the nftables ingress drop and the AF_PACKET thread (AfXdpDataPlane replaces this). */
+  protected async startPath(): Promise<void> {
     if (this.opts.ingressDrop !== false) await installIngressDrop(this.opts.interface, this.services);
     const vnet = this.opts.vnetHdr !== false;
     const rxRing = this.opts.rxRing ?? DEFAULT_RX_RING;
     this.table.startLoop(this.opts.interface, this.ourMac, captureFilter(this.ourMac, this.services), vnet, rxRing);
-    this.running = true;
-    this.push();
     this.log.info({ interface: this.opts.interface, mac: this.ourMac, vnetHdr: vnet, rxRing, connTableSize: this.opts.connTableSize }, 'AF_PACKET data plane started');
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.table.stopLoop();
+    await this.stopPath();
     this.neighbours?.stop();
+  }
+
+  protected async stopPath(): Promise<void> {
+    this.table.stopLoop();
     if (this.opts.ingressDrop !== false) {
       try {
         await removeIngressDrop();
@@ -93,12 +105,17 @@ export class AfPacketDataPlane implements DataPlane {
   }
 
   setServices(services: ServiceSpec[]): void {
-    const prevFilter = this.running ? captureFilter(this.ourMac, this.services) : '';
-    const prevDrop = JSON.stringify(this.services.map((s) => [s.vip, s.port, s.protocol, s.fwmark]));
+    const prev = this.services;
     this.services = services.map((s) => ({ ...s, dests: s.dests.map((d) => ({ ...d })) }));
     this.push();
     this.neighbours?.want(this.destAddresses());
-    if (!this.running) return;
+    if (this.running) this.updatePath(prev);
+  }
+
+  /** Keep the capture filter and the ingress drop in step with the services. */
+  protected updatePath(prev: ServiceSpec[]): void {
+    const prevFilter = captureFilter(this.ourMac, prev);
+    const prevDrop = JSON.stringify(prev.map((s) => [s.vip, s.port, s.protocol, s.fwmark]));
     const filter = captureFilter(this.ourMac, this.services);
     if (filter !== prevFilter) this.table.setFilter(filter);
     if (this.opts.ingressDrop !== false && prevDrop !== JSON.stringify(this.services.map((s) => [s.vip, s.port, s.protocol, s.fwmark]))) {

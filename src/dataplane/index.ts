@@ -2,6 +2,7 @@
 import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { AfPacketDataPlane } from './afpacket';
+import { AfXdpDataPlane, xdpUnavailable } from './afxdp';
 import { FakeDataPlane } from './fake';
 import { loadNative } from './native';
 import type { DataPlane } from './types';
@@ -9,6 +10,7 @@ import type { DataPlane } from './types';
 export type { ConnEntry, DataPlane, DataPlaneStats, DestCounters, DestSpec, ServiceCounters, ServiceSpec, Timeouts } from './types';
 export { FakeDataPlane } from './fake';
 export { AfPacketDataPlane } from './afpacket';
+export { AfXdpDataPlane } from './afxdp';
 export type { PacketSummary, NativeDecision } from './native';
 export type { FakePacket } from './fake';
 
@@ -29,20 +31,21 @@ export interface CreateDataPlaneOptions {
   ingressDrop?: boolean;
   /** AF_PACKET RX ring version (see docs/dataplane.md). */
   rxRing?: 'v2' | 'v3';
+  /** AF_XDP only: the addon and the XDP object (default: build/Release of this checkout). */
+  xdpAddon?: string;
+  bpfObject?: string;
 }
 
-/** Build (but not start) a data plane. AF_XDP is not implemented yet: it falls back to AF_PACKET and says so. */
+/** Build (but not start) a data plane. AF_XDP falls back to AF_PACKET with a logged reason where this build has no
+ * AF_XDP addon or program; where the kernel refuses it, start() falls back the same way. */
 export function createDataPlane(opts: CreateDataPlaneOptions): DataPlane {
   const log = opts.logger;
   if (opts.backend === 'fake') return new FakeDataPlane({ logger: log });
   if (opts.backend !== 'afpacket' && opts.backend !== 'afxdp') {
     throw new DirectordError('E_DATAPLANE_BACKEND', `unknown data-plane backend ${String(opts.backend)} (afpacket, afxdp, fake)`);
   }
-  if (opts.backend === 'afxdp') {
-    log.warn({ requested: 'afxdp', using: 'afpacket', reason: 'the AF_XDP backend is not built in this version' }, 'data-plane backend fallback');
-  }
   loadNative();
-  return new AfPacketDataPlane({
+  const common = {
     interface: opts.interface,
     ourMac: opts.ourMac,
     connTableSize: opts.connTableSize,
@@ -50,5 +53,11 @@ export function createDataPlane(opts: CreateDataPlaneOptions): DataPlane {
     vnetHdr: opts.vnetHdr,
     ingressDrop: opts.ingressDrop,
     rxRing: opts.rxRing,
-  });
+  };
+  if (opts.backend === 'afxdp') {
+    const xdp = xdpUnavailable(opts.xdpAddon, opts.bpfObject);
+    if ('binding' in xdp) return new AfXdpDataPlane({ ...common, xdpBinding: xdp.binding, bpfObject: xdp.bpfObject });
+    log.warn({ requested: 'afxdp', using: 'afpacket', reason: xdp.reason }, 'data-plane backend fallback');
+  }
+  return new AfPacketDataPlane(common);
 }

@@ -28,7 +28,7 @@ export interface NativeLayout {
   connBytes: number;
 }
 
-type Handle = object;
+export type Handle = object;
 type RawDecision = [number, number, number, number, number];
 
 /** The raw addon; injectable in tests (better-sqlite3 style). */
@@ -81,6 +81,47 @@ export function loadNative(file?: string): NativeBinding {
     return b;
   }
   throw new DirectordError('E_DATAPLANE_NO_ADDON', `native addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr });
+}
+
+/** The optional AF_XDP addon (build/Release/directord_afxdp.node, linked with libxdp/libbpf). */
+export interface XdpBinding {
+  abiVersion(): number;
+  xdpStart(table: Handle, ifname: string, mac: Buffer, bpfObject: string): Handle;
+  xdpSetServices(xdp: Handle, keys: Buffer): void;
+  xdpStop(xdp: Handle): void;
+  /** True when a directord program left by a crash was detached; throws E_DATAPLANE_XDP for a foreign program. */
+  xdpRemoveStale(ifname: string): boolean;
+  xdpInfo(xdp: Handle): { attachMode: string; zeroCopy: boolean; keySize: number };
+}
+
+export const XDP_ADDON_FILE = 'directord_afxdp.node';
+export const XDP_OBJECT_FILE = 'directord_xdp.bpf.o';
+
+/** build/Release of this checkout (dist/ and ts-node layouts), where both addons and the XDP object live. */
+export function buildDirs(): string[] {
+  return [path.dirname(DEFAULT_ADDON_PATH), path.join(__dirname, '..', '..', 'build', 'Release')];
+}
+
+/** Load and ABI-check the AF_XDP addon; E_DATAPLANE_NO_XDP (with the loader's reason) when it cannot be used. */
+export function loadXdp(file?: string): XdpBinding {
+  const candidates = file ? [file] : buildDirs().map((d) => path.join(d, XDP_ADDON_FILE));
+  let lastErr: unknown;
+  for (const f of candidates) {
+    let b: XdpBinding;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      b = require(f) as XdpBinding;
+    } catch (e) {
+      lastErr = e;
+      continue;
+    }
+    if (b.abiVersion() !== EXPECTED_ABI_VERSION) {
+      throw new DirectordError('E_DATAPLANE_ABI', `AF_XDP addon ${f} has ABI ${b.abiVersion()}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`);
+    }
+    return b;
+  }
+  const why = (lastErr as Error | undefined)?.message?.split('\n')[0] ?? 'not found';
+  throw new DirectordError('E_DATAPLANE_NO_XDP', `AF_XDP addon not available (built only where libxdp/libbpf are installed): ${why}`, { cause: lastErr });
 }
 
 export interface PacketSummary {
@@ -319,5 +360,11 @@ export class NativeTable {
   stopLoop(): void {
     this.binding.loopStop(this.handle);
     this.loopRunning = false;
+  }
+
+  /** Attach the XDP program and start the AF_XDP thread on this table; returns the XDP handle. */
+  startXdp(xdp: XdpBinding, ifname: string, mac: string, bpfObject: string): Handle {
+    if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
+    return wrapNative(() => xdp.xdpStart(this.handle, ifname, macToBytes(mac), bpfObject));
   }
 }

@@ -108,8 +108,11 @@ export class DataPlaneLab {
     for (let i = 1; i <= servers; i++) this.lab.spawn(`rs${i}`, [process.execPath, '-e', SERVER_JS, `rs${i}`, String(port)]);
   }
 
-  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = ''): Promise<void> {
-    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', 'afpacket', 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** Backend the harness runs after start() (an 'afxdp' request may have fallen back to 'afpacket'). */
+  backend = '';
+
+  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = ''): Promise<void> {
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing, bpfObject], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
     child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it
@@ -124,7 +127,8 @@ export class DataPlaneLab {
       this.replies.set(0, (r) => (r.ok ? resolve() : reject(new Error(r.error))));
     });
     rl.on('line', (line) => {
-      const r = JSON.parse(line) as { id: number; ok: boolean; result?: unknown; error?: string };
+      const r = JSON.parse(line) as { id: number; ok: boolean; result?: unknown; error?: string; backend?: string };
+      if (r.id === 0 && r.backend) this.backend = r.backend;
       this.replies.get(r.id)?.(r);
       this.replies.delete(r.id);
     });

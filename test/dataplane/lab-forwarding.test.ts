@@ -1,16 +1,18 @@
-// End to end on a namespace lab: TCP and UDP through the VIP with two real servers, the AF_PACKET backend
-// forwarding, replies going straight back to the client.
+// End to end on a namespace lab: TCP and UDP through the VIP with two real servers, the AF_PACKET backend (both
+// RX rings) and the AF_XDP backend forwarding, replies going straight back to the client.
 import t from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
 import { DataPlaneLab, dests, rsAddr, rsMac, service } from './dplab';
 
-for (const rxRing of ['v3', 'v2'] as const) {
-  t.test(`TCP and UDP through the VIP reach both real servers (RX ring ${rxRing})`, { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
+const paths = [['afpacket', 'v3'], ['afpacket', 'v2'], ['afxdp', '']] as const;
+for (const [backend, rxRing] of paths) {
+  t.test(`TCP and UDP through the VIP reach both real servers (${backend}${rxRing ? `, RX ring ${rxRing}` : ''})`, { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
     const d = await DataPlaneLab.create(2);
     t.teardown(() => d.destroy());
     d.startServers(80, 2);
     d.startServers(53, 2);
-    await d.startHarness(true, rxRing);
+    await d.startHarness(true, rxRing, backend);
+    t.equal(d.backend, backend, `the ${backend} path is running${d.backend !== backend ? `: ${d.stderr.slice(-600)}` : ""}`);
     await d.call('setServices', [
       service({ scheduler: 'rr', dests: dests(2, 80) }),
       service({ port: 53, protocol: 'udp', scheduler: 'rr', dests: dests(2, 53) }),

@@ -1,0 +1,131 @@
+/* N-API surface of directord_afxdp.node, the optional AF_XDP addon (linked with libxdp/libbpf, so the main addon
+ * stays loadable without them). It drives the table of a directord_native.node handle from the same build. */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include "abi.h"
+#include "afxdp.h"
+#include "handle.h"
+
+struct xdp_handle {
+  struct dd_xdp *x;
+  napi_ref table;               /* keeps the table alive while the loop runs */
+};
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "E_DATAPLANE_NATIVE", #call " failed"); return NULL; } } while (0)
+#define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); \
+  if (argc < n) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "missing arguments"); return NULL; }
+
+static napi_value num(napi_env env, double v) { napi_value r; napi_create_double(env, v, &r); return r; }
+
+static napi_value abi_version(napi_env env, napi_callback_info info) { (void)info; return num(env, DD_ABI_VERSION); }
+
+static void finalize(napi_env env, void *data, void *hint) {
+  struct xdp_handle *h = data;
+  (void)hint;
+  if (h->x) dd_xdp_stop(h->x);
+  if (h->table) napi_delete_reference(env, h->table);
+  free(h);
+}
+
+static struct xdp_handle *get_xdp(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "not an XDP handle"); return NULL; }
+  return p;
+}
+
+/* Args: table handle, ifname, mac (6-byte Buffer), path of directord_xdp.bpf.o. Returns the XDP handle. */
+static napi_value xdp_start(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  void *tp = NULL, *mac;
+  size_t macl, len;
+  char ifname[64], path[4096], err[512];
+  struct xdp_handle *h;
+  napi_value ext;
+  if (napi_get_value_external(env, argv[0], &tp) != napi_ok || !tp) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "not a table handle"); return NULL; }
+  CHECK(napi_get_buffer_info(env, argv[2], &mac, &macl));
+  if (macl != 6) { napi_throw_error(env, "E_DATAPLANE_ABI", "mac must be 6 bytes"); return NULL; }
+  CHECK(napi_get_value_string_utf8(env, argv[1], ifname, sizeof(ifname), &len));
+  CHECK(napi_get_value_string_utf8(env, argv[3], path, sizeof(path), &len));
+  h = calloc(1, sizeof(*h));
+  if (!h) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
+  if (dd_xdp_start(&h->x, ((struct handle *)tp)->t, ifname, mac, path, err, sizeof(err))) {
+    free(h);
+    napi_throw_error(env, "E_DATAPLANE_XDP", err);
+    return NULL;
+  }
+  CHECK(napi_create_reference(env, argv[0], 1, &h->table));
+  CHECK(napi_create_external(env, h, finalize, NULL, &ext));
+  return ext;
+}
+
+/* Args: XDP handle, Buffer of struct dd_xdp_key. */
+static napi_value xdp_set_services(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  struct xdp_handle *h = get_xdp(env, argv[0]);
+  void *b;
+  size_t l;
+  char err[512];
+  if (!h) return NULL;
+  CHECK(napi_get_buffer_info(env, argv[1], &b, &l));
+  if (l % sizeof(struct dd_xdp_key)) { napi_throw_error(env, "E_DATAPLANE_ABI", "XDP key buffer size"); return NULL; }
+  if (!h->x) { napi_throw_error(env, "E_DATAPLANE_STATE", "XDP loop not running"); return NULL; }
+  if (dd_xdp_set_services(h->x, b, (uint32_t)(l / sizeof(struct dd_xdp_key)), err, sizeof(err))) napi_throw_error(env, "E_DATAPLANE_XDP", err);
+  return NULL;
+}
+
+static napi_value xdp_stop(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  struct xdp_handle *h = get_xdp(env, argv[0]);
+  if (!h) return NULL;
+  if (h->x) dd_xdp_stop(h->x);
+  h->x = NULL;
+  if (h->table) napi_delete_reference(env, h->table);
+  h->table = NULL;
+  return NULL;
+}
+
+/* Returns true when a stale directord program was removed, false when there was none; throws for a foreign one. */
+static napi_value xdp_remove_stale(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char ifname[64], err[512];
+  size_t len;
+  napi_value r;
+  int rc;
+  CHECK(napi_get_value_string_utf8(env, argv[0], ifname, sizeof(ifname), &len));
+  rc = dd_xdp_remove_stale(ifname, err, sizeof(err));
+  if (rc < 0) { napi_throw_error(env, "E_DATAPLANE_XDP", err); return NULL; }
+  napi_get_boolean(env, rc == 1, &r);
+  return r;
+}
+
+static napi_value xdp_info(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  struct xdp_handle *h = get_xdp(env, argv[0]);
+  napi_value r, s, b;
+  if (!h) return NULL;
+  if (!h->x) { napi_throw_error(env, "E_DATAPLANE_STATE", "XDP loop not running"); return NULL; }
+  napi_create_object(env, &r);
+  napi_create_string_utf8(env, dd_xdp_mode(h->x), NAPI_AUTO_LENGTH, &s);
+  napi_get_boolean(env, dd_xdp_zerocopy(h->x), &b);
+  napi_set_named_property(env, r, "attachMode", s);
+  napi_set_named_property(env, r, "zeroCopy", b);
+  napi_set_named_property(env, r, "keySize", num(env, sizeof(struct dd_xdp_key)));
+  return r;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  static const struct { const char *name; napi_callback fn; } fns[] = {
+    { "abiVersion", abi_version }, { "xdpStart", xdp_start }, { "xdpSetServices", xdp_set_services },
+    { "xdpStop", xdp_stop }, { "xdpRemoveStale", xdp_remove_stale }, { "xdpInfo", xdp_info },
+  };
+  for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

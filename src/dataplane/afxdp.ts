@@ -1,0 +1,107 @@
+// The AF_XDP backend: the AF_PACKET backend's table, neighbours and policy, with the packet path replaced by an XDP
+// program (VIP frames to an AF_XDP socket, the rest to the kernel) and the addon's AF_XDP thread. When AF_XDP
+// cannot start here (no addon, no kernel support, program load fails) it runs the AF_PACKET path and says why.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { DirectordError } from '../errors';
+import { AfPacketDataPlane, type AfPacketOptions } from './afpacket';
+import { buildDirs, loadXdp, XDP_OBJECT_FILE, type Handle, type XdpBinding } from './native';
+import type { ServiceSpec } from './types';
+import { ipToInt } from './validate';
+
+export interface AfXdpOptions extends AfPacketOptions {
+  xdpBinding: XdpBinding;
+  /** The compiled XDP program (build/Release/directord_xdp.bpf.o). */
+  bpfObject: string;
+}
+
+/** The XDP program's service-map keys (struct dd_xdp_key: vip and port in network order, proto, pad). */
+export function xdpServiceKeys(services: ServiceSpec[]): Buffer {
+  const keys = new Map<string, [number, number, number]>();
+  for (const s of services) {
+    const all = s.fwmark !== 0 || s.port === 0;
+    const k: [number, number, number] = all ? [ipToInt(s.vip), 0, 0] : [ipToInt(s.vip), s.port, s.protocol === 'tcp' ? 6 : 17];
+    keys.set(k.join(':'), k);
+    // Fragments carry no ports: hand them to the loop for every VIP, which counts and drops them by reason.
+    keys.set(`${s.vip}:frag`, [ipToInt(s.vip), 0, 255]);
+  }
+  const b = Buffer.alloc(8 * keys.size);
+  [...keys.values()].forEach(([vip, port, proto], i) => {
+    b.writeUInt32BE(vip, i * 8);
+    b.writeUInt16BE(port, i * 8 + 4);
+    b.writeUInt8(proto, i * 8 + 6);
+  });
+  return b;
+}
+
+/** The AF_XDP addon and program of this build, or the reason they cannot be used. */
+export function xdpUnavailable(addonFile?: string, bpfObject?: string): { reason: string } | { binding: XdpBinding; bpfObject: string } {
+  let binding: XdpBinding;
+  try {
+    binding = loadXdp(addonFile);
+  } catch (e) {
+    return { reason: (e as Error).message };
+  }
+  const obj = bpfObject ?? buildDirs().map((d) => path.join(d, XDP_OBJECT_FILE)).find((f) => existsSync(f));
+  if (!obj || !existsSync(obj)) return { reason: `XDP program ${bpfObject ?? XDP_OBJECT_FILE} not built (clang -target bpf; run npm run build:native)` };
+  return { binding, bpfObject: obj };
+}
+
+function rxQueues(ifname: string): number {
+  try {
+    return readdirSync(`/sys/class/net/${ifname}/queues`).filter((q) => q.startsWith('rx-')).length;
+  } catch {
+    return 1;
+  }
+}
+
+export class AfXdpDataPlane extends AfPacketDataPlane {
+  private readonly xdp: XdpBinding;
+  private readonly bpfObject: string;
+  private handle?: Handle;
+  private fellBack = false;
+
+  constructor(opts: AfXdpOptions) {
+    super(opts);
+    this.xdp = opts.xdpBinding;
+    this.bpfObject = opts.bpfObject;
+  }
+
+  /** 'afxdp', or 'afpacket' once start() had to fall back. */
+  override get backend(): string {
+    return this.fellBack ? 'afpacket' : 'afxdp';
+  }
+
+  protected override async startPath(): Promise<void> {
+    const ifname = this.opts.interface;
+    try {
+      const queues = rxQueues(ifname);
+      // One socket on queue 0: with more queues, frames hashed elsewhere would never reach the loop.
+      if (queues > 1) throw new DirectordError('E_DATAPLANE_XDP', `${ifname} has ${queues} RX queues; the AF_XDP backend binds queue 0 only (ethtool -L ${ifname} combined 1)`);
+      if (this.xdp.xdpRemoveStale(ifname)) this.log.warn({ interface: ifname }, 'removed a directord XDP program left by an earlier run');
+      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject);
+      this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services));
+    } catch (e) {
+      if (this.handle) this.xdp.xdpStop(this.handle);
+      this.handle = undefined;
+      this.fellBack = true;
+      this.log.warn({ requested: 'afxdp', using: 'afpacket', reason: (e as Error).message }, 'data-plane backend fallback');
+      await super.startPath();
+      return;
+    }
+    const info = this.xdp.xdpInfo(this.handle);
+    this.log.info({ interface: ifname, mac: this.ourMac, attachMode: info.attachMode, zeroCopy: info.zeroCopy, connTableSize: this.opts.connTableSize }, 'AF_XDP data plane started');
+  }
+
+  protected override async stopPath(): Promise<void> {
+    if (this.fellBack) return super.stopPath();
+    if (this.handle) this.xdp.xdpStop(this.handle);
+    this.handle = undefined;
+    this.log.info('AF_XDP data plane stopped (XDP program detached)');
+  }
+
+  protected override updatePath(prev: ServiceSpec[]): void {
+    if (this.fellBack) return super.updatePath(prev);
+    if (this.handle) this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services));
+  }
+}
