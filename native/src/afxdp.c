@@ -60,6 +60,14 @@ static int failc(char *err, size_t errlen, const char *what, int code) {
   return -1;
 }
 
+/* libbpf's own codes (e.g. LIBBPF_ERRNO__FORMAT for a file that is not a BPF ELF object) have no strerror text. */
+static int failb(char *err, size_t errlen, const char *what, int code) {
+  char msg[256];
+  if (libbpf_strerror(code < 0 ? code : -code, msg, sizeof(msg))) snprintf(msg, sizeof(msg), "error %d", code);
+  snprintf(err, errlen, "%s: %s", what, msg);
+  return -1;
+}
+
 static void recycle(struct dd_xdp *x, const uint64_t *addrs, uint32_t n) {
   uint32_t idx, i;
   if (!n) return;
@@ -267,9 +275,9 @@ int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, co
   if (x->wake < 0) { failc(err, errlen, "eventfd", errno); close_xdp(x); return -1; }
   libbpf_set_print(NULL);
   x->obj = bpf_object__open_file(objpath, NULL);
-  if (!x->obj) { x->obj = NULL; failc(err, errlen, "open XDP object", errno); close_xdp(x); return -1; }
+  if (!x->obj) { x->obj = NULL; failb(err, errlen, "open XDP object", errno); close_xdp(x); return -1; }
   rc = bpf_object__load(x->obj);
-  if (rc) { failc(err, errlen, "load XDP program", rc); close_xdp(x); return -1; }
+  if (rc) { failb(err, errlen, "load XDP program", rc); close_xdp(x); return -1; }
   prog = bpf_object__find_program_by_name(x->obj, PROG_NAME);
   x->services_fd = bpf_object__find_map_fd_by_name(x->obj, "dd_services");
   xsks_fd = bpf_object__find_map_fd_by_name(x->obj, "dd_xsks");

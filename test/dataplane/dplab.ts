@@ -112,6 +112,8 @@ export class DataPlaneLab {
   backend = '';
 
   async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = ''): Promise<void> {
+    this.exited = undefined;
+    this.stopped = false;
     const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing, bpfObject], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
@@ -133,6 +135,14 @@ export class DataPlaneLab {
       this.replies.delete(r.id);
     });
     await started;
+  }
+
+  /** Kill the harness as a crash would (no stop(): whatever it installed stays behind). */
+  async crashHarness(): Promise<void> {
+    const h = this.harness!;
+    const gone = new Promise((r) => h.once('exit', r));
+    h.kill('SIGKILL');
+    await gone;
   }
 
   call<T = unknown>(op: string, arg?: unknown): Promise<T> {

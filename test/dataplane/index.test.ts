@@ -1,9 +1,12 @@
-// createDataPlane: backend selection, the AF_XDP fallback with a logged reason, and typed errors for bad input.
+// createDataPlane: backend selection, the AF_XDP fallback with a logged reason, XDP map keys, typed errors for bad input.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { createDataPlane } from '../../src/dataplane';
 import { createRootLogger, silentLogger } from '../../src/log';
 import { captureFilter } from '../../src/dataplane/validate';
+import { xdpServiceKeys } from '../../src/dataplane/afxdp';
 import { ingressRuleset } from '../../src/dataplane/ingress-drop';
 
 function capture(): { logger: ReturnType<typeof createRootLogger>; records: Record<string, unknown>[] } {
@@ -12,14 +15,43 @@ function capture(): { logger: ReturnType<typeof createRootLogger>; records: Reco
   return { logger: createRootLogger({ level: 'debug', destination }), records };
 }
 
-t.test('afxdp falls back to afpacket and says why', async (t) => {
+t.test('afxdp without its addon or program falls back to afpacket and says why', async (t) => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['no AF_XDP addon (built without libxdp)', { xdpAddon: '/nonexistent/directord_afxdp.node' }, /AF_XDP addon not available/],
+    ['no XDP program (built without clang)', { bpfObject: '/nonexistent/directord_xdp.bpf.o' }, /XDP program .* not built/],
+  ];
+  for (const [what, extra, reason] of cases) {
+    const { logger, records } = capture();
+    const dp = createDataPlane({ backend: 'afxdp', interface: 'eth0', connTableSize: 1024, logger, ...extra });
+    t.equal(dp.backend, 'afpacket', what);
+    await new Promise((r) => setImmediate(r));
+    const rec = records.find((r) => r.msg === 'data-plane backend fallback');
+    t.match(rec, { level: 'warn', requested: 'afxdp', using: 'afpacket' }, what);
+    t.match(String(rec?.reason), reason, `${what}: ${rec?.reason}`);
+  }
+});
+
+t.test('afxdp with its addon and program built is the AF_XDP backend until start() says otherwise', { skip: !existsSync(join(__dirname, '..', '..', 'build', 'Release', 'directord_afxdp.node')) && 'AF_XDP addon not built here' }, async (t) => {
   const { logger, records } = capture();
   const dp = createDataPlane({ backend: 'afxdp', interface: 'eth0', connTableSize: 1024, logger });
-  t.equal(dp.backend, 'afpacket');
+  t.equal(dp.backend, 'afxdp');
   await new Promise((r) => setImmediate(r));
-  const rec = records.find((r) => r.msg === 'data-plane backend fallback');
-  t.match(rec, { level: 'warn', requested: 'afxdp', using: 'afpacket' });
-  t.match(String(rec?.reason), /AF_XDP/);
+  t.notOk(records.find((r) => r.msg === 'data-plane backend fallback'), 'no fallback logged');
+});
+
+t.test('XDP service-map keys: network byte order, wildcard for fwmark/port 0, one fragment key per VIP', async (t) => {
+  const base = { vip: '10.61.0.100', port: 3306, protocol: 'tcp' as const, fwmark: 0, scheduler: 'wlc' as const, persistent: 0, pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [] };
+  const table: [string, Parameters<typeof xdpServiceKeys>[0], string[]][] = [
+    ['tcp 3306', [base], ['0a3d00640cea0600', '0a3d00640000ff00']],
+    ['udp 53 + tcp 3306, same VIP', [{ ...base, port: 53, protocol: 'udp' }, base], ['0a3d006400351100', '0a3d00640000ff00', '0a3d00640cea0600']],
+    ['fwmark service: every packet to the VIP', [{ ...base, fwmark: 7 }], ['0a3d006400000000', '0a3d00640000ff00']],
+    ['port 0 service', [{ ...base, port: 0 }], ['0a3d006400000000', '0a3d00640000ff00']],
+    ['no services', [], []],
+  ];
+  for (const [what, svcs, want] of table) {
+    const hex = xdpServiceKeys(svcs).toString('hex').match(/.{16}/g) ?? [];
+    t.same(hex.sort(), want.slice().sort(), what);
+  }
 });
 
 t.test('bad options are DirectordErrors with stable codes', async (t) => {

@@ -1,0 +1,57 @@
+// AF_XDP specifics on a namespace lab: a crash leaves the XDP program attached (VIP frames dropped, never answered
+// by the kernel) and the next start replaces it; an XDP program that will not load falls back to AF_PACKET, logs
+// why, and still forwards with the nftables ingress drop.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { labAvailable } from '../lab/lab';
+import { DataPlaneLab, dests, service } from './dplab';
+
+const skip = !labAvailable() && 'needs root and ip netns';
+const xdpProgId = (d: DataPlaneLab): string | undefined => /prog\/xdp id (\d+) name directord_xdp/.exec(d.sh('dir', 'ip -d link show dev eth0'))?.[1];
+
+t.test('after a crash the XDP program stays (VIP frames dropped, no RST) and the next start replaces it', { skip }, async (t) => {
+  const d = await DataPlaneLab.create(2);
+  t.teardown(() => d.destroy());
+  d.startServers(80, 2);
+  const svc = [service({ scheduler: 'rr', dests: dests(2, 80) })];
+  await d.startHarness(true, '', 'afxdp');
+  t.equal(d.backend, 'afxdp', `AF_XDP running${d.backend !== 'afxdp' ? `: ${d.stderr.slice(-600)}` : ''}`);
+  await d.call('setServices', svc);
+  await d.waitForMacs();
+  t.same((await d.clients(80, 'tcp', ['10.61.1.1', '10.61.1.1'])).sort(), ['rs1', 'rs2']);
+  const first = xdpProgId(d);
+  await d.crashHarness();
+  t.equal(xdpProgId(d), first, 'the program outlives the crashed process');
+  t.same(await d.clients(80, 'tcp', ['10.61.1.1'], 'name', 1500), ['timeout'], 'no socket behind it: dropped, and the kernel does not answer');
+  t.same(await d.clients(81, 'tcp', ['10.61.1.1'], 'name', 1500), ['error:ECONNREFUSED'], 'other ports still reach the kernel');
+  d.stderr = '';
+  await d.startHarness(true, '', 'afxdp');
+  t.equal(d.backend, 'afxdp');
+  t.match(d.stderr, /removed a directord XDP program left by an earlier run/);
+  t.not(xdpProgId(d), first, 'a fresh program is attached');
+  await d.call('setServices', svc);
+  await d.waitForMacs();
+  t.same((await d.clients(80, 'tcp', ['10.61.1.1', '10.61.1.1'])).sort(), ['rs1', 'rs2'], 'forwarding again');
+  await d.call('stop');
+  t.notOk(xdpProgId(d), 'detached on stop');
+});
+
+t.test('an XDP program that does not load falls back to AF_PACKET with the reason logged', { skip }, async (t) => {
+  const bogus = join(tmpdir(), `directord-bogus-${process.pid}.bpf.o`);
+  writeFileSync(bogus, 'not an ELF object\n');
+  const d = await DataPlaneLab.create(2);
+  t.teardown(() => d.destroy());
+  d.startServers(80, 2);
+  await d.startHarness(true, '', 'afxdp', bogus);
+  t.equal(d.backend, 'afpacket', 'fell back');
+  const rec = d.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.msg === 'data-plane backend fallback');
+  t.match(rec, { level: 'warn', requested: 'afxdp', using: 'afpacket' });
+  t.match(String(rec?.reason), /XDP object|XDP program/, `reason: ${rec?.reason}`);
+  t.notOk(xdpProgId(d), 'nothing left attached');
+  t.match(d.sh('dir', 'nft list tables'), /table netdev directord/, 'the AF_PACKET path installed its ingress drop');
+  await d.call('setServices', [service({ scheduler: 'rr', dests: dests(2, 80) })]);
+  await d.waitForMacs();
+  t.same((await d.clients(80, 'tcp', ['10.61.1.1', '10.61.1.1'])).sort(), ['rs1', 'rs2'], 'forwarding through AF_PACKET');
+});
