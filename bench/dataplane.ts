@@ -1,5 +1,6 @@
 // Data-plane benchmark: builds its own namespace lab (client, director, one real server) and measures, in one run,
-// the direct path (client → real server) and the AF_PACKET director path: 64-byte frames/s (trafgen), TCP
+// the direct path (client → real server) and the director with each backend (BACKENDS, default afpacket,afxdp), one
+// after the other in the same lab: 64-byte frames/s (trafgen), TCP
 // throughput (iperf3, client offloads on and off), new TCP connections/s, added RTT p50/p99, director CPU per
 // frame, the forwarded rate at 2x offered load, and the connection table's lookup cost at 1k and 1M entries.
 // Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/dataplane.ts
@@ -98,8 +99,62 @@ async function rtt(lab: Lab, target: string): Promise<{ p50: number; p99: number
   return JSON.parse(r.stdout) as { p50: number; p99: number };
 }
 
+interface Director {
+  pid: number;
+  call(op: string, arg?: unknown): Promise<any>;
+  backend: string;
+}
+
+/** Start the harness for one backend in the director namespace, pinned to CPU1, with the bench's services. */
+async function startDirector(lab: Lab, backend: string): Promise<Director> {
+  const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, '--harness', backend, 'eth0', '1', String(1 << 18), RX_RING], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const rl = readline.createInterface({ input: h.stdout! });
+  const replies = new Map<number, (r: any) => void>();
+  let started: any;
+  let nextId = 1;
+  rl.on('line', (l) => {
+    const r = JSON.parse(l);
+    if (r.id === 0) started = r;
+    replies.get(r.id)?.(r);
+  });
+  await waitFor(`${backend} harness started`, () => started, 15000);
+  const call = (op: string, arg?: unknown) => new Promise<any>((res) => {
+    const id = nextId++;
+    replies.set(id, (r) => res(r.result));
+    h.stdin!.write(JSON.stringify({ id, op, arg }) + '\n');
+  });
+  const svc = (port: number, protocol: 'tcp' | 'udp') => ({ vip: VIP, port, protocol, fwmark: 0, scheduler: 'wlc', persistent: 0, pmask: '255.255.255.255',
+    expireQuiescentTemplate: false, expireNodestConn: false, dests: [{ address: RS, port, weight: 1 }] });
+  await call('setServices', [svc(9, 'udp'), svc(7, 'udp'), svc(5201, 'tcp'), svc(5001, 'tcp')]);
+  sh(lab, 'cli', `ping -c 1 -W 1 ${RS} >/dev/null; ping -c 1 -W 1 ${VIP} >/dev/null || true`);
+  sh(lab, 'dir', `ping -c 1 -W 1 ${RS} >/dev/null`);
+  await sleep(1500);
+  return { pid: h.pid!, call, backend: started.backend };
+}
+
+interface Figures {
+  pps: { fwd: number; offered: number; cpuUsPerPkt?: number };
+  overload: { fwd: number; offered: number };
+  tcpOn: number;
+  tcpOff: number;
+  conn: number;
+  rtt: { p50: number; p99: number };
+  drops?: Record<string, number>;
+}
+
+async function measure(lab: Lab, mac: string, ip: string, dirPid?: number): Promise<Figures> {
+  const pps0 = await pps(lab, mac, ip, 1, dirPid);
+  const overload = dirPid ? await pps(lab, mac, ip, 2, dirPid) : { fwd: 0, offered: 0 };
+  const tcpOn = await iperf(lab, ip, true);
+  const tcpOff = await iperf(lab, ip, false);
+  sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
+  const conn = await connRate(lab, ip);
+  return { pps: pps0, overload, tcpOn, tcpOff, conn, rtt: await rtt(lab, ip) };
+}
+
 async function main(): Promise<void> {
   ensureHarness();
+  const backends = (process.env.BACKENDS ?? 'afpacket,afxdp').split(',');
   const lab = await Lab.create([
     { name: 'cli', address: '10.61.1.1/20', mac: CLI_MAC },
     { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC },
@@ -118,59 +173,42 @@ E`);
     lab.spawn('rs1', ['iperf3', '-s']);
     lab.spawn('rs1', [process.execPath, '-e', "require('net').createServer(s=>{s.on('error',()=>{});s.destroy()}).listen(5001)"]);
     lab.spawn('rs1', [process.execPath, '-e', "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(7)"]);
-    const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, '--harness', 'afpacket', 'eth0', '1', String(1 << 18), RX_RING], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const rl = readline.createInterface({ input: h.stdout! });
-    const lines: string[] = [];
-    rl.on('line', (l) => lines.push(l));
-    await waitFor('harness started', () => lines.length > 0, 15000);
-    const svc = (port: number, protocol: 'tcp' | 'udp') => ({ vip: VIP, port, protocol, fwmark: 0, scheduler: 'wlc', persistent: 0, pmask: '255.255.255.255',
-      expireQuiescentTemplate: false, expireNodestConn: false, dests: [{ address: RS, port, weight: 1 }] });
-    h.stdin!.write(JSON.stringify({ id: 1, op: 'setServices', arg: [svc(9, 'udp'), svc(7, 'udp'), svc(5201, 'tcp'), svc(5001, 'tcp')] }) + '\n');
-    await sleep(300);
-    sh(lab, 'cli', `ping -c 1 -W 1 ${RS} >/dev/null; ping -c 1 -W 1 ${VIP} >/dev/null || true`);
-    sh(lab, 'dir', `ping -c 1 -W 1 ${RS} >/dev/null`);
-    await sleep(1500);
-    const dirPid = Number(sh(lab, 'dir', `pgrep -f harness.js | head -1`).trim());
-
-    const res: Record<string, { direct: number; dr: number; unit: string }> = {};
-    const put = (k: string, direct: number, dr: number, unit: string) => {
-      res[k] = { direct, dr, unit };
-      console.error(`${k}: direct ${direct.toFixed(2)} DR ${dr.toFixed(2)} ${unit} (x${(dr / direct).toFixed(2)})`);
-    };
-    const pd = await pps(lab, RS_MAC, RS, 1);
-    const pr = await pps(lab, DIR_MAC, VIP, 1, dirPid);
-    put('64-byte frames/s (1 sender core)', pd.fwd, pr.fwd, 'pps');
-    const ov = await pps(lab, DIR_MAC, VIP, 2, dirPid);
-    const tcpOnD = await iperf(lab, RS, true);
-    const tcpOnR = await iperf(lab, VIP, true);
-    put('TCP, client offloads on', tcpOnD, tcpOnR, 'Gbit/s');
-    const tcpOffD = await iperf(lab, RS, false);
-    const tcpOffR = await iperf(lab, VIP, false);
-    put('TCP, client offloads off', tcpOffD, tcpOffR, 'Gbit/s');
-    sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
-    put('new TCP connections/s', await connRate(lab, RS), await connRate(lab, VIP), 'conn/s');
-    const rd = await rtt(lab, RS), rr = await rtt(lab, VIP);
+    sh(lab, 'cli', `ping -c 1 -W 1 ${RS} >/dev/null`);
+    const direct = await measure(lab, RS_MAC, RS);
+    const dr: Figures[] = [];
+    const names: string[] = [];
+    for (const b of backends) {
+      const d = await startDirector(lab, b);
+      names.push(d.backend === b ? b : `${b} (fell back to ${d.backend})`);
+      const f = await measure(lab, DIR_MAC, VIP, d.pid);
+      f.drops = (await d.call('stats')).drops;
+      await d.call('stop');
+      await sleep(500);
+      dr.push(f);
+      console.error(`${b}: ${JSON.stringify(f)}`);
+    }
     const native = loadNative();
     const small = native.benchLookup(1 << 11, 1000, 2_000_000);
     const big = native.benchLookup(1 << 21, 1_000_000, 2_000_000);
-    const stats = (() => {
-      h.stdin!.write(JSON.stringify({ id: 2, op: 'stats' }) + '\n');
-      return waitFor('stats', () => lines.find((l) => l.includes('"id":2')), 5000).then((l) => JSON.parse(l).result);
-    })();
-    const st = await stats;
+    const ratio = (x: number, base: number) => `${fmt(x)} (**${(x / base).toFixed(2)}x**)`;
+    const row = (label: string, base: string, cells: string[]) => `| ${label} | ${base} | ${cells.join(' | ')} |`;
     const rows = [
-      ...Object.entries(res).map(([k, v]) => `| ${k} | ${fmt(v.direct)} | ${fmt(v.dr)} | **${(v.dr / v.direct).toFixed(2)}x** |`),
-      `| UDP round trip p50 (µs) | ${rd.p50.toFixed(0)} | ${rr.p50.toFixed(0)} | ${signed(rr.p50 - rd.p50)} µs added |`,
-      `| UDP round trip p99 (µs) | ${rd.p99.toFixed(0)} | ${rr.p99.toFixed(0)} | ${signed(rr.p99 - rd.p99)} µs added |`,
-      `| director CPU per forwarded frame | – | ${pr.cpuUsPerPkt?.toFixed(2)} µs | (at ${fmt(pr.fwd)} fps) |`,
-      `| 2x overload (2 sender cores): forwarded | offered ${fmt(ov.offered)} | ${fmt(ov.fwd)} | **${(ov.fwd / pr.fwd).toFixed(2)}x of its 1-sender peak** |`,
-      `| conn-table lookup, 1k connections | – | ${small.lookupNs.toFixed(0)} ns | insert ${small.insertNs.toFixed(0)} ns |`,
-      `| conn-table lookup, 1M connections | – | ${big.lookupNs.toFixed(0)} ns | insert ${big.insertNs.toFixed(0)} ns, ${(big.lookupNs / small.lookupNs).toFixed(1)}x the 1k cost |`,
-      `| memory per connection slot | – | ${native.layout().connBytes} B | (table preallocated: size x ${native.layout().connBytes} B) |`,
+      row('64-byte frames/s (1 sender core)', fmt(direct.pps.fwd), dr.map((f) => ratio(f.pps.fwd, direct.pps.fwd))),
+      row('TCP Gbit/s, client offloads on', fmt(direct.tcpOn), dr.map((f) => ratio(f.tcpOn, direct.tcpOn))),
+      row('TCP Gbit/s, client offloads off', fmt(direct.tcpOff), dr.map((f) => ratio(f.tcpOff, direct.tcpOff))),
+      row('new TCP connections/s', fmt(direct.conn), dr.map((f) => ratio(f.conn, direct.conn))),
+      row('UDP round trip p50 (µs)', direct.rtt.p50.toFixed(0), dr.map((f) => `${f.rtt.p50.toFixed(0)} (${signed(f.rtt.p50 - direct.rtt.p50)} µs)`)),
+      row('UDP round trip p99 (µs)', direct.rtt.p99.toFixed(0), dr.map((f) => `${f.rtt.p99.toFixed(0)} (${signed(f.rtt.p99 - direct.rtt.p99)} µs)`)),
+      row('director CPU per forwarded frame', '–', dr.map((f) => `${f.pps.cpuUsPerPkt?.toFixed(2)} µs`)),
+      row('2x overload (2 sender cores): forwarded', '–', dr.map((f) => `${fmt(f.overload.fwd)} of ${fmt(f.overload.offered)} offered (**${(f.overload.fwd / f.pps.fwd).toFixed(2)}x** of its 1-sender peak)`)),
     ];
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    console.log(`| figure | direct | AF_PACKET director | ratio |\n|---|---:|---:|---:|\n${rows.join('\n')}`);
-    console.log(`\nRX ring ${RX_RING}; load average at the end: ${load}; director drops: ${JSON.stringify(st.drops)}`);
+    console.log(`| figure | direct | ${names.join(' | ')} |\n|---|---:|${names.map(() => '---:|').join('')}\n${rows.join('\n')}`);
+    console.log(`\n| conn table | |\n|---|---:|`);
+    console.log(`| lookup, 1k connections | ${small.lookupNs.toFixed(0)} ns (insert ${small.insertNs.toFixed(0)} ns) |`);
+    console.log(`| lookup, 1M connections | ${big.lookupNs.toFixed(0)} ns (insert ${big.insertNs.toFixed(0)} ns, ${(big.lookupNs / small.lookupNs).toFixed(1)}x the 1k cost) |`);
+    console.log(`| memory per connection slot | ${native.layout().connBytes} B (preallocated) |`);
+    console.log(`\nAF_PACKET RX ring ${RX_RING}; load average at the end: ${load}; director drops: ${dr.map((f, i) => `${names[i]} ${JSON.stringify(f.drops)}`).join('; ')}`);
   } finally {
     await lab.destroy();
   }
