@@ -1,5 +1,5 @@
 // Data-plane benchmark: builds its own namespace lab (client, director, one real server) and measures, in one run,
-// the direct path (client → real server) and the director with each backend (BACKENDS, default afpacket,afxdp), one
+// the direct path (client → real server) and the director with each backend (BACKENDS, default afpacket,afxdp; afxdp-skb = generic attach), one
 // after the other in the same lab: 64-byte frames/s (trafgen), TCP
 // throughput (iperf3, client offloads on and off), new TCP connections/s, added RTT p50/p99, director CPU per
 // frame, the forwarded rate at 2x offered load, and the connection table's lookup cost at 1k and 1M entries.
@@ -106,8 +106,10 @@ interface Director {
 }
 
 /** Start the harness for one backend in the director namespace, pinned to CPU1, with the bench's services. */
-async function startDirector(lab: Lab, backend: string): Promise<Director> {
-  const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, '--harness', backend, 'eth0', '1', String(1 << 18), RX_RING], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function startDirector(lab: Lab, name: string): Promise<Director> {
+  // 'afxdp-skb': the AF_XDP backend attached in generic (skb) mode.
+  const [backend, xdpAttach = ''] = name.split('-');
+  const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, '--harness', backend, 'eth0', '1', String(1 << 18), RX_RING, '', xdpAttach], { stdio: ['pipe', 'pipe', 'pipe'] });
   const rl = readline.createInterface({ input: h.stdout! });
   const replies = new Map<number, (r: any) => void>();
   let started: any;
@@ -129,7 +131,7 @@ async function startDirector(lab: Lab, backend: string): Promise<Director> {
   sh(lab, 'cli', `ping -c 1 -W 1 ${RS} >/dev/null; ping -c 1 -W 1 ${VIP} >/dev/null || true`);
   sh(lab, 'dir', `ping -c 1 -W 1 ${RS} >/dev/null`);
   await sleep(1500);
-  return { pid: h.pid!, call, backend: started.backend };
+  return { pid: h.pid!, call, backend: started.backend === backend ? name : started.backend };
 }
 
 interface Figures {

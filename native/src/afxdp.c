@@ -155,7 +155,7 @@ static void *xdp_main(void *arg) {
   uint64_t fwd[BATCH], drop[BATCH];
   uint32_t fwd_len[BATCH];
   while (!x->stop) {
-    uint32_t idx, n, i, nf = 0, nd = 0, sent = 0;
+    uint32_t idx = 0, n, i, nf = 0, nd = 0, sent = 0;
     int64_t now;
     reclaim_completions(x);
     n = xsk_ring_cons__peek(&x->rx, BATCH, &idx);
@@ -255,7 +255,7 @@ int dd_xdp_remove_stale(const char *ifname, char *err, size_t errlen) {
 }
 
 int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, const uint8_t mac[6],
-                 const char *objpath, char *err, size_t errlen) {
+                 const char *objpath, int skb_mode, char *err, size_t errlen) {
   struct dd_xdp *x = calloc(1, sizeof(*x));
   struct bpf_program *prog;
   struct xsk_umem_config ucfg = { .fill_size = NUM_FRAMES, .comp_size = NUM_FRAMES, .frame_size = FRAME_SIZE,
@@ -307,7 +307,7 @@ int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, co
   if ((rc = bpf_map_update_elem(xsks_fd, &zero, &sock_fd, BPF_ANY))) { failc(err, errlen, "dd_xsks", rc); close_xdp(x); return -1; }
 
   prog_fd = bpf_program__fd(prog);
-  rc = bpf_xdp_attach(x->ifindex, prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_DRV_MODE, NULL);
+  rc = skb_mode ? -1 : bpf_xdp_attach(x->ifindex, prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_DRV_MODE, NULL);
   if (!rc) x->attach_flags = XDP_FLAGS_DRV_MODE;
   else {
     rc = bpf_xdp_attach(x->ifindex, prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_SKB_MODE, NULL);

@@ -13,6 +13,9 @@ export interface AfXdpOptions extends AfPacketOptions {
   xdpBinding: XdpBinding;
   /** The compiled XDP program (build/Release/directord_xdp.bpf.o). */
   bpfObject: string;
+  /** 'native' (default): driver mode, before GRO; on a veth its peer then segments GSO frames. 'skb': generic mode,
+   * after GRO: GRO/GSO super-frames (> 4 KiB) cannot reach the socket and are lost, so GRO must be off. */
+  xdpAttach?: 'native' | 'skb';
 }
 
 /** The XDP program's service-map keys (struct dd_xdp_key: vip and port in network order, proto, pad). */
@@ -58,6 +61,7 @@ function rxQueues(ifname: string): number {
 export class AfXdpDataPlane extends AfPacketDataPlane {
   private readonly xdp: XdpBinding;
   private readonly bpfObject: string;
+  private readonly xdpAttach: 'native' | 'skb';
   private handle?: Handle;
   private fellBack = false;
 
@@ -65,6 +69,7 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
     super(opts);
     this.xdp = opts.xdpBinding;
     this.bpfObject = opts.bpfObject;
+    this.xdpAttach = opts.xdpAttach ?? 'native';
   }
 
   /** 'afxdp', or 'afpacket' once start() had to fall back. */
@@ -79,7 +84,7 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
       // One socket on queue 0: with more queues, frames hashed elsewhere would never reach the loop.
       if (queues > 1) throw new DirectordError('E_DATAPLANE_XDP', `${ifname} has ${queues} RX queues; the AF_XDP backend binds queue 0 only (ethtool -L ${ifname} combined 1)`);
       if (this.xdp.xdpRemoveStale(ifname)) this.log.warn({ interface: ifname }, 'removed a directord XDP program left by an earlier run');
-      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject);
+      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject, this.xdpAttach === 'skb');
       this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services));
     } catch (e) {
       if (this.handle) this.xdp.xdpStop(this.handle);

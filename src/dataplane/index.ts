@@ -34,6 +34,8 @@ export interface CreateDataPlaneOptions {
   /** AF_XDP only: the addon and the XDP object (default: build/Release of this checkout). */
   xdpAddon?: string;
   bpfObject?: string;
+  /** AF_XDP attach mode (see AfXdpOptions.xdpAttach; default 'native'). */
+  xdpAttach?: 'native' | 'skb';
 }
 
 /** Build (but not start) a data plane. AF_XDP falls back to AF_PACKET with a logged reason where this build has no
@@ -56,7 +58,7 @@ export function createDataPlane(opts: CreateDataPlaneOptions): DataPlane {
   };
   if (opts.backend === 'afxdp') {
     const xdp = xdpUnavailable(opts.xdpAddon, opts.bpfObject);
-    if ('binding' in xdp) return new AfXdpDataPlane({ ...common, xdpBinding: xdp.binding, bpfObject: xdp.bpfObject });
+    if ('binding' in xdp) return new AfXdpDataPlane({ ...common, xdpBinding: xdp.binding, bpfObject: xdp.bpfObject, xdpAttach: opts.xdpAttach });
     log.warn({ requested: 'afxdp', using: 'afpacket', reason: xdp.reason }, 'data-plane backend fallback');
   }
   return new AfPacketDataPlane(common);

@@ -86,7 +86,7 @@ export function loadNative(file?: string): NativeBinding {
 /** The optional AF_XDP addon (build/Release/directord_afxdp.node, linked with libxdp/libbpf). */
 export interface XdpBinding {
   abiVersion(): number;
-  xdpStart(table: Handle, ifname: string, mac: Buffer, bpfObject: string): Handle;
+  xdpStart(table: Handle, ifname: string, mac: Buffer, bpfObject: string, skbMode: boolean): Handle;
   xdpSetServices(xdp: Handle, keys: Buffer): void;
   xdpStop(xdp: Handle): void;
   /** True when a directord program left by a crash was detached; throws E_DATAPLANE_XDP for a foreign program. */
@@ -363,8 +363,8 @@ export class NativeTable {
   }
 
   /** Attach the XDP program and start the AF_XDP thread on this table; returns the XDP handle. */
-  startXdp(xdp: XdpBinding, ifname: string, mac: string, bpfObject: string): Handle {
+  startXdp(xdp: XdpBinding, ifname: string, mac: string, bpfObject: string, skbMode = false): Handle {
     if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
-    return wrapNative(() => xdp.xdpStart(this.handle, ifname, macToBytes(mac), bpfObject));
+    return wrapNative(() => xdp.xdpStart(this.handle, ifname, macToBytes(mac), bpfObject, skbMode));
   }
 }

@@ -1,6 +1,6 @@
 // AF_XDP specifics on a namespace lab: a crash leaves the XDP program attached (VIP frames dropped, never answered
 // by the kernel) and the next start replaces it; an XDP program that will not load falls back to AF_PACKET, logs
-// why, and still forwards with the nftables ingress drop.
+// why, and still forwards with the nftables ingress drop; the generic (skb) attach mode forwards too.
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,4 +54,20 @@ t.test('an XDP program that does not load falls back to AF_PACKET with the reaso
   await d.call('setServices', [service({ scheduler: 'rr', dests: dests(2, 80) })]);
   await d.waitForMacs();
   t.same((await d.clients(80, 'tcp', ['10.61.1.1', '10.61.1.1'])).sort(), ['rs1', 'rs2'], 'forwarding through AF_PACKET');
+});
+
+t.test('generic (skb) attach mode: TCP and UDP through the VIP with the client offloads off', { skip }, async (t) => {
+  const d = await DataPlaneLab.create(2, { clientOffloadsOff: true });
+  t.teardown(() => d.destroy());
+  d.startServers(80, 2);
+  d.startServers(53, 2);
+  await d.startHarness(true, '', 'afxdp', '', 'skb');
+  t.equal(d.backend, 'afxdp');
+  t.match(d.sh('dir', 'ip -d link show dev eth0'), /prog\/xdp id \d+ name directord_xdp/);
+  t.match(d.sh('dir', 'ip link show dev eth0'), /xdpgeneric/, 'attached in generic mode');
+  await d.call('setServices', [service({ scheduler: 'rr', dests: dests(2, 80) }), service({ port: 53, protocol: 'udp', scheduler: 'rr', dests: dests(2, 53) })]);
+  await d.waitForMacs();
+  t.same((await d.clients(80, 'tcp', Array(4).fill('10.61.1.1'))).sort(), ['rs1', 'rs1', 'rs2', 'rs2']);
+  t.same((await d.clients(53, 'udp', Array(2).fill('10.61.1.1'))).sort(), ['rs1', 'rs2']);
+  t.match((await d.clients(80, 'tcp', ['10.61.1.1'], 'up 3000000'))[0], /^rs[12] 3000000$/, '3 MB upload in MTU-sized frames');
 });
