@@ -230,6 +230,8 @@ export class Pool {
         .filter((e) => e.inTable)
         .sort((a, b) => b.seq - a.seq)
         .map((e) => ({ address: e.address, port: e.port, weight: this.effectiveWeight(e) }));
+      // lvsd's sorry_server: added (weight 1) while no real server can take new connections, removed when one can.
+      if (v.sorryServer && !dests.some((d) => d.weight > 0)) dests.push({ address: v.sorryServer, port: v.port, weight: 1 });
       out.push({
         vip: v.address, port: v.port, protocol: v.protocol, fwmark: v.fwmark, scheduler: v.scheduler,
         persistent: v.persistent, pmask: v.persistent > 0 && v.pmask ? v.pmask : '255.255.255.255',
