@@ -2,18 +2,11 @@
 // overrides, drains after removal, and the kernel's list order. Pure: no timers, no I/O (fixture-tested).
 import type { LvsConfig, VirtualServiceConfig } from '../config/schema';
 import type { ServiceSpec } from '../dataplane/types';
+import type { HealthChange as HealthMonitorChange } from '../health';
 import type { HealthState, OverrideKind } from '../control/types';
 
-export interface HealthChange {
-  virtual: string;
-  server: string;
-  address: string;
-  port: number;
-  up: boolean;
-  weight: number;
-  inTable: boolean;
-  reason?: string;
-}
+/** What the pool needs of a health verdict (the health subsystem's change event carries more). */
+export type HealthChange = Pick<HealthMonitorChange, 'virtual' | 'server' | 'address' | 'port' | 'up' | 'weight' | 'inTable'> & { reason?: string };
 
 export interface PoolEntry {
   virtual: string;
