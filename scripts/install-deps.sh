@@ -23,4 +23,6 @@ command -v node >/dev/null || { echo "node 20 is required" >&2; exit 1; }
 echo "== npm: installing dependencies"
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >/dev/null; else npm install --no-audit --no-fund >/dev/null; fi
 echo "== building native addon and TypeScript"
-npm run build >/dev/null
+log=$(mktemp)
+if ! npm run build >"$log" 2>&1; then cat "$log" >&2; rm -f "$log"; echo "build failed" >&2; exit 1; fi
+rm -f "$log"

@@ -9,7 +9,7 @@ npx tap "$@" 2>&1 | tee /tmp/directord-test.log
 rc=${PIPESTATUS[0]}
 set -e
 # One plain closing line that any CI reader understands.
-summary=$(grep -E '^# \{ total:' /tmp/directord-test.log | tail -1)
+summary=$(grep -aE '^# \{ total:' /tmp/directord-test.log | tail -1)
 pass=$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary"); fail=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")
 skip=$(sed -nE 's/.*skip: ([0-9]+).*/\1/p' <<<"$summary")
 echo "tests: ${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"

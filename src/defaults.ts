@@ -12,4 +12,18 @@ export const defaultOptions = Object.freeze({
   /** ipvsadm prints this as "(size=4096)": the kernel's default conn hash size. */
   ipvsBannerTableSize: 4096,
   dataplaneBackend: 'afpacket' as 'afpacket' | 'afxdp' | 'fake',
+  /** A second, world-connectable socket that answers read-only commands (status, where) only. */
+  readOnlySocket: true,
+  readOnlySocketMode: 0o666,
+  controlMaxLineBytes: 64 * 1024,
+  controlRequestTimeoutMs: 30_000,
+  controlIdleTimeoutMs: 60_000,
+  controlMaxConnections: 64,
+  controlMaxPendingPerConnection: 16,
+  /** A server removed by a reload keeps weight 0 until its connections are gone, at most this long. */
+  drainTimeoutMs: 300_000,
+  drainPollMs: 1_000,
+  /** Rate estimator period (the kernel's is 2 s). */
+  rateSampleMs: 2_000,
+  cliTimeoutMs: 35_000,
 });

@@ -111,8 +111,15 @@ export class Director implements ControlTarget {
 
   private setForwarding(on: boolean, why: string): void {
     if (this.forwarding === on) return;
+    try {
+      this.opts.dataplane.setForwarding(on);
+    } catch (e) {
+      // A data plane that cannot forward must not hold the VIP: report it as pulse's CHILDFAIL so the peer takes over.
+      this.log.error({ err: e, forwarding: on, why }, 'data plane failed to change forwarding');
+      if (on) this.ha?.reportFailure?.('dataplane', e instanceof Error ? e.message : String(e));
+      return;
+    }
     this.forwarding = on;
-    this.opts.dataplane.setForwarding(on);
     this.log.info({ forwarding: on, why }, on ? 'forwarding on' : 'forwarding off');
   }
 

@@ -7,7 +7,7 @@ import { ControlServer } from './control/server';
 import { ControlErrorCode } from './control/protocol';
 import type { ControlTarget } from './control/commands';
 import { Director } from './director';
-import { operationsDefaults } from './director/defaults';
+import { defaultOptions } from './defaults';
 import { DAEMON_USAGE, parseDaemonArgs, type DaemonArgs } from './director/daemon-args';
 import { buildDataPlane, buildHa, buildHealth, buildWhere, haWanted } from './director/wiring';
 import { configSubsystem, runCheckConfigCommand } from './director/config-source';
@@ -63,10 +63,10 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
   const g = gate();
   const control = new ControlServer({
     socketPath: args.socket, readOnlySocketPath: args.readOnlySocket ?? null,
-    mode: operationsDefaults.controlSocketMode, readOnlyMode: operationsDefaults.readOnlySocketMode, group: operationsDefaults.controlGroup,
-    target: g.target, logger: subsystemLogger(root, 'control'), maxLineBytes: operationsDefaults.controlMaxLineBytes,
-    requestTimeoutMs: operationsDefaults.controlRequestTimeoutMs, idleTimeoutMs: operationsDefaults.controlIdleTimeoutMs,
-    maxConnections: operationsDefaults.controlMaxConnections, maxPendingPerConnection: operationsDefaults.controlMaxPendingPerConnection,
+    mode: defaultOptions.controlSocketMode, readOnlyMode: defaultOptions.readOnlySocketMode, group: defaultOptions.controlGroup,
+    target: g.target, logger: subsystemLogger(root, 'control'), maxLineBytes: defaultOptions.controlMaxLineBytes,
+    requestTimeoutMs: defaultOptions.controlRequestTimeoutMs, idleTimeoutMs: defaultOptions.controlIdleTimeoutMs,
+    maxConnections: defaultOptions.controlMaxConnections, maxPendingPerConnection: defaultOptions.controlMaxPendingPerConnection,
   });
   try {
     await control.start();
@@ -78,12 +78,12 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
   let director: Director | undefined;
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
-    const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, operationsDefaults.connTableSize, root);
+    const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, defaultOptions.connTableSize, root);
     director = new Director({
       configFile: args.configFile, logger: subsystemLogger(root, 'main'), dataplane, config,
       health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane) : undefined, where: buildWhere(),
-      drainTimeoutMs: operationsDefaults.drainTimeoutMs, drainPollMs: operationsDefaults.drainPollMs,
-      rateSampleMs: operationsDefaults.rateSampleMs, bannerTableSize: operationsDefaults.ipvsBannerTableSize,
+      drainTimeoutMs: defaultOptions.drainTimeoutMs, drainPollMs: defaultOptions.drainPollMs,
+      rateSampleMs: defaultOptions.rateSampleMs, bannerTableSize: defaultOptions.ipvsBannerTableSize,
     });
     await director.start(cfg);
     if (args.metrics) {

@@ -3,9 +3,9 @@ import { DirectordError } from '../errors';
 import { commandTable, findCommand, argsFromArgv, usageLine } from '../control/commands';
 import { ControlErrorCode } from '../control/protocol';
 import { request } from '../control/client';
-import { readOnlySocketPathFor } from '../control/socket-path';
+import { readOnlySocketPathFor, defaultControlSocket } from '../control/socket-path';
 import type { ReloadAnswer, StatusSnapshot, WhereAnswer } from '../control/types';
-import { operationsDefaults } from '../director/defaults';
+import { defaultOptions } from '../defaults';
 import { renderConnections, renderList, renderRate, renderStats } from './ipvsadm-format';
 import { renderStatusBlock } from './status-format';
 import { offlineCommands } from './offline';
@@ -46,7 +46,7 @@ interface Globals {
 }
 
 function parseGlobals(argv: string[]): Globals {
-  const g: Globals = { json: false, socket: operationsDefaults.controlSocket, explicitSocket: false, timeoutMs: operationsDefaults.cliTimeoutMs, rest: [] };
+  const g: Globals = { json: false, socket: defaultControlSocket(), explicitSocket: false, timeoutMs: defaultOptions.cliTimeoutMs, rest: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') g.json = true;
@@ -105,7 +105,7 @@ function formatHuman(cmd: string, result: unknown, flags: Set<string>): string {
   switch (cmd) {
     case 'status': {
       const s = result as StatusSnapshot;
-      const o = { tableSize: operationsDefaults.ipvsBannerTableSize, nosort: flags.has('--nosort') };
+      const o = { tableSize: defaultOptions.ipvsBannerTableSize, nosort: flags.has('--nosort') };
       if (flags.has('--stats')) return renderStats(s.services, o);
       if (flags.has('--rate')) return renderRate(s.services, o);
       if (flags.has('--connections')) return renderConnections(s.connections ?? []);

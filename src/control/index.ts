@@ -4,4 +4,4 @@ export * from './commands';
 export * from './types';
 export { ControlServer, dispatchLine, type ControlServerOptions } from './server';
 export { request, connectError } from './client';
-export { claimSocketPath, probeSocket, lookupGroupId, readOnlySocketPathFor } from './socket-path';
+export { claimSocketPath, probeSocket, lookupGroupId, readOnlySocketPathFor, defaultControlSocket, currentNetnsName } from './socket-path';

@@ -1,7 +1,8 @@
 // The daemon's control server: UNIX sockets speaking the NDJSON protocol, dispatching through the command table.
 // A full socket (0660, group directord) accepts every command; an optional read-only socket (0666) refuses mutating ones.
 import { createServer, type Server, type Socket } from 'node:net';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from '../log';
 import { DirectordError } from '../errors';
 import { commandTable, findCommand, validateArgs, type ControlTarget } from './commands';
@@ -89,6 +90,8 @@ export class ControlServer {
   }
 
   private async listenOn(path: string, readOnly: boolean, mode: number, group: string | undefined): Promise<void> {
+    // systemd's RuntimeDirectory= makes /run/directord; a daemon started by hand (or per namespace) makes its own.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     await claimSocketPath(path);
     const server = createServer({ allowHalfOpen: false }, (sock) => this.onConnection(sock, readOnly));
     server.maxConnections = this.opts.maxConnections;

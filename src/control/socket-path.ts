@@ -1,9 +1,41 @@
 // Claiming a UNIX socket path safely: refuse when another daemon answers on it, remove it only when it is stale.
 // Node cannot read SO_PEERCRED, so access control is by file mode/group on two sockets (see docs/operations.md).
 import { connect } from 'node:net';
-import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultOptions } from '../defaults';
 import { DirectordError } from '../errors';
 import { ControlErrorCode } from './protocol';
+
+/** The named network namespace this process runs in (what `ip netns identify` prints), or undefined. */
+export function currentNetnsName(netnsDir = '/run/netns', self = '/proc/self/ns/net'): string | undefined {
+  let me: { ino: number; dev: number };
+  let names: string[];
+  try {
+    me = statSync(self);
+    names = readdirSync(netnsDir);
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    try {
+      const s = statSync(join(netnsDir, n));
+      if (s.ino === me.ino && s.dev === me.dev) return n;
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The default control socket. Two directors on one machine in named namespaces (a lab: `ip netns exec lb1 …`,
+ * `ip netns exec lb2 …`) share /run, so each gets /run/directord/netns/NAME/directord.sock; daemon and directorctl
+ * run in the same namespace compute the same path. Outside a named namespace it is the plain default.
+ */
+export function defaultControlSocket(netns: string | undefined = currentNetnsName()): string {
+  return netns ? `/run/directord/netns/${netns}/directord.sock` : defaultOptions.controlSocket;
+}
 
 /** The read-only socket sits next to the full one: directord.sock → directord.ro.sock. */
 export function readOnlySocketPathFor(path: string): string {

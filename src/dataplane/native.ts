@@ -2,7 +2,7 @@
 // record layouts the addon itself exports (offsetof), so no struct layout is copied by hand into TypeScript.
 import path from 'node:path';
 import { DirectordError } from '../errors';
-import type { ConnEntry, ServiceSpec, Timeouts } from './types';
+import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
 import { ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
 export const EXPECTED_ABI_VERSION = 4;
@@ -148,17 +148,9 @@ export interface NativeCounters {
   verdicts: Record<string, number>;
 }
 
-export interface NativeDestStats {
+/** A dest's counters as the addon reports them, with the index of its service in the last table. */
+export interface NativeDestStats extends Omit<DestCounters, 'unavailableReason'> {
   serviceIndex: number;
-  address: string;
-  port: number;
-  weight: number;
-  activeConns: number;
-  inactConns: number;
-  persistConns: number;
-  conns: number;
-  inPkts: number;
-  inBytes: number;
 }
 
 function wrapNative<T>(fn: () => T): T {

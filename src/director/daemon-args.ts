@@ -1,6 +1,7 @@
 // directord's command line, parsed purely (fixture-tested); defaults come from one object.
 import { DirectordError } from '../errors';
-import { operationsDefaults } from './defaults';
+import { defaultOptions } from '../defaults';
+import { defaultControlSocket } from '../control/socket-path';
 
 export type Backend = 'afpacket' | 'afxdp' | 'fake';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -26,8 +27,8 @@ export interface DaemonArgs {
 export const DAEMON_USAGE = `usage: directord [--config FILE] [--socket PATH] [--metrics ADDR:PORT] [--log-level LEVEL]
                  [--dataplane afpacket|afxdp|fake] [--interface IF] [--no-read-only-socket] [--foreground]
        directord --check-config [--config FILE | FILE] [--json]
-defaults: --config ${operationsDefaults.configFile}  --socket ${operationsDefaults.controlSocket}  --metrics off
-          --log-level from lvs.cf debug_level (NONE/LOW → info, else debug)  --dataplane ${operationsDefaults.dataplaneBackend}
+defaults: --config ${defaultOptions.configFile}  --socket ${defaultOptions.controlSocket} (in a named netns: /run/directord/netns/NAME/directord.sock)  --metrics off
+          --log-level from lvs.cf debug_level (NONE/LOW → info, else debug)  --dataplane ${defaultOptions.dataplaneBackend}
 signals:  SIGHUP reloads (only the difference is applied), SIGTERM/SIGINT stop cleanly (the VIP is handed over)
 `;
 
@@ -37,10 +38,10 @@ function usage(msg: string): DirectordError {
 
 export function parseDaemonArgs(argv: string[]): DaemonArgs {
   const a: DaemonArgs = {
-    configFile: operationsDefaults.configFile, socket: operationsDefaults.controlSocket, metrics: operationsDefaults.metricsAddress,
-    checkConfig: false, json: false, foreground: false, dataplane: operationsDefaults.dataplaneBackend, help: false,
+    configFile: defaultOptions.configFile, socket: defaultControlSocket(), metrics: defaultOptions.metricsAddress,
+    checkConfig: false, json: false, foreground: false, dataplane: defaultOptions.dataplaneBackend, help: false,
   };
-  let readOnly: boolean = operationsDefaults.readOnlySocket;
+  let readOnly: boolean = defaultOptions.readOnlySocket;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i];

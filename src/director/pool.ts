@@ -2,18 +2,11 @@
 // overrides, drains after removal, and the kernel's list order. Pure: no timers, no I/O (fixture-tested).
 import type { LvsConfig, VirtualServiceConfig } from '../config/schema';
 import type { ServiceSpec } from '../dataplane/types';
+import type { HealthChange as HealthMonitorChange } from '../health';
 import type { HealthState, OverrideKind } from '../control/types';
 
-export interface HealthChange {
-  virtual: string;
-  server: string;
-  address: string;
-  port: number;
-  up: boolean;
-  weight: number;
-  inTable: boolean;
-  reason?: string;
-}
+/** What the pool needs of a health verdict (the health subsystem's change event carries more). */
+export type HealthChange = Pick<HealthMonitorChange, 'virtual' | 'server' | 'address' | 'port' | 'up' | 'weight' | 'inTable'> & { reason?: string };
 
 export interface PoolEntry {
   virtual: string;
@@ -230,6 +223,8 @@ export class Pool {
         .filter((e) => e.inTable)
         .sort((a, b) => b.seq - a.seq)
         .map((e) => ({ address: e.address, port: e.port, weight: this.effectiveWeight(e) }));
+      // lvsd's sorry_server: added (weight 1) while no real server can take new connections, removed when one can.
+      if (v.sorryServer && !dests.some((d) => d.weight > 0)) dests.push({ address: v.sorryServer, port: v.port, weight: 1 });
       out.push({
         vip: v.address, port: v.port, protocol: v.protocol, fwmark: v.fwmark, scheduler: v.scheduler,
         persistent: v.persistent, pmask: v.persistent > 0 && v.pmask ? v.pmask : '255.255.255.255',

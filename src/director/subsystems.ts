@@ -60,6 +60,8 @@ export interface HaSubsystem {
   takeover(): unknown | Promise<unknown>;
   release(): unknown | Promise<unknown>;
   status(): HaStatusView;
+  /** pulse's CHILDFAIL: this node cannot serve (its data plane failed); the peer takes over. */
+  reportFailure?(kind: 'dataplane' | 'checker', detail: string): void;
 }
 
 export type HaFactory = (cfg: LvsConfig, hooks: HaHooks) => HaSubsystem;

@@ -39,6 +39,7 @@ export function buildHa(root: Logger, dataplane: DataPlane): HaFactory | undefin
       start: () => node.start(),
       stop: () => node.stop(),
       reconfigure: (c) => node.reconfigure(c),
+      reportFailure: (kind, detail) => node.reportFailure(kind, detail),
       takeover: () => {
         node.takeover();
         return { requested: 'takeover', state: node.status().state };

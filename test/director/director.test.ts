@@ -47,6 +47,7 @@ function harness(initial: LvsConfig) {
         takeover: () => ({ did: 'takeover' }),
         release: () => ({ did: 'release' }),
         status: () => haStatus,
+        reportFailure: (kind, detail) => void events.push(`ha.failure:${kind}:${detail}`),
       };
     },
     where: (q) => [{ vip: q.services[0].vip, port: q.services[0].port, protocol: 'tcp', destination: q.services[0].dests[0], reason: 'simulated' }],
@@ -79,6 +80,18 @@ t.test('health verdicts drive the table; HA hooks drive forwarding; status shows
   t.same(await h.director.release(), { did: 'release' });
   await h.director.stop();
   t.same(h.events, ['health.start', 'ha.start', 'ha.stop', 'health.stop', 'dataplane.stop'], 'HA gives up the VIP first');
+});
+
+t.test('a data plane that cannot forward on activation is reported to HA as a failure (pulse CHILDFAIL)', async (t) => {
+  const h = harness(base());
+  await h.director.start();
+  t.teardown(() => h.director.stop());
+  h.dp.setForwarding = () => {
+    throw new DirectordError('E_DATAPLANE_STATE', 'packet loop not running');
+  };
+  await h.hooks().onActivate();
+  t.equal(h.dp.forwarding, false, 'still not forwarding');
+  t.ok(h.events.includes('ha.failure:dataplane:packet loop not running'), 'HA told, so the peer takes over');
 });
 
 t.test('reload: only the difference; a failed reload changes nothing', async (t) => {

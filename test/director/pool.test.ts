@@ -80,3 +80,13 @@ t.test('removed virtual drains its servers, then disappears; deadline cuts', asy
   t.same(p.expireDrains(() => 5, 1000).length, 2, 'deadline reached');
   t.same(p.specs(), []);
 });
+
+t.test('sorry_server: in the table (weight 1) only while no real server takes new connections', async (t) => {
+  const p = new Pool({ healthWired: true, drainTimeoutMs: 1000 });
+  p.applyConfig(config([virtual('mysql', '10.0.0.3', [server('sql1', '10.0.0.4'), server('sql2', '10.0.0.5')], { sorryServer: '10.0.0.9' })]), 0);
+  t.same(order(p), ['10.0.0.9:1'], 'nothing up yet: the sorry server serves');
+  p.applyHealth(up('sql1', '10.0.0.4'), 'x');
+  t.same(order(p), ['10.0.0.4:1'], 'a real server is up: sorry server removed');
+  p.applyHealth(down('sql1', '10.0.0.4', true), 'x');
+  t.same(order(p), ['10.0.0.4:0', '10.0.0.9:1'], 'quiesced servers take no new connections: sorry server back');
+});

@@ -16,6 +16,8 @@ t.test('round trip of connections and templates', async (t) => {
     conn(2, { state: 'FIN_WAIT', expiresMs: 120000 }),
     conn(3, { protocol: 'udp', state: 'UDP', expiresMs: 300000 }),
     conn(4, { template: true, cport: 0, caddr: '10.63.1.0', state: 'NONE', expiresMs: 360000 }),
+    // A template whose connection reached ESTABLISHED: the backup must keep it too.
+    conn(5, { template: true, cport: 0, caddr: '10.63.2.0', state: 'ASSURED', expiresMs: 60000 }),
   ];
   for (const k of [key, undefined]) {
     const r = decodeSyncPacket(encodeSyncPacket({ bootId: 9n, seq: 3n, entries }, k), k);

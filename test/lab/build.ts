@@ -17,12 +17,13 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Compile TypeScript to dist/ if any source is newer than the last build. Type errors do not block emission. */
+/** Compile TypeScript to dist/ if any source (src/, test/lab/) is newer than the last build. Type errors do not block emission. */
 export function ensureBuilt(): void {
   if (built) return;
   let stale = true;
   try {
-    stale = newestMtime(join(root, 'src')) > statSync(join(root, 'dist', 'src', 'main.js')).mtimeMs;
+    // test/lab holds code that runs compiled too (the workload child, the demo), so it counts as a source.
+    stale = Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'test', 'lab'))) > statSync(join(root, 'dist', 'src', 'main.js')).mtimeMs;
   } catch {
     stale = true;
   }

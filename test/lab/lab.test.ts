@@ -1,6 +1,7 @@
 // The lab itself: hosts reach each other over the bridge, DR real servers hold the VIP on lo and ignore ARP for it.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { Lab, labAvailable, waitFor } from './lab';
 
 t.test('two hosts and a DR real server on one bridge, torn down afterwards', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
@@ -18,7 +19,10 @@ t.test('two hosts and a DR real server on one bridge, torn down afterwards', { s
   t.equal(mac.trim(), '02:00:00:00:09:0a');
   const sleeper = lab.spawn('rs', ['sleep', '60']);
   await waitFor('sleeper pid', () => sleeper.pid);
+  mkdirSync(`/etc/netns/${lab.ns('client')}`, { recursive: true });
+  writeFileSync(`/etc/netns/${lab.ns('client')}/hosts`, '10.9.0.4 rs\n');
   await lab.destroy();
+  t.notOk(existsSync(`/etc/netns/${lab.ns('client')}`), '/etc/netns entries removed with the namespace');
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   t.notMatch(left, lab.prefix, 'namespaces removed');
   t.ok(sleeper.killed || sleeper.exitCode !== null || sleeper.signalCode !== null, 'spawned process killed');

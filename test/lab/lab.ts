@@ -1,6 +1,7 @@
 // A reusable network-namespace lab: hosts on one bridge that lives in its own namespace.
 // Everything it creates is named after this process (dd<pid>-…) and removed on destroy(), on exit and on signals.
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { rmSync, readdirSync } from 'node:fs';
 
 export interface HostSpec {
   name: string;
@@ -76,6 +77,21 @@ export function removeStaleLabs(): void {
       } catch {
         /* already gone */
       }
+    }
+  }
+  let etc: string[] = [];
+  try {
+    etc = readdirSync('/etc/netns');
+  } catch {
+    return;
+  }
+  for (const name of etc) {
+    const m = /^dd(\d+)[a-z]?-/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
     }
   }
 }
@@ -246,6 +262,8 @@ export class Lab {
       } catch {
         /* already gone */
       }
+      // Per-namespace /etc files (hosts, resolv.conf) that users of the lab may have written for `ip netns exec`.
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
     labs.delete(this);
   }
