@@ -173,13 +173,13 @@ static void *xdp_main(void *arg) {
       const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
       uint8_t *f = xsk_umem__get_data(x->umem_area, d->addr);
       if (dd_forward_frame(t, f, d->len, d->len, now, x->mac)) {
-        complete_partial_csum(f, d->len);
         fwd[nf] = d->addr;
         fwd_len[nf++] = d->len;
       }
       else drop[nd++] = d->addr;
     }
     pthread_mutex_unlock(&t->lock);
+    for (i = 0; i < nf; i++) complete_partial_csum(xsk_umem__get_data(x->umem_area, fwd[i]), fwd_len[i]);
     xsk_ring_cons__release(&x->rx, n);
     while (sent < nf) {
       uint32_t want = nf - sent, got, tidx;
