@@ -1,0 +1,439 @@
+// HaNode: pulse's job for directord: heartbeats with the peer director, the failover state machine, the VIP
+// (netlink) with gratuitous ARP, link monitoring, active/inactive commands and connection sync.
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { LvsConfig } from '../config/schema';
+import type { DataPlane } from '../dataplane/types';
+import { DirectordError } from '../errors';
+import type { Logger } from '../log';
+import { runDetached } from './commands';
+import { GarpSender, type InjectorFactory } from './garp-sender';
+import type { HaRole, HaPeerState, Heartbeat, HeartbeatRejectReason } from './heartbeat-codec';
+import { HeartbeatLink, type HeartbeatPath } from './heartbeat-io';
+import { loadHeartbeatKey } from './key';
+import { prefixFromNetmask } from './ipv4';
+import { NetlinkIo, watchLinkState, type VipSpec } from './netlink-io';
+import { HaStateMachine, type HaAction } from './state-machine';
+import { SyncChannel } from './sync-io';
+import { VipManager, type GarpSettings } from './vip-manager';
+
+export type { HaRole } from './heartbeat-codec';
+
+/** The daemon starts/stops forwarding here; HaNode does the VIP and GARP itself. */
+export interface HaHooks {
+  onActivate(): Promise<void>;
+  onDeactivate(): Promise<void>;
+}
+
+export interface HaNodeOptions {
+  config: LvsConfig;
+  logger: Logger;
+  hooks: HaHooks;
+  /** Needed for connection sync (syncdaemon = 1). */
+  dataplane?: DataPlane;
+  /** Tests/labs: skip the "which configured address is mine" discovery. */
+  node?: { role?: HaRole; self?: string; peer?: string; selfPrivate?: string; peerPrivate?: string };
+  /** Tests: replace the pcap injector. */
+  injector?: InjectorFactory;
+}
+
+export interface HaStatus {
+  role: HaRole;
+  state: 'active' | 'standby' | 'fault';
+  stopped: boolean;
+  term: number;
+  authenticated: boolean;
+  peer: { address: string; state: HaPeerState | 'unknown'; lastHeartbeatAgeMs: number | null; alive: boolean };
+  failovers: number;
+  splitBrains: number;
+  heartbeatsSent: number;
+  heartbeatsReceived: number;
+  heartbeatsRejected: Partial<Record<HeartbeatRejectReason, number>>;
+  vipHeld: string[];
+  garpsSent: number;
+  linkFail: boolean;
+  childFail: boolean;
+  sync?: { entriesSent: number; entriesApplied: number; rejected: Record<string, number> };
+}
+
+const now = (): number => performance.now();
+
+export class HaNode extends EventEmitter {
+  private cfg: LvsConfig;
+  private readonly log: Logger;
+  private readonly hooks: HaHooks;
+  private readonly dataplane?: DataPlane;
+  private readonly overrides: NonNullable<HaNodeOptions['node']>;
+  private readonly netlink = new NetlinkIo();
+  private readonly garp: GarpSender;
+  private readonly vips: VipManager;
+  private key?: Buffer;
+  private role: HaRole = 'primary';
+  private self = '';
+  private peerAddress = '';
+  private machine?: HaStateMachine;
+  private link?: HeartbeatLink;
+  private sync?: SyncChannel;
+  private sendTimer?: NodeJS.Timeout;
+  private deadTimer?: NodeJS.Timeout;
+  private chain: Promise<void> = Promise.resolve();
+  private started = false;
+
+  constructor(opts: HaNodeOptions) {
+    super();
+    this.cfg = opts.config;
+    this.log = opts.logger;
+    this.hooks = opts.hooks;
+    this.dataplane = opts.dataplane;
+    this.overrides = opts.node ?? {};
+    this.garp = new GarpSender(this.log, opts.injector);
+    this.vips = new VipManager(this.netlink, this.garp, this.log);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new DirectordError('E_HA_STARTED', 'HA node already started');
+    const g = this.cfg.global;
+    await this.resolveIdentity();
+    let backupActive = g.backupActive;
+    if (backupActive && !g.backup) {
+      this.log.warn('Undefined backup node marked as active? -- clearing that!');
+      backupActive = false;
+    }
+    if (this.role === 'backup' && !backupActive) {
+      throw new DirectordError('E_HA_BACKUP_INACTIVE', 'We are backup node and backup is marked inactive (backup_active = 0)');
+    }
+    this.loadKey();
+    this.machine = new HaStateMachine({
+      role: this.role,
+      nodeId: this.self,
+      backupActive,
+      deadtimeMs: g.deadtime * 1000,
+      monitorLinks: g.monitorLinks,
+      failback: g.failback,
+      failbackHolddownMs: g.failbackHolddown * 1000,
+    });
+    this.log.info({ role: this.role, self: this.self, peer: this.peerAddress, keepalive: g.keepalive, deadtime: g.deadtime }, `STARTING PULSE AS ${this.role === 'primary' ? 'MASTER' : 'BACKUP'}`);
+    this.started = true;
+    try {
+      // Crash recovery: a VIP left behind by a killed directord must not stay up on a node that does not forward.
+      await this.vips.removeStale(this.vipSpecs());
+      runDetached(g.inactiveCmd, 'inactive_cmd', this.log);
+      if (backupActive) {
+        this.link = new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log }, this.onHeartbeat);
+        await this.link.open();
+        if (g.syncdaemon) {
+          if (this.dataplane) {
+            this.sync = new SyncChannel({ local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log });
+            await this.sync.open();
+          } else this.log.warn('syncdaemon = 1 but no data plane was given: connection sync disabled');
+        }
+      }
+      if (g.monitorLinks && backupActive) await this.startLinkMonitor();
+    } catch (e) {
+      // Leave nothing bound behind: the daemon reports the error and exits or retries.
+      this.started = false;
+      this.link?.close();
+      this.sync?.close();
+      this.vips.close();
+      this.netlink.close();
+      throw e;
+    }
+    this.apply(this.machine.start(now()));
+    this.restartSendTimer();
+    this.armDeadTimer();
+    this.emitState();
+  }
+
+  /** SIGTERM: give up the VIP, tell the peer we stopped, close everything. */
+  async stop(): Promise<void> {
+    if (!this.started || !this.machine) return;
+    this.apply(this.machine.stop());
+    await this.chain;
+    this.sendHeartbeat(); // once more after the VIP is gone, in case the first 'stopped' was lost
+    this.started = false;
+    for (const t of [this.sendTimer, this.deadTimer]) if (t) clearTimeout(t);
+    this.link?.close();
+    this.sync?.close();
+    this.vips.close();
+    this.netlink.close();
+    this.emitState();
+  }
+
+  /** Operator: become active (wins a split brain, like pulse --forceactive). */
+  takeover(): void {
+    this.requireStarted();
+    this.apply(this.machine!.takeover());
+  }
+
+  /** Operator: hand the service to the peer. */
+  release(): void {
+    this.requireStarted();
+    this.apply(this.machine!.release());
+  }
+
+  /**
+   * Failures below us. 'dataplane' (pulse: lvsd died) always fails over; 'checker' (pulse: a nanny died) fails over
+   * only with hard_shutdown = 1, otherwise it is logged as "manual action needed!".
+   */
+  reportFailure(kind: 'dataplane' | 'checker', detail: string): void {
+    this.requireStarted();
+    if (kind === 'checker' && !this.cfg.global.hardShutdown) {
+      this.log.error({ detail }, 'monitor died! manual action needed!');
+      return;
+    }
+    this.log.error({ kind, detail }, kind === 'dataplane' ? 'data plane failed' : 'monitor died! shutting down lvs');
+    this.apply(this.machine!.childFailed());
+  }
+
+  /** The failed data plane works again; the node becomes eligible (pulse: only a running peer clears it). */
+  reportRecovered(): void {
+    this.requireStarted();
+    this.apply(this.machine!.childRecovered());
+  }
+
+  /** New configuration: timings, GARP settings, commands and VIPs apply at once; addresses/ports reopen sockets. */
+  async reconfigure(cfg: LvsConfig): Promise<void> {
+    const old = this.cfg;
+    this.cfg = cfg;
+    if (!this.started || !this.machine) return;
+    const g = cfg.global;
+    this.loadKey();
+    this.sync?.setKey(this.key);
+    Object.assign(this.machine.params, {
+      deadtimeMs: g.deadtime * 1000,
+      monitorLinks: g.monitorLinks,
+      failback: g.failback,
+      failbackHolddownMs: g.failbackHolddown * 1000,
+    });
+    const og = old.global;
+    const moved = og.primary !== g.primary || og.backup !== g.backup || og.heartbeatPort !== g.heartbeatPort || og.primaryPrivate !== g.primaryPrivate || og.backupPrivate !== g.backupPrivate;
+    if (moved || og.heartbeatKeyFile !== g.heartbeatKeyFile) {
+      if (moved) {
+        await this.resolveIdentity();
+        Object.assign(this.machine.params, { role: this.role, nodeId: this.self });
+      }
+      this.link?.close();
+      if (this.link) {
+        this.link = new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log }, this.onHeartbeat);
+        await this.link.open();
+      }
+      this.log.info({ self: this.self, peer: this.peerAddress }, 'heartbeat channel reopened after reconfiguration');
+    }
+    this.restartSendTimer();
+    this.armDeadTimer();
+    if (this.machine.active) this.enqueue(() => this.vips.hold(this.vipSpecs(), this.garpSettings(), 'reconfiguration'));
+    this.log.info({ keepalive: g.keepalive, deadtime: g.deadtime }, 'HA reconfigured');
+  }
+
+  status(): HaStatus {
+    const m = this.machine;
+    const last = m?.peer.lastHeartbeatMs;
+    const own = m?.ownState() ?? 'standby';
+    return {
+      role: this.role,
+      state: own === 'active' ? 'active' : own === 'fault' ? 'fault' : 'standby',
+      stopped: own === 'stopped',
+      term: m?.term ?? 0,
+      authenticated: !!this.key,
+      peer: {
+        address: this.peerAddress,
+        state: m?.peer.state ?? 'unknown',
+        lastHeartbeatAgeMs: last === undefined ? null : Math.round(now() - last),
+        alive: m?.peer.alive ?? false,
+      },
+      failovers: m?.failovers ?? 0,
+      splitBrains: m?.splitBrains ?? 0,
+      heartbeatsSent: this.link?.sent ?? 0,
+      heartbeatsReceived: this.link?.received ?? 0,
+      heartbeatsRejected: { ...(this.link?.rejected ?? {}) },
+      vipHeld: this.vips.heldAddresses(),
+      garpsSent: this.garp.sent,
+      linkFail: m?.linkFail ?? false,
+      childFail: m?.childFail ?? false,
+      sync: this.sync ? { entriesSent: this.sync.entriesSent, entriesApplied: this.sync.entriesApplied, rejected: { ...this.sync.rejected } as Record<string, number> } : undefined,
+    };
+  }
+
+  // --- internals -------------------------------------------------------------------------------------------------
+
+  private readonly onHeartbeat = (hb: Heartbeat, from: string, restarted: boolean): void => {
+    if (!this.machine) return;
+    if (restarted) this.log.info({ from, node: hb.nodeId }, 'peer restarted');
+    const before = this.machine.peer.state;
+    this.apply(this.machine.heartbeat(now(), { nodeId: hb.nodeId, role: hb.role, state: hb.state, term: hb.term, flags: hb.flags }));
+    if (restarted && this.machine.active) this.sync?.sendFullTable();
+    if (before !== hb.state) this.emitState();
+  };
+
+  private requireStarted(): void {
+    if (!this.started || !this.machine) throw new DirectordError('E_HA_NOT_STARTED', 'HA node is not running');
+  }
+
+  private loadKey(): void {
+    const file = this.cfg.global.heartbeatKeyFile;
+    this.key = file ? loadHeartbeatKey(file) : undefined;
+    if (!this.key) {
+      this.log.warn(
+        { security: 'unauthenticated' },
+        '!!! HEARTBEATS ARE NOT AUTHENTICATED: anyone who can send UDP to heartbeat_port can force a failover or a split brain. Set heartbeat_key_file. !!!',
+      );
+    }
+  }
+
+  /** pulse: we are the master iff an interface holds the primary address. */
+  private async resolveIdentity(): Promise<void> {
+    const g = this.cfg.global;
+    const o = this.overrides;
+    if (!g.primary) throw new DirectordError('E_HA_NO_PRIMARY', 'no primary address configured: HA needs `primary` (and `backup`)');
+    let role = o.role;
+    if (!role) {
+      const local = new Set((await this.netlink.addresses()).map((a) => a.address));
+      if (local.has(g.primary)) role = 'primary';
+      else if (g.backup && local.has(g.backup)) role = 'backup';
+      else throw new DirectordError('E_HA_NOT_HERE', `neither primary ${g.primary} nor backup ${g.backup ?? '(unset)'} is an address of this host`);
+    }
+    this.role = role;
+    this.self = o.self ?? (role === 'primary' ? g.primary : g.backup ?? '');
+    this.peerAddress = o.peer ?? (role === 'primary' ? g.backup ?? '' : g.primary);
+  }
+
+  private paths(): HeartbeatPath[] {
+    const g = this.cfg.global;
+    const paths: HeartbeatPath[] = [{ local: this.self, peer: this.peerAddress }];
+    const selfPriv = this.overrides.selfPrivate ?? (this.role === 'primary' ? g.primaryPrivate : g.backupPrivate);
+    const peerPriv = this.overrides.peerPrivate ?? (this.role === 'primary' ? g.backupPrivate : g.primaryPrivate);
+    if (selfPriv && peerPriv && selfPriv !== this.self) paths.push({ local: selfPriv, peer: peerPriv });
+    return paths;
+  }
+
+  /** pulse brings up one address per distinct active VIP. */
+  private vipSpecs(): VipSpec[] {
+    const seen = new Map<string, VipSpec>();
+    for (const v of this.cfg.virtuals) {
+      if (!v.active || seen.has(v.address)) continue;
+      const [device] = v.device.split(':');
+      seen.set(v.address, { address: v.address, device, label: v.device, prefixlen: prefixFromNetmask(v.vipNetmask, v.address) });
+    }
+    return [...seen.values()];
+  }
+
+  private sendHeartbeat(): void {
+    const m = this.machine;
+    if (!m || !this.link) return;
+    this.link.send({ role: this.role, state: m.ownState(), flags: m.ownFlags(), priority: this.role === 'primary' ? 200 : 100, term: m.term });
+  }
+
+  private restartSendTimer(): void {
+    if (this.sendTimer) clearInterval(this.sendTimer);
+    if (!this.link) return;
+    this.sendTimer = setInterval(() => this.sendHeartbeat(), Math.max(10, this.cfg.global.keepalive * 1000));
+  }
+
+  private armDeadTimer(): void {
+    if (this.deadTimer) clearTimeout(this.deadTimer);
+    if (!this.started || !this.machine) return;
+    const delay = Math.max(1, Math.ceil(this.machine.nextDeadlineMs() - now()));
+    this.deadTimer = setTimeout(() => {
+      this.apply(this.machine!.tick(now()));
+      if (!this.machine!.peer.alive) this.emitState();
+    }, delay);
+  }
+
+  private apply(actions: HaAction[]): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'activate':
+          this.log.warn({ reason: a.reason, term: this.machine!.term }, a.reason);
+          this.enqueue(() => this.activate(a.reason));
+          break;
+        case 'deactivate':
+          this.log.warn({ reason: a.reason }, a.reason);
+          this.enqueue(() => this.deactivate(a.reason));
+          break;
+        case 'send-heartbeat':
+          this.sendHeartbeat();
+          break;
+        case 'announce':
+          this.log.warn({ reason: a.reason }, 'partner active: resending arps');
+          this.enqueue(async () => {
+            if (!this.machine?.active) return;
+            this.vips.announce(this.garpSettings(), a.reason);
+            runDetached(this.cfg.global.activeCmd, 'active_cmd', this.log);
+          });
+          break;
+        case 'split-brain':
+          this.log.error({ winner: a.winner, reason: a.reason, peer: this.peerAddress }, 'split brain: both directors active');
+          this.emit('split-brain', { winner: a.winner, reason: a.reason });
+          break;
+        case 'peer-dead':
+          this.log.warn({ peer: this.peerAddress }, 'partner dead');
+          break;
+        case 'peer-alive':
+          this.log.info({ peer: this.peerAddress }, 'partner heartbeats received');
+          if (this.machine?.active) this.sync?.sendFullTable();
+          break;
+      }
+    }
+    this.armDeadTimer();
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((e) => this.log.error({ err: e }, 'HA transition step failed'));
+  }
+
+  private garpSettings(): GarpSettings {
+    const g = this.cfg.global;
+    return { count: g.garpCount, intervalMs: g.garpInterval * 1000, refreshMs: g.garpRefresh * 1000 };
+  }
+
+  private async activate(reason: string): Promise<void> {
+    if (!this.machine?.active) return; // superseded by a later deactivation
+    try {
+      await this.hooks.onActivate();
+    } catch (e) {
+      this.log.error({ err: e }, 'activation hook failed: the data plane cannot forward');
+      this.apply(this.machine.childFailed());
+      return;
+    }
+    try {
+      await this.vips.hold(this.vipSpecs(), this.garpSettings(), reason);
+    } catch (e) {
+      this.log.error({ err: e }, 'cannot bring up the VIPs');
+      this.apply(this.machine.childFailed());
+      return;
+    }
+    runDetached(this.cfg.global.activeCmd, 'active_cmd', this.log);
+    this.sync?.setSending(true);
+    this.sync?.sendFullTable();
+    this.emitState();
+  }
+
+  private async deactivate(_reason: string): Promise<void> {
+    if (this.machine?.active) return; // superseded by a later activation
+    this.sync?.setSending(false);
+    await this.vips.releaseAll();
+    try {
+      await this.hooks.onDeactivate();
+    } catch (e) {
+      this.log.error({ err: e }, 'deactivation hook failed');
+    }
+    runDetached(this.cfg.global.inactiveCmd, 'inactive_cmd', this.log);
+    this.emitState();
+  }
+
+  private async startLinkMonitor(): Promise<void> {
+    await watchLinkState(this.netlink, this.paths().map((p) => p.local), this.log, (allUp) => {
+      this.apply(this.machine!.link(allUp, now()));
+      this.emitState();
+    });
+  }
+
+  private lastEmitted = '';
+  private emitState(): void {
+    const s = this.status();
+    const sig = `${s.state}|${s.peer.state}|${s.peer.alive}|${s.vipHeld.join(',')}|${s.stopped}`;
+    if (sig === this.lastEmitted) return;
+    this.lastEmitted = sig;
+    this.emit('state', s);
+  }
+}
