@@ -105,6 +105,8 @@ t.test('link down (bridge port) of the active director: monitor_links fails over
   await bothUp(t, h);
   await h.sh('sw', `ip link set ${h.lab.switchPort('lb1')} down`);
   await waitFor('lb1 fault', () => h.status('lb1')?.state === 'fault' && h.status('lb1')?.linkFail, 5000, 20);
+  // The state flips at once; removing the VIP is a netlink round trip after it, reported in the runner's next status.
+  await waitFor('lb1 gives up the VIP', () => h.status('lb1')?.vipHeld.length === 0, 2000, 20).catch(() => undefined);
   t.same(h.status('lb1')!.vipHeld, [], 'lb1 gave up the VIP');
   await h.waitState('lb2', 'active', 5000);
   await waitFor('client reaches the VIP on lb2', async () => (await h.pingVip()) && (await h.clientArp()) === HA_LAB.lb2Mac, 5000, 50);
