@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
 import type { StatusSnapshot } from '../../src/control/types';
+import { NOTIFY_RECEIVER } from '../lab/notify-receiver';
 
 const backend = process.env.DIRECTORD_E2E_DATAPLANE ?? 'afpacket';
 const VIP = '10.64.0.100';
@@ -35,19 +36,6 @@ ${extra}${servers.map((s) => `  server ${s.name} {\n    address = ${s.address}\n
 `;
 }
 
-const NOTIFY_RECEIVER = `
-import socket, sys, os, array
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("listening", flush=True)
-while True:
-    msg, anc, flags, addr = s.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
-    for level, typ, data in anc:
-        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-            fds = array.array("i"); fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-            for fd in fds: os.close(fd)
-    if msg != b"BARRIER=1": print(msg.decode().replace("\\n", "|"), flush=True)
-`;
 
 const echoServer = "require('net').createServer((s) => { s.on('error', () => {}); s.write('OK\\n'); }).listen(3306)";
 

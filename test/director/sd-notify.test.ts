@@ -7,20 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSdNotifier } from '../../src/director/sd-notify';
 import { createRootLogger, silentLogger } from '../../src/log';
+import { NOTIFY_RECEIVER as RECEIVER } from '../lab/notify-receiver';
 
-const RECEIVER = `
-import socket, sys, os, array
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("listening", flush=True)
-while True:
-    msg, anc, flags, addr = s.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
-    for level, typ, data in anc:
-        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-            fds = array.array("i"); fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-            for fd in fds: os.close(fd)
-    print(msg.decode().replace("\\n", "|"), flush=True)
-`;
 
 const usable = spawnSync('systemd-notify', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0;
 
