@@ -6,15 +6,8 @@ import type { CheckerPolicy } from './state';
 
 export type ProbeKind = 'tcp' | 'udp' | 'program' | 'mysql' | 'icmp';
 
-export interface MysqlProbeOptions {
-  user: string;
-  password?: string;
-  credentialsFile?: string;
-  checkReadOnly: boolean;
-  checkReplication: boolean;
-  maxLagSeconds: number;
-  connectTimeoutMs?: number;
-}
+/** The MySQL probe takes the virtual's (or server's) mysql settings as the config parsed them. */
+export type MysqlProbeOptions = MysqlCheckConfig;
 
 export interface ProbeSpec {
   kind: ProbeKind;
