@@ -10,12 +10,8 @@
 #include "afpacket.h"
 #include "core.h"
 #include "handle.h"
+#include "napi_util.h"
 
-#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "E_DATAPLANE_NATIVE", #call " failed"); return NULL; } } while (0)
-#define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); \
-  if (argc < n) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "missing arguments"); return NULL; }
-
-static napi_value num(napi_env env, double v) { napi_value r; napi_create_double(env, v, &r); return r; }
 
 static void finalize(napi_env env, void *data, void *hint) {
   struct handle *h = data;
@@ -403,7 +399,7 @@ static napi_value layout(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  static const struct { const char *name; napi_callback fn; } fns[] = {
+  static const struct dd_export fns[] = {
     { "abiVersion", abi_version }, { "layout", layout }, { "nowMs", now_ms }, { "parseFrame", parse_frame },
     { "tableCreate", table_create }, { "tableSetServices", table_set_services }, { "tableSetTimeouts", table_set_timeouts },
     { "tableSetForwarding", table_set_forwarding }, { "tableProcessFrame", table_process_frame },
@@ -412,12 +408,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
     { "benchLookup", bench_lookup }, { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop },
   };
-  for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-    napi_value fn;
-    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
-    napi_set_named_property(env, exports, fns[i].name, fn);
-  }
-  return exports;
+  return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -7,17 +7,13 @@
 #include "abi.h"
 #include "afxdp.h"
 #include "handle.h"
+#include "napi_util.h"
 
 struct xdp_handle {
   struct dd_xdp *x;
   napi_ref table;               /* keeps the table alive while the loop runs */
 };
 
-#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "E_DATAPLANE_NATIVE", #call " failed"); return NULL; } } while (0)
-#define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); \
-  if (argc < n) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "missing arguments"); return NULL; }
-
-static napi_value num(napi_env env, double v) { napi_value r; napi_create_double(env, v, &r); return r; }
 
 static napi_value abi_version(napi_env env, napi_callback_info info) { (void)info; return num(env, DD_ABI_VERSION); }
 
@@ -118,16 +114,11 @@ static napi_value xdp_info(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  static const struct { const char *name; napi_callback fn; } fns[] = {
+  static const struct dd_export fns[] = {
     { "abiVersion", abi_version }, { "xdpStart", xdp_start }, { "xdpSetServices", xdp_set_services },
     { "xdpStop", xdp_stop }, { "xdpRemoveStale", xdp_remove_stale }, { "xdpInfo", xdp_info },
   };
-  for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-    napi_value fn;
-    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
-    napi_set_named_property(env, exports, fns[i].name, fn);
-  }
-  return exports;
+  return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
