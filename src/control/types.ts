@@ -5,15 +5,8 @@ import type { ConnEntry } from '../dataplane/types';
 
 export type HealthState = 'up' | 'down' | 'quiesced' | 'unchecked' | 'draining';
 
-export interface DestView {
-  /** The lvs.cf server name, or the address when it is being drained after removal from the config. */
-  server: string;
-  address: string;
-  port: number;
-  forward: 'Route';
-  weight: number;
-  activeConns: number;
-  inactConns: number;
+/** ipvsadm's --stats and --rate columns (the Out* ones are always 0 in DR, so they are not carried). */
+export interface TrafficView {
   conns: number;
   inPkts: number;
   inBytes: number;
@@ -22,7 +15,18 @@ export interface DestView {
   inbps: number;
 }
 
-export interface ServiceView {
+export interface DestView extends TrafficView {
+  /** The lvs.cf server name, or the address when it is being drained after removal from the config. */
+  server: string;
+  address: string;
+  port: number;
+  forward: 'Route';
+  weight: number;
+  activeConns: number;
+  inactConns: number;
+}
+
+export interface ServiceView extends TrafficView {
   virtual: string;
   protocol: Protocol;
   vip: string;
@@ -31,12 +35,6 @@ export interface ServiceView {
   scheduler: SchedulerName;
   persistent: number;
   pmask: string;
-  conns: number;
-  inPkts: number;
-  inBytes: number;
-  cps: number;
-  inpps: number;
-  inbps: number;
   /** Kernel list order (head = newest); renderers sort as ipvsadm does. */
   dests: DestView[];
 }
