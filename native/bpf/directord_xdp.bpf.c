@@ -1,6 +1,8 @@
 /* XDP program of the AF_XDP backend: frames for a virtual service (our MAC, IPv4, VIP:port/proto in `services`)
  * go to the AF_XDP socket of their RX queue; everything else (ARP, heartbeats, health checks, the director's own
- * traffic) passes to the kernel. So the kernel never sees a VIP frame and needs no ingress drop. */
+ * traffic) passes to the kernel. Multi-buffer frames (GSO/GRO super-frames, jumbo frames) pass too: an AF_XDP
+ * frame is one 4 KiB chunk with no GSO metadata, so the backend's AF_PACKET socket forwards those with their
+ * virtio-net header, and its nftables ingress drop keeps the kernel from answering them. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -31,7 +33,7 @@ struct {
   __type(value, __u32);
 } dd_xsks SEC(".maps");
 
-/* [0]: our MAC in the first 6 bytes. */
+/* [0]: our MAC in bytes 0-5; bytes 6-7: the longest frame the socket takes (MTU + Ethernet header, big-endian). */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1);
@@ -39,12 +41,54 @@ struct {
   __type(value, __u64);
 } dd_config SEC(".maps");
 
+/* Flows that have sent a frame the socket cannot take (see `big` below). Once one has, all its frames take the
+ * AF_PACKET path: splitting a TCP stream over two paths reorders it, and reordering costs the sender retransmits. */
+struct flow_key {
+  __u32 saddr, daddr;
+  __u16 sport, dport;
+  __u8 proto;
+  __u8 pad[3];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct flow_key);
+  __type(value, __u8);
+} dd_gso_flows SEC(".maps");
+
+/* [0]: nonzero once dd_gso_flows has an entry, so the common case (no super-frames, e.g. native mode on a veth or
+ * a NIC without hardware GRO) never pays for the lookup. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} dd_gso_seen SEC(".maps");
+
 static __always_inline int to_socket(struct xdp_md *ctx) {
   /* No socket on this queue: drop rather than let the kernel answer for the VIP. */
   return bpf_redirect_map(&dd_xsks, ctx->rx_queue_index, XDP_DROP);
 }
 
-SEC("xdp")
+/* A frame of a virtual service: to the socket, unless it or an earlier frame of its flow was too big for it. */
+static __always_inline int deliver(struct xdp_md *ctx, const struct iphdr *ip, __u16 sport, __u16 dport, int big) {
+  struct flow_key f = { .saddr = ip->saddr, .daddr = ip->daddr, .sport = sport, .dport = dport, .proto = ip->protocol };
+  __u32 zero = 0, *seen = bpf_map_lookup_elem(&dd_gso_seen, &zero);
+  __u8 one = 1;
+  if (!seen) return XDP_PASS;
+  if (big) {
+    bpf_map_update_elem(&dd_gso_flows, &f, &one, BPF_ANY);
+    if (!*seen) *seen = 1;
+    return XDP_PASS;
+  }
+  if (*seen && bpf_map_lookup_elem(&dd_gso_flows, &f)) return XDP_PASS;
+  return to_socket(ctx);
+}
+
+/* "xdp.frags": frags-aware, so a veth peer keeps its GSO features (a frags-unaware program makes it segment every
+ * 64 KB super-frame in software, and each segment then costs a trip through the socket). */
+SEC("xdp.frags")
 int directord_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
   struct ethhdr *eth = data;
@@ -53,6 +97,8 @@ int directord_xdp(struct xdp_md *ctx) {
   __u32 zero = 0;
   __u64 *cfg;
   __u8 *ports;
+  __u64 len = bpf_xdp_get_buff_len(ctx);
+  int big;
   if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
   cfg = bpf_map_lookup_elem(&dd_config, &zero);
   if (!cfg) return XDP_PASS;
@@ -61,13 +107,16 @@ int directord_xdp(struct xdp_md *ctx) {
 #pragma unroll
     for (int i = 0; i < 6; i++)
       if (eth->h_dest[i] != ours[i]) return XDP_PASS;
+    /* Multi-buffer, or longer than the MTU (a small GRO/GSO frame in generic mode): only the AF_PACKET path can
+     * send it on, as GSO; the socket would send it as one oversize frame that the next hop drops. */
+    big = len > (__u64)(end - data) || len > ((__u32)ours[6] << 8 | ours[7]);
   }
   ip = (void *)(eth + 1);
   if ((void *)(ip + 1) > end) return XDP_PASS;
   k.vip = ip->daddr;
   if (ip->frag_off & bpf_htons(0x3fff)) {
     k.proto = 255;
-    return bpf_map_lookup_elem(&dd_services, &k) ? to_socket(ctx) : XDP_PASS;
+    return bpf_map_lookup_elem(&dd_services, &k) ? deliver(ctx, ip, 0, 0, big) : XDP_PASS;
   }
   /* A malformed header goes to the kernel, which drops it (the user-space parser never sees it). */
   if (ip->ihl < 5 || (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)) goto wildcard;
@@ -75,11 +124,11 @@ int directord_xdp(struct xdp_md *ctx) {
   if ((void *)(ports + 4) > end) goto wildcard;
   k.port = *(__u16 *)(ports + 2);
   k.proto = ip->protocol;
-  if (bpf_map_lookup_elem(&dd_services, &k)) return to_socket(ctx);
+  if (bpf_map_lookup_elem(&dd_services, &k)) return deliver(ctx, ip, *(__u16 *)ports, k.port, big);
 wildcard:
   k.port = 0;
   k.proto = 0;
-  return bpf_map_lookup_elem(&dd_services, &k) ? to_socket(ctx) : XDP_PASS;
+  return bpf_map_lookup_elem(&dd_services, &k) ? deliver(ctx, ip, 0, 0, big) : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -111,6 +112,18 @@ static void count_ring_drops(struct dd_xdp *x, int64_t now) {
     __atomic_fetch_add(&x->t->counters[DD_C_RING_DROPS], total - x->drops_seen, __ATOMIC_RELAXED);
     x->drops_seen = total;
   }
+}
+
+/* 0 when it cannot be read (the caller then uses the umem frame size). */
+static uint32_t interface_mtu(const char *ifname) {
+  struct ifreq ifr;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+  if (fd < 0) return 0;
+  memset(&ifr, 0, sizeof(ifr));
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+  rc = ioctl(fd, SIOCGIFMTU, &ifr);
+  close(fd);
+  return rc ? 0 : (uint32_t)ifr.ifr_mtu;
 }
 
 static uint32_t sum16(const uint8_t *p, uint32_t n, uint32_t s) {
@@ -286,7 +299,16 @@ int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, co
     snprintf(err, errlen, "%s is not directord's XDP object (program or maps missing)", objpath);
     close_xdp(x); return -1;
   }
-  memcpy(&cfg, mac, 6);
+  {
+    /* The socket takes frames up to the MTU (and what fits a umem frame behind XDP's headroom); longer ones are
+     * GSO frames for the AF_PACKET path. The config value is bytes: MAC, then that length big-endian. */
+    uint8_t *c = (uint8_t *)&cfg;
+    uint32_t maxlen = interface_mtu(ifname) + 14;
+    if (maxlen > FRAME_SIZE - XDP_PACKET_HEADROOM || maxlen == 14) maxlen = FRAME_SIZE - XDP_PACKET_HEADROOM;
+    memcpy(c, mac, 6);
+    c[6] = (uint8_t)(maxlen >> 8);
+    c[7] = (uint8_t)maxlen;
+  }
   if ((rc = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))) { failc(err, errlen, "dd_config", rc); close_xdp(x); return -1; }
 
   x->umem_area = mmap(NULL, (size_t)NUM_FRAMES * FRAME_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

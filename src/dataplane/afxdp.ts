@@ -1,6 +1,7 @@
-// The AF_XDP backend: the AF_PACKET backend's table, neighbours and policy, with the packet path replaced by an XDP
-// program (VIP frames to an AF_XDP socket, the rest to the kernel) and the addon's AF_XDP thread. When AF_XDP
-// cannot start here (no addon, no kernel support, program load fails) it runs the AF_PACKET path and says why.
+// The AF_XDP backend: the AF_PACKET backend's table, neighbours and policy, with an XDP program in front (VIP frames
+// to an AF_XDP socket, the rest to the kernel) and the addon's AF_XDP thread. The AF_PACKET path stays behind it for
+// the multi-buffer frames XDP passes up (GSO super-frames keep their metadata only there). When AF_XDP cannot start
+// here (no addon, no kernel support, program load fails) only the AF_PACKET path runs, and the log says why.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DirectordError } from '../errors';
@@ -13,8 +14,8 @@ export interface AfXdpOptions extends AfPacketOptions {
   xdpBinding: XdpBinding;
   /** The compiled XDP program (build/Release/directord_xdp.bpf.o). */
   bpfObject: string;
-  /** 'native' (default): driver mode, before GRO; on a veth its peer then segments GSO frames. 'skb': generic mode,
-   * after GRO: GRO/GSO super-frames (> 4 KiB) cannot reach the socket and are lost, so GRO must be off. */
+  /** 'native' (default): driver mode, before GRO. 'skb': generic mode, after GRO. Either way a multi-buffer
+   * (GSO/GRO) frame goes to the AF_PACKET path instead of the AF_XDP socket. */
   xdpAttach?: 'native' | 'skb';
 }
 
@@ -79,6 +80,8 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
 
   protected override async startPath(): Promise<void> {
     const ifname = this.opts.interface;
+    // AF_PACKET first: once the XDP program is attached it passes the multi-buffer frames up to this path.
+    await super.startPath();
     try {
       const queues = rxQueues(ifname);
       // One socket on queue 0: with more queues, frames hashed elsewhere would never reach the loop.
@@ -91,7 +94,6 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
       this.handle = undefined;
       this.fellBack = true;
       this.log.warn({ requested: 'afxdp', using: 'afpacket', reason: (e as Error).message }, 'data-plane backend fallback');
-      await super.startPath();
       return;
     }
     const info = this.xdp.xdpInfo(this.handle);
@@ -99,14 +101,17 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
   }
 
   protected override async stopPath(): Promise<void> {
-    if (this.fellBack) return super.stopPath();
-    if (this.handle) this.xdp.xdpStop(this.handle);
+    // XDP first: frames it no longer takes are still forwarded by the AF_PACKET path until that stops too.
+    if (this.handle) {
+      this.xdp.xdpStop(this.handle);
+      this.log.info('AF_XDP path stopped (XDP program detached)');
+    }
     this.handle = undefined;
-    this.log.info('AF_XDP data plane stopped (XDP program detached)');
+    await super.stopPath();
   }
 
   protected override updatePath(prev: ServiceSpec[]): void {
-    if (this.fellBack) return super.updatePath(prev);
+    super.updatePath(prev);
     if (this.handle) this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services));
   }
 }

@@ -70,11 +70,12 @@ s.on('close', () => { console.log('closed'); process.exit(0); });
 process.stdin.on('data', () => s.write('ping\\n'));
 `;
 
+// Prints a JSON array of the frames (hex), or with "lengths" of their lengths on the wire (headers only captured).
 const CAPTURE_JS = `
-const [mod, filter, ms] = process.argv.slice(1); const pcap = require(mod);
-const sess = pcap.createSession('eth0', { filter, buffer_timeout: 10 }); const frames = [];
-sess.on('packet', (p) => frames.push(p.buf.subarray(0, p.header.readUInt32LE(8)).toString('hex')));
-setTimeout(() => { sess.close(); console.log(JSON.stringify(frames)); process.exit(0); }, Number(ms));
+const [mod, filter, ms, mode] = process.argv.slice(1); const pcap = require(mod); const lengths = mode === 'lengths';
+const sess = pcap.createSession('eth0', { filter, buffer_timeout: 10, snap_length: lengths ? 128 : 65535 }); const frames = [];
+sess.on('packet', (p) => frames.push(lengths ? p.header.readUInt32LE(12) : p.buf.subarray(0, p.header.readUInt32LE(8)).toString('hex')));
+setTimeout(() => { sess.close(); process.stdout.write(JSON.stringify(frames) + '\\n', () => process.exit(0)); }, Number(ms));
 `;
 
 export class DataPlaneLab {
@@ -183,9 +184,18 @@ export class DataPlaneLab {
 
   /** Capture on a host's eth0 with the pcap package for ms milliseconds; frames as hex. */
   async capture(host: string, filter: string, ms: number): Promise<string[]> {
-    const r = await this.lab.exec(host, [process.execPath, '-e', CAPTURE_JS, require.resolve('pcap'), filter, String(ms)], { timeoutMs: ms + 10000 });
+    return (await this.captureRun(host, filter, ms, 'frames')) as string[];
+  }
+
+  /** Like capture(), but only each frame's length on the wire. */
+  async captureLengths(host: string, filter: string, ms: number): Promise<number[]> {
+    return (await this.captureRun(host, filter, ms, 'lengths')) as number[];
+  }
+
+  private async captureRun(host: string, filter: string, ms: number, mode: 'frames' | 'lengths'): Promise<unknown[]> {
+    const r = await this.lab.exec(host, [process.execPath, '-e', CAPTURE_JS, require.resolve('pcap'), filter, String(ms), mode], { timeoutMs: ms + 10000 });
     if (r.code !== 0) throw new Error(`capture failed: ${r.stderr}`);
-    return JSON.parse(r.stdout) as string[];
+    return JSON.parse(r.stdout) as unknown[];
   }
 
   async destroy(): Promise<void> {

@@ -71,3 +71,28 @@ t.test('generic (skb) attach mode: TCP and UDP through the VIP with the client o
   t.same((await d.clients(53, 'udp', Array(2).fill('10.61.1.1'))).sort(), ['rs1', 'rs2']);
   t.match((await d.clients(80, 'tcp', ['10.61.1.1'], 'up 3000000'))[0], /^rs[12] 3000000$/, '3 MB upload in MTU-sized frames');
 });
+
+// With the client's offloads on, TCP arrives as 64 KB GSO super-frames. Generic (skb) mode sees them whole, as
+// multi-buffer XDP frames: the frags-aware program passes them up and the AF_PACKET path behind it forwards each one
+// whole with its virtio-net header, so the real server receives frames larger than the MTU. In native mode a veth
+// strips GSO from its peer while any XDP program is attached (drivers/net/veth.c), so there the peer segments and
+// every segment takes the AF_XDP socket: slower, but complete.
+for (const attach of ['native', 'skb'] as const) {
+  t.test(`${attach} attach with the client's offloads on: 8 MB uploads through the VIP`, { skip }, async (t) => {
+    const d = await DataPlaneLab.create(2);
+    t.teardown(() => d.destroy());
+    d.startServers(80, 2);
+    await d.startHarness(true, '', 'afxdp', '', attach);
+    t.equal(d.backend, 'afxdp', `AF_XDP running${d.backend !== 'afxdp' ? `: ${d.stderr.slice(-600)}` : ''}`);
+    await d.call('setServices', [service({ scheduler: 'rr', dests: dests(2, 80) })]);
+    await d.waitForMacs();
+    t.same((await d.clients(80, 'tcp', Array(2).fill('10.61.1.1'))).sort(), ['rs1', 'rs2'], 'small frames through the socket');
+    const big = Promise.all([1, 2].map((i) => d.captureLengths(`rs${i}`, 'tcp dst port 80 and greater 1600', 4000)));
+    await new Promise((r) => setTimeout(r, 1000));
+    const up = await d.clients(80, 'tcp', ['10.61.1.1', '10.61.1.1'], 'up 8000000', 20000);
+    t.same(up.map((l) => l.replace(/^rs[12] /, '')), ['8000000', '8000000'], '8 MB uploads complete');
+    const frames = (await big).flat();
+    if (attach === 'skb') t.ok(frames.length > 0, `the real servers received ${frames.length} frames above the MTU, up to ${Math.max(0, ...frames)} bytes (GSO forwarded whole)`);
+    else t.same(frames, [], 'native mode on a veth: the peer segmented, only MTU-sized frames reached the real servers');
+  });
+}
