@@ -1,8 +1,8 @@
-// Data-plane benchmark: builds its own namespace lab (client, director, one real server) and measures, in one run,
-// the direct path (client → real server) and the director with each backend (BACKENDS, default afpacket,afxdp; afxdp-skb = generic attach), one
-// after the other in the same lab: 64-byte frames/s (trafgen), TCP
-// throughput (iperf3, client offloads on and off), new TCP connections/s, added RTT p50/p99, director CPU per
-// frame, the forwarded rate at 2x offered load, and the connection table's lookup cost at 1k and 1M entries.
+// Data-plane benchmark: builds its own namespace lab (client, director, one real server) and, for each backend in
+// BACKENDS (default afpacket,afxdp; afxdp-skb = generic attach), measures ROUNDS (default 3) paired rounds of the
+// direct path (client → real server) and the path through the director: 64-byte frames/s (trafgen), TCP throughput
+// (iperf3, client offloads on and off), new TCP connections/s, UDP round trip p50/p99, director CPU per frame and
+// the forwarded rate under 2 sender cores; then the connection table's lookup cost at 1k and 1M entries.
 // Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/dataplane.ts
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,12 @@ const DIR_MAC = '02:61:00:00:00:02';
 const RS_MAC = '02:61:00:00:00:11';
 const RS = '10.61.0.11';
 const WINDOW_S = 5;
-const RX_RING = process.env.RX_RING ?? 'v3';
+const RX_RING = process.env.RX_RING ?? 'v2';
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+// FIGURES=pps: only the frames/s rounds (a quick look while tuning the packet loop).
+const FIGURES = process.env.FIGURES ?? 'all';
+// BUSY_POLL_US: the directors' --busy-poll-us (default 0, the daemon's default).
+const BUSY_POLL_US = Number(process.env.BUSY_POLL_US ?? 0);
 
 const sh = (lab: Lab, host: string, script: string): string =>
   execFileSync('ip', ['netns', 'exec', lab.ns(host), 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
@@ -36,16 +41,21 @@ function cpuTicks(pid: number): number {
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 /** trafgen 60-byte UDP frames to :9 (fixed ports: one connection), `cpus` sender processes, WINDOW_S seconds. */
-async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dirPid?: number): Promise<{ fwd: number; offered: number; cpuUsPerPkt?: number }> {
+async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: Director): Promise<{ fwd: number; offered: number; cpuUsPerPkt?: number; wakeupsPerFrame?: number }> {
+  const dirPid = dir?.pid;
   const conf = `{ eth(da=${dstMac}, sa=${CLI_MAC}), ipv4(saddr=10.61.1.1, daddr=${dstIp}, ttl=64), udp(sp=4000, dp=9), fill(0x41, 18) }`;
   const tg = lab.spawn('cli', ['trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', conf]);
   await sleep(1000);
   const rx0 = counter(lab, 'rs1', 'rx_packets'), tx0 = counter(lab, 'cli', 'tx_packets');
   const c0 = dirPid ? cpuTicks(dirPid) : 0;
+  const w0 = dir ? ((await dir.call('stats')).loopWakeups as number) : 0;
   const t0 = Date.now();
+  // PERF=label: a 3 s system-wide profile of the director's 1-sender window, to read with `perf report -i`.
+  if (process.env.PERF && dirPid && cpus === 1) execFileSync('perf', ['record', '-a', '-g', '-o', `perf-${process.env.PERF}.data`, '--', 'sleep', '3'], { stdio: 'ignore' });
   await sleep(WINDOW_S * 1000);
   const rx1 = counter(lab, 'rs1', 'rx_packets'), tx1 = counter(lab, 'cli', 'tx_packets');
   const c1 = dirPid ? cpuTicks(dirPid) : 0;
+  const w1 = dir ? ((await dir.call('stats')).loopWakeups as number) : 0;
   const secs = (Date.now() - t0) / 1000;
   // trafgen forks one sender per CPU: end every trafgen of this lab's client namespace, by PID.
   tg.kill('SIGKILL');
@@ -58,7 +68,8 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dirPid
   }
   await sleep(1000);
   const fwd = (rx1 - rx0) / secs;
-  return { fwd, offered: (tx1 - tx0) / secs, cpuUsPerPkt: dirPid ? (((c1 - c0) / CLK_TCK) * 1e6) / Math.max(1, rx1 - rx0) : undefined };
+  const frames = Math.max(1, rx1 - rx0);
+  return { fwd, offered: (tx1 - tx0) / secs, cpuUsPerPkt: dirPid ? (((c1 - c0) / CLK_TCK) * 1e6) / frames : undefined, wakeupsPerFrame: dir ? (w1 - w0) / frames : undefined };
 }
 
 async function iperf(lab: Lab, target: string, offloads: boolean): Promise<number> {
@@ -109,7 +120,7 @@ interface Director {
 async function startDirector(lab: Lab, name: string): Promise<Director> {
   // 'afxdp-skb': the AF_XDP backend attached in generic (skb) mode.
   const [backend, xdpAttach = ''] = name.split('-');
-  const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, '--harness', backend, 'eth0', '1', String(1 << 18), RX_RING, '', xdpAttach], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, '--harness', backend, 'eth0', '1', String(1 << 18), RX_RING, '', xdpAttach, String(BUSY_POLL_US)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const rl = readline.createInterface({ input: h.stdout! });
   const replies = new Map<number, (r: any) => void>();
   let started: any;
@@ -134,24 +145,61 @@ async function startDirector(lab: Lab, name: string): Promise<Director> {
   return { pid: h.pid!, call, backend: started.backend === backend ? name : started.backend };
 }
 
+/** One figure measured on both paths: medians over ROUNDS paired rounds, and the median of the per-round ratios. */
+interface Paired {
+  direct: number;
+  dr: number;
+  ratio: number;
+}
+
 interface Figures {
-  pps: { fwd: number; offered: number; cpuUsPerPkt?: number };
-  overload: { fwd: number; offered: number };
-  tcpOn: number;
-  tcpOff: number;
-  conn: number;
-  rtt: { p50: number; p99: number };
+  pps: Paired;
+  cpuUsPerPkt: number;
+  wakeupsPerFrame: number;
+  overload: { fwd: number; offered: number; ofPeak: number };
+  tcpOn: Paired;
+  tcpOff: Paired;
+  conn: Paired;
+  rttP50: Paired;
+  rttP99: Paired;
   drops?: Record<string, number>;
 }
 
-async function measure(lab: Lab, mac: string, ip: string, dirPid?: number): Promise<Figures> {
-  const pps0 = await pps(lab, mac, ip, 1, dirPid);
-  const overload = dirPid ? await pps(lab, mac, ip, 2, dirPid) : { fwd: 0, offered: 0 };
-  const tcpOn = await iperf(lab, ip, true);
-  const tcpOff = await iperf(lab, ip, false);
-  sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
-  const conn = await connRate(lab, ip);
-  return { pps: pps0, overload, tcpOn, tcpOff, conn, rtt: await rtt(lab, ip) };
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Each round measures the direct path and then the director back to back, so the machine's drift (this VM's
+ * direct rate moved between 270k and 360k frames/s from one run to the next) hits both sides of each ratio alike.
+ */
+async function measure(lab: Lab, dir: Director): Promise<Figures> {
+  const rounds: { direct: { pps: number; tcpOn: number; tcpOff: number; conn: number; p50: number; p99: number }; dr: typeof rounds[0]['direct']; cpu: number; wake: number; over: { fwd: number; offered: number } }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const one = async (mac: string, ip: string, d?: Director) => {
+      const p = await pps(lab, mac, ip, 1, d);
+      if (FIGURES === 'pps') return { pps: p.fwd, cpu: p.cpuUsPerPkt ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1 };
+      const tcpOn = await iperf(lab, ip, true);
+      const tcpOff = await iperf(lab, ip, false);
+      sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
+      const conn = await connRate(lab, ip);
+      const t = await rtt(lab, ip);
+      return { pps: p.fwd, cpu: p.cpuUsPerPkt ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn, tcpOff, conn, p50: t.p50, p99: t.p99 };
+    };
+    const direct = await one(RS_MAC, RS);
+    const dr = await one(DIR_MAC, VIP, dir);
+    const over = FIGURES === 'pps' ? { fwd: 0, offered: 0 } : await pps(lab, DIR_MAC, VIP, 2, dir);
+    rounds.push({ direct, dr, cpu: dr.cpu, wake: dr.wake, over });
+    console.error(`  round ${r + 1}: ${JSON.stringify({ direct, dr, over })}`);
+  }
+  const pair = (k: 'pps' | 'tcpOn' | 'tcpOff' | 'conn' | 'p50' | 'p99'): Paired => ({
+    direct: median(rounds.map((x) => x.direct[k])),
+    dr: median(rounds.map((x) => x.dr[k])),
+    ratio: median(rounds.map((x) => x.dr[k] / x.direct[k])),
+  });
+  return {
+    pps: pair('pps'), cpuUsPerPkt: median(rounds.map((x) => x.cpu)), wakeupsPerFrame: median(rounds.map((x) => x.wake)),
+    overload: { fwd: median(rounds.map((x) => x.over.fwd)), offered: median(rounds.map((x) => x.over.offered)), ofPeak: median(rounds.map((x) => x.over.fwd / x.dr.pps)) },
+    tcpOn: pair('tcpOn'), tcpOff: pair('tcpOff'), conn: pair('conn'), rttP50: pair('p50'), rttP99: pair('p99'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -176,36 +224,38 @@ E`);
     lab.spawn('rs1', [process.execPath, '-e', "require('net').createServer(s=>{s.on('error',()=>{});s.destroy()}).listen(5001)"]);
     lab.spawn('rs1', [process.execPath, '-e', "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(7)"]);
     sh(lab, 'cli', `ping -c 1 -W 1 ${RS} >/dev/null`);
-    const direct = await measure(lab, RS_MAC, RS);
     const dr: Figures[] = [];
     const names: string[] = [];
     for (const b of backends) {
       const d = await startDirector(lab, b);
       names.push(d.backend === b ? b : `${b} (fell back to ${d.backend})`);
-      const f = await measure(lab, DIR_MAC, VIP, d.pid);
+      console.error(`${b}:`);
+      const f = await measure(lab, d);
       f.drops = (await d.call('stats')).drops;
       await d.call('stop');
       await sleep(500);
       dr.push(f);
-      console.error(`${b}: ${JSON.stringify(f)}`);
     }
     const native = loadNative();
     const small = native.benchLookup(1 << 11, 1000, 2_000_000);
     const big = native.benchLookup(1 << 21, 1_000_000, 2_000_000);
-    const ratio = (x: number, base: number) => `${fmt(x)} (**${(x / base).toFixed(2)}x**)`;
-    const row = (label: string, base: string, cells: string[]) => `| ${label} | ${base} | ${cells.join(' | ')} |`;
+    const cell = (p: Paired) => `${fmt(p.dr)} / ${fmt(p.direct)} = **${p.ratio.toFixed(2)}x**`;
+    const added = (p: Paired) => `${p.dr.toFixed(0)} / ${p.direct.toFixed(0)} (${signed(p.dr - p.direct)} µs)`;
+    const row = (label: string, cells: string[]) => `| ${label} | ${cells.join(' | ')} |`;
     const rows = [
-      row('64-byte frames/s (1 sender core)', fmt(direct.pps.fwd), dr.map((f) => ratio(f.pps.fwd, direct.pps.fwd))),
-      row('TCP Gbit/s, client offloads on', fmt(direct.tcpOn), dr.map((f) => ratio(f.tcpOn, direct.tcpOn))),
-      row('TCP Gbit/s, client offloads off', fmt(direct.tcpOff), dr.map((f) => ratio(f.tcpOff, direct.tcpOff))),
-      row('new TCP connections/s', fmt(direct.conn), dr.map((f) => ratio(f.conn, direct.conn))),
-      row('UDP round trip p50 (µs)', direct.rtt.p50.toFixed(0), dr.map((f) => `${f.rtt.p50.toFixed(0)} (${signed(f.rtt.p50 - direct.rtt.p50)} µs)`)),
-      row('UDP round trip p99 (µs)', direct.rtt.p99.toFixed(0), dr.map((f) => `${f.rtt.p99.toFixed(0)} (${signed(f.rtt.p99 - direct.rtt.p99)} µs)`)),
-      row('director CPU per forwarded frame', '–', dr.map((f) => `${f.pps.cpuUsPerPkt?.toFixed(2)} µs`)),
-      row('2x overload (2 sender cores): forwarded', '–', dr.map((f) => `${fmt(f.overload.fwd)} of ${fmt(f.overload.offered)} offered (**${(f.overload.fwd / f.pps.fwd).toFixed(2)}x** of its 1-sender peak)`)),
+      row('64-byte frames/s (1 sender core)', dr.map((f) => cell(f.pps))),
+      row('TCP Gbit/s, client offloads on', dr.map((f) => cell(f.tcpOn))),
+      row('TCP Gbit/s, client offloads off', dr.map((f) => cell(f.tcpOff))),
+      row('new TCP connections/s', dr.map((f) => cell(f.conn))),
+      row('UDP round trip p50 (µs)', dr.map((f) => added(f.rttP50))),
+      row('UDP round trip p99 (µs)', dr.map((f) => added(f.rttP99))),
+      row('director CPU per forwarded frame', dr.map((f) => `${f.cpuUsPerPkt.toFixed(2)} µs`)),
+      row('packet-thread wake-ups per forwarded frame', dr.map((f) => f.wakeupsPerFrame.toFixed(3))),
+      row('overload (2 sender cores): forwarded', dr.map((f) => `${fmt(f.overload.fwd)} of ${fmt(f.overload.offered)} offered (**${f.overload.ofPeak.toFixed(2)}x** of its 1-sender rate)`)),
     ];
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    console.log(`| figure | direct | ${names.join(' | ')} |\n|---|---:|${names.map(() => '---:|').join('')}\n${rows.join('\n')}`);
+    console.log(`Each cell: director / direct = median of ${ROUNDS} paired ratios (medians of ${ROUNDS} rounds, each direct run right before its director run).\n`);
+    console.log(`| figure | ${names.join(' | ')} |\n|---|${names.map(() => '---:|').join('')}\n${rows.join('\n')}`);
     console.log(`\n| conn table | |\n|---|---:|`);
     console.log(`| lookup, 1k connections | ${small.lookupNs.toFixed(0)} ns (insert ${small.insertNs.toFixed(0)} ns) |`);
     console.log(`| lookup, 1M connections | ${big.lookupNs.toFixed(0)} ns (insert ${big.insertNs.toFixed(0)} ns, ${(big.lookupNs / small.lookupNs).toFixed(1)}x the 1k cost) |`);

@@ -12,6 +12,11 @@ export const defaultOptions = Object.freeze({
   /** ipvsadm prints this as "(size=4096)": the kernel's default conn hash size. */
   ipvsBannerTableSize: 4096,
   dataplaneBackend: 'afpacket' as 'afpacket' | 'afxdp' | 'fake',
+  /** Packet threads sleep as soon as their ring is empty, as HAProxy does without `busy-polling`: an idle director
+   * costs no CPU. --busy-poll-us trades CPU for fewer kernel wake-ups (docs/benchmarks.md). */
+  busyPollUs: 0,
+  /** The longest busy-poll budget; DD_MAX_SPIN_US in native/include/abi.h (the addon refuses more). */
+  busyPollMaxUs: 10_000,
   /** A second, world-connectable socket that answers read-only commands (status, where) only. */
   readOnlySocket: true,
   readOnlySocketMode: 0o666,

@@ -78,7 +78,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
   let director: Director | undefined;
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
-    const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, defaultOptions.connTableSize, root);
+    const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, defaultOptions.connTableSize, root, args.busyPollUs);
     director = new Director({
       configFile: args.configFile, logger: subsystemLogger(root, 'main'), dataplane, config,
       health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane) : undefined, where: buildWhere(),

@@ -5,7 +5,9 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 4
+#define DD_ABI_VERSION 5
+/* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
+#define DD_MAX_SPIN_US 10000
 
 #define DD_MAX_SERVICES 256
 #define DD_MAX_DESTS_PER_SERVICE 256

@@ -252,22 +252,26 @@ static napi_value table_apply_sync(napi_env env, napi_callback_info info) {
   return num(env, n);
 }
 
+/* Args: handle, ifname, mac, filter, vnet, v2 ring, busy-poll µs (0..DD_MAX_SPIN_US). */
 static napi_value loop_start(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(7);
   struct handle *h = get_handle(env, argv[0]);
   char ifname[64], filter[65536], err[512];
   size_t len;
   void *mac;
   size_t macl;
   bool vnet = false, v2 = false;
+  uint32_t spin = 0;
   if (!h || get_buffer(env, argv[2], &mac, &macl)) return NULL;
   if (macl != 6) { napi_throw_error(env, "E_DATAPLANE_ABI", "mac must be 6 bytes"); return NULL; }
   CHECK(napi_get_value_string_utf8(env, argv[1], ifname, sizeof(ifname), &len));
   CHECK(napi_get_value_string_utf8(env, argv[3], filter, sizeof(filter), &len));
   CHECK(napi_get_value_bool(env, argv[4], &vnet));
   CHECK(napi_get_value_bool(env, argv[5], &v2));
+  CHECK(napi_get_value_uint32(env, argv[6], &spin));
+  if (spin > DD_MAX_SPIN_US) { napi_throw_range_error(env, "E_DATAPLANE_ABI", "busy-poll microseconds out of range"); return NULL; }
   if (h->loop) { napi_throw_error(env, "E_DATAPLANE_STATE", "packet loop already running"); return NULL; }
-  if (dd_loop_start(&h->loop, h->t, ifname, mac, filter, vnet ? 1 : 0, v2 ? 1 : 0, err, sizeof(err))) {
+  if (dd_loop_start(&h->loop, h->t, ifname, mac, filter, vnet ? 1 : 0, v2 ? 1 : 0, spin, err, sizeof(err))) {
     h->loop = NULL;
     napi_throw_error(env, "E_DATAPLANE_SOCKET", err);
   }

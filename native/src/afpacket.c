@@ -35,6 +35,8 @@
 struct dd_loop {
   struct dd_table *t;
   int rx, tx, wake, vnet, ifindex, v2;
+  uint32_t spin_us;
+  unsigned cur;                 /* next ring slot (v2) or block (v3), for the spin check */
   uint8_t mac[6];
   uint8_t *ring;
   size_t ring_len;
@@ -111,6 +113,12 @@ static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
 
 /* V2: take every frame that is ready now (up to V2_BATCH), decide them under one lock and one clock read, send
  * them with one sendmmsg, then hand the slots back. Never waits for more frames than are already there. */
+static int v2_ready(void *arg) {
+  struct dd_loop *l = arg;
+  struct tpacket2_hdr *h = (struct tpacket2_hdr *)(l->ring + (size_t)l->cur * V2_FRAME_SIZE);
+  return (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0 || l->stop;
+}
+
 static void *loop_main_v2(void *arg) {
   struct dd_loop *l = arg;
   struct dd_table *t = l->t;
@@ -126,6 +134,8 @@ static void *loop_main_v2(void *arg) {
     }
     if (n == 0) {
       struct pollfd pf[2] = { { l->rx, POLLIN | POLLERR, 0 }, { l->wake, POLLIN, 0 } };
+      l->cur = cur;
+      if (dd_spin_for_frames(v2_ready, l, l->spin_us)) continue;
       __atomic_fetch_add(&t->counters[DD_C_LOOP_WAKEUPS], 1, __ATOMIC_RELAXED);
       poll(pf, 2, 100);
       continue;
@@ -148,6 +158,12 @@ static void *loop_main_v2(void *arg) {
   return NULL;
 }
 
+static int v3_ready(void *arg) {
+  struct dd_loop *l = arg;
+  struct tpacket_block_desc *bd = (struct tpacket_block_desc *)(l->ring + (size_t)l->cur * BLOCK_SIZE);
+  return (__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0 || l->stop;
+}
+
 static void *loop_main(void *arg) {
   struct dd_loop *l = arg;
   unsigned cur = 0;
@@ -155,6 +171,8 @@ static void *loop_main(void *arg) {
     struct tpacket_block_desc *bd = (struct tpacket_block_desc *)(l->ring + (size_t)cur * BLOCK_SIZE);
     if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
       struct pollfd pf[2] = { { l->rx, POLLIN | POLLERR, 0 }, { l->wake, POLLIN, 0 } };
+      l->cur = cur;
+      if (dd_spin_for_frames(v3_ready, l, l->spin_us)) continue;
       __atomic_fetch_add(&l->t->counters[DD_C_LOOP_WAKEUPS], 1, __ATOMIC_RELAXED);
       poll(pf, 2, 100);
       continue;
@@ -175,13 +193,14 @@ static void close_loop(struct dd_loop *l) {
 }
 
 int dd_loop_start(struct dd_loop **out, struct dd_table *t, const char *ifname, const uint8_t mac[6],
-                  const char *filter, int vnet, int v2, char *err, size_t errlen) {
+                  const char *filter, int vnet, int v2, uint32_t spin_us, char *err, size_t errlen) {
   struct dd_loop *l = calloc(1, sizeof(*l));
   struct tpacket_req3 req;
   struct sockaddr_ll sll;
   int one = 1, ver = v2 ? TPACKET_V2 : TPACKET_V3;
   if (!l) { snprintf(err, errlen, "out of memory"); return -1; }
   l->t = t; l->rx = l->tx = l->wake = -1; l->vnet = vnet; l->v2 = v2;
+  l->spin_us = spin_us;
   memcpy(l->mac, mac, 6);
   l->ifindex = (int)if_nametoindex(ifname);
   if (!l->ifindex) { fail(err, errlen, ifname); close_loop(l); return -1; }

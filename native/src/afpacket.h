@@ -9,7 +9,7 @@ struct dd_loop;
 
 int64_t dd_now_ms(void);
 int dd_loop_start(struct dd_loop **out, struct dd_table *t, const char *ifname, const uint8_t mac[6],
-                  const char *filter, int vnet, int v2, char *err, size_t errlen);
+                  const char *filter, int vnet, int v2, uint32_t spin_us, char *err, size_t errlen);
 int dd_loop_set_filter(struct dd_loop *l, const char *filter, char *err, size_t errlen);
 void dd_loop_stop(struct dd_loop *l);
 /* Frames the kernel dropped because the ring was full since the last call (PACKET_STATISTICS resets). */

@@ -42,7 +42,7 @@ struct dd_xdp {
   struct xsk_socket *xsk;
   struct xsk_ring_prod fq, tx;
   struct xsk_ring_cons cq, rx;
-  uint32_t tx_outstanding;
+  uint32_t tx_outstanding, spin_us;
   uint64_t drops_seen;
   int64_t drops_at;
   pthread_t thread;
@@ -162,6 +162,11 @@ static void complete_partial_csum(uint8_t *f, uint32_t len) {
   field[1] = (uint8_t)c;
 }
 
+static int rx_ready(void *arg) {
+  struct dd_xdp *x = arg;
+  return xsk_cons_nb_avail(&x->rx, 1) > 0 || x->stop;
+}
+
 static void *xdp_main(void *arg) {
   struct dd_xdp *x = arg;
   struct dd_table *t = x->t;
@@ -177,6 +182,7 @@ static void *xdp_main(void *arg) {
     if (!n) {
       struct pollfd pf[2] = { { xsk_socket__fd(x->xsk), POLLIN, 0 }, { x->wake, POLLIN, 0 } };
       if (x->tx_outstanding) kick_tx(x);
+      if (dd_spin_for_frames(rx_ready, x, x->spin_us)) continue;
       __atomic_fetch_add(&t->counters[DD_C_LOOP_WAKEUPS], 1, __ATOMIC_RELAXED);
       poll(pf, 2, x->tx_outstanding ? 1 : 100);
       continue;
@@ -268,7 +274,7 @@ int dd_xdp_remove_stale(const char *ifname, char *err, size_t errlen) {
 }
 
 int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, const uint8_t mac[6],
-                 const char *objpath, int skb_mode, char *err, size_t errlen) {
+                 const char *objpath, int skb_mode, uint32_t spin_us, char *err, size_t errlen) {
   struct dd_xdp *x = calloc(1, sizeof(*x));
   struct bpf_program *prog;
   struct xsk_umem_config ucfg = { .fill_size = NUM_FRAMES, .comp_size = NUM_FRAMES, .frame_size = FRAME_SIZE,
@@ -281,6 +287,7 @@ int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, co
   int rc, prog_fd, xsks_fd, cfg_fd, sock_fd;
   if (!x) { snprintf(err, errlen, "out of memory"); return -1; }
   x->t = t; x->wake = -1;
+  x->spin_us = spin_us;
   memcpy(x->mac, mac, 6);
   x->ifindex = (int)if_nametoindex(ifname);
   if (!x->ifindex) { failc(err, errlen, ifname, errno); close_xdp(x); return -1; }

@@ -16,9 +16,10 @@ struct dd_xdp_key {
 
 struct dd_xdp;
 
-/* skb_mode: attach in generic mode only; otherwise native (driver) mode, generic where the driver has none. */
+/* skb_mode: attach in generic mode only; otherwise native (driver) mode, generic where the driver has none.
+ * spin_us: busy-poll budget before sleeping (dd_spin_for_frames). */
 int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, const uint8_t mac[6],
-                 const char *objpath, int skb_mode, char *err, size_t errlen);
+                 const char *objpath, int skb_mode, uint32_t spin_us, char *err, size_t errlen);
 int dd_xdp_set_services(struct dd_xdp *x, const struct dd_xdp_key *keys, uint32_t n, char *err, size_t errlen);
 /* Detaches the program, stops the thread, closes the socket. */
 void dd_xdp_stop(struct dd_xdp *x);

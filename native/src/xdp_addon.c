@@ -31,10 +31,12 @@ static struct xdp_handle *get_xdp(napi_env env, napi_value v) {
   return p;
 }
 
-/* Args: table handle, ifname, mac (6-byte Buffer), path of directord_xdp.bpf.o, skb mode. Returns the XDP handle. */
+/* Args: table handle, ifname, mac (6-byte Buffer), path of directord_xdp.bpf.o, skb mode, busy-poll µs.
+ * Returns the XDP handle. */
 static napi_value xdp_start(napi_env env, napi_callback_info info) {
-  ARGS(5);
+  ARGS(6);
   bool skb = false;
+  uint32_t spin = 0;
   void *tp = NULL, *mac;
   size_t macl, len;
   char ifname[64], path[4096], err[512];
@@ -46,9 +48,11 @@ static napi_value xdp_start(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_string_utf8(env, argv[1], ifname, sizeof(ifname), &len));
   CHECK(napi_get_value_string_utf8(env, argv[3], path, sizeof(path), &len));
   CHECK(napi_get_value_bool(env, argv[4], &skb));
+  CHECK(napi_get_value_uint32(env, argv[5], &spin));
+  if (spin > DD_MAX_SPIN_US) { napi_throw_range_error(env, "E_DATAPLANE_ABI", "busy-poll microseconds out of range"); return NULL; }
   h = calloc(1, sizeof(*h));
   if (!h) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
-  if (dd_xdp_start(&h->x, ((struct handle *)tp)->t, ifname, mac, path, skb ? 1 : 0, err, sizeof(err))) {
+  if (dd_xdp_start(&h->x, ((struct handle *)tp)->t, ifname, mac, path, skb ? 1 : 0, spin, err, sizeof(err))) {
     free(h);
     napi_throw_error(env, "E_DATAPLANE_XDP", err);
     return NULL;

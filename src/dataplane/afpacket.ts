@@ -19,6 +19,9 @@ export interface AfPacketOptions {
   vnetHdr?: boolean;
   /** RX ring: 'v2' hands each frame over at once (lowest latency), 'v3' batches in 1 MiB blocks (1 ms timeout). */
   rxRing?: 'v2' | 'v3';
+  /** Busy-poll budget: after a batch the packet thread spins up to this many µs for the next frame before it sleeps
+   * (0 = sleep at once). Spinning spares the kernel a wake-up per sleep, at the price of CPU (docs/dataplane.md). */
+  busyPollUs?: number;
   /** Skip the nftables ingress drop (tests that check the drop itself, or a host that provides it otherwise). */
   ingressDrop?: boolean;
   binding?: NativeBinding;
@@ -81,8 +84,9 @@ export class AfPacketDataPlane implements DataPlane {
     if (this.opts.ingressDrop !== false) await installIngressDrop(this.opts.interface, this.services);
     const vnet = this.opts.vnetHdr !== false;
     const rxRing = this.opts.rxRing ?? DEFAULT_RX_RING;
-    this.table.startLoop(this.opts.interface, this.ourMac, captureFilter(this.ourMac, this.services), vnet, rxRing);
-    this.log.info({ interface: this.opts.interface, mac: this.ourMac, vnetHdr: vnet, rxRing, connTableSize: this.opts.connTableSize }, 'AF_PACKET data plane started');
+    const busyPollUs = this.opts.busyPollUs ?? 0;
+    this.table.startLoop(this.opts.interface, this.ourMac, captureFilter(this.ourMac, this.services), vnet, rxRing, busyPollUs);
+    this.log.info({ interface: this.opts.interface, mac: this.ourMac, vnetHdr: vnet, rxRing, busyPollUs, connTableSize: this.opts.connTableSize }, 'AF_PACKET data plane started');
   }
 
   async stop(): Promise<void> {

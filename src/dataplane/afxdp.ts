@@ -87,7 +87,7 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
       // One socket on queue 0: with more queues, frames hashed elsewhere would never reach the loop.
       if (queues > 1) throw new DirectordError('E_DATAPLANE_XDP', `${ifname} has ${queues} RX queues; the AF_XDP backend binds queue 0 only (ethtool -L ${ifname} combined 1)`);
       if (this.xdp.xdpRemoveStale(ifname)) this.log.warn({ interface: ifname }, 'removed a directord XDP program left by an earlier run');
-      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject, this.xdpAttach === 'skb');
+      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject, this.xdpAttach === 'skb', this.opts.busyPollUs ?? 0);
       this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services));
     } catch (e) {
       if (this.handle) this.xdp.xdpStop(this.handle);

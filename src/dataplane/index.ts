@@ -31,6 +31,8 @@ export interface CreateDataPlaneOptions {
   ingressDrop?: boolean;
   /** AF_PACKET RX ring version (see docs/dataplane.md). */
   rxRing?: 'v2' | 'v3';
+  /** Busy-poll budget of the packet threads in µs (AfPacketOptions.busyPollUs; default 0, sleep at once). */
+  busyPollUs?: number;
   /** AF_XDP only: the addon and the XDP object (default: build/Release of this checkout). */
   xdpAddon?: string;
   bpfObject?: string;
@@ -55,6 +57,7 @@ export function createDataPlane(opts: CreateDataPlaneOptions): DataPlane {
     vnetHdr: opts.vnetHdr,
     ingressDrop: opts.ingressDrop,
     rxRing: opts.rxRing,
+    busyPollUs: opts.busyPollUs,
   };
   if (opts.backend === 'afxdp') {
     const xdp = xdpUnavailable(opts.xdpAddon, opts.bpfObject);

@@ -2,10 +2,12 @@
 // record layouts the addon itself exports (offsetof), so no struct layout is copied by hand into TypeScript.
 import path from 'node:path';
 import { DirectordError } from '../errors';
+import { defaultOptions } from '../defaults';
 import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
 import { ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 4;
+export const EXPECTED_ABI_VERSION = 5;
+
 
 interface RecordLayout {
   size: number;
@@ -48,7 +50,7 @@ export interface NativeBinding {
   tableConnections(h: Handle, limit: number, nowMs: number): Buffer;
   tableDrainSync(h: Handle): Buffer;
   tableApplySync(h: Handle, records: Buffer, nowMs: number): number;
-  loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean, rxRingV2: boolean): void;
+  loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean, rxRingV2: boolean, busyPollUs: number): void;
   loopSetFilter(h: Handle, filter: string): void;
   loopStop(h: Handle): void;
   /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
@@ -86,7 +88,7 @@ export function loadNative(file?: string): NativeBinding {
 /** The optional AF_XDP addon (build/Release/directord_afxdp.node, linked with libxdp/libbpf). */
 export interface XdpBinding {
   abiVersion(): number;
-  xdpStart(table: Handle, ifname: string, mac: Buffer, bpfObject: string, skbMode: boolean): Handle;
+  xdpStart(table: Handle, ifname: string, mac: Buffer, bpfObject: string, skbMode: boolean, busyPollUs: number): Handle;
   xdpSetServices(xdp: Handle, keys: Buffer): void;
   xdpStop(xdp: Handle): void;
   /** True when a directord program left by a crash was detached; throws E_DATAPLANE_XDP for a foreign program. */
@@ -339,9 +341,10 @@ export class NativeTable {
   }
 
   /** rxRing 'v3': 1 MiB blocks, best batching, up to 1 ms hand-over delay; 'v2': per-frame hand-over, 512 slots. */
-  startLoop(ifname: string, mac: string, filter: string, vnetHdr: boolean, rxRing: 'v2' | 'v3' = 'v3'): void {
+  startLoop(ifname: string, mac: string, filter: string, vnetHdr: boolean, rxRing: 'v2' | 'v3' = 'v3', busyPollUs = 0): void {
     if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
-    wrapNative(() => this.binding.loopStart(this.handle, ifname, macToBytes(mac), filter, vnetHdr, rxRing === 'v2'));
+    checkBusyPoll(busyPollUs);
+    wrapNative(() => this.binding.loopStart(this.handle, ifname, macToBytes(mac), filter, vnetHdr, rxRing === 'v2', busyPollUs));
     this.loopRunning = true;
   }
 
@@ -355,8 +358,14 @@ export class NativeTable {
   }
 
   /** Attach the XDP program and start the AF_XDP thread on this table; returns the XDP handle. */
-  startXdp(xdp: XdpBinding, ifname: string, mac: string, bpfObject: string, skbMode = false): Handle {
+  startXdp(xdp: XdpBinding, ifname: string, mac: string, bpfObject: string, skbMode = false, busyPollUs = 0): Handle {
     if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
-    return wrapNative(() => xdp.xdpStart(this.handle, ifname, macToBytes(mac), bpfObject, skbMode));
+    checkBusyPoll(busyPollUs);
+    return wrapNative(() => xdp.xdpStart(this.handle, ifname, macToBytes(mac), bpfObject, skbMode, busyPollUs));
   }
+}
+
+function checkBusyPoll(us: number): void {
+  const max = defaultOptions.busyPollMaxUs;
+  if (!Number.isInteger(us) || us < 0 || us > max) throw new DirectordError('E_DATAPLANE_OPTION', `busy-poll must be an integer from 0 to ${max} µs, not ${us}`);
 }

@@ -11,6 +11,7 @@ export function buildStats(services: ServiceSpec[], table: NativeTable, neighbou
     drops: {},
     rxFrames: counters.rxFrames,
     txFrames: counters.txFrames,
+    loopWakeups: counters.loopWakeups,
   };
   for (const r of rows) {
     const svc = out.services[r.serviceIndex];

@@ -60,6 +60,9 @@ export interface DataPlaneStats {
   drops: Record<string, number>;
   rxFrames: number;
   txFrames: number;
+  /** Times a packet thread found its ring empty and slept in poll(); each later frame then costs the kernel a
+   * wake-up on the receiving CPU. Native backends only. */
+  loopWakeups?: number;
 }
 
 /** One row of `ipvsadm -lnc` / one conn-sync record. Templates have cport 0 and a masked caddr. */

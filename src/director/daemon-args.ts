@@ -3,6 +3,8 @@ import { DirectordError } from '../errors';
 import { defaultOptions } from '../defaults';
 import { defaultControlSocket } from '../control/socket-path';
 
+const MAX_BUSY_POLL_US = defaultOptions.busyPollMaxUs;
+
 export type Backend = 'afpacket' | 'afxdp' | 'fake';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LEVELS)[number];
@@ -21,14 +23,18 @@ export interface DaemonArgs {
   dataplane: Backend;
   /** The interface facing clients and real servers; default: the base device of the first active virtual. */
   interface?: string;
+  /** Packet-thread busy-poll budget in µs (0: sleep as soon as the ring is empty). */
+  busyPollUs: number;
   help: boolean;
 }
 
 export const DAEMON_USAGE = `usage: directord [--config FILE] [--socket PATH] [--metrics ADDR:PORT] [--log-level LEVEL]
-                 [--dataplane afpacket|afxdp|fake] [--interface IF] [--no-read-only-socket] [--foreground]
+                 [--dataplane afpacket|afxdp|fake] [--interface IF] [--busy-poll-us N]
+                 [--no-read-only-socket] [--foreground]
        directord --check-config [--config FILE | FILE] [--json]
 defaults: --config ${defaultOptions.configFile}  --socket ${defaultOptions.controlSocket} (in a named netns: /run/directord/netns/NAME/directord.sock)  --metrics off
           --log-level from lvs.cf debug_level (NONE/LOW → info, else debug)  --dataplane ${defaultOptions.dataplaneBackend}
+          --busy-poll-us ${defaultOptions.busyPollUs} (0..${MAX_BUSY_POLL_US}: how long a packet thread spins for the next frame before it sleeps)
 signals:  SIGHUP reloads (only the difference is applied), SIGTERM/SIGINT stop cleanly (the VIP is handed over)
 `;
 
@@ -39,7 +45,7 @@ function usage(msg: string): DirectordError {
 export function parseDaemonArgs(argv: string[]): DaemonArgs {
   const a: DaemonArgs = {
     configFile: defaultOptions.configFile, socket: defaultControlSocket(), metrics: defaultOptions.metricsAddress,
-    checkConfig: false, json: false, foreground: false, dataplane: defaultOptions.dataplaneBackend, help: false,
+    checkConfig: false, json: false, foreground: false, dataplane: defaultOptions.dataplaneBackend, busyPollUs: defaultOptions.busyPollUs, help: false,
   };
   let readOnly: boolean = defaultOptions.readOnlySocket;
   const positional: string[] = [];
@@ -67,6 +73,12 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
         const v = value();
         if (v !== 'afpacket' && v !== 'afxdp' && v !== 'fake') throw usage('--dataplane must be afpacket, afxdp or fake');
         a.dataplane = v;
+        break;
+      }
+      case '--busy-poll-us': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) > MAX_BUSY_POLL_US) throw usage(`--busy-poll-us must be an integer from 0 to ${MAX_BUSY_POLL_US}`);
+        a.busyPollUs = Number(v);
         break;
       }
       case '--check-config': case '-t': a.checkConfig = true; break;

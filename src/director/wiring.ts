@@ -10,10 +10,10 @@ import { whereNow } from '../scheduler';
 import type { HaFactory, HealthSubsystem, WhereFunction } from './subsystems';
 import type { Backend } from './daemon-args';
 
-export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger): DataPlane {
+export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger, busyPollUs = 0): DataPlane {
   const first = cfg.virtuals.find((v) => v.active);
   const device = iface ?? first?.device.split(':')[0] ?? 'eth0';
-  return createDataPlane({ backend, interface: device, connTableSize, logger: subsystemLogger(root, 'dataplane') });
+  return createDataPlane({ backend, interface: device, connTableSize, busyPollUs, logger: subsystemLogger(root, 'dataplane') });
 }
 
 export function buildHealth(root: Logger): HealthSubsystem {

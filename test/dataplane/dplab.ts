@@ -112,14 +112,15 @@ export class DataPlaneLab {
   /** Backend the harness runs after start() (an 'afxdp' request may have fallen back to 'afpacket'). */
   backend = '';
 
-  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = ''): Promise<void> {
+  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0): Promise<void> {
     this.exited = undefined;
     this.stopped = false;
-    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing, bpfObject, xdpAttach], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing, bpfObject, xdpAttach, String(busyPollUs)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
     child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it
     child.once('exit', (code, signal) => {
+      if (this.harness !== child) return; // an earlier harness, stopped before this one started
       this.exited = `harness exited (code ${code}, signal ${signal}): ${this.stderr.slice(-2000)}`;
       for (const [, cb] of this.replies) cb({ ok: false, error: this.exited });
       this.replies.clear();

@@ -1,7 +1,8 @@
 // End to end on one namespace lab with three real servers: persistence with a /20 pmask, weights with wlc, a
 // quiesce mid-stream, a capture proving only the MACs change, replies bypassing the director, TCP with the
 // client's offloads on, and the director's kernel never answering for a service. Run for both backends: AF_PACKET
-// (nftables ingress drop) and AF_XDP (an XDP program keeps VIP frames from the kernel).
+// (nftables ingress drop) and AF_XDP (an XDP program takes VIP frames before the kernel; the ingress drop stays
+// behind it for the frames it passes up to the AF_PACKET path).
 import { join } from 'node:path';
 import t from 'tap';
 import { paths } from '../lab/build';
@@ -48,7 +49,7 @@ table netdev directord {
 E`);
   } else {
     // Our XDP program left attached by a crashed run (no socket behind it: it would drop every VIP frame).
-    d.sh('dir', `ip link set dev eth0 xdp obj ${join(paths.root, 'build', 'Release', 'directord_xdp.bpf.o')} sec xdp`);
+    d.sh('dir', `ip link set dev eth0 xdp obj ${join(paths.root, 'build', 'Release', 'directord_xdp.bpf.o')} sec xdp.frags`);
     staleXdp = xdpProgId(d);
     t.ok(staleXdp, `a stale directord_xdp program is attached (id ${staleXdp})`);
   }
@@ -61,7 +62,7 @@ E`);
     const id = xdpProgId(d);
     t.ok(id && id !== staleXdp, `the stale XDP program was replaced (now id ${id})`);
     t.match(d.stderr, /removed a directord XDP program left by an earlier run/, 'and the removal was logged');
-    t.notMatch(d.sh('dir', 'nft list tables'), /directord/, 'no nftables ingress drop is needed');
+    t.match(d.sh('dir', 'nft list tables'), /table netdev directord/, 'the ingress drop behind it, for the frames it passes up');
   }
   const single = service({ port: 8080, dests: dests(1, 8080) });
 
@@ -146,8 +147,8 @@ E`);
   });
 
   await t.test("the director's own kernel never answers for a service", async (t) => {
-    if (backend === 'afpacket') t.match(d.sh('dir', 'nft list tables'), /table netdev directord/);
-    else t.ok(xdpProgId(d), 'the XDP program is attached');
+    t.match(d.sh('dir', 'nft list tables'), /table netdev directord/);
+    if (backend === 'afxdp') t.ok(xdpProgId(d), 'the XDP program is attached');
     await d.call('setForwarding', false);
     t.same(await d.clients(80, 'tcp', ['10.61.1.1'], 'name', 1500), ['timeout'], 'no RST from the director (the VIP is on its eth0)');
     const st = await d.call<any>('stats');
@@ -155,7 +156,32 @@ E`);
     await d.call('setForwarding', true);
     t.same((await d.clients(80, 'tcp', ['10.61.1.1']))[0].startsWith('rs'), true, 'forwarding resumes');
     await d.call('stop');
-    if (backend === 'afpacket') t.notMatch(d.sh('dir', 'nft list tables'), /directord/, 'the ingress drop is removed on stop');
-    else t.notOk(xdpProgId(d), 'the XDP program is detached on stop');
+    t.notMatch(d.sh('dir', 'nft list tables'), /directord/, 'the ingress drop is removed on stop');
+    if (backend === 'afxdp') t.notOk(xdpProgId(d), 'the XDP program is detached on stop');
   });
+});
+
+// --busy-poll-us: a packet thread that spins for the next frame does not go to sleep between close frames, so the
+// kernel need not wake it (loopWakeups). Sequential UDP requests arrive a few hundred µs apart: without a budget
+// the thread sleeps before nearly each one; with a 10 ms budget it stays awake through the burst.
+for (const backend of ['afpacket', 'afxdp'] as const) t.test(`busy-poll budget (${backend}): fewer sleeps, same forwarding`, { skip }, async (t) => {
+  const d = await DataPlaneLab.create(1);
+  t.teardown(() => d.destroy());
+  d.startServers(53, 1);
+  const perFrame = async (busyPollUs: number): Promise<number> => {
+    await d.startHarness(true, '', backend, '', '', busyPollUs);
+    t.equal(d.backend, backend);
+    await d.call('setServices', [service({ port: 53, protocol: 'udp', dests: dests(1, 53) })]);
+    await d.waitForMacs();
+    await d.clients(53, 'udp', ['10.61.1.1']);
+    const s0 = (await d.call('stats')) as { loopWakeups: number; rxFrames: number };
+    t.same(await d.clients(53, 'udp', Array(100).fill('10.61.1.1')), Array(100).fill('rs1'), `100 requests answered (busy-poll ${busyPollUs} µs)`);
+    const s1 = (await d.call('stats')) as { loopWakeups: number; rxFrames: number };
+    await d.call('stop');
+    return (s1.loopWakeups - s0.loopWakeups) / (s1.rxFrames - s0.rxFrames);
+  };
+  const none = await perFrame(0);
+  const spin = await perFrame(10000);
+  t.ok(none > 0.5, `without a budget the thread slept before most frames (${none.toFixed(2)} sleeps per frame)`);
+  t.ok(spin < 0.2, `with 10 ms it mostly did not (${spin.toFixed(2)} sleeps per frame)`);
 });

@@ -192,3 +192,11 @@ t.test('sync: drained records applied to a peer table give the same connections 
   const d = b.processPacket(pkt('10.61.1.1', 1, ACK), 10);
   t.same([d.verdict, d.created], ['forward', false], 'the peer forwards synced flows without rescheduling');
 });
+
+t.test('a busy-poll budget outside 0..busyPollMaxUs is refused before the addon sees it', async (t) => {
+  const tab = new NativeTable(1024);
+  for (const bad of [-1, 1.5, 10001, Number.NaN]) {
+    t.throws(() => tab.startLoop('eth0', '02:00:00:00:00:01', 'less 1', true, 'v2', bad), { code: 'E_DATAPLANE_OPTION' }, `loop, ${bad}`);
+    t.throws(() => tab.startXdp({} as never, 'eth0', '02:00:00:00:00:01', '/nonexistent.o', false, bad), { code: 'E_DATAPLANE_OPTION' }, `xdp, ${bad}`);
+  }
+});

@@ -10,6 +10,7 @@ t.test('defaults', async (t) => {
   t.equal(a.readOnlySocket, '/run/directord/directord.ro.sock');
   t.equal(a.metrics, undefined, 'metrics off by default');
   t.equal(a.dataplane, defaultOptions.dataplaneBackend);
+  t.equal(a.busyPollUs, 0, 'packet threads sleep at once unless asked');
   t.equal(a.logLevel, undefined, 'from debug_level unless given');
 });
 
@@ -24,6 +25,8 @@ t.test('accepted', async (t) => {
     [['--metrics', '127.0.0.1:9539'], { metrics: '127.0.0.1:9539' }],
     [['--log-level', 'debug', '--foreground'], { logLevel: 'debug', foreground: true }],
     [['--dataplane', 'fake', '--interface', 'eth1'], { dataplane: 'fake', interface: 'eth1' }],
+    [['--busy-poll-us', '50'], { busyPollUs: 50 }],
+    [['--busy-poll-us=10000'], { busyPollUs: 10000 }],
   ];
   for (const [argv, want] of cases) t.match(parseDaemonArgs(argv), want, argv.join(' '));
 });
@@ -33,6 +36,9 @@ t.test('refused with E_DAEMON_USAGE', async (t) => {
     [['--config'], /--config needs a value/],
     [['--log-level', 'loud'], /--log-level must be one of/],
     [['--dataplane', 'dpdk'], /--dataplane must be/],
+    [['--busy-poll-us', '10001'], /--busy-poll-us must be an integer from 0 to 10000/],
+    [['--busy-poll-us', '-5'], /--busy-poll-us must be an integer/],
+    [['--busy-poll-us', '1.5'], /--busy-poll-us must be an integer/],
     [['--frobnicate'], /unknown option/],
     [['/etc/lvs.cf'], /unexpected argument/],
     [['--check-config', 'a', 'b'], /unexpected argument/],
