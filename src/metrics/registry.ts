@@ -78,6 +78,7 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
   totalCounter('directord_connections_total', 'Connections scheduled by the data plane since start.', (st) => st.services.reduce((a, s) => a + s.conns, 0));
   totalCounter('directord_incoming_packets_total', 'Packets received for virtual services.', (st) => st.services.reduce((a, s) => a + s.inPkts, 0));
   totalCounter('directord_incoming_bytes_total', 'Bytes received for virtual services.', (st) => st.services.reduce((a, s) => a + s.inBytes, 0));
+  totalCounter('directord_dataplane_loop_wakeups_total', 'Times a packet thread found its ring empty and slept (each costs the kernel a wake-up; see --busy-poll-us).', (st) => st.loopWakeups ?? 0);
   new Counter({
     name: 'directord_dataplane_drops_total', help: 'Frames the data plane dropped or passed, by reason.', labelNames: ['reason'], registers: [registry],
     collect() {
