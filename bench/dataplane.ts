@@ -5,7 +5,7 @@
 // the forwarded rate under 2 sender cores; then the connection table's lookup cost at 1k and 1M entries.
 // Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/dataplane.ts
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import readline from 'node:readline';
 import { Lab, waitFor } from '../test/lab/lab';
 import { ensureHarness, harnessJs } from '../test/dataplane/dplab';
@@ -23,6 +23,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const FIGURES = process.env.FIGURES ?? 'all';
 // BUSY_POLL_US: the directors' --busy-poll-us (default 0, the daemon's default).
 const BUSY_POLL_US = Number(process.env.BUSY_POLL_US ?? 0);
+// QUOTA: the share of a core the director keeps for the true-2x overload figure.
+const QUOTA = Number(process.env.QUOTA ?? 0.25);
 
 const sh = (lab: Lab, host: string, script: string): string =>
   execFileSync('ip', ['netns', 'exec', lab.ns(host), 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
@@ -40,19 +42,46 @@ function cpuTicks(pid: number): number {
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
-/** trafgen 60-byte UDP frames to :9 (fixed ports: one connection), `cpus` sender processes, WINDOW_S seconds. */
-async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: Director): Promise<{ fwd: number; offered: number; cpuUsPerPkt?: number; wakeupsPerFrame?: number }> {
+interface PpsOptions {
+  /** Offered frames/s (trafgen -b); default: as fast as the sender cores go. */
+  rate?: number;
+  windowS?: number;
+  /** Time a control request (the harness's `stats`) every 50 ms during the window. */
+  probeControl?: boolean;
+}
+
+interface PpsResult {
+  fwd: number;
+  offered: number;
+  cpuUsPerPkt?: number;
+  wakeupsPerFrame?: number;
+  /** Control-request round trips during the window, ms. */
+  control?: { p50: number; max: number; n: number };
+}
+
+/** trafgen 60-byte UDP frames to :9 (fixed ports: one connection) from `cpus` sender processes; counts over the window. */
+async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: Director, o: PpsOptions = {}): Promise<PpsResult> {
   const dirPid = dir?.pid;
+  const windowS = o.windowS ?? WINDOW_S;
   const conf = `{ eth(da=${dstMac}, sa=${CLI_MAC}), ipv4(saddr=10.61.1.1, daddr=${dstIp}, ttl=64), udp(sp=4000, dp=9), fill(0x41, 18) }`;
-  const tg = lab.spawn('cli', ['trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', conf]);
+  const rate = o.rate ? ['-b', `${Math.round(o.rate)}pps`] : [];
+  const tg = lab.spawn('cli', ['trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...rate, conf]);
   await sleep(1000);
   const rx0 = counter(lab, 'rs1', 'rx_packets'), tx0 = counter(lab, 'cli', 'tx_packets');
   const c0 = dirPid ? cpuTicks(dirPid) : 0;
   const w0 = dir ? ((await dir.call('stats')).loopWakeups as number) : 0;
   const t0 = Date.now();
   // PERF=label: a 3 s system-wide profile of the director's 1-sender window, to read with `perf report -i`.
-  if (process.env.PERF && dirPid && cpus === 1) execFileSync('perf', ['record', '-a', '-g', '-o', `perf-${process.env.PERF}.data`, '--', 'sleep', '3'], { stdio: 'ignore' });
-  await sleep(WINDOW_S * 1000);
+  if (process.env.PERF && dirPid && cpus === 1 && !o.rate) execFileSync('perf', ['record', '-a', '-g', '-o', `perf-${process.env.PERF}.data`, '--', 'sleep', '3'], { stdio: 'ignore' });
+  const lat: number[] = [];
+  if (o.probeControl && dir) {
+    while (Date.now() - t0 < windowS * 1000) {
+      const q = process.hrtime.bigint();
+      await dir.call('stats');
+      lat.push(Number(process.hrtime.bigint() - q) / 1e6);
+      await sleep(50);
+    }
+  } else await sleep(windowS * 1000);
   const rx1 = counter(lab, 'rs1', 'rx_packets'), tx1 = counter(lab, 'cli', 'tx_packets');
   const c1 = dirPid ? cpuTicks(dirPid) : 0;
   const w1 = dir ? ((await dir.call('stats')).loopWakeups as number) : 0;
@@ -69,7 +98,43 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: 
   await sleep(1000);
   const fwd = (rx1 - rx0) / secs;
   const frames = Math.max(1, rx1 - rx0);
-  return { fwd, offered: (tx1 - tx0) / secs, cpuUsPerPkt: dirPid ? (((c1 - c0) / CLK_TCK) * 1e6) / frames : undefined, wakeupsPerFrame: dir ? (w1 - w0) / frames : undefined };
+  lat.sort((a, b) => a - b);
+  return {
+    fwd, offered: (tx1 - tx0) / secs,
+    cpuUsPerPkt: dirPid ? (((c1 - c0) / CLK_TCK) * 1e6) / frames : undefined,
+    wakeupsPerFrame: dir ? (w1 - w0) / frames : undefined,
+    control: lat.length ? { p50: lat[Math.floor(lat.length / 2)], max: lat[lat.length - 1], n: lat.length } : undefined,
+  };
+}
+
+/**
+ * A true 2x overload. Two sender cores offer only ~1.1-1.5x of what a director forwards in this 2-core lab, so the
+ * director is held to QUOTA of a core (a cgroup-v1 CFS quota, 10 ms periods) to lower what it can forward; a rate
+ * sweep finds that peak, then one sender offers exactly twice the peak while the control socket is timed.
+ */
+async function overloadUnderQuota(lab: Lab, dir: Director): Promise<{ peak: number; offered: number; fwd: number; control?: PpsResult['control'] } | undefined> {
+  const root = '/sys/fs/cgroup/cpu';
+  if (!existsSync(`${root}/cpu.cfs_quota_us`)) return undefined;
+  const cg = `${root}/directord-bench-${process.pid}`;
+  mkdirSync(cg);
+  try {
+    writeFileSync(`${cg}/cpu.cfs_period_us`, '10000');
+    writeFileSync(`${cg}/cpu.cfs_quota_us`, String(Math.round(10000 * QUOTA)));
+    writeFileSync(`${cg}/cgroup.procs`, String(dir.pid));
+    // Up in 20k steps until three steps in a row bring no new peak.
+    let peak = 0;
+    let flat = 0;
+    for (let rate = 20_000; rate <= 300_000 && flat < 3; rate += 20_000) {
+      const r = await pps(lab, DIR_MAC, VIP, 1, dir, { rate, windowS: 2 });
+      flat = r.fwd > peak * 1.02 ? 0 : flat + 1;
+      peak = Math.max(peak, r.fwd);
+    }
+    const r = await pps(lab, DIR_MAC, VIP, 1, dir, { rate: 2 * peak, probeControl: true });
+    return { peak, offered: r.offered, fwd: r.fwd, control: r.control };
+  } finally {
+    writeFileSync(`${root}/cgroup.procs`, String(dir.pid));
+    rmdirSync(cg);
+  }
 }
 
 async function iperf(lab: Lab, target: string, offloads: boolean): Promise<number> {
@@ -157,6 +222,7 @@ interface Figures {
   cpuUsPerPkt: number;
   wakeupsPerFrame: number;
   overload: { fwd: number; offered: number; ofPeak: number };
+  overload2x?: Awaited<ReturnType<typeof overloadUnderQuota>>;
   tcpOn: Paired;
   tcpOff: Paired;
   conn: Paired;
@@ -176,13 +242,13 @@ async function measure(lab: Lab, dir: Director): Promise<Figures> {
   for (let r = 0; r < ROUNDS; r++) {
     const one = async (mac: string, ip: string, d?: Director) => {
       const p = await pps(lab, mac, ip, 1, d);
-      if (FIGURES === 'pps') return { pps: p.fwd, cpu: p.cpuUsPerPkt ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1 };
+      if (FIGURES === 'pps') return { pps: p.fwd, offered: p.offered, cpu: p.cpuUsPerPkt ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1 };
       const tcpOn = await iperf(lab, ip, true);
       const tcpOff = await iperf(lab, ip, false);
       sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
       const conn = await connRate(lab, ip);
       const t = await rtt(lab, ip);
-      return { pps: p.fwd, cpu: p.cpuUsPerPkt ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn, tcpOff, conn, p50: t.p50, p99: t.p99 };
+      return { pps: p.fwd, offered: p.offered, cpu: p.cpuUsPerPkt ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn, tcpOff, conn, p50: t.p50, p99: t.p99 };
     };
     const direct = await one(RS_MAC, RS);
     const dr = await one(DIR_MAC, VIP, dir);
@@ -195,7 +261,10 @@ async function measure(lab: Lab, dir: Director): Promise<Figures> {
     dr: median(rounds.map((x) => x.dr[k])),
     ratio: median(rounds.map((x) => x.dr[k] / x.direct[k])),
   });
+  const overload2x = FIGURES === 'pps' ? undefined : await overloadUnderQuota(lab, dir);
+  if (overload2x) console.error(`  2x under quota: ${JSON.stringify(overload2x)}`);
   return {
+    overload2x,
     pps: pair('pps'), cpuUsPerPkt: median(rounds.map((x) => x.cpu)), wakeupsPerFrame: median(rounds.map((x) => x.wake)),
     overload: { fwd: median(rounds.map((x) => x.over.fwd)), offered: median(rounds.map((x) => x.over.offered)), ofPeak: median(rounds.map((x) => x.over.fwd / x.dr.pps)) },
     tcpOn: pair('tcpOn'), tcpOff: pair('tcpOff'), conn: pair('conn'), rttP50: pair('p50'), rttP99: pair('p99'),
@@ -252,6 +321,8 @@ E`);
       row('director CPU per forwarded frame', dr.map((f) => `${f.cpuUsPerPkt.toFixed(2)} µs`)),
       row('packet-thread wake-ups per forwarded frame', dr.map((f) => f.wakeupsPerFrame.toFixed(3))),
       row('overload (2 sender cores): forwarded', dr.map((f) => `${fmt(f.overload.fwd)} of ${fmt(f.overload.offered)} offered (**${f.overload.ofPeak.toFixed(2)}x** of its 1-sender rate)`)),
+      row(`true 2x overload (director held to ${QUOTA * 100}% of a core)`, dr.map((f) => (f.overload2x ? `peak ${fmt(f.overload2x.peak)}; at ${fmt(f.overload2x.offered)} offered (${(f.overload2x.offered / f.overload2x.peak).toFixed(1)}x) forwards ${fmt(f.overload2x.fwd)} = **${(f.overload2x.fwd / f.overload2x.peak).toFixed(2)}x** of peak` : 'no cgroup cpu controller'))),
+      row('control request round trip during that overload', dr.map((f) => (f.overload2x?.control ? `p50 ${f.overload2x.control.p50.toFixed(1)} ms, max ${f.overload2x.control.max.toFixed(1)} ms (${f.overload2x.control.n} requests)` : '–'))),
     ];
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`Each cell: director / direct = median of ${ROUNDS} paired ratios (medians of ${ROUNDS} rounds, each direct run right before its director run).\n`);
