@@ -133,7 +133,8 @@ export class HaStateMachine {
     const out: HaAction[] = [];
     if (this.stopped) return out;
     this.needDeadlineMs = nowMs + this.params.deadtimeMs;
-    if (!this.peer.alive) out.push({ kind: 'peer-alive' });
+    const heardAgain = !this.peer.alive;
+    if (heardAgain) out.push({ kind: 'peer-alive' });
     Object.assign(this.peer, { nodeId: hb.nodeId, role: hb.role, state: hb.state, term: hb.term, flags: hb.flags, lastHeartbeatMs: nowMs, alive: true });
 
     if (hb.state === 'active') {
@@ -158,6 +159,10 @@ export class HaStateMachine {
     }
 
     this.failbackEligibleSinceMs = undefined;
+    // After a partition the loser may step down before we ever see it active (it heard us first): no split brain
+    // on this side, yet clients may still have its MAC for the VIP. So an active node re-announces whenever the
+    // partner is heard again.
+    if (this.active && heardAgain) out.push({ kind: 'announce', reason: 'partner heard again' });
     if (!this.canActivate()) return out;
     const peerCannotServe = hb.state === 'stopped' || hb.state === 'fault' || hb.flags.linkfail || hb.flags.childfail || hb.flags.yielding;
     if (peerCannotServe) {

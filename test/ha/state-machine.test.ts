@@ -99,6 +99,8 @@ const rows: Row[] = [
 
   // Split brain
   { name: 'split brain: active backup yields to the active master', params: { role: B, nodeId: 'lb2' }, steps: [['tick', DEAD], ['hb', 700, P, 'active']], actions: ['peer-alive', 'split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
+  { name: 'after a partition the active master re-announces even if the backup stepped down before it was heard', steps: [['tick', DEAD], ['hb', 700, B, 'standby']], actions: ['peer-alive', 'announce'], active: true },
+  { name: 'no re-announce on the heartbeats of a partner already heard', steps: [['tick', DEAD], ['hb', 700, B, 'standby'], ['hb', 900, B, 'standby']], actions: [], active: true },
   { name: 'split brain: active master stays and re-announces the VIP', steps: [['tick', DEAD], ['hb', 700, B, 'active']], actions: ['peer-alive', 'split-brain', 'announce', 'send-heartbeat'], active: true },
   { name: 'split brain between equal roles: higher term wins', params: { nodeId: 'lb9' }, steps: [['tick', DEAD], ['hb', 700, P, 'active', {}, 5]], actions: ['peer-alive', 'split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
   { name: 'split brain between equal roles and terms: lower node id wins', params: { nodeId: 'lb1' }, steps: [['tick', DEAD], ['hb', 700, P, 'active', {}, 1]], actions: ['peer-alive', 'split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
