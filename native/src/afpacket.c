@@ -111,14 +111,15 @@ static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
   if (out) flush(l, out);
 }
 
-/* V2: take every frame that is ready now (up to V2_BATCH), decide them under one lock and one clock read, send
- * them with one sendmmsg, then hand the slots back. Never waits for more frames than are already there. */
+/* Spin check (dd_spin_for_frames): is the slot at l->cur handed to user space yet? */
 static int v2_ready(void *arg) {
   struct dd_loop *l = arg;
   struct tpacket2_hdr *h = (struct tpacket2_hdr *)(l->ring + (size_t)l->cur * V2_FRAME_SIZE);
   return (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0 || l->stop;
 }
 
+/* V2: take every frame that is ready now (up to V2_BATCH), decide them under one lock and one clock read, send
+ * them with one sendmmsg, then hand the slots back. Never waits for more frames than are already there. */
 static void *loop_main_v2(void *arg) {
   struct dd_loop *l = arg;
   struct dd_table *t = l->t;
