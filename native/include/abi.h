@@ -5,7 +5,7 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 5
+#define DD_ABI_VERSION 6
 /* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
 #define DD_MAX_SPIN_US 10000
 
@@ -65,7 +65,8 @@ struct dd_dest_spec {
   uint16_t port;
   uint8_t has_mac;
   uint8_t mac[6];
-  uint8_t pad;
+  uint8_t failed;           /* down by its health check: templates pointing here are invalid (lvs.cf
+                               failed_server_keeps_templates = 0, the default) */
 };
 
 /* Output of stats(): one row per dest of every live service, in service then list order. */

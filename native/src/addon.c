@@ -377,6 +377,7 @@ static napi_value layout(napi_env env, napi_callback_info info) {
   F(s, dd_service_spec, dest_count); F(s, dd_service_spec, dest_first);
   set_num(env, d, "size", sizeof(struct dd_dest_spec));
   F(d, dd_dest_spec, addr); F(d, dd_dest_spec, weight); F(d, dd_dest_spec, port); F(d, dd_dest_spec, has_mac); F(d, dd_dest_spec, mac);
+  F(d, dd_dest_spec, failed);
   set_num(env, st, "size", sizeof(struct dd_dest_stats));
   F(st, dd_dest_stats, conns); F(st, dd_dest_stats, in_pkts); F(st, dd_dest_stats, in_bytes); F(st, dd_dest_stats, svc_index);
   F(st, dd_dest_stats, addr); F(st, dd_dest_stats, weight); F(st, dd_dest_stats, active_conns); F(st, dd_dest_stats, inact_conns);

@@ -278,16 +278,22 @@ static struct dd_service *find_service(struct dd_table *t, const struct dd_pkt *
   return NULL;
 }
 
-/* ip_vs_check_template: an invalid template is rehashed out of reach (vport = dport = 0xffff) and ages out. */
+void dd_template_invalidate(struct dd_table *t, uint32_t ti) {
+  struct dd_conn *ct = &t->conns[ti];
+  if (ct->vport == 0xffff) return;
+  hash_out(t, ti);
+  ct->dport = 0xffff; ct->vport = 0xffff; ct->cport = 0;
+  hash_in(t, ti);
+}
+
+/* ip_vs_check_template: an invalid template is rehashed out of reach (vport = dport = 0xffff) and ages out.
+ * Beyond IPVS, a dest down by its health check (failed) invalidates it too: checked lazily here, when the client
+ * comes back, which is the only moment a template decides anything. */
 static int check_template(struct dd_table *t, uint32_t ti, const struct dd_service *s) {
   struct dd_conn *ct = &t->conns[ti];
   struct dd_dest *d = &t->dests[ct->dest];
-  if (!d->available || (s->expire_quiescent_template && d->weight == 0)) {
-    if (ct->vport != 0xffff) {
-      hash_out(t, ti);
-      ct->dport = 0xffff; ct->vport = 0xffff; ct->cport = 0;
-      hash_in(t, ti);
-    }
+  if (!d->available || d->failed || (s->expire_quiescent_template && d->weight == 0)) {
+    dd_template_invalidate(t, ti);
     return 0;
   }
   return 1;

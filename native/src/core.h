@@ -41,6 +41,7 @@ struct dd_dest {
   uint8_t kproto;
   uint8_t mac[6];
   uint8_t has_mac, in_use, available;
+  uint8_t failed;               /* templates pointing here are invalid (check_template) */
   int32_t last_weight;          /* latest non-zero weight (mh builds from it) */
   uint32_t active, inact, persist, refcnt;
   uint64_t conns, in_pkts, in_bytes;
@@ -116,6 +117,8 @@ uint32_t dd_sh_hash(uint32_t saddr);
 /* Used by dd_apply_sync: insert a record's entry (counted like a scheduled one, not counted in conns). */
 uint32_t dd_conn_insert(struct dd_table *t, const struct dd_conn_record *r, uint32_t dest, uint16_t svc, int64_t now);
 void dd_conn_rearm(struct dd_table *t, uint32_t i, int64_t now);
+/* An invalid template leaves the lookup (rehashed with ports 0xffff) and ages out; its connections keep it. */
+void dd_template_invalidate(struct dd_table *t, uint32_t ti);
 uint32_t dd_lookup(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
                    uint16_t vport);
 

@@ -102,7 +102,7 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
         if (adding || dp->weight != 0) d->last_weight = dp->weight;   /* __ip_vs_update_dest */
         if (adding) changed = 1;
       }
-      d->weight = dp->weight; d->available = 1; d->has_mac = dp->has_mac;
+      d->weight = dp->weight; d->available = 1; d->has_mac = dp->has_mac; d->failed = dp->failed;
       memcpy(d->mac, dp->mac, 6);
       s->dests[j] = (uint16_t)k;
     }
@@ -204,6 +204,12 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
     }
     if (di < 0) continue;
     ci = dd_lookup(t, r->template_, r->protocol, r->caddr, r->cport, r->vaddr, r->vport);
+    /* The active rescheduled this client network (its template's dest failed or left): the old template is
+     * invalidated as there, so a takeover sends the client where the active did. */
+    if (ci != DD_NIL && r->template_ && t->conns[ci].dest != (uint32_t)di) {
+      dd_template_invalidate(t, ci);
+      ci = DD_NIL;
+    }
     if (ci == DD_NIL) {
       ci = dd_conn_insert(t, r, (uint32_t)di, (uint16_t)si, now);
       if (ci == DD_NIL) break;

@@ -6,7 +6,7 @@ import { defaultOptions } from '../defaults';
 import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
 import { ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 5;
+export const EXPECTED_ABI_VERSION = 6;
 
 
 interface RecordLayout {
@@ -213,6 +213,7 @@ export class NativeTable {
           db.writeUInt8(1, p + L.dest.has_mac);
           macToBytes(d.mac).copy(db, p + L.dest.mac);
         }
+        if (d.failed) db.writeUInt8(1, p + L.dest.failed);
         di++;
       }
     });

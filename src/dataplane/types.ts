@@ -8,6 +8,9 @@ export interface DestSpec {
   weight: number;           // current effective weight (0 = quiesced: no new connections)
   /** Resolved Ethernet address; a dest without one is never chosen (and says why in status). */
   mac?: string;
+  /** Down by its health check (kept in the list at weight 0 by quiesce_server): persistence templates pointing
+   * here are invalid, so a persistent client is scheduled afresh. An operator's weight 0 leaves it unset. */
+  failed?: boolean;
 }
 
 export interface ServiceSpec {

@@ -220,9 +220,10 @@ export class ConnTableModel {
     return { conn, templateCreated };
   }
 
-  /** ip_vs_check_template: the dest must be in the service (and not quiesced, with expire_quiescent_template). */
+  /** ip_vs_check_template: the dest must be in the service (and not quiesced, with expire_quiescent_template).
+   *  Beyond IPVS, not down by its health check either (DestSpec.failed); checked when the client comes back. */
   private templateValid(ct: Conn, svc: Service): boolean {
-    return ct.dest.available && !(svc.spec.expireQuiescentTemplate && ct.dest.weight === 0);
+    return ct.dest.available && !ct.dest.failed && !(svc.spec.expireQuiescentTemplate && ct.dest.weight === 0);
   }
 
   /** The invalidated template leaves the lookup table (ports 0xffff) and ages out without re-arming. */

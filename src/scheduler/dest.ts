@@ -16,6 +16,8 @@ export interface SchedDest {
   available: boolean;
   /** Set when the data plane could not use it (e.g. no MAC): never chosen, like an overloaded dest. */
   unavailableReason?: string;
+  /** Down by its health check (DestSpec.failed): persistence templates pointing here are invalid. */
+  failed: boolean;
   activeConns: number;
   inactConns: number;
   persistConns: number;
@@ -31,7 +33,7 @@ export interface SchedDest {
 export function newSchedDest(address: string, addr: number, port: number): SchedDest {
   return {
     key: `${address}:${port}`, address, addr, port, weight: 0, lastWeight: 0, upperThreshold: 0, lowerThreshold: 0,
-    overloaded: false, available: true, activeConns: 0, inactConns: 0, persistConns: 0, conns: 0, inPkts: 0, inBytes: 0, refs: 0,
+    overloaded: false, available: true, failed: false, activeConns: 0, inactConns: 0, persistConns: 0, conns: 0, inPkts: 0, inBytes: 0, refs: 0,
   };
 }
 

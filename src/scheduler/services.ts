@@ -139,6 +139,7 @@ export class ServiceTable {
       d.lowerThreshold = l;
       d.available = true;
       d.unavailableReason = this.requireMac && !ds.mac ? 'no MAC address' : undefined;
+      d.failed = ds.failed === true;
       if (ds.name !== undefined) d.name = ds.name;
       list.push(d);
     });

@@ -81,6 +81,7 @@ function randomServices(r: Rng): ServiceSpec[] {
       dests: Array.from({ length: nd }, (_, j) => ({
         address: `10.61.0.${11 + j}`, port, weight: r.pick([0, 1, 1, 2, 3, 5]),
         ...(r.chance(0.9) ? { mac: `02:61:00:00:00:${(0x11 + j).toString(16)}` } : {}),
+        ...(r.chance(0.15) ? { failed: true } : {}),
       })),
     });
   }
@@ -90,13 +91,17 @@ function randomServices(r: Rng): ServiceSpec[] {
 function mutate(r: Rng, services: ServiceSpec[]): ServiceSpec[] {
   const out = services.map((s) => ({ ...s, dests: s.dests.map((d) => ({ ...d })) }));
   const s = r.pick(out);
-  switch (r.int(6)) {
+  switch (r.int(7)) {
     case 0: if (s.dests.length) r.pick(s.dests).weight = r.pick([0, 0, 1, 2, 4]); break; // quiesce / reweight
     case 1: if (s.dests.length > 1) s.dests.splice(r.int(s.dests.length), 1); break; // remove (to the trash)
     case 2: s.dests.unshift({ address: `10.61.0.${11 + r.int(7)}`, port: s.port, weight: 1 + r.int(3), mac: '02:61:00:00:00:99' }); break; // add at the head
     case 3: if (s.dests.length) { const d = r.pick(s.dests); if (d.mac) delete d.mac; else d.mac = '02:61:00:00:00:98'; } break;
     case 4: s.scheduler = r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] as const); break;
     case 5: return r.chance(0.5) ? randomServices(r) : out.slice(1).concat(out.slice(0, 1)); // new table or reordered services
+    case 6: if (s.dests.length) { // down by its health check (quiesced, failed) or back after reentry
+      const d = r.pick(s.dests);
+      if (d.failed) { delete d.failed; d.weight = 1 + r.int(3); } else { d.failed = true; d.weight = r.chance(0.8) ? 0 : 1; }
+    } break;
   }
   // Adding a dest that is already listed would be a duplicate: keep the first occurrence.
   for (const x of out) x.dests = x.dests.filter((d, i, a) => a.findIndex((y) => y.address === d.address && y.port === d.port) === i);

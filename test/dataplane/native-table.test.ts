@@ -1,5 +1,5 @@
 // The native connection table against tables derived from the kernel's IPVS code: schedulers, the DR input-only
-// TCP states, Active/InAct accounting, timeouts, persistence templates, quiesce, removed dests, sync round trip.
+// TCP states, Active/InAct accounting, timeouts, persistence templates, quiesce, failed and removed dests, sync.
 import t from 'tap';
 import { NativeTable, type PacketSummary } from '../../src/dataplane/native';
 import type { ServiceSpec } from '../../src/dataplane/types';
@@ -140,6 +140,54 @@ t.test('quiesce (weight 0): established flows continue, new ones go elsewhere; p
     else t.equal(again, first, 'default: a persistent client still reaches the quiesced server');
     t.not(who(tab.processPacket(pkt('10.61.9.9', 1, SYN), 30)), first, 'a new client never gets the quiesced server');
   }
+});
+
+t.test('failed dest (down by its health check): its templates are invalid, established flows continue', async (t) => {
+  const tab = new NativeTable(1024);
+  const p = { persistent: 300, pmask: '255.255.255.0' };
+  tab.setServices([svc(p)]);
+  const first = who(tab.processPacket(pkt('10.61.1.1', 1, SYN), 0));
+  tab.processPacket(pkt('10.61.1.1', 1, ACK), 5);
+  const failedDests = [dest(1, first === '11' ? 0 : 1), dest(2, first === '12' ? 0 : 1)].map((d) => (d.weight === 0 ? { ...d, failed: true } : d));
+  tab.setServices([svc({ ...p, dests: failedDests })]);
+  t.equal(who(tab.processPacket(pkt('10.61.1.1', 1, ACK), 10)), first, 'the established connection keeps its server');
+  const moved = who(tab.processPacket(pkt('10.61.1.2', 2, SYN), 20));
+  t.not(moved, first, 'the next connection of the client network is scheduled afresh');
+  t.equal(who(tab.processPacket(pkt('10.61.1.3', 3, SYN), 30)), moved, 'and sticks to its new template');
+  const tpl = tab.connections(100, 30).filter((c) => c.template);
+  t.same(tpl.map((c) => [c.daddr.split('.')[3], c.vport]).sort(), [[first, 65535], [moved, 80]].sort(), 'the old template is out of reach');
+  tab.setServices([svc(p)]);
+  t.equal(who(tab.processPacket(pkt('10.61.1.4', 4, SYN), 40)), moved, 'back after reentry: the moved client stays where it is');
+
+  // An operator's weight 0 (failed unset) keeps IPVS semantics.
+  const op = new NativeTable(1024);
+  op.setServices([svc(p)]);
+  const f2 = who(op.processPacket(pkt('10.61.1.1', 1, SYN), 0));
+  op.setServices([svc({ ...p, dests: [dest(1, f2 === '11' ? 0 : 1), dest(2, f2 === '12' ? 0 : 1)] })]);
+  t.equal(who(op.processPacket(pkt('10.61.1.2', 2, SYN), 10)), f2, 'drained by the operator: the persistent client still reaches it');
+});
+
+t.test("sync: a peer replaces a template whose dest the active changed", async (t) => {
+  const p = { persistent: 300, pmask: '255.255.255.0' };
+  const a = new NativeTable(1024), b = new NativeTable(1024);
+  a.setServices([svc(p)]);
+  b.setServices([svc(p)]);
+  a.drainSync();
+  const first = who(a.processPacket(pkt('10.61.1.1', 1, SYN), 0));
+  b.applySync(a.drainSync(), 0);
+  const onPeer = () => b.connections(100, 20).filter((c) => c.template && c.vport === 80).map((c) => c.daddr.split('.')[3]);
+  t.same(onPeer(), [first], 'the peer holds the template');
+  const down = [dest(1, first === '11' ? 0 : 1), dest(2, first === '12' ? 0 : 1)].map((d) => (d.weight === 0 ? { ...d, failed: true } : d));
+  a.setServices([svc({ ...p, dests: down })]);
+  b.setServices([svc({ ...p, dests: down })]);
+  const moved = who(a.processPacket(pkt('10.61.1.2', 2, SYN), 10));
+  t.not(moved, first, 'the active rescheduled the client network');
+  b.applySync(a.drainSync(), 20);
+  t.same(onPeer(), [moved], "the peer's template now points where the active's does");
+  t.same(b.connections(100, 20).filter((c) => c.template && c.vport === 65535).map((c) => c.daddr.split('.')[3]), [first], 'its old one is out of reach, aging out');
+  b.setServices([svc(p)]);
+  b.setForwarding(true);
+  t.equal(who(b.processPacket(pkt('10.61.1.3', 3, SYN), 30)), moved, 'after a takeover the client goes where the active sent it');
 });
 
 t.test('removed dest: its connections are dropped (dest_unavailable) and revive if it comes back', async (t) => {

@@ -1,5 +1,5 @@
 // Persistence (ip_vs_sched_persist): templates per client network with the seed's /20 pmask, re-arming, the 60 s
-// expire_later rule, quiesced and removed dests, fwmark and FTP template keys.
+// expire_later rule, quiesced, failed and removed dests, fwmark and FTP template keys.
 import t from 'tap';
 import { ConnTableModel } from '../../src/scheduler';
 import { ACK, FIN, S, SYN, service, tcp } from './helpers';
@@ -101,6 +101,53 @@ t.test('quiesced dest: clients stick unless expire_quiescent_template', async (t
       m.expire(60 * S);
       t.equal(templates(m, 60 * S).length, 2, 'the invalidated template still controls a connection: re-armed 60 s');
     }
+  }
+});
+
+t.test('failed dest (down by its health check): its templates are invalid at once, quiesced or not', async (t) => {
+  const m = new ConnTableModel();
+  m.setServices([seed()]);
+  m.process(pkt('10.0.1.7', 1, SYN), 0);
+  m.process(pkt('10.0.1.7', 1, ACK), 1);                // ESTABLISHED to sql2, template 10.0.0.0 → sql2
+  m.setServices([seed({ dests: [{ ...SQL2, weight: 0, failed: true }, SQL1] })]);
+  const d = m.process(pkt('10.0.5.5', 1, SYN), 2 * S);
+  t.same([d.dest?.address, d.templateCreated], [SQL1.address, true], 'the next connection of the network is scheduled afresh');
+  t.equal(m.process(pkt('10.0.1.7', 1, ACK), 3 * S).dest?.address, SQL2.address, 'the established connection is left alone');
+  t.same(templates(m, 3 * S).map((c) => [c.daddr, c.vport, c.dport]), [[SQL2.address, 65535, 65535], [SQL1.address, 3306, 3306]], 'old template out of reach, new one to sql1');
+  const again = m.process(pkt('10.0.5.5', 2, SYN), 4 * S);
+  t.same([again.dest?.address, again.templateCreated], [SQL1.address, false], 'the new template holds');
+  t.same(m.stats()[0].dests.map((x) => x.persistConns), [1, 1], 'the invalidated template ages out in sql2\'s persistConns');
+
+  // Back after reentry (failed cleared, weight restored): templates made meanwhile stay; new networks may land on it.
+  m.setServices([seed({ dests: [SQL2, SQL1] })]);
+  t.equal(m.process(pkt('10.0.5.5', 3, SYN), 5 * S).dest?.address, SQL1.address, 'the client stays where it was moved');
+  const fresh = m.process(pkt('10.0.16.1', 1, SYN), 6 * S);
+  t.same([fresh.dest?.address, fresh.templateCreated], [SQL2.address, true], 'a new network is scheduled by wlc, onto the recovered sql2');
+
+  // A network whose client did not come back during the failure is checked when it does: lazily, like IPVS.
+  const l = new ConnTableModel();
+  l.setServices([seed()]);
+  l.process(pkt('10.0.1.7', 1, SYN), 0);
+  l.setServices([seed({ dests: [{ ...SQL2, weight: 0, failed: true }, SQL1] })]);
+  l.setServices([seed()]);
+  t.same([l.process(pkt('10.0.1.7', 2, SYN), S).dest?.address, l.stats()[0].dests[0].persistConns], [SQL2.address, 1], 'recovered before the client came back: its template is valid again');
+
+  // failed with a weight > 0 (not something the director sends) still invalidates: the flag alone decides.
+  const w = new ConnTableModel();
+  w.setServices([seed()]);
+  w.process(pkt('10.0.1.7', 1, SYN), 0);
+  w.setServices([seed({ dests: [{ ...SQL2, failed: true }, { ...SQL1, weight: 0 }] })]);
+  t.same(w.process(pkt('10.0.1.7', 2, SYN), S).verdict, 'forward', 'rescheduled');
+  t.same(templates(w, S).filter((c) => c.vport === 3306).map((c) => c.daddr), [SQL2.address], 'onto the only dest with weight > 0, anew');
+});
+
+t.test("an operator's weight 0 is not a failure: IPVS semantics with expire_quiescent_template", async (t) => {
+  for (const eqt of [false, true]) {
+    const m = new ConnTableModel();
+    m.setServices([seed({ expireQuiescentTemplate: eqt })]);
+    m.process(pkt('10.0.1.7', 1, SYN), 0);
+    m.setServices([seed({ expireQuiescentTemplate: eqt, dests: [{ ...SQL2, weight: 0, failed: false }, SQL1] })]);
+    t.equal(m.process(pkt('10.0.5.5', 1, SYN), S).dest?.address, eqt ? SQL1.address : SQL2.address, `drained, expire_quiescent_template=${eqt}`);
   }
 });
 
