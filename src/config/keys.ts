@@ -160,6 +160,7 @@ export const VIRTUAL_KEYS: readonly KeyDef[] = [
   field('slow_start', 'virtual', 'bool', 'slowStart', { extension: true }),
   field('expire_quiescent_template', 'virtual', 'bool', 'expireQuiescentTemplate', { extension: true }),
   field('expire_nodest_conn', 'virtual', 'bool', 'expireNodestConn', { extension: true }),
+  field('failed_server_keeps_templates', 'virtual', 'bool', 'failedServerKeepsTemplates', { extension: true }),
 ];
 
 export const SERVER_KEYS: readonly KeyDef[] = [
@@ -196,7 +197,7 @@ export function defaultVirtual(name: string, source: SourceRef): VirtualServiceC
     name, active: false, address: '', device: '', port: 80, protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 0,
     useRegex: false, loadMonitor: 'none', timeout: 10, reentry: 180, quiesceServer: false, clientMonitor: '/usr/sbin/nanny',
     check: 'tcp', fall: 1, jitter: 0, slowStart: true, expireQuiescentTemplate: false, expireNodestConn: false,
-    servers: [], source,
+    failedServerKeepsTemplates: false, servers: [], source,
   };
 }
 

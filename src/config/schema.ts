@@ -76,6 +76,8 @@ export interface VirtualServiceConfig {
   slowStart: boolean;       // nanny's weight ramp (max(1,w>>5), doubling); default true
   expireQuiescentTemplate: boolean; // IPVS sysctl; default false
   expireNodestConn: boolean;        // IPVS sysctl; default false
+  /** IPVS: a server down by its health check but quiesced (weight 0) keeps its persistent clients; default false. */
+  failedServerKeepsTemplates: boolean;
   servers: RealServerConfig[];
   source: SourceRef;
 }

@@ -24,6 +24,8 @@ export interface PoolEntry {
   drainDeadline?: number;
   /** Position in the IPVS list: a higher sequence is newer and sits nearer the head. */
   seq: number;
+  /** Down by its last health verdict (kept in the table at weight 0 only by quiesce_server). */
+  failed?: boolean;
 }
 
 export interface PoolService {
@@ -135,14 +137,15 @@ export class Pool {
   applyHealth(c: HealthChange, at: string): boolean {
     const e = this.find(c.virtual, c.address, c.port);
     if (!e || e.drainDeadline !== undefined) return false;
-    const before = `${e.inTable}/${e.healthWeight}`;
+    const before = `${e.inTable}/${e.healthWeight}/${e.failed === true}`;
     if (c.inTable && !e.inTable) e.seq = ++this.seq; // IPVS adds new dests at the head of the list
     e.inTable = c.inTable;
     e.healthWeight = c.weight;
+    e.failed = !c.up;
     e.state = c.up ? 'up' : c.inTable ? 'quiesced' : 'down';
     e.reason = c.reason;
     e.lastCheck = at;
-    return before !== `${e.inTable}/${e.healthWeight}`;
+    return before !== `${e.inTable}/${e.healthWeight}/${e.failed}`;
   }
 
   /** A finished check: remember when and why, even when the verdict did not change. */
@@ -214,6 +217,15 @@ export class Pool {
     return removed;
   }
 
+  /**
+   * A server down by its health check but kept in the table (quiesce_server) must not keep its persistent clients:
+   * IPVS would send them to the dead server for as long as they retry. An operator's weight 0 is not a failure, and
+   * failed_server_keeps_templates = 1 restores IPVS's behaviour.
+   */
+  private failedForTemplates(svc: PoolService, e: PoolEntry): boolean {
+    return e.failed === true && !svc.config.failedServerKeepsTemplates;
+  }
+
   /** The data plane's policy table: present dests in kernel list order (newest first). */
   specs(): ServiceSpec[] {
     const out: ServiceSpec[] = [];
@@ -222,7 +234,7 @@ export class Pool {
       const dests = [...svc.entries.values()]
         .filter((e) => e.inTable)
         .sort((a, b) => b.seq - a.seq)
-        .map((e) => ({ address: e.address, port: e.port, weight: this.effectiveWeight(e) }));
+        .map((e) => ({ address: e.address, port: e.port, weight: this.effectiveWeight(e), ...(this.failedForTemplates(svc, e) ? { failed: true } : {}) }));
       // lvsd's sorry_server: added (weight 1) while no real server can take new connections, removed when one can.
       if (v.sorryServer && !dests.some((d) => d.weight > 0)) dests.push({ address: v.sorryServer, port: v.port, weight: 1 });
       out.push({
@@ -236,5 +248,5 @@ export class Pool {
 }
 
 function serviceShape(v: VirtualServiceConfig): string {
-  return JSON.stringify([v.scheduler, v.persistent, v.pmask, v.expireQuiescentTemplate, v.expireNodestConn, v.name]);
+  return JSON.stringify([v.scheduler, v.persistent, v.pmask, v.expireQuiescentTemplate, v.expireNodestConn, v.failedServerKeepsTemplates, v.name]);
 }

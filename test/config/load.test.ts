@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { configToJSON, formatEffectiveConfig, loadConfig, parseConfig, validateConfig, type LvsConfig } from '../../src/config';
-import { parseOpts } from './helpers';
+import { mk, parseOpts } from './helpers';
 
 const root = join(__dirname, '..', '..');
 const seedFile = join(root, 'test/fixtures/seed/lvs.cf');
@@ -33,7 +33,7 @@ t.test('seed lvs.cf: every effective value', async (t) => {
     protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 60, pmask: '255.255.240.0', send: '\n', expect: 'OK', useRegex: false,
     sendProgram: '/usr/local/bin/check_tcp_port.sh %h 3306', loadMonitor: 'none', timeout: 5, reentry: 10, quiesceServer: true,
     clientMonitor: '/usr/sbin/nanny', check: 'tcp', interval: 5, rise: 2, fall: 1, jitter: 0, slowStart: true,
-    expireQuiescentTemplate: false, expireNodestConn: false,
+    expireQuiescentTemplate: false, expireNodestConn: false, failedServerKeepsTemplates: false,
   });
   t.same(source, { file: seedFile, line: 18 });
   t.same(servers.map(({ source: s, ...x }) => ({ ...x, line: s.line })), [
@@ -114,4 +114,12 @@ t.test('round trip of a config with incomplete inactive blocks', async (t) => {
   const text = ['primary = 10.0.0.1', 'network = direct', 'rsh_command = ""', 'virtual "" {', '  active = 1', '  address = 10.0.0.3 eth0:1',
     '  server s {', '    active = 0', '  }', '}', 'virtual off {', '}', ''].join('\n');
   roundTrip(t, validateConfig(parseConfig(text, 'i.cf', parseOpts)), 'incomplete inactive');
+});
+
+t.test('failed_server_keeps_templates: off by default, 1 restores IPVS, printed and re-read', async (t) => {
+  t.equal(validateConfig(parseConfig(mk(), 'x.cf', parseOpts)).virtuals[0].failedServerKeepsTemplates, false);
+  const on = validateConfig(parseConfig(mk({ virtual: ['failed_server_keeps_templates = 1'] }), 'x.cf', parseOpts));
+  t.equal(on.virtuals[0].failedServerKeepsTemplates, true);
+  t.match(formatEffectiveConfig(on), /failed_server_keeps_templates = 1/);
+  t.throws(() => parseConfig(mk({ virtual: ['failed_server_keeps_templates = 2'] }), 'x.cf', parseOpts), { code: 'E_CONFIG_BAD_BOOLEAN' }, 'a boolean: 0 or 1');
 });

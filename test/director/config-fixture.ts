@@ -9,7 +9,7 @@ export function virtual(name: string, address: string, servers: RealServerConfig
   return {
     name, active: true, address, device: 'eth0:1', port: 3306, protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 0,
     useRegex: false, loadMonitor: 'none', timeout: 10, reentry: 180, quiesceServer: false, check: 'tcp', fall: 1, jitter: 0,
-    slowStart: true, expireQuiescentTemplate: false, expireNodestConn: false, servers, source: { file: 'test', line: 1 }, ...o,
+    slowStart: true, expireQuiescentTemplate: false, expireNodestConn: false, failedServerKeepsTemplates: false, servers, source: { file: 'test', line: 1 }, ...o,
   };
 }
 

@@ -90,3 +90,52 @@ t.test('sorry_server: in the table (weight 1) only while no real server takes ne
   p.applyHealth(down('sql1', '10.0.0.4', true), 'x');
   t.same(order(p), ['10.0.0.4:0', '10.0.0.9:1'], 'quiesced servers take no new connections: sorry server back');
 });
+
+t.test('failed: a server down by its health check invalidates its templates; an operator weight 0 does not', async (t) => {
+  const failedOf = (p: Pool) => p.specs()[0].dests.map((d) => `${d.address}:${d.weight}${d.failed ? ' failed' : ''}`);
+  const p = new Pool({ healthWired: true, drainTimeoutMs: 1000 });
+  p.applyConfig(seed(), 0);
+  p.applyHealth(up('sql1', '10.0.0.4'), 'x');
+  p.applyHealth(up('sql2', '10.0.0.5'), 'x');
+  t.same(failedOf(p), ['10.0.0.5:1', '10.0.0.4:1']);
+  t.ok(p.applyHealth(down('sql2', '10.0.0.5', true), 'x'), 'table rewritten');
+  t.same(failedOf(p), ['10.0.0.5:0 failed', '10.0.0.4:1'], 'quiesced by health: failed');
+  t.ok(p.applyHealth(up('sql2', '10.0.0.5'), 'x'));
+  t.same(failedOf(p), ['10.0.0.5:1', '10.0.0.4:1'], 'back after reentry: no longer failed');
+
+  const [e] = p.match('sql1');
+  e.override = { kind: 'drain', weight: 0, since: 'x' };
+  t.same(failedOf(p), ['10.0.0.5:1', '10.0.0.4:0'], 'directorctl drain: weight 0, not failed');
+  e.override = { kind: 'weight', weight: 0, since: 'x' };
+  t.same(failedOf(p), ['10.0.0.5:1', '10.0.0.4:0'], 'weight 0 override: not failed');
+  e.override = undefined;
+  p.applyHealth(down('sql1', '10.0.0.4', true), 'x');
+  e.override = { kind: 'drain', weight: 0, since: 'x' };
+  t.same(failedOf(p), ['10.0.0.5:1', '10.0.0.4:0 failed'], 'a drained server that also failed its check is failed');
+
+  // A configured weight 0 that health keeps at 0 (same inTable and weight): the failure alone still rewrites the table.
+  const z = new Pool({ healthWired: true, drainTimeoutMs: 1000 });
+  z.applyConfig(config([virtual('mysql', '10.0.0.3', [server('sql1', '10.0.0.4', { weight: 0 })], { persistent: 60 })]), 0);
+  z.applyHealth(up('sql1', '10.0.0.4', 0), 'x');
+  t.same(failedOf(z), ['10.0.0.4:0'], 'configured weight 0 and up: not failed');
+  t.ok(z.applyHealth(down('sql1', '10.0.0.4', true), 'x'), 'the failure alone rewrites the table');
+  t.same(failedOf(z), ['10.0.0.4:0 failed']);
+
+  // failed_server_keeps_templates = 1: IPVS's behaviour, the flag is never set.
+  const k = new Pool({ healthWired: true, drainTimeoutMs: 1000 });
+  k.applyConfig(config([virtual('mysql', '10.0.0.3', [server('sql1', '10.0.0.4'), server('sql2', '10.0.0.5')], { persistent: 60, failedServerKeepsTemplates: true })]), 0);
+  k.applyHealth(up('sql1', '10.0.0.4'), 'x');
+  k.applyHealth(down('sql2', '10.0.0.5', true), 'x');
+  t.same(failedOf(k), ['10.0.0.5:0', '10.0.0.4:1'], 'failed_server_keeps_templates = 1: quiesced, templates kept');
+  const changes = k.applyConfig(config([virtual('mysql', '10.0.0.3', [server('sql1', '10.0.0.4'), server('sql2', '10.0.0.5')], { persistent: 60 })]), 1);
+  t.same(changes, ['virtual mysql (tcp:10.0.0.3:3306) changed'], 'a reload that changes the key is a service change');
+  t.same(failedOf(k), ['10.0.0.5:0 failed', '10.0.0.4:1'], 'and applies to a server already down');
+
+  // Removed from the configuration while failed: it drains at weight 0 and stays failed.
+  const r = new Pool({ healthWired: true, drainTimeoutMs: 1000 });
+  r.applyConfig(seed(), 0);
+  r.applyHealth(up('sql1', '10.0.0.4'), 'x');
+  r.applyHealth(down('sql2', '10.0.0.5', true), 'x');
+  r.applyConfig(config([virtual('mysql', '10.0.0.3', [server('sql1', '10.0.0.4')], { persistent: 60, pmask: '255.255.240.0' })]), 1);
+  t.same(failedOf(r), ['10.0.0.5:0 failed', '10.0.0.4:1'], 'draining and failed');
+});

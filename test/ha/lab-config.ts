@@ -25,7 +25,7 @@ export function haVirtual(over: Partial<VirtualServiceConfig> = {}): VirtualServ
   return {
     name: 'mysql', active: true, address: HA_LAB.vip, device: 'eth0:6', vipNetmask: '255.255.240.0', port: 3306, protocol: 'tcp', fwmark: 0,
     scheduler: 'wlc', persistent: 0, useRegex: false, loadMonitor: 'none', timeout: 10, reentry: 180, quiesceServer: false, check: 'tcp',
-    fall: 1, jitter: 0, slowStart: true, expireQuiescentTemplate: false, expireNodestConn: false, servers: [], source: { file: 'lab', line: 1 },
+    fall: 1, jitter: 0, slowStart: true, expireQuiescentTemplate: false, expireNodestConn: false, failedServerKeepsTemplates: false, servers: [], source: { file: 'lab', line: 1 },
     ...over,
   };
 }
