@@ -224,7 +224,7 @@ export class Director implements ControlTarget {
     const cport = m[2] === undefined ? undefined : Number(m[2]);
     // An existing connection or persistence template decides before any scheduler does.
     const conns = this.opts.dataplane.connections(100_000);
-    const hit = conns.find((c) => !c.template && c.caddr === ip && (cport === undefined || c.cport === cport)) ?? conns.find((c) => c.template && this.templateCovers(c.caddr, c.vaddr, c.vport, ip));
+    const hit = conns.find((c) => !c.template && c.caddr === ip && (cport === undefined || c.cport === cport)) ?? conns.find((c) => c.template && this.templateCovers(c.caddr, c.vaddr, c.vport, ip) && !this.templateToFailed(c.vaddr, c.vport, c.daddr));
     if (hit) {
       const name = this.pool.match(`${hit.daddr}:${hit.dport}`)[0]?.server;
       return {
@@ -255,6 +255,11 @@ export class Director implements ControlTarget {
     const v = this.cfg.virtuals.find((x) => x.address === vip && x.port === vport);
     const mask = (v?.pmask ?? '255.255.255.255').split('.').map(Number);
     return client.split('.').map((o, i) => Number(o) & mask[i]).join('.') === masked;
+  }
+
+  /** A template pointing at a failed server decides nothing: the data plane schedules its client afresh. */
+  private templateToFailed(vip: string, vport: number, daddr: string): boolean {
+    return this.pool.specs().some((s) => s.vip === vip && s.port === vport && s.dests.some((d) => d.failed && d.address === daddr));
   }
 
   private virtualName(vip: string, port: number): string {

@@ -147,6 +147,8 @@ t.test('where: live connection, then template, then the simulator; bad client', 
   t.match(h.director.where('10.64.1.10:5000'), { destination: { address: '10.64.0.4', server: 'a' }, reason: 'existing ESTABLISHED connection', virtual: 'db' });
   t.match(h.director.where('10.64.2.2'), { destination: { address: '10.64.0.4' }, reason: /persistence template 10\.64\.0\.0:0/ });
   t.match(h.director.where('10.99.0.1'), { reason: 'simulated' });
+  h.emit(ch('a', '10.64.0.4', false, 0, true));
+  t.match(h.director.where('10.64.2.2'), { reason: 'simulated' }, 'a template to a failed (quiesced) server decides nothing: the client is scheduled afresh');
   t.throws(() => h.director.where('10.0.0.256'), { code: 'E_CTL_BAD_ARGS' });
   t.throws(() => h.director.where('host:1'), { code: 'E_CTL_BAD_ARGS' });
 });
