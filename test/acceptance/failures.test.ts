@@ -1,7 +1,7 @@
 // The failures the seed's design must survive, one lab, a database workload through the VIP all along.
 // Fast variant of the seed's lvs.cf (timeout 1, reentry 2, keepalive 0.2, deadtime 0.6) so the suite stays short;
-// expire_quiescent_template = 1 because with the seed's quiesce + persistence, IPVS (and directord, faithfully)
-// keeps a persistent client on a quiesced dead server for as long as it keeps retrying.
+// nothing else changed: a dead server's persistent clients move without expire_quiescent_template (see
+// dead-server-persistence.test.ts for the seed's own timings).
 import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { labAvailable, waitFor } from '../lab/lab';
@@ -21,7 +21,7 @@ const SERVER_DETECTION_MS = 2 * TIMEOUT * 1000 + SLACK_MS;
 const DIRECTOR_DETECTION_MS = (DEADTIME + FAST_TIMINGS.global.keepalive) * 1000 + SLACK_MS;
 
 export function fastConfig(extraVirtual: Record<string, string | number> = {}): string {
-  return seedVariant(readFileSync(paths.seedConfig, 'utf8'), { ...FAST_TIMINGS.global }, { ...FAST_TIMINGS.virtual, expire_quiescent_template: 1, ...extraVirtual });
+  return seedVariant(readFileSync(paths.seedConfig, 'utf8'), { ...FAST_TIMINGS.global }, { ...FAST_TIMINGS.virtual, ...extraVirtual });
 }
 
 t.test('failures under a database workload', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {

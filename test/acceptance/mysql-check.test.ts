@@ -14,7 +14,7 @@ const DETECTION_MS = 2 * FAST_TIMINGS.virtual.timeout * 1000 + SLACK_MS;
 
 function mysqlCheckConfig(): string {
   const fast = seedVariant(readFileSync(paths.seedConfig, 'utf8'), { ...FAST_TIMINGS.global }, {
-    ...FAST_TIMINGS.virtual, expire_quiescent_template: 1,
+    ...FAST_TIMINGS.virtual,
     check: 'mysql', mysql_user: SEED_USERS.monitor.user, mysql_password: SEED_USERS.monitor.password,
   });
   return fast.split('\n').filter((l) => !/^\s*(send_program|send|expect) = /.test(l)).join('\n');

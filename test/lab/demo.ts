@@ -2,7 +2,7 @@
 // then removes everything (or, with --keep, stays running until SIGTERM). Started by scripts/demo.sh.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { SeedLab, SEED, SEED_USERS, seedIpvsadmTable, seedVariant } from './seed';
+import { SeedLab, SEED, SEED_USERS, seedIpvsadmTable } from './seed';
 import { waitCaughtUp } from './mariadb';
 import { waitFor } from './lab';
 import { Workload, WORKLOAD_TABLE_SQL } from './workload';
@@ -118,11 +118,10 @@ async function run(keep: boolean): Promise<void> {
     workloads.push(w);
     w.start();
 
-    await step('Reload under traffic: one line added to lvs.cf (expire_quiescent_template = 1)', async () => {
-      say(indent("The seed's quiesce_server = 1 with persistent = 60 keeps a persistent client on a quiesced (dead) server:"));
-      say(indent('IPVS does so unless the expire_quiescent_template sysctl is set, and directord reproduces it faithfully.'));
-      say(indent('directord has the sysctl as an lvs.cf key; both directors reload it while the client keeps writing.'));
-      const changed = seedVariant(readFileSync(paths.seedConfig, 'utf8'), {}, { expire_quiescent_template: 1 });
+    await step("Reload under traffic: sql2's weight 1 -> 2 in lvs.cf", async () => {
+      say(indent('Both directors reload a changed lvs.cf while the client keeps writing; only the difference is applied.'));
+      const changed = readFileSync(paths.seedConfig, 'utf8').replace(/(server sql2\.example\.com \{\n\s*address = 10\.0\.0\.5\n\s*active = 1\n\s*weight = )1/, '$12');
+      if (changed === readFileSync(paths.seedConfig, 'utf8')) throw new Error("the seed's sql2 block was not found");
       const failuresBefore = w.failures.length;
       for (const h of ['lb1', 'lb2'] as const) {
         writeFileSync(s.configPath(h), changed);
@@ -139,6 +138,8 @@ async function run(keep: boolean): Promise<void> {
       const other = victim === 'sql1' ? 'sql2' : 'sql1';
       const db = victim === 'sql1' ? s.sql1 : s.sql2;
       say(indent(`the client is being served by ${victim}; it writes a numbered row through the VIP every 100 ms`));
+      say(indent('persistent = 60 pins it there; quiesce_server = 1 keeps a failed server in the table at weight 0. IPVS would'));
+      say(indent('keep sending the client to the dead server; directord invalidates its template (failed_server_keeps_templates = 0).'));
       const mark = s.director('lb1').records.length;
       const t0 = Date.now();
       await db.stop();

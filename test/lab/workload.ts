@@ -24,7 +24,7 @@ export interface WorkloadTarget {
 /** One line of the child's report. */
 export type WorkloadEvent =
   | { kind: 'ok'; seq: number; at: number; serverId: number; ms: number }
-  | { kind: 'err'; seq: number; at: number; code: string; committed: 'no' | 'unknown' };
+  | { kind: 'err'; seq: number; at: number; code: string; committed: 'no' | 'unknown'; ms: number };
 
 export const WORKLOAD_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS test.workload (seq INT PRIMARY KEY, server_id INT, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))';
 
@@ -127,7 +127,7 @@ async function runChild(target: WorkloadTarget): Promise<void> {
       }
     } catch (e) {
       const code = (e as { code?: string }).code ?? String(e);
-      process.stdout.write(JSON.stringify({ kind: 'err', seq, at: Date.now(), code, committed: sent ? 'unknown' : 'no' }) + '\n');
+      process.stdout.write(JSON.stringify({ kind: 'err', seq, at: Date.now(), code, committed: sent ? 'unknown' : 'no', ms: Date.now() - started }) + '\n');
     }
     await new Promise((r) => setTimeout(r, target.intervalMs ?? 50));
   }
