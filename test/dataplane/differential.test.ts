@@ -130,7 +130,7 @@ function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) =>
     if (trace) console.error(i, 'roll', roll, now);
     if (roll < 3) { setServices(p, mutate(r, p.services)); if (trace) console.error(JSON.stringify(p.services)); }
     else if (roll < 4) {
-      const to = { tcp: r.pick([900, 100, 30]), tcpfin: r.pick([120, 10]), udp: r.pick([300, 20]) };
+      const to = { tcp: r.pick([900, 100, 30, 0]), tcpfin: r.pick([120, 10, 0]), udp: r.pick([300, 20, 0]) }; // 0 keeps the current value
       p.model.setTimeouts(to);
       p.native.setTimeouts(to);
     } else if (roll < 10) now += r.pick([1000, 5000, 30_000, 61_000, 121_000, 301_000, 901_000]);
