@@ -57,7 +57,8 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
     const struct dd_service_spec *sp = &svcs[i];
     struct dd_service *s;
     uint16_t old[DD_MAX_DESTS_PER_SERVICE];
-    int oldn, changed = 0, rr_dest = -1;
+    int32_t oldw[DD_MAX_DESTS_PER_SERVICE];
+    int oldn, changed = 0, rr_dest = -1, fresh = 0, rebind = 0;
     if (slot_of[i] < 0) {
       for (j = 0; j < DD_MAX_SERVICES && t->svcs[j].in_use; j++) {}
       if (j == DD_MAX_SERVICES) return -1;
@@ -67,6 +68,7 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
       s->in_use = 1; s->vip = sp->vip; s->port = sp->port; s->protocol = sp->protocol; s->fwmark = sp->fwmark;
       slot_of[i] = (int)j;
       changed = 1;
+      fresh = 1;
     }
     s = &t->svcs[slot_of[i]];
     s->spec_index = (int)i;
@@ -75,11 +77,13 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
       changed = 1;
       s->rr_pos = -1; s->wrr_pos = -1; s->wrr_cw = 0;
       rr_dest = -2;
+      rebind = !fresh;
     }
     s->scheduler = sp->scheduler; s->pmask = sp->pmask; s->persistent_ms = sp->persistent_ms;
     s->expire_quiescent_template = sp->expire_quiescent_template; s->expire_nodest_conn = sp->expire_nodest_conn;
     oldn = s->ndests;
     memcpy(old, s->dests, sizeof(uint16_t) * oldn);
+    for (j = 0; j < (uint32_t)oldn; j++) oldw[j] = t->dests[old[j]].weight;
     if (rr_dest != -2 && s->rr_pos >= 0 && s->rr_pos < oldn) rr_dest = old[s->rr_pos];
     for (j = 0; j < (uint32_t)oldn; j++) t->dests[old[j]].available = 0;
     for (j = 0; j < sp->dest_count; j++) {
@@ -123,7 +127,10 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
           if (s->dests[j] == old[k2]) { s->rr_pos = (int)j; break; }
     }
     if (changed) {
-      dd_wrr_dest_changed(t, s);
+      /* A rebound scheduler starts from init_service on the final list (cw was reset to 0); otherwise the diff
+       * replays as the ipvsadm calls it stands for (a new service: -A, then one -a per dest). */
+      if (rebind) dd_wrr_dest_changed(t, s);
+      else dd_wrr_dests_changed(t, s, old, oldw, oldn);
       dd_sh_rebuild(t, s);
       if (s->scheduler == DD_SCHED_MH) dd_mh_rebuild(t, s);
     }

@@ -52,18 +52,62 @@ static uint32_t rr(struct dd_table *t, struct dd_service *s) {
 
 static int gcd(int a, int b) { while (b) { int c = a % b; a = b; b = c; } return a; }
 
-void dd_wrr_dest_changed(struct dd_table *t, struct dd_service *s) {
+/* ip_vs_wrr_dest_changed for one list state, given by its n weights: cursor to the head, cw clamped or realigned. */
+static void wrr_changed(struct dd_service *s, const int32_t *w, int n) {
   int i, g = 0, mw = 0;
-  for (i = 0; i < s->ndests; i++) {
-    int w = t->dests[s->dests[i]].weight;
-    if (w > 0) g = g > 0 ? gcd(w, g) : w;
-    if (w > mw) mw = w;
+  for (i = 0; i < n; i++) {
+    if (w[i] > 0) g = g > 0 ? gcd(w[i], g) : w[i];
+    if (w[i] > mw) mw = w[i];
   }
   s->wrr_di = g ? g : 1;
   s->wrr_pos = -1;
   s->wrr_mw = mw - (s->wrr_di - 1);
   if (s->wrr_cw > s->wrr_mw || !s->wrr_cw) s->wrr_cw = s->wrr_mw;
   else if (s->wrr_di > 1) s->wrr_cw = (s->wrr_cw / s->wrr_di) * s->wrr_di + 1;
+}
+
+void dd_wrr_dest_changed(struct dd_table *t, struct dd_service *s) {
+  int32_t w[DD_MAX_DESTS_PER_SERVICE];
+  int i;
+  for (i = 0; i < s->ndests; i++) w[i] = t->dests[s->dests[i]].weight;
+  wrr_changed(s, w, s->ndests);
+}
+
+static int index_of(const uint16_t *ids, int n, uint16_t id) {
+  int i;
+  for (i = 0; i < n; i++) if (ids[i] == id) return i;
+  return -1;
+}
+
+/* One dest_changed per ipvsadm call the diff stands for, as the model's wrrCallSequence: deletions (old list
+ * order), weight edits (new list order), additions from the new list's tail (each -a inserts at the head); then
+ * the final list, a no-op after them. old/oldw/oldn: the list and its weights before the diff. */
+void dd_wrr_dests_changed(struct dd_table *t, struct dd_service *s, const uint16_t *old, const int32_t *oldw, int oldn) {
+  uint16_t id[DD_MAX_DESTS_PER_SERVICE];
+  int32_t w[DD_MAX_DESTS_PER_SERVICE];
+  int n = 0, i, j;
+  for (i = 0; i < oldn; i++) { id[n] = old[i]; w[n++] = oldw[i]; }
+  for (i = 0; i < oldn; i++) {
+    if (index_of(s->dests, s->ndests, old[i]) >= 0) continue;
+    j = index_of(id, n, old[i]);
+    n--;
+    memmove(&id[j], &id[j + 1], sizeof(id[0]) * (size_t)(n - j));
+    memmove(&w[j], &w[j + 1], sizeof(w[0]) * (size_t)(n - j));
+    wrr_changed(s, w, n);
+  }
+  for (i = 0; i < s->ndests; i++) {
+    j = index_of(id, n, s->dests[i]);
+    if (j < 0 || w[j] == t->dests[s->dests[i]].weight) continue;
+    w[j] = t->dests[s->dests[i]].weight;
+    wrr_changed(s, w, n);
+  }
+  for (i = s->ndests - 1; i >= 0; i--) {
+    if (index_of(id, n, s->dests[i]) >= 0) continue;
+    id[n] = s->dests[i];
+    w[n++] = t->dests[s->dests[i]].weight;
+    wrr_changed(s, w, n);
+  }
+  dd_wrr_dest_changed(t, s);
 }
 
 /* ip_vs_wrr_schedule: positions stand in for list entries, -1 for the head. */

@@ -23,7 +23,8 @@ export function ereToRegExp(expr: string): RegExp {
 export type MatchVerdict = { ok: true } | { ok: false; reason: 'read_too_short' | 'expect_mismatch' | 'bad_regex'; detail: string };
 
 /**
- * nanny: `*` accepts any one byte; otherwise the read must be at least strlen(expect) bytes and start with expect.
+ * nanny: `*` accepts whatever the first read returns, even nothing: a server that accepts and closes (a 0-byte
+ * read at EOF, or an empty UDP datagram) passes, as nanny turns that read into "*". Otherwise the read must be at least strlen(expect) bytes and start with expect.
  * With use_regex, expect is a POSIX extended regex, unanchored, on the bytes read (JS RegExp syntax stands in
  * for ERE: the common subset is identical; see docs/compatibility.md).
  */
@@ -38,7 +39,7 @@ export function matchExpect(expect: string, useRegex: boolean, got: Buffer): Mat
     }
     return re.test(text.slice(0, REGEX_READ_LIMIT)) ? { ok: true } : { ok: false, reason: 'expect_mismatch', detail: printable(text) };
   }
-  if (expect === '*') return got.length >= 1 ? { ok: true } : { ok: false, reason: 'read_too_short', detail: '' };
+  if (expect === '*') return { ok: true };
   const want = Buffer.from(expect, 'latin1');
   if (got.length < want.length) return { ok: false, reason: 'read_too_short', detail: `${got.length} < ${want.length}` };
   return got.subarray(0, want.length).equals(want) ? { ok: true } : { ok: false, reason: 'expect_mismatch', detail: printable(text.slice(0, want.length)) };

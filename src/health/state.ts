@@ -52,6 +52,14 @@ export function initialWeight(policy: CheckerPolicy): number {
   return Math.max(1, policy.weight >> 5);
 }
 
+/**
+ * The weight the ramp ends at: the configured one, except that nanny never lowers a weight, so a configured 0
+ * stays at the entry weight 1 (max(1, 0 >> 5)). Without slow start, the configured weight as is (0 included).
+ */
+export function targetWeight(policy: CheckerPolicy): number {
+  return Math.max(policy.weight, initialWeight(policy));
+}
+
 /** nanny runs adjustWeight when interval > 20 or currCount % (20 / interval) == 0 (integer division). */
 export function weightAdjustDue(policy: CheckerPolicy, successCount: number): boolean {
   if (policy.intervalSec > 20) return true;
@@ -91,21 +99,18 @@ export function step(prev: CheckerState, policy: CheckerPolicy, ok: boolean): St
     // Below the fall threshold: still in service, but re-entry counting starts over should it fall.
   }
 
+  const target = targetWeight(policy);
   // nanny's slow start: in the same iteration too, every ~20 s worth of checks, double towards the configured weight.
-  if (s.active && s.weight < policy.weight && weightAdjustDue(policy, s.successCount)) {
-    const next = Math.min(policy.weight, Math.max(1, s.weight * 2));
+  if (s.active && s.weight < target && weightAdjustDue(policy, s.successCount)) {
+    const next = Math.min(target, Math.max(1, s.weight * 2));
     if (next !== s.weight) {
       s.weight = next;
       weightChanged = true;
     }
   }
   // A weight lowered by a reload applies at once; raised ones ramp (or jump without slow start).
-  if (s.active && s.weight > policy.weight) {
-    s.weight = policy.weight;
-    weightChanged = true;
-  }
-  if (s.active && !policy.slowStart && s.weight !== policy.weight) {
-    s.weight = policy.weight;
+  if (s.active && (s.weight > target || (!policy.slowStart && s.weight !== target))) {
+    s.weight = target;
     weightChanged = true;
   }
   return { state: s, transition, weightChanged };
@@ -129,6 +134,7 @@ export function desired(s: CheckerState, policy: CheckerPolicy): Desired {
 /** After a reload changed the policy of a kept checker: apply lowered/unramped weights at once, keep up/down. */
 export function reconcilePolicy(prev: CheckerState, policy: CheckerPolicy): CheckerState {
   const s = { ...prev };
-  if (s.active && (s.weight > policy.weight || !policy.slowStart)) s.weight = policy.weight;
+  const target = targetWeight(policy);
+  if (s.active && (s.weight > target || !policy.slowStart)) s.weight = target;
   return s;
 }

@@ -79,9 +79,10 @@ function runTcp(spec: ProbeSpec): Promise<ProbeResult> {
       // A regex may match before 254 bytes arrive: accept as soon as it does, judge the rest at the limit.
       if (spec.useRegex && matchExpect(spec.expect!, true, Buffer.concat(chunks)).ok) finish(true, 'ok');
     });
+    // EOF ends nanny's single read: judge what came (nothing at all still passes `*`, as in nanny).
     sock.on('end', () => {
       if (phase !== 'read' || done) return;
-      if (got > 0) judge();
+      if (got > 0 || matchExpect(spec.expect!, spec.useRegex, Buffer.alloc(0)).ok) judge();
       else finish(false, 'read_too_short', 'closed before any data');
     });
   });

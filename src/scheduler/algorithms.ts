@@ -13,8 +13,11 @@ export interface SchedulerFlags {
 
 export interface Scheduler {
   readonly name: SchedulerName;
-  /** The kernel's add_dest/del_dest/upd_dest callbacks, once for a whole list change. */
-  destsChanged(oldList: readonly SchedDest[], newList: readonly SchedDest[]): void;
+  /**
+   * The kernel's add_dest/del_dest/upd_dest callbacks for a whole list change, as the ipvsadm calls it stands for
+   * (see wrrCallSequence). `oldWeights[i]` is oldList[i]'s weight before the change (default: its current one).
+   */
+  destsChanged(oldList: readonly SchedDest[], newList: readonly SchedDest[], oldWeights?: readonly number[]): void;
   schedule(list: readonly SchedDest[], saddr: number, sport: number): SchedDest | null;
 }
 
@@ -91,6 +94,37 @@ export class RoundRobin implements Scheduler {
   }
 }
 
+export interface WrrMark { di: number; mw: number; cw: number }
+
+/** ip_vs_wrr_dest_changed's arithmetic for one list state (its weights): cw clamped (or set, if 0) / realigned. */
+export function wrrDestChanged(cw: number, weights: Iterable<number>): WrrMark {
+  let g = 0, max = 0;
+  for (const w of weights) {
+    if (w > 0) g = g > 0 ? gcd(w, g) : w;
+    if (w > max) max = w;
+  }
+  const di = g || 1;
+  const mw = max - (di - 1);
+  if (cw > mw || !cw) cw = mw;
+  else if (di > 1) cw = Math.trunc(cw / di) * di + 1;
+  return { di, mw, cw };
+}
+
+/**
+ * The weights of the list after each ipvsadm call a diff stands for, in this order: deletions (old list order),
+ * weight edits (new list order), then additions from the new list's tail (each `-a` inserts at the head, so this
+ * order rebuilds the new list). A new service is an `ipvsadm -A` (empty list) followed by its additions.
+ */
+export function wrrCallSequence(oldList: readonly SchedDest[], oldWeights: readonly number[], newList: readonly SchedDest[]): number[][] {
+  const cur = new Map<SchedDest, number>(oldList.map((d, i) => [d, oldWeights[i] ?? d.weight]));
+  const steps: number[][] = [];
+  const snap = (): void => { steps.push([...cur.values()]); };
+  for (const d of oldList) if (!newList.includes(d)) { cur.delete(d); snap(); }
+  for (const d of newList) if (cur.has(d) && cur.get(d) !== d.weight) { cur.set(d, d.weight); snap(); }
+  for (let i = newList.length - 1; i >= 0; i--) if (!cur.has(newList[i])) { cur.set(newList[i], newList[i].weight); snap(); }
+  return steps;
+}
+
 /** Weighted round robin: the gcd / max-weight / current-weight walk of ip_vs_wrr.c; cursor -1 = list head. */
 export class WeightedRoundRobin implements Scheduler {
   readonly name = 'wrr' as const;
@@ -99,27 +133,24 @@ export class WeightedRoundRobin implements Scheduler {
   mw = 0;
   cw = 0;
 
+  /** ip_vs_wrr_init_svc on the list as it is (an empty one for `ipvsadm -A`): cw starts at mw. */
   constructor(list: readonly SchedDest[]) {
-    this.recompute(list);
-    this.cw = this.mw;
+    this.apply(wrrDestChanged(0, list.map((d) => d.weight)));
   }
 
-  private recompute(list: readonly SchedDest[]): void {
-    let g = 0, max = 0;
-    for (const d of list) {
-      if (d.weight > 0) g = g > 0 ? gcd(d.weight, g) : d.weight;
-      if (d.weight > max) max = d.weight;
-    }
+  private apply(m: WrrMark): void {
     this.cl = -1;
-    this.di = g || 1;
-    this.mw = max - (this.di - 1);
+    Object.assign(this, m);
   }
 
-  /** ip_vs_wrr_dest_changed: cursor back to the head, cw clamped (or set, if it was 0) / realigned to the new gcd. */
-  destsChanged(_old: readonly SchedDest[], list: readonly SchedDest[]): void {
-    this.recompute(list);
-    if (this.cw > this.mw || !this.cw) this.cw = this.mw;
-    else if (this.di > 1) this.cw = Math.trunc(this.cw / this.di) * this.di + 1;
+  /**
+   * One ip_vs_wrr_dest_changed per ipvsadm call of the diff (cursor back to the head, cw clamped or realigned),
+   * so a diff leaves the state sequential calls leave: adding weights 9, 6, 4 one by one ends with cw 1, not 9.
+   */
+  destsChanged(oldList: readonly SchedDest[], list: readonly SchedDest[], oldWeights: readonly number[] = oldList.map((d) => d.weight)): void {
+    for (const weights of wrrCallSequence(oldList, oldWeights, list)) this.apply(wrrDestChanged(this.cw, weights));
+    // Idempotent after the last call; alone, it stands for an edit that changed no weight (thresholds, order).
+    this.apply(wrrDestChanged(this.cw, list.map((d) => d.weight)));
   }
 
   schedule(list: readonly SchedDest[]): SchedDest | null {

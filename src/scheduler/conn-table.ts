@@ -107,9 +107,9 @@ export class ConnTableModel {
     this.table.set(services);
   }
 
-  /** ipvsadm --set: applies to connections from their next state change or packet on. */
+  /** ipvsadm --set: 0 keeps the current value (as IPVS and the native table); applies from each connection's next packet. */
   setTimeouts(t: Partial<Timeouts>): void {
-    this.timeouts = timeoutTableMs(t);
+    this.timeouts = timeoutTableMs(t, this.timeouts);
   }
 
   /** One client→VIP packet at time nowMs: every timer due by then fires first. */

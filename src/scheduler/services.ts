@@ -118,6 +118,7 @@ export class ServiceTable {
   private apply(key: string, spec: ModelServiceSpec, vaddr: number, pmask: number): Service {
     const old = this.services.get(key);
     const oldList = old ? old.list : [];
+    const oldWeights = oldList.map((d) => d.weight);
     const list: ModelDest[] = [];
     let changed = !old || oldList.length !== spec.dests.length;
     spec.dests.forEach((ds, i) => {
@@ -147,7 +148,9 @@ export class ServiceTable {
     const flags = spec.schedFlags ?? {};
     const flagsKey = `${flags.fallback ? 1 : 0}${flags.port ? 1 : 0}`;
     if (!old || old.schedName !== spec.scheduler || old.flagsKey !== flagsKey) {
-      const sched = createScheduler(spec.scheduler, list, flags);
+      // A new service is `ipvsadm -A` then one `-a` per dest; a scheduler change rebinds on the final list (-E).
+      const sched = createScheduler(spec.scheduler, old ? list : [], flags);
+      if (!old) sched.destsChanged([], list, []);
       const svc: Service = old ?? {
         key, spec, protocol: spec.protocol, vaddr, port: spec.port, fwmark: spec.fwmark, pmask, list, sched,
         schedName: spec.scheduler, flagsKey, conns: 0, inPkts: 0, inBytes: 0,
@@ -155,7 +158,7 @@ export class ServiceTable {
       Object.assign(svc, { spec, pmask, list, sched, schedName: spec.scheduler, flagsKey });
       return svc;
     }
-    if (changed) old.sched.destsChanged(oldList, list);
+    if (changed) old.sched.destsChanged(oldList, list, oldWeights);
     Object.assign(old, { spec, pmask, list });
     return old;
   }

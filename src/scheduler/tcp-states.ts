@@ -77,10 +77,13 @@ export interface TimeoutOverrides {
   udp: number;    // UDP seconds, 0 = keep default
 }
 
-/** Per-state timeouts in ms after `ipvsadm --set tcp tcpfin udp` semantics (0 keeps the current value). */
-export function timeoutTableMs(o: Partial<TimeoutOverrides> = {}): Record<ConnState, number> {
+/**
+ * Per-state timeouts in ms after `ipvsadm --set tcp tcpfin udp` semantics: a 0 (or absent) value keeps the
+ * current one, i.e. `current`'s (the IPVS defaults when there is none yet).
+ */
+export function timeoutTableMs(o: Partial<TimeoutOverrides> = {}, current?: Readonly<Record<ConnState, number>>): Record<ConnState, number> {
   const out = {} as Record<ConnState, number>;
-  for (const [s, v] of Object.entries(DEFAULT_TIMEOUTS_S)) out[s as ConnState] = v * 1000;
+  for (const [s, v] of Object.entries(DEFAULT_TIMEOUTS_S)) out[s as ConnState] = current ? current[s as ConnState] : v * 1000;
   if (o.tcp) out.ESTABLISHED = o.tcp * 1000;
   if (o.tcpfin) out.FIN_WAIT = o.tcpfin * 1000;
   if (o.udp) out.UDP = o.udp * 1000;

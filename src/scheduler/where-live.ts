@@ -33,7 +33,10 @@ export function whereNow(
       if (c?.unavailableReason) d.unavailableReason = c.unavailableReason;
       return d;
     });
-    const chosen = createScheduler(svc.scheduler, list, svc.schedFlags).schedule(list, client, cport);
+    // As a table just built: `ipvsadm -A`, then the adds (for wrr the adds leave cw at 1, not at the maximum weight).
+    const sched = createScheduler(svc.scheduler, [], svc.schedFlags);
+    sched.destsChanged([], list, []);
+    const chosen = sched.schedule(list, client, cport);
     if (!chosen) {
       return { ...a, dest: null, decision: { verdict: 'no_dest', reason: 'no_dest', newConn: false, templateCreated: false }, reason: `no real server: none has weight > 0 and is usable (${list.map((d) => `${label(d)} w${d.weight}${d.unavailableReason ? `, ${d.unavailableReason}` : ''}`).join('; ')})` };
     }

@@ -3,7 +3,7 @@
 import type { LvsConfig } from '../config/schema';
 import { DirectordError } from '../errors';
 import { ipToU32, maskPrefixLength, u32ToIp } from './addr';
-import { MH_TAB_SIZE, MaglevHash, SourceHash } from './algorithms';
+import { MH_TAB_SIZE, MaglevHash, SourceHash, wrrDestChanged } from './algorithms';
 import { ConnTableModel, type Decision } from './conn-table';
 import type { ModelDestSpec, ModelServiceSpec } from './services';
 
@@ -54,8 +54,11 @@ function schedulerReason(svc: ModelServiceSpec, d: ModelDestSpec, clientIp: stri
     case 'rr':
       return `rr: the cursor starts at the list head, so the first server with weight > 0 wins: ${label(d)}, ${position(svc, d)}`;
     case 'wrr': {
-      const max = Math.max(...svc.dests.map((x) => x.weight));
-      return `wrr: the current weight starts at the maximum weight ${max}, so the first server in list order with weight >= ${max} wins: ${label(d)}, ${position(svc, d)}`;
+      // Each `ipvsadm -a` re-runs ip_vs_wrr_dest_changed on the list so far (the tail of the final list).
+      const w = svc.dests.map((x) => x.weight);
+      let cw = 0;
+      for (let i = w.length - 1; i >= 0; i--) cw = wrrDestChanged(cw, w.slice(i)).cw;
+      return `wrr: after the servers were added one by one (ipvsadm -a in file order), the current weight is ${cw}, so the first server in list order with weight >= ${cw} wins: ${label(d)}, ${position(svc, d)}`;
     }
     case 'sh': {
       const port = svc.schedFlags?.port ? clientPort : 0;

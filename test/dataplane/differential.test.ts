@@ -135,7 +135,7 @@ function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) =>
     if (trace) console.error(i, 'roll', roll, now);
     if (roll < 3) { setServices(p, mutate(r, p.services)); if (trace) console.error(JSON.stringify(p.services)); }
     else if (roll < 4) {
-      const to = { tcp: r.pick([900, 100, 30]), tcpfin: r.pick([120, 10]), udp: r.pick([300, 20]) };
+      const to = { tcp: r.pick([900, 100, 30, 0]), tcpfin: r.pick([120, 10, 0]), udp: r.pick([300, 20, 0]) }; // 0 keeps the current value
       p.model.setTimeouts(to);
       p.native.setTimeouts(to);
     } else if (roll < 10) now += r.pick([1000, 5000, 30_000, 61_000, 121_000, 301_000, 901_000]);
@@ -194,4 +194,50 @@ t.test('hand-written sequence: persistence /20, quiesce, removal, timeouts', asy
   t.same(c.native, c.model, 'counters after quiesce + removal');
   p.model.expire(1e6 + 300_000);
   t.same(p.native.connections(100, 1e6 + 300_000).map(connKey).sort(), p.model.connections(1e6 + 300_000).map(connKey).sort(), 'connections');
+});
+
+t.test('wrr: one setServices diff leaves the state of the ipvsadm calls it stands for, in the model and the native table', async (t) => {
+  const d = (i: number, weight: number) => ({ address: `10.61.0.${10 + i}`, port: 3306, weight, mac: `02:61:00:00:00:${(16 + i).toString(16)}` });
+  const svc = (dests: ServiceSpec['dests']): ServiceSpec => ({ vip: VIP, port: 3306, protocol: 'tcp', fwmark: 0, scheduler: 'wrr', persistent: 0,
+    pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests });
+  let port = 1000;
+  /** Pick order of n new connections (a SYN then an RST each, so nothing stays), model and native side by side. */
+  const picks = (p: Pair, n: number): { model: string; native: string } => {
+    const m: string[] = [], nat: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const pkt: PacketSummary = { protocol: 'tcp', saddr: '10.61.1.1', sport: port++, daddr: VIP, dport: 3306, flags: { syn: true }, len: 60 };
+      m.push(p.model.process(pkt, 1e6).dest?.address.split('.')[3] ?? '-');
+      nat.push(p.native.processPacket({ ...pkt, flags: FLAGS.syn, length: 60 }, 1e6).dest?.address.split('.')[3] ?? '-');
+      p.model.process({ ...pkt, flags: { rst: true } }, 1e6);
+      p.native.processPacket({ ...pkt, flags: FLAGS.rst, length: 60 }, 1e6);
+    }
+    return { model: m.join(' '), native: nat.join(' ') };
+  };
+  const pair = (): Pair => ({ model: new ConnTableModel({ requireMac: true }), native: new NativeTable(1024), services: [] });
+  // 11 = weight 9, 12 = weight 6, 13 = weight 4; each ipvsadm -a puts the new dest at the head.
+  const w9 = d(1, 9), w6 = d(2, 6), w4 = d(3, 4);
+  // Hand-derived from ip_vs_wrr.c: the adds leave cw at 1 (9: gcd 9, mw 1, cw 0 → 1; 6: gcd 3, (1/3)·3+1 = 1;
+  // 4: gcd 1, kept), so the first pass takes every dest from the head, then cw wraps to mw 9 and steps down by 1.
+  const want = '13 12 11 11 11 11 12 11 12 11 13 12 11';
+
+  const seq = pair();
+  for (const dests of [[], [w9], [w6, w9], [w4, w6, w9]]) setServices(seq, [svc(dests)]);
+  t.same(picks(seq, 13), { model: want, native: want }, 'three ipvsadm -a calls');
+  const diff = pair();
+  setServices(diff, [svc([])]);
+  setServices(diff, [svc([w4, w6, w9])]);
+  t.same(picks(diff, 13), { model: want, native: want }, 'the same three adds in one diff');
+  const fresh = pair();
+  setServices(fresh, [svc([w4, w6, w9])]);
+  t.same(picks(fresh, 13), { model: want, native: want }, 'a new service with its dests: ipvsadm -A, then the adds');
+
+  // Delete, edit and add in one diff = ipvsadm -d, -e, -a in that order, from the same mid-walk state.
+  const a = d(4, 2), b = d(5, 4), c = d(6, 6), n = d(7, 5);
+  const mixedSeq = pair(), mixedDiff = pair();
+  for (const p of [mixedSeq, mixedDiff]) { setServices(p, [svc([a, b, c])]); picks(p, 4); }
+  for (const dests of [[a, c], [a, { ...c, weight: 3 }], [n, a, { ...c, weight: 3 }]]) setServices(mixedSeq, [svc(dests)]);
+  setServices(mixedDiff, [svc([n, a, { ...c, weight: 3 }])]);
+  const s1 = picks(mixedSeq, 12), s2 = picks(mixedDiff, 12);
+  t.equal(s1.model, s1.native, 'sequential: model === native');
+  t.same(s2, s1, 'delete + edit + add in one diff === the three calls');
 });

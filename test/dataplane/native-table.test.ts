@@ -84,8 +84,15 @@ t.test('lc ignores weights except 0; rr cycles; wrr follows the gcd/cw walk', as
     return out.join(' ');
   };
   t.equal(run('rr', [1, 1, 0, 1], 6), '11 12 14 11 12 14');
-  t.equal(run('wrr', [4, 3, 2], 9), '11 11 12 11 12 13 11 12 13');
-  t.equal(run('wrr', [2, 4], 6), '12 11 12 12 11 12', 'gcd 2: mw = 3, cw steps by 2');
+  // A new service is `ipvsadm -A` then one -a per dest (tail first): the adds leave cw at 1, so the first pass takes all.
+  t.equal(run('wrr', [4, 3, 2], 9), '11 12 13 11 11 12 11 12 13');
+  t.equal(run('wrr', [2, 4], 6), '11 12 12 11 12 12', 'gcd 2: cw 1, then mw = 3, cw steps by 2');
+  const rebound = new NativeTable(1024);
+  const spec = svc({ scheduler: 'wlc', dests: [dest(1, 4), dest(2, 3), dest(3, 2)] });
+  rebound.setServices([spec]);
+  rebound.setServices([{ ...spec, scheduler: 'wrr' }]);
+  const picks = Array.from({ length: 9 }, (_, i) => who(rebound.processPacket(pkt('10.61.1.1', 100 + i, SYN), 1000)));
+  t.equal(picks.join(' '), '11 11 12 11 12 13 11 12 13', 'a scheduler change rebinds on the whole list: cw starts at mw');
   t.equal(run('lc', [1, 5, 0], 4), '11 12 11 12');
 });
 

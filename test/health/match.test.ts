@@ -11,7 +11,9 @@ t.test('expect against the first read', async (t) => {
     ['HTTP', false, 'http/1.0', false, 'expect_mismatch'],
     ['HTTP', false, ' HTTP/1.0', false, 'expect_mismatch'],
     ['*', false, 'x', true],
-    ['*', false, '', false, 'read_too_short'],
+    ['*', false, '', true], // nanny: a 0-byte read (EOF, empty datagram) becomes "*"
+    ['HTTP', false, '', false, 'read_too_short'],
+    ['.', true, '', false, 'expect_mismatch'], // the way to demand at least one byte
     ['OK', false, 'OK\n', true],
     ['200 OK', true, 'HTTP/1.1 200 OK\r\n', true],
     ['^HTTP/1\\.[01] (200|302)', true, 'HTTP/1.1 302 Found', true],

@@ -55,6 +55,10 @@ t.test('probes against real servers', { skip: !labAvailable() && 'needs root and
   t.same(await probe({ port: 8080, send: 'x', expect: 'y' }), { read_timeout: 1 }, 'no answer within timeout');
   await stopChild(silent);
   await stopChild(http);
+  const closer = await responder(lab, 'rs1', 'closer', 8081);
+  t.same(await probe({ port: 8081, expect: '*' }), { ok: 1 }, 'accept + close without a byte passes `*` (nanny: the 0-byte read becomes "*")');
+  t.same(await probe({ port: 8081, expect: 'HTTP' }), { read_too_short: 1 }, 'but not a real expect');
+  await stopChild(closer);
 
   const udp = await responder(lab, 'rs1', 'udp', 5353);
   t.same(await probe({ kind: 'udp', port: 5353, send: 'PING', expect: 'PONG PING' }), { ok: 1 }, 'UDP send + expect');

@@ -90,6 +90,20 @@ const cases: Array<{ name: string; policy: CheckerPolicy; results: string; trans
     weights: [6, 12, 24, 48, 96, 100],
   },
   {
+    name: 'configured weight 0: enters at max(1, 0 >> 5) = 1 and nanny never lowers it',
+    policy: { ...seed, weight: 0, intervalSec: 5 },
+    results: 'SSSSSSSSFSS',
+    transitions: ['up', null, null, null, null, null, null, null, 'down', null, 'up'],
+    weights: [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1],
+  },
+  {
+    name: 'configured weight 0 without slow start: 0 as configured (IPVS weight 0)',
+    policy: { ...seed, weight: 0, slowStart: false },
+    results: 'SS',
+    transitions: ['up', null],
+    weights: [0, 0],
+  },
+  {
     name: 'slow_start off: full weight at once',
     policy: { ...seed, weight: 100, slowStart: false },
     results: 'SFSS',
@@ -121,4 +135,9 @@ t.test('reload lowering the weight applies at once, state kept', async (t) => {
   t.equal(lowered.active, true);
   const ramping = step(initialState({ ...p, slowStart: true }), { ...p, slowStart: true }, true).state;
   t.equal(reconcilePolicy(ramping, { ...p, slowStart: true }).weight, 3, 'a ramp in progress is not cut short');
+  const full = step(initialState({ ...p, slowStart: true, weight: 1 }), { ...p, slowStart: true, weight: 1 }, true).state;
+  t.equal(reconcilePolicy(full, { ...p, slowStart: true, weight: 0 }).weight, 1, 'a reload to weight 0 gives nanny\'s entry weight 1');
+  t.equal(reconcilePolicy(full, { ...p, slowStart: false, weight: 0 }).weight, 0, 'without slow start, 0');
+  const wasOne = step(full, { ...p, slowStart: true, weight: 0 }, true);
+  t.same([wasOne.state.weight, wasOne.weightChanged], [1, false], 'the next check keeps 1 (no flap to 0)');
 });

@@ -3,7 +3,7 @@
 import t from 'tap';
 import {
   MH_TAB_SIZE, MaglevHash, RoundRobin, SourceHash, WeightedRoundRobin, createScheduler, gcd, ipToU32, lcPick, wlcPick,
-  type SchedDest,
+  type SchedDest, wrrCallSequence, wrrDestChanged,
 } from '../../src/scheduler';
 import { dests, nameOf } from './helpers';
 
@@ -215,4 +215,17 @@ t.test('createScheduler gives each name its algorithm', async (t) => {
     t.ok(s.schedule(list, 1, 0), `${n} picks someone`);
     s.destsChanged(list, list);
   }
+});
+
+t.test('wrr: a diff replays as its ipvsadm calls (deletions, edits, additions from the tail)', async (t) => {
+  const [a, b, c, n] = dests([{ name: 'a', weight: 2 }, { name: 'b', weight: 4 }, { name: 'c', weight: 6 }, { name: 'n', weight: 5 }]);
+  c.weight = 3; // edited by the diff; it was 6
+  t.same(wrrCallSequence([a, b, c], [2, 4, 6], [n, a, c]), [[2, 6], [2, 3], [2, 3, 5]], '-d b, -e c 3, -a n');
+  t.same(wrrCallSequence([], [], [a, b, c]), [[3], [3, 4], [3, 4, 2]], 'a new service: adds from the tail, each at the head');
+  t.same(wrrDestChanged(0, [9]), { di: 9, mw: 1, cw: 1 }, 'first add: cw 0 is set to mw');
+  t.same(wrrDestChanged(1, [6, 9]), { di: 3, mw: 7, cw: 1 }, 'realigned: (1/3)·3 + 1');
+  t.same(wrrDestChanged(5, [4, 6, 9]), { di: 1, mw: 9, cw: 5 }, 'gcd 1: kept');
+  const w = new WeightedRoundRobin([]);
+  w.destsChanged([], [a, c, b], []);
+  t.same([w.cl, w.di, w.mw, w.cw], [-1, 1, 4, 1], 'the adds leave cw at 1');
 });

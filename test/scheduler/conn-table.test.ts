@@ -92,6 +92,22 @@ t.test('timeouts: re-armed per packet, expiry by time, overrides', async (t) => 
   t.equal(d.connections(2, 0).length, 0, 'limit');
 });
 
+t.test('setTimeouts: 0 keeps the current value (ipvsadm --set 0 0 0), not the default', async (t) => {
+  const m = new ConnTableModel();
+  m.setServices([service({ dests: [A] })]);
+  m.setTimeouts({ tcp: 100, tcpfin: 30, udp: 20 });
+  m.setTimeouts({ tcp: 0, tcpfin: 40, udp: 0 });
+  m.process(tcp('10.61.9.1', 1000, SYN), 0);
+  m.process(tcp('10.61.9.1', 1000, ACK), 1);
+  t.equal(m.connections(1)[0].expiresMs, 100_000, 'ESTABLISHED keeps the 100 s set before');
+  m.process(tcp('10.61.9.1', 1000, FIN), 2);
+  t.equal(m.connections(2)[0].expiresMs, 40_000, 'FIN_WAIT takes the new 40 s');
+  m.setTimeouts({});
+  m.process(tcp('10.61.9.2', 1000, SYN), 3);
+  m.process(tcp('10.61.9.2', 1000, ACK), 4);
+  t.equal(m.connections(4).find((c) => c.caddr === '10.61.9.2')!.expiresMs, 100_000, 'absent values keep theirs too');
+});
+
 t.test('UDP: any packet creates, always InActConn, 300 s re-armed per packet', async (t) => {
   const m = new ConnTableModel();
   m.setServices([service({ protocol: 'udp', port: 53, dests: [{ ...A, port: 53 }] })]);

@@ -47,7 +47,9 @@ t.test('per-scheduler explanations', async (t) => {
   const one = (over: Parameters<typeof service>[0]) => where([service({ vip: '10.61.0.1', port: 80, ...over })], '10.61.9.9');
   t.match(one({ scheduler: 'lc', dests }).reason, /^lc: every server has overhead 0.* w3 \(10\.61\.1\.3:80\)/);
   t.match(one({ scheduler: 'rr', dests }).reason, /^rr: the cursor starts at the list head.* w3/);
-  t.match(one({ scheduler: 'wrr', dests: [...dests].reverse() }).reason, /^wrr: the current weight starts at the maximum weight 3, .* w3 \(10\.61\.1\.3:80\), IPVS list position 2 of 2$/);
+  // Added w3 (weight 3) then w1 (weight 1): the second add leaves cw at 1 (gcd 1, 1 <= mw 3), so the head, w1, wins.
+  t.match(one({ scheduler: 'wrr', dests: [...dests].reverse() }).reason, /^wrr: after the servers were added one by one .*, the current weight is 1, .* w1 \(10\.61\.1\.1:80\), IPVS list position 1 of 2, the server added last/);
+  t.match(one({ scheduler: 'wrr', dests: [{ ...dests[1], weight: 0 }, dests[0]] }).reason, /the current weight is 1, .* w3 \(10\.61\.1\.3:80\), IPVS list position 2 of 2$/, 'a weight-0 head is passed over');
   const sh = one({ scheduler: 'sh', dests });
   const bucket = SourceHash.bucketOf(ipToU32('10.61.9.9'), 0);
   t.match(sh.reason, new RegExp(`^sh: hash_32\\(10\\.61\\.9\\.9, 8\\) = bucket ${bucket} of 256`));
