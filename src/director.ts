@@ -1,5 +1,6 @@
 // The wiring: configuration → pool → data-plane tables; health verdicts and runtime overrides → table updates;
-// HA hooks → forwarding; live state → one snapshot for directorctl and /metrics. Reload = load → validate → diff → apply.
+// HA hooks → forwarding; live state → one snapshot for directorctl and /metrics. Reload = load → validate → diff →
+// check everything apply needs → apply as a transaction (undone in reverse when a step throws).
 import type { Logger } from './log';
 import type { LvsConfig } from './config/schema';
 import type { DataPlane, Timeouts } from './dataplane/types';
@@ -10,6 +11,7 @@ import type { ReloadAnswer, ServerHealthView, ServiceView, StatusSnapshot, Where
 import { Pool, serviceKey, type HealthChange, type PoolEntry } from './director/pool';
 import { RateEstimator } from './director/rates';
 import { DirectorCounters } from './director/counters';
+import { validateServices } from './dataplane/validate';
 import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './director/subsystems';
 
 export interface DirectorOptions {
@@ -39,7 +41,9 @@ export function timeoutsFrom(cfg: LvsConfig): Timeouts {
 export class Director implements ControlTarget {
   readonly counters = new DirectorCounters();
   private cfg!: LvsConfig;
-  private readonly pool: Pool;
+  private pool: Pool;
+  /** While a reload's last steps run: the pool it would roll back to, kept current with verdicts and overrides. */
+  private shadow?: Pool;
   private readonly rates = new RateEstimator();
   private ha?: HaSubsystem;
   private forwarding = false;
@@ -71,7 +75,7 @@ export class Director implements ControlTarget {
       this.opts.health.onChange((c) => this.onHealthChange(c));
       this.opts.health.onCheck?.((o) => {
         this.counters.observeCheck(o);
-        this.pool.noteCheck(o.virtual, o.server, new Date().toISOString(), o.ok, o.reason);
+        for (const p of [this.pool, this.shadow]) p?.noteCheck(o.virtual, o.server, new Date().toISOString(), o.ok, o.reason);
         for (const fn of this.checkObservers) fn(o);
       });
       this.opts.health.configure(this.cfg);
@@ -129,7 +133,9 @@ export class Director implements ControlTarget {
 
   private onHealthChange(c: HealthChange): void {
     this.counters.transition(c);
-    if (this.pool.applyHealth(c, new Date().toISOString())) this.pushTables();
+    const at = new Date().toISOString();
+    this.shadow?.applyHealth(c, at);
+    if (this.pool.applyHealth(c, at)) this.pushTables();
     this.log.info({ virtual: c.virtual, server: c.server, up: c.up, weight: c.weight, inTable: c.inTable, reason: c.reason }, 'real server state');
   }
 
@@ -146,33 +152,87 @@ export class Director implements ControlTarget {
     }
   }
 
-  /** SIGHUP and `directorctl reload`: serialised, so two reloads never interleave. */
+  /** SIGHUP and `directorctl reload`: serialised, so two reloads never interleave. Never rejects: a failure is
+   * an answer (logged, counted), and the next reload runs whatever happened to this one. */
   reload(): Promise<ReloadAnswer> {
-    this.reloading = this.reloading.then(() => this.reloadNow());
-    return this.reloading;
+    const run = this.reloading.then(
+      () => this.reloadNow(),
+      () => this.reloadNow(),
+    );
+    this.reloading = run;
+    return run;
   }
 
   private async reloadNow(): Promise<ReloadAnswer> {
-    let next: LvsConfig;
     try {
-      next = this.opts.config.load(this.opts.configFile);
+      return await this.reloadTransaction();
     } catch (e) {
       const error = isDirectordError(e) ? { code: e.code, message: e.format() } : { code: 'E_INTERNAL', message: String(e) };
       this.counters.reloadFailed(error);
       this.log.error({ code: error.code, error: error.message, file: this.opts.configFile }, 'reload failed: running configuration kept');
       return { result: 'failure', changes: [], error };
     }
-    const diff = this.opts.config.diff?.(this.cfg, next);
-    const changes = this.pool.applyConfig(next, Date.now());
-    this.cfg = next;
-    if (!diff || diff.timeoutsChanged) this.opts.dataplane.setTimeouts(timeoutsFrom(next));
-    if (!diff || !diff.empty) this.pushTables();
-    // The health monitor diffs by itself: unchanged checkers keep their state.
-    if (this.opts.health) this.opts.health.configure(next);
-    if (this.ha && (!diff || diff.haChanged)) await this.ha.reconfigure(next);
+  }
+
+  /** Throws before anything changed, or after undoing what did: either way the old state keeps running. */
+  private async reloadTransaction(): Promise<ReloadAnswer> {
+    const prev = this.cfg;
+    const next = this.opts.config.load(this.opts.configFile);
+    const diff = this.opts.config.diff?.(prev, next);
+    const haChanged = this.ha !== undefined && (!diff || diff.haChanged);
+    // What only this host can tell (a changed port taken or privileged), before anything changes.
+    if (haChanged) await this.ha!.preflight?.(prev, next);
+    // From here to the first await nothing else runs: the new pool is merged into a copy and its table checked
+    // with the data plane's own validator, so a table the data plane would refuse never gets half applied.
+    const prevPool = this.pool;
+    const candidate = prevPool.clone();
+    const changes = candidate.applyConfig(next, Date.now());
+    try {
+      validateServices(candidate.specs());
+    } catch (e) {
+      throw isDirectordError(e) ? new DirectordError(e.code, `the data plane would refuse the new table: ${e.message}`, { cause: e, details: e.details }) : e;
+    }
+    const undo: { step: string; fn: () => unknown }[] = [];
+    const step = async (name: string, doIt: () => unknown, undoIt: () => unknown): Promise<void> => {
+      undo.push({ step: name, fn: undoIt }); // registered first: a step that throws midway is undone too
+      await doIt();
+    };
+    const dp = this.opts.dataplane;
+    try {
+      if (!diff || diff.timeoutsChanged) await step('timeouts', () => dp.setTimeouts(timeoutsFrom(next)), () => dp.setTimeouts(timeoutsFrom(prev)));
+      if (!diff || !diff.empty) await step('tables', () => dp.setServices(candidate.specs()), () => dp.setServices(prevPool.specs()));
+      await step('pool', () => {
+        this.pool = candidate;
+        this.cfg = next;
+        this.shadow = prevPool;
+      }, () => {
+        this.pool = prevPool;
+        this.cfg = prev;
+      });
+      // The health monitor diffs by itself: unchanged checkers keep their state.
+      if (this.opts.health) await step('health', () => this.opts.health!.configure(next), () => this.opts.health!.configure(prev));
+      if (haChanged) await step('ha', () => this.ha!.reconfigure(next), () => this.ha!.reconfigure(prev));
+    } catch (e) {
+      await this.rollback(undo, e);
+      throw e;
+    } finally {
+      this.shadow = undefined;
+    }
     this.counters.reloadSucceeded();
     this.log.info({ changes, configDiff: diff?.lines }, diff?.empty ? 'reload: configuration unchanged' : 'reload applied');
     return { result: 'success', changes };
+  }
+
+  private async rollback(undo: { step: string; fn: () => unknown }[], cause: unknown): Promise<void> {
+    const failed = undo[undo.length - 1]?.step;
+    for (const u of undo.reverse()) {
+      try {
+        await u.fn();
+      } catch (e) {
+        this.log.error({ err: e, step: u.step }, 'reload rollback: this step could not be undone');
+      }
+    }
+    this.log.warn({ step: failed, code: isDirectordError(cause) ? cause.code : 'E_INTERNAL' }, 'reload rolled back: the previous configuration is in force again');
   }
 
   private resolve(word: string): PoolEntry[] {
@@ -186,7 +246,7 @@ export class Director implements ControlTarget {
 
   private override(word: string, o: PoolEntry['override'] | undefined, what: string): unknown {
     const entries = this.resolve(word);
-    for (const e of entries) e.override = o;
+    for (const e of [...entries, ...(this.shadow?.match(word) ?? [])]) e.override = o && { ...o };
     this.pushTables();
     const servers = entries.map((e) => `${e.virtual}/${e.server}`);
     this.log.info({ servers, override: o ?? null }, what);

@@ -128,9 +128,10 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     process.on('SIGHUP', () => {
       log.info({ signal: 'SIGHUP' }, 'reloading');
       void sd.notify({ RELOADING: '1', STATUS: 'reloading' });
-      void d.reload().then((r) =>
-        sd.notify({ READY: '1', STATUS: r.result === 'success' ? summary() : `last reload FAILED (${r.error?.code}), running configuration kept; ${summary()}` }),
-      );
+      // A failed reload is an answer (logged with its code and counted by the director), never the daemon's end.
+      void d.reload()
+        .then((r) => sd.notify({ READY: '1', STATUS: r.result === 'success' ? summary() : `last reload FAILED (${r.error?.code}), running configuration kept; ${summary()}` }))
+        .catch((e: unknown) => log.error({ code: isDirectordError(e) ? e.code : 'E_INTERNAL', err: e, signal: 'SIGHUP' }, 'reload: could not report the result; still running'));
     });
   });
 }

@@ -75,7 +75,11 @@ static napi_value table_set_services(napi_env env, napi_callback_info info) {
   rc = dd_set_services(h->t, sb, (uint32_t)(sl / sizeof(struct dd_service_spec)), db,
                        (uint32_t)(dl / sizeof(struct dd_dest_spec)));
   pthread_mutex_unlock(&h->t->lock);
-  if (rc) { napi_throw_error(env, "E_DATAPLANE_LIMIT", "too many services or dests for the native table"); return NULL; }
+  /* dd_set_services checks before it changes anything: on any error the running table is untouched. */
+  if (rc == -1) napi_throw_error(env, "E_DATAPLANE_LIMIT", "too many virtual services for the native table (table unchanged)");
+  else if (rc == -2) napi_throw_error(env, "E_DATAPLANE_SERVICE", "malformed or duplicate service/dest records (table unchanged)");
+  else if (rc == -3) napi_throw_error(env, "E_DATAPLANE_LIMIT", "no free real-server slot: removed servers still referenced by connections fill the native table (table unchanged)");
+  else if (rc) napi_throw_error(env, "E_DATAPLANE_INTERNAL", "native table update failed");
   return NULL;
 }
 
@@ -399,6 +403,7 @@ static napi_value layout(napi_env env, napi_callback_info info) {
   set_num(env, r, "verdictCount", DD_V_COUNT);
   set_num(env, r, "maxServices", DD_MAX_SERVICES);
   set_num(env, r, "maxDestsPerService", DD_MAX_DESTS_PER_SERVICE);
+  set_num(env, r, "maxDests", DD_MAX_DESTS);
   set_num(env, r, "connBytes", sizeof(struct dd_conn) + sizeof(uint32_t));
   return r;
 }

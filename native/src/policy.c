@@ -27,20 +27,66 @@ static int alloc_dest(struct dd_table *t) {
   return -1;
 }
 
-int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint32_t nsvc,
-                    const struct dd_dest_spec *dests, uint32_t ndest) {
-  int slot_of[DD_MAX_SERVICES];
-  uint8_t keep[DD_MAX_SERVICES];
-  uint32_t i, j;
+/* Everything dd_set_services could refuse, checked before anything changes (all-or-nothing): record bounds,
+ * duplicate services or dests, free service slots, and dest slots simulated in the order the apply takes and
+ * frees them (a kept service's dropped dests are freed only after its new ones are placed). */
+static int plan_services(struct dd_table *t, const struct dd_service_spec *svcs, uint32_t nsvc,
+                         const struct dd_dest_spec *dests, uint32_t ndest, int *slot_of, uint8_t *keep) {
+  uint32_t i, j, m;
+  int64_t free_slots = 0;
   if (nsvc > DD_MAX_SERVICES) return -1;
-  for (i = 0; i < nsvc; i++)
-    if (svcs[i].dest_count > DD_MAX_DESTS_PER_SERVICE || svcs[i].dest_first + svcs[i].dest_count > ndest) return -2;
-  memset(keep, 0, sizeof(keep));
+  for (i = 0; i < nsvc; i++) {
+    if (svcs[i].dest_count > DD_MAX_DESTS_PER_SERVICE || (uint64_t)svcs[i].dest_first + svcs[i].dest_count > ndest) return -2;
+    for (j = 0; j < i; j++)
+      if (svcs[j].vip == svcs[i].vip && svcs[j].port == svcs[i].port && svcs[j].protocol == svcs[i].protocol &&
+          svcs[j].fwmark == svcs[i].fwmark) return -2;
+    for (j = 0; j < svcs[i].dest_count; j++)
+      for (m = 0; m < j; m++) {
+        const struct dd_dest_spec *a = &dests[svcs[i].dest_first + j], *b = &dests[svcs[i].dest_first + m];
+        if (a->addr == b->addr && a->port == b->port) return -2;
+      }
+  }
+  memset(keep, 0, DD_MAX_SERVICES);
   for (i = 0; i < nsvc; i++) {
     slot_of[i] = -1;
     for (j = 0; j < DD_MAX_SERVICES; j++)
       if (same_service(&t->svcs[j], &svcs[i]) && !keep[j]) { slot_of[i] = (int)j; keep[j] = 1; break; }
   }
+  for (j = 0; j < DD_MAX_DESTS; j++) if (!t->dests[j].in_use) free_slots++;
+  /* Services that disappear free their unreferenced dests first. */
+  for (j = 0; j < DD_MAX_SERVICES; j++) {
+    const struct dd_service *s = &t->svcs[j];
+    if (!s->in_use || keep[j]) continue;
+    for (m = 0; m < s->ndests; m++) if (t->dests[s->dests[m]].refcnt == 0) free_slots++;
+  }
+  for (i = 0; i < nsvc; i++) {
+    const struct dd_service_spec *sp = &svcs[i];
+    for (j = 0; j < sp->dest_count; j++) {
+      const struct dd_dest_spec *dp = &dests[sp->dest_first + j];
+      if (find_dest(t, sp, dp->addr, dp->port) < 0 && --free_slots < 0) return -3;
+    }
+    if (slot_of[i] >= 0) {
+      const struct dd_service *s = &t->svcs[slot_of[i]];
+      for (m = 0; m < s->ndests; m++) {
+        const struct dd_dest *d = &t->dests[s->dests[m]];
+        int kept = 0;
+        for (j = 0; j < sp->dest_count && !kept; j++)
+          kept = dests[sp->dest_first + j].addr == d->addr && dests[sp->dest_first + j].port == d->port;
+        if (!kept && d->refcnt == 0) free_slots++;
+      }
+    }
+  }
+  return 0;
+}
+
+int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint32_t nsvc,
+                    const struct dd_dest_spec *dests, uint32_t ndest) {
+  int slot_of[DD_MAX_SERVICES];
+  uint8_t keep[DD_MAX_SERVICES];
+  uint32_t i, j;
+  int rc = plan_services(t, svcs, nsvc, dests, ndest, slot_of, keep);
+  if (rc) return rc;
+  /* From here on nothing fails: the plan above proved every slot is there. */
   /* Services that disappear: their dests become unavailable (connections drop, templates age out). */
   for (j = 0; j < DD_MAX_SERVICES; j++) {
     struct dd_service *s = &t->svcs[j];
@@ -61,7 +107,7 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
     int oldn, changed = 0, rr_dest = -1, fresh = 0, rebind = 0;
     if (slot_of[i] < 0) {
       for (j = 0; j < DD_MAX_SERVICES && t->svcs[j].in_use; j++) {}
-      if (j == DD_MAX_SERVICES) return -1;
+      if (j == DD_MAX_SERVICES) return -4;   /* unreachable after the plan; guards memory, not the table */
       s = &t->svcs[j];
       memset(s, 0, offsetof(struct dd_service, mh));
       s->rr_pos = -1; s->wrr_pos = -1;
@@ -92,7 +138,7 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
       struct dd_dest *d;
       if (k < 0) {
         k = alloc_dest(t);
-        if (k < 0) return -3;
+        if (k < 0) return -4;                  /* unreachable after the plan */
         d = &t->dests[k];
         d->in_use = 1; d->addr = dp->addr; d->port = dp->port;
         d->kvip = sp->vip; d->kport = sp->port; d->kproto = sp->protocol; d->kfwmark = sp->fwmark;

@@ -6,14 +6,14 @@ import { DirectordError, DirectordErrors, isDirectordError } from '../errors';
 import { parseConfig, type ParseOptions } from './parser';
 import { configToJSON, formatEffectiveConfig } from './print';
 import type { LvsConfig } from './schema';
-import { validateConfig } from './validate';
+import { validateConfig, type ValidateOptions } from './validate';
 
 export interface CheckConfigOptions {
   file?: string;
   json?: boolean;
   /** Print mysql_password values instead of a placeholder. */
   showSecrets?: boolean;
-  parse?: ParseOptions;
+  parse?: ParseOptions & ValidateOptions;
 }
 
 export interface CheckConfigResult {
@@ -32,8 +32,8 @@ function readConfigFile(file: string): string {
 }
 
 /** Read, parse and validate a configuration file; throws DirectordError(s). Synchronous. */
-export function loadConfig(file: string = defaultOptions.configFile, opts: ParseOptions = {}): LvsConfig {
-  return validateConfig(parseConfig(readConfigFile(file), file, opts));
+export function loadConfig(file: string = defaultOptions.configFile, opts: ParseOptions & ValidateOptions = {}): LvsConfig {
+  return validateConfig(parseConfig(readConfigFile(file), file, opts), opts);
 }
 
 function errorList(e: unknown): DirectordError[] {

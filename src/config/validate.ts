@@ -4,6 +4,14 @@ import { DirectordError, DirectordErrors } from '../errors';
 import { locationOf } from './locations';
 import type { GlobalConfig, LvsConfig, RealServerConfig, VirtualServiceConfig } from './schema';
 import { inetAton, isContiguousMask, shown } from './values';
+import { DATAPLANE_LIMITS } from '../dataplane/validate';
+import { readHeartbeatKey } from '../ha/key';
+
+/** Host-dependent inputs, injectable like ParseOptions' resolvers (tests, and examples naming /etc paths). */
+export interface ValidateOptions {
+  /** Reads and checks heartbeat_key_file (default: the HA subsystem's own reader, without its mode warning). */
+  readKey?: (file: string) => Buffer;
+}
 
 export interface ValidationResult {
   errors: DirectordError[];
@@ -15,7 +23,10 @@ type Located = GlobalConfig | VirtualServiceConfig | RealServerConfig;
 class Checker {
   readonly errors: DirectordError[] = [];
   readonly warnings: DirectordError[] = [];
-  constructor(private readonly cfg: LvsConfig) {}
+  constructor(
+    private readonly cfg: LvsConfig,
+    readonly opts: ValidateOptions = {},
+  ) {}
 
   private where(target: Located, key?: string) {
     const loc = key ? locationOf(target, key) : undefined;
@@ -97,6 +108,15 @@ function checkGlobal(c: Checker, cfg: LvsConfig): void {
   if (!(g.garpInterval > 0)) c.error('E_CONFIG_OUT_OF_RANGE', `garp_interval must be > 0`, g, 'garp_interval');
   if (g.garpRefresh < 0) c.error('E_CONFIG_OUT_OF_RANGE', `garp_refresh must be >= 0 (0 = off)`, g, 'garp_refresh');
   if (g.failbackHolddown < 0) c.error('E_CONFIG_OUT_OF_RANGE', `failback_holddown must be >= 0`, g, 'failback_holddown');
+  if (g.heartbeatKeyFile !== undefined) {
+    // HA reads the key at start and at every reload: a file it would refuse must be refused here, not half-way in.
+    try {
+      (c.opts.readKey ?? readHeartbeatKey)(g.heartbeatKeyFile);
+    } catch (e) {
+      const short = (e as { code?: string }).code === 'E_HA_KEY_TOO_SHORT';
+      c.error(short ? 'E_CONFIG_KEY_TOO_SHORT' : 'E_CONFIG_KEY_FILE', `heartbeat_key_file: ${(e as Error).message}`, g, 'heartbeat_key_file');
+    }
+  }
   if (g.monitorLinks && !g.backupActive) c.warn('W_CONFIG_NO_EFFECT', `monitor_links has no effect without backup_active = 1 (as in pulse)`, g, 'monitor_links');
 }
 
@@ -171,13 +191,39 @@ function checkServers(c: Checker, v: VirtualServiceConfig, what: string): void {
   if (v.active && dests.size === 0) c.warn('W_CONFIG_NO_ACTIVE_SERVER', `${what} has no active real server`, v);
 }
 
+/** The data plane's table sizes (DATAPLANE_LIMITS, from native/include/abi.h): only active blocks take a slot, and a
+ * sorry_server takes one more in its virtual (it joins the table when no real server can take connections). */
+function checkLimits(c: Checker, cfg: LvsConfig): void {
+  const L = DATAPLANE_LIMITS;
+  let virtuals = 0;
+  let total = 0;
+  for (const v of cfg.virtuals) {
+    if (!v.active) continue;
+    if (++virtuals === L.maxServices + 1) {
+      c.error('E_CONFIG_TOO_MANY_VIRTUALS', `virtual '${shown(v.name)}' is active virtual number ${virtuals}: the data plane holds at most ${L.maxServices} active virtual services`, v);
+    }
+    let own = 0;
+    const over = (s: RealServerConfig | VirtualServiceConfig, key?: string): void => {
+      own++;
+      total++;
+      if (own === L.maxDestsPerService + 1) {
+        c.error('E_CONFIG_TOO_MANY_SERVERS', `virtual '${shown(v.name)}': ${key ? 'sorry_server makes' : 'this is active real server number'} ${own}: at most ${L.maxDestsPerService} per virtual service (a sorry_server counts as one)`, s, key);
+      } else if (total === L.maxDests + 1) {
+        c.error('E_CONFIG_TOO_MANY_SERVERS', `virtual '${shown(v.name)}': ${key ? 'sorry_server makes' : 'this is active real server number'} ${total} of all virtuals: the data plane holds at most ${L.maxDests} in all (a sorry_server counts as one)`, s, key);
+      }
+    };
+    for (const s of v.servers) if (s.active) over(s);
+    if (v.sorryServer) over(v, 'sorry_server');
+  }
+}
+
 export function serviceIdentity(v: Pick<VirtualServiceConfig, 'protocol' | 'address' | 'port' | 'fwmark'>): string {
   return v.fwmark ? `fwm:${v.fwmark}` : `${v.protocol}:${v.address}:${v.port}`;
 }
 
 /** Check a parsed configuration; never throws. */
-export function checkConfig(cfg: LvsConfig): ValidationResult {
-  const c = new Checker(cfg);
+export function checkConfig(cfg: LvsConfig, opts: ValidateOptions = {}): ValidationResult {
+  const c = new Checker(cfg, opts);
   checkGlobal(c, cfg);
   const names = new Map<string, VirtualServiceConfig>();
   const identities = new Map<string, VirtualServiceConfig>();
@@ -196,6 +242,7 @@ export function checkConfig(cfg: LvsConfig): ValidationResult {
     if (dev && dev.device !== v.device) c.warn('W_CONFIG_NO_EFFECT', `virtual '${shown(v.name)}': VIP ${v.address} is already on device ${shown(dev.device)} (virtual '${shown(dev.name)}'); device ${shown(v.device)} is not used (as in lvsd)`, v, 'address');
     if (!dev) devices.set(v.address, v);
   }
+  checkLimits(c, cfg);
   if (!cfg.virtuals.some((v) => v.active) && (cfg.failoverServices ?? []).length === 0) {
     c.errors.push(new DirectordError('E_CONFIG_NO_ACTIVE_VIRTUAL', `no active virtual service is defined (pulse refuses to start too); set 'active = 1' in a virtual block`, { location: { file: cfg.file, line: cfg.virtuals[0]?.source.line ?? 1, column: 1 } }));
   }
@@ -204,8 +251,8 @@ export function checkConfig(cfg: LvsConfig): ValidationResult {
 }
 
 /** Validate in place: throws DirectordErrors on any error; appends warnings to `cfg.warnings`. */
-export function validateConfig(cfg: LvsConfig): LvsConfig {
-  const { errors, warnings } = checkConfig(cfg);
+export function validateConfig(cfg: LvsConfig, opts: ValidateOptions = {}): LvsConfig {
+  const { errors, warnings } = checkConfig(cfg, opts);
   if (errors.length > 0) throw new DirectordErrors(errors);
   cfg.warnings = [...(cfg.warnings ?? []), ...warnings];
   return cfg;

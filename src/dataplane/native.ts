@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DirectordError } from '../errors';
 import { defaultOptions } from '../defaults';
 import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
-import { ipToInt, intToIp, macToBytes, validateServices } from './validate';
+import { DATAPLANE_LIMITS, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
 export const EXPECTED_ABI_VERSION = 6;
 
@@ -27,6 +27,7 @@ export interface NativeLayout {
   verdictCount: number;
   maxServices: number;
   maxDestsPerService: number;
+  maxDests: number;
   connBytes: number;
 }
 
@@ -179,13 +180,17 @@ export class NativeTable {
     }
     this.binding = binding;
     this.layout = binding.layout();
+    const L = this.layout;
+    if (L.maxServices !== DATAPLANE_LIMITS.maxServices || L.maxDestsPerService !== DATAPLANE_LIMITS.maxDestsPerService || L.maxDests !== DATAPLANE_LIMITS.maxDests) {
+      throw new DirectordError('E_DATAPLANE_ABI', `native addon limits ${L.maxServices}/${L.maxDestsPerService}/${L.maxDests} differ from DATAPLANE_LIMITS: run npm run build:native`);
+    }
     this.size = size;
     this.handle = wrapNative(() => binding.tableCreate(size));
   }
 
   /** Push the complete policy: dests without a MAC stay in the list (keeping their connections) but are never used. */
   setServices(services: ServiceSpec[]): void {
-    validateServices(services, { maxServices: this.layout.maxServices, maxDests: this.layout.maxDestsPerService });
+    validateServices(services, DATAPLANE_LIMITS);
     const L = this.layout;
     const ndest = services.reduce((n, s) => n + s.dests.length, 0);
     const sb = Buffer.alloc(L.service.size * services.length);

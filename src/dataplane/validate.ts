@@ -6,6 +6,11 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const SCHEDULERS = new Set(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh']);
 
+/** The native table's sizes (native/include/abi.h; NativeTable checks the addon's layout against them at load).
+ * maxDests counts every dest slot of the table, including removed dests still referenced by connections. */
+export const DATAPLANE_LIMITS = { maxServices: 256, maxDestsPerService: 256, maxDests: 4096 } as const;
+export type DataPlaneLimits = { maxServices: number; maxDestsPerService: number; maxDests: number };
+
 export function isIpv4(s: string): boolean {
   return typeof s === 'string' && IPV4.test(s);
 }
@@ -40,10 +45,13 @@ function bad(where: string, msg: string): never {
   throw new DirectordError('E_DATAPLANE_SERVICE', `${where}: ${msg}`, { details: { where } });
 }
 
-/** Throws E_DATAPLANE_SERVICE on the first problem, naming the service and dest. */
-export function validateServices(services: ServiceSpec[], limits: { maxServices: number; maxDests: number }): void {
+/** Throws E_DATAPLANE_SERVICE on the first problem, naming the service and dest. The director runs it on a reload's
+ * new table before anything changes, so a table the data plane would refuse never half-applies a reload. */
+export function validateServices(services: ServiceSpec[], limits: DataPlaneLimits = DATAPLANE_LIMITS): void {
   if (!Array.isArray(services)) bad('services', 'must be an array');
-  if (services.length > limits.maxServices) bad('services', `at most ${limits.maxServices} virtual services`);
+  if (services.length > limits.maxServices) bad('services', `at most ${limits.maxServices} virtual services (${services.length} given)`);
+  const total = services.reduce((n, s) => n + (Array.isArray(s?.dests) ? s.dests.length : 0), 0);
+  if (total > limits.maxDests) bad('services', `at most ${limits.maxDests} real servers in all (${total} given)`);
   const keys = new Set<string>();
   services.forEach((s, i) => {
     const where = `service[${i}] ${s?.vip}:${s?.port}`;
@@ -57,7 +65,7 @@ export function validateServices(services: ServiceSpec[], limits: { maxServices:
     const key = `${s.protocol}/${s.vip}/${s.port}/${s.fwmark}`;
     if (keys.has(key)) bad(where, 'duplicate virtual service');
     keys.add(key);
-    if (!Array.isArray(s.dests) || s.dests.length > limits.maxDests) bad(where, `at most ${limits.maxDests} real servers`);
+    if (!Array.isArray(s.dests) || s.dests.length > limits.maxDestsPerService) bad(where, `at most ${limits.maxDestsPerService} real servers per virtual service`);
     const dk = new Set<string>();
     s.dests.forEach((d, j) => {
       const dw = `${where} dest[${j}] ${d?.address}:${d?.port}`;

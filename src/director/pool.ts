@@ -55,6 +55,17 @@ export class Pool {
   private seq = 0;
   constructor(private readonly opts: PoolOptions) {}
 
+  /** A deep copy: a reload merges its configuration into a copy, so a refused reload leaves this pool untouched. */
+  clone(): Pool {
+    const p = new Pool(this.opts);
+    p.seq = this.seq;
+    for (const [key, svc] of this.services) {
+      const entries = new Map([...svc.entries].map(([dk, e]) => [dk, { ...e, override: e.override && { ...e.override } }]));
+      p.services.set(key, { ...svc, entries });
+    }
+    return p;
+  }
+
   /**
    * Merge a (new) configuration by identity: (proto, VIP, port)/fwmark for virtuals, (address, port) for servers.
    * Unchanged entries keep their health state, overrides and list position; removed ones start draining.

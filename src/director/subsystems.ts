@@ -57,6 +57,9 @@ export interface HaSubsystem {
   /** Gives up the VIPs and tells the peer. */
   stop(): void | Promise<void>;
   reconfigure(cfg: LvsConfig): void | Promise<void>;
+  /** Before a reload changes anything: throws (E_CONFIG_PORT_UNAVAILABLE) when what only this host can tell
+   * makes `after` unappliable, e.g. a changed heartbeat or sync port that is taken or privileged. */
+  preflight?(before: LvsConfig, after: LvsConfig): Promise<void>;
   takeover(): unknown | Promise<unknown>;
   release(): unknown | Promise<unknown>;
   status(): HaStatusView;

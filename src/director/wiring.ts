@@ -9,6 +9,7 @@ import { HaNode } from '../ha';
 import { whereNow } from '../scheduler';
 import type { HaFactory, HealthSubsystem, WhereFunction } from './subsystems';
 import type { Backend } from './daemon-args';
+import { probeHaPorts } from './port-probe';
 
 export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger, busyPollUs = 0): DataPlane {
   const first = cfg.virtuals.find((v) => v.active);
@@ -39,6 +40,7 @@ export function buildHa(root: Logger, dataplane: DataPlane): HaFactory | undefin
       start: () => node.start(),
       stop: () => node.stop(),
       reconfigure: (c) => node.reconfigure(c),
+      preflight: (before, after) => probeHaPorts(before, after),
       reportFailure: (kind, detail) => node.reportFailure(kind, detail),
       takeover: () => {
         node.takeover();

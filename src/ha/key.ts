@@ -5,12 +5,17 @@ import { DirectordError } from '../errors';
 export const MIN_KEY_BYTES = 16;
 
 export function loadHeartbeatKey(file: string): Buffer {
+  return readHeartbeatKey(file, (mode) => {
+    // Not fatal (packaging may differ), but worth saying: a world-readable key lets anyone forge heartbeats.
+    if ((mode & 0o077) !== 0) process.emitWarning(`heartbeat key file ${file} is readable by group/others`, { code: 'W_HA_KEY_MODE' });
+  });
+}
+
+/** The same checks without the mode warning: `--check-config` and every reload validate the key file with it. */
+export function readHeartbeatKey(file: string, onMode: (mode: number) => void = () => undefined): Buffer {
   let raw: Buffer;
   try {
-    if ((statSync(file).mode & 0o077) !== 0) {
-      // Not fatal (packaging may differ), but worth saying: a world-readable key lets anyone forge heartbeats.
-      process.emitWarning(`heartbeat key file ${file} is readable by group/others`, { code: 'W_HA_KEY_MODE' });
-    }
+    onMode(statSync(file).mode);
     raw = readFileSync(file);
   } catch (e) {
     throw new DirectordError('E_HA_KEY_READ', `cannot read heartbeat key file ${file}: ${(e as Error).message}`, { cause: e, details: { file } });

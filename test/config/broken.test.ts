@@ -3,6 +3,24 @@ import t from 'tap';
 import { DirectordError, DirectordErrors } from '../../src/errors';
 import { parseConfig, validateConfig } from '../../src/config';
 import { mk, parseOpts } from './helpers';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// What apply would refuse is refused here: key files HA cannot use, tables bigger than the data plane holds.
+const keyDir = mkdtempSync(join(tmpdir(), 'ddkeys-'));
+const shortKey = join(keyDir, 'short.key');
+writeFileSync(shortKey, 'abcde\n', { mode: 0o600 });
+const lineOf = (text: string, marker: string) => text.split('\n').indexOf(marker) + 1;
+const tailVirtual = (name: string, address: string, servers: number, first = 0) => [
+  `virtual ${name} {`, '  active = 1', `  address = ${address} eth0:1`,
+  ...Array.from({ length: servers }, (_, i) => [`  server s${first + i} {`, `    address = 10.1.${(first + i) >> 8}.${((first + i) & 255) + 0}`, '    active = 1', '  }']).flat(),
+  '}',
+];
+const manyVirtuals = mk({ tail: Array.from({ length: 256 }, (_, i) => tailVirtual(`w${i}`, `10.2.${(i + 1) >> 8}.${(i + 1) & 255}`, 1)).flat() });
+const manyServers = mk({ tail: tailVirtual('w', '10.0.0.9', 257) });
+const sorryOver = mk({ tail: [...tailVirtual('w', '10.0.0.9', 256).slice(0, -1), '  sorry_server = 10.0.0.8', '}'] });
+const manyInAll = mk({ tail: Array.from({ length: 16 }, (_, i) => tailVirtual(`w${i}`, `10.2.0.${i + 1}`, 256, i * 256)).flat() });
 
 interface Case {
   name: string;
@@ -94,11 +112,17 @@ const cases: Case[] = [
   { name: 'dirs without list brackets', text: mk({ virtual: ['dirs = a b'] }), code: 'E_CONFIG_BAD_VALUE', line: 6, column: 10 },
   { name: 'syncd_id above 255', text: mk({ global: ['syncd_id = 300'] }), code: 'E_CONFIG_OUT_OF_RANGE', line: 3, column: 12 },
   { name: 'rise below 0', text: mk({ virtual: ['rise = -1'] }), code: 'E_CONFIG_OUT_OF_RANGE', line: 6, column: 10 },
+  { name: 'missing heartbeat key file', text: mk({ global: [`heartbeat_key_file = ${join(keyDir, 'absent.key')}`] }), code: 'E_CONFIG_KEY_FILE', line: 3, column: 22, says: 'ENOENT' },
+  { name: '5-byte heartbeat key', text: mk({ global: [`heartbeat_key_file = ${shortKey}`] }), code: 'E_CONFIG_KEY_TOO_SHORT', line: 3, column: 22, says: 'has 5 bytes, at least 16' },
+  { name: '257 active virtuals', text: manyVirtuals, code: 'E_CONFIG_TOO_MANY_VIRTUALS', line: lineOf(manyVirtuals, 'virtual w255 {'), column: 1, says: 'at most 256 active virtual services' },
+  { name: '257 servers in a virtual', text: manyServers, code: 'E_CONFIG_TOO_MANY_SERVERS', line: lineOf(manyServers, '  server s256 {'), column: 1, says: 'at most 256 per virtual service' },
+  { name: '256 servers and a sorry_server', text: sorryOver, code: 'E_CONFIG_TOO_MANY_SERVERS', line: lineOf(sorryOver, '  sorry_server = 10.0.0.8'), column: 18, says: 'sorry_server makes 257' },
+  { name: '4,097 servers in all', text: manyInAll, code: 'E_CONFIG_TOO_MANY_SERVERS', line: lineOf(manyInAll, '  server s4095 {'), column: 1, says: 'at most 4096 in all' },
 ];
 
 function firstError(text: string): DirectordError {
   try {
-    validateConfig(parseConfig(text, 'lvs.cf', parseOpts));
+    validateConfig(parseConfig(text, 'lvs.cf', parseOpts), parseOpts);
   } catch (e) {
     if (e instanceof DirectordErrors) return e.errors[0];
     throw e;

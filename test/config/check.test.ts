@@ -15,7 +15,7 @@ t.test('valid file: exit 0, effective config on stdout, summary and warnings on 
   t.match(r.stdout, /^ {4}port = 3306$/m, 'server port explicit');
   t.match(r.stderr, /W_CONFIG_DUPLICATE_KEY/);
   t.match(r.stderr, /configuration is valid \(1 active virtual service, 2 active real servers, 2 warnings\)/);
-  const again = validateConfig(parseConfig(r.stdout, 'printed.cf', parseOpts));
+  const again = validateConfig(parseConfig(r.stdout, 'printed.cf', parseOpts), parseOpts);
   t.equal(again.virtuals[0].servers.length, 2, 'stdout parses back');
 });
 

@@ -3,7 +3,7 @@ import t from 'tap';
 import { diffConfigs, parseConfig, validateConfig } from '../../src/config';
 import { mk, parseOpts } from './helpers';
 
-const load = (text: string) => validateConfig(parseConfig(text, 'lvs.cf', parseOpts));
+const load = (text: string) => validateConfig(parseConfig(text, 'lvs.cf', parseOpts), parseOpts);
 
 t.test('identical configs give an empty diff', async (t) => {
   const d = diffConfigs(load(mk()), load(mk()));

@@ -108,10 +108,10 @@ interface Outcome {
 function check(text: string, out: Outcome): void {
   const maxLine = text.split(/\r\n|\r|\n/).length;
   try {
-    const cfg = validateConfig(parseConfig(text, 'fuzz.cf', parseOpts));
+    const cfg = validateConfig(parseConfig(text, 'fuzz.cf', parseOpts), parseOpts);
     out.valid++;
     const printed = formatEffectiveConfig(cfg);
-    const again = validateConfig(parseConfig(printed, 'fuzz.cf', parseOpts));
+    const again = validateConfig(parseConfig(printed, 'fuzz.cf', parseOpts), parseOpts);
     if (!isDeepStrictEqual(configToJSON(again), configToJSON(cfg))) out.problems.push(`round trip differs for ${JSON.stringify(text)}`);
   } catch (e) {
     if (!(e instanceof DirectordError)) {

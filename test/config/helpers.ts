@@ -1,9 +1,14 @@
 // Shared helpers for config tests: deterministic resolvers and a small config builder with known line numbers.
-import { builtinServiceResolver, mapHostResolver, type ParseOptions } from '../../src/config';
+import { builtinServiceResolver, mapHostResolver, type ParseOptions, type ValidateOptions } from '../../src/config';
+import { readHeartbeatKey } from '../../src/ha/key';
 
-export const parseOpts: ParseOptions = {
+/** The examples' key file lives on the director, not on the test machine: stand it in; any other path is read. */
+export const EXAMPLE_KEY_FILE = '/etc/directord/heartbeat.key';
+
+export const parseOpts: ParseOptions & ValidateOptions = {
   resolveHost: mapHostResolver({ 'sql1.example.com': '10.0.0.4', 'director-a': '10.0.0.1', 'director-b': '10.0.0.2' }),
   resolveService: builtinServiceResolver,
+  readKey: (file) => (file === EXAMPLE_KEY_FILE ? Buffer.alloc(32, 7) : readHeartbeatKey(file)),
 };
 
 export interface Extra {

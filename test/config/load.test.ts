@@ -50,7 +50,7 @@ t.test('seed lvs.cf: every effective value', async (t) => {
 /** Parse → print → parse gives the same data, and printing is a fixpoint. */
 function roundTrip(t: Test, cfg: LvsConfig, label: string): void {
   const text = formatEffectiveConfig(cfg);
-  const again = validateConfig(parseConfig(text, cfg.file, parseOpts));
+  const again = validateConfig(parseConfig(text, cfg.file, parseOpts), parseOpts);
   t.same(configToJSON(again), configToJSON(cfg), `${label}: reparsed effective config is identical`);
   t.equal(formatEffectiveConfig(again), text, `${label}: printing is a fixpoint`);
 }
@@ -99,7 +99,7 @@ t.test('printed values that need quoting survive the round trip', async (t) => {
     'virtual "two words" {', '  active = 1', '  address = 10.0.0.3 eth0:1', '  send = say\\"hi\\\'', '  expect = \'a "b\'',
     '  send_program = \'/bin/x "%h"\'', '  server s { ', '    address = 10.0.0.4', '    active = 1', '  }', '}', '',
   ].join('\n');
-  const cfg = validateConfig(parseConfig(text, 'q.cf', parseOpts));
+  const cfg = validateConfig(parseConfig(text, 'q.cf', parseOpts), parseOpts);
   const v = cfg.virtuals[0];
   t.equal(cfg.global.activeCmd, '/usr/local/bin/became active');
   t.equal(cfg.global.inactiveCmd, 'say "bye"');
@@ -113,7 +113,7 @@ t.test('printed values that need quoting survive the round trip', async (t) => {
 t.test('round trip of a config with incomplete inactive blocks', async (t) => {
   const text = ['primary = 10.0.0.1', 'network = direct', 'rsh_command = ""', 'virtual "" {', '  active = 1', '  address = 10.0.0.3 eth0:1',
     '  server s {', '    active = 0', '  }', '}', 'virtual off {', '}', ''].join('\n');
-  roundTrip(t, validateConfig(parseConfig(text, 'i.cf', parseOpts)), 'incomplete inactive');
+  roundTrip(t, validateConfig(parseConfig(text, 'i.cf', parseOpts), parseOpts), 'incomplete inactive');
 });
 
 t.test('failed_server_keeps_templates: off by default, 1 restores IPVS, printed and re-read', async (t) => {

@@ -255,3 +255,25 @@ t.test('a busy-poll budget outside 0..busyPollMaxUs is refused before the addon 
     t.throws(() => tab.startXdp({} as never, 'eth0', '02:00:00:00:00:01', '/nonexistent.o', false, bad), { code: 'E_DATAPLANE_OPTION' }, `xdp, ${bad}`);
   }
 });
+
+t.test('setServices is all-or-nothing: a refused table leaves the running one untouched', async (t) => {
+  // 16 services x 256 dests fill all 4,096 dest slots. A connection on service 15 keeps one of its dests in the
+  // trash when the service is removed, so a new service of 256 dests finds one slot too few, at its last dest.
+  const rdest = (j: number, weight = 1) => ({ address: `10.62.1.${j}`, port: 80, weight, mac: `02:62:00:00:01:${j.toString(16).padStart(2, '0')}` });
+  const full = (port: number, weight: number) => svc({ port, dests: Array.from({ length: 256 }, (_, j) => rdest(j, weight)) });
+  const tab = new NativeTable(1024);
+  const before = Array.from({ length: 16 }, (_, i) => full(1000 + i, 1));
+  tab.setServices(before);
+  t.equal(tab.processPacket({ ...pkt('10.61.1.1', 1, SYN), dport: 1015 }, 0).verdict, 'forward');
+  const snapshot = () => tab.destStats().map((s) => `${s.serviceIndex}/${s.address}:${s.port}/${s.weight}/${s.activeConns}`).join(' ');
+  const was = snapshot();
+  const next = [...Array.from({ length: 15 }, (_, i) => full(1000 + i, 2)), full(2000, 1)];
+  t.throws(() => tab.setServices(next), { code: 'E_DATAPLANE_LIMIT' }, 'refused: no free dest slot');
+  t.equal(snapshot(), was, 'weights, services and counters exactly as before');
+  t.equal(tab.processPacket({ ...pkt('10.61.1.1', 1, ACK), dport: 1015 }, 10).verdict, 'forward', 'the removed service still serves');
+  // Without the referenced dest the same change fits and applies whole.
+  tab.processPacket({ ...pkt('10.61.1.1', 1, RST), dport: 1015 }, 20);
+  t.equal(tab.connections(10, 30 + 10_001).length, 0, 'the connection is gone');
+  tab.setServices(next);
+  t.same([...new Set(tab.destStats().map((s) => `${s.serviceIndex}/${s.weight}`))].length, 16, 'applied');
+});

@@ -10,8 +10,15 @@ import type { LvsConfig } from '../../src/config/schema';
 import { MemoryDataPlane } from './memory-dataplane';
 import { config, server, virtual } from './config-fixture';
 
-function harness(initial: LvsConfig) {
+interface HaFaults {
+  /** Throws from reconfigure (after tables, pool and health were switched). */
+  reconfigure?: (c: LvsConfig) => void;
+  preflight?: (before: LvsConfig, after: LvsConfig) => Promise<void>;
+}
+
+function harness(initial: LvsConfig, faults: HaFaults = {}) {
   const events: string[] = [];
+  const haConfigs: LvsConfig[] = [];
   let cfg: LvsConfig | Error = initial;
   let emit: (c: HealthChange) => void = () => undefined;
   const configured: LvsConfig[] = [];
@@ -43,7 +50,12 @@ function harness(initial: LvsConfig) {
       return {
         start: () => void events.push('ha.start'),
         stop: () => void events.push('ha.stop'),
-        reconfigure: () => void events.push('ha.reconfigure'),
+        reconfigure: (c) => {
+          events.push('ha.reconfigure');
+          haConfigs.push(c);
+          faults.reconfigure?.(c);
+        },
+        preflight: (b, a) => faults.preflight?.(b, a) ?? Promise.resolve(),
         takeover: () => ({ did: 'takeover' }),
         release: () => ({ did: 'release' }),
         status: () => haStatus,
@@ -52,7 +64,7 @@ function harness(initial: LvsConfig) {
     },
     where: (q) => [{ vip: q.services[0].vip, port: q.services[0].port, protocol: 'tcp', destination: q.services[0].dests[0], reason: 'simulated' }],
   });
-  return { director, dp, events, configured, emit: (c: HealthChange) => emit(c), hooks: () => hooks, setConfig: (c: LvsConfig | Error) => (cfg = c), haStatus };
+  return { director, dp, events, configured, haConfigs, emit: (c: HealthChange) => emit(c), hooks: () => hooks, setConfig: (c: LvsConfig | Error) => (cfg = c), haStatus };
 }
 
 const base = () => config([virtual('db', '10.64.0.100', [server('a', '10.64.0.4'), server('b', '10.64.0.5', { weight: 2 })], { persistent: 60, pmask: '255.255.240.0' })]);
@@ -151,4 +163,135 @@ t.test('where: live connection, then template, then the simulator; bad client', 
   t.match(h.director.where('10.64.2.2'), { reason: 'simulated' }, 'a template to a failed (quiesced) server decides nothing: the client is scheduled afresh');
   t.throws(() => h.director.where('10.0.0.256'), { code: 'E_CTL_BAD_ARGS' });
   t.throws(() => h.director.where('host:1'), { code: 'E_CTL_BAD_ARGS' });
+});
+
+// A reload whose apply throws midway must leave the old state running, and must not block the next reload.
+t.test('reload is all-or-nothing: a step that throws midway rolls back everything, and the next reload works', async (t) => {
+  let haFails = true;
+  const h = harness(base(), {
+    reconfigure: (c) => {
+      if (haFails && c.global.heartbeatPort === 1539) throw new DirectordError('E_HA_BIND', 'cannot bind UDP 10.64.0.1:1539: EADDRINUSE');
+    },
+  });
+  await h.director.start();
+  t.teardown(() => h.director.stop());
+  h.emit(ch('a', '10.64.0.4', true, 1, true));
+  h.emit(ch('b', '10.64.0.5', true, 2, true));
+  await h.director.drain('b');
+  const view = () => {
+    const s = h.director.status({ connections: false, connectionLimit: 0 });
+    return { services: s.services, health: s.health.map(({ lastCheck: _l, ...x }) => x) };
+  };
+  const before = { table: table(h.dp), timeouts: h.dp.timeouts, status: view(), cfg: h.director.config };
+
+  // New server c, new timeouts, a new heartbeat port: tables, pool, timeouts and health are switched before HA throws.
+  const next = config([virtual('db', '10.64.0.100', [server('a', '10.64.0.4'), server('c', '10.64.0.6')], { persistent: 60, pmask: '255.255.240.0' })], { heartbeatPort: 1539, tcpTimeout: 60 });
+  h.setConfig(next);
+  h.emit(ch('a', '10.64.0.4', true, 1, true)); // noise: an unchanged verdict before
+  const bad = await h.director.reload();
+  t.match(bad, { result: 'failure', changes: [], error: { code: 'E_HA_BIND' } });
+  t.equal(h.director.config, before.cfg, 'the old configuration is in force');
+  t.same(table(h.dp), before.table, 'the old table is in force (b still quiesced by the operator, not draining)');
+  t.same(h.dp.timeouts, before.timeouts, 'the old timeouts are in force');
+  t.same(view(), before.status, 'status unchanged: same services, same health, same override');
+  t.equal(h.configured[h.configured.length - 1], before.cfg, 'health reconfigured back to the old configuration');
+  t.equal(h.haConfigs[h.haConfigs.length - 1], before.cfg, 'HA reconfigured back to the old configuration');
+  t.same(h.director.counters.reloads, { success: 0, failure: 1 });
+  t.equal(h.director.status({ connections: false, connectionLimit: 0 }).reload.lastError?.code, 'E_HA_BIND');
+
+  haFails = false;
+  const good = await h.director.reload();
+  t.equal(good.result, 'success', 'the next reload reaches the loader and applies');
+  t.same(good.changes, ['server db/c (10.64.0.6:3306) added', 'server db/b (10.64.0.5:3306) removed: draining']);
+  t.equal(h.director.config, next);
+  t.same(h.dp.timeouts, { tcp: 60, tcpfin: 120, udp: 300 });
+  t.same(h.director.counters.reloads, { success: 1, failure: 1 });
+});
+
+t.test('verdicts and overrides that arrive while a reload is being rolled back are kept', async (t) => {
+  const h = harness(base(), {
+    reconfigure: () => {
+      throw new DirectordError('E_HA_BIND', 'port taken');
+    },
+  });
+  await h.director.start();
+  t.teardown(() => h.director.stop());
+  h.emit(ch('a', '10.64.0.4', true, 1, true));
+  // The health step awaits here, while the new pool is in force; a verdict and an override land meanwhile.
+  const realConfigure = h.configured.push.bind(h.configured);
+  let held = false;
+  h.configured.push = (...c: LvsConfig[]) => {
+    if (!held) {
+      held = true;
+      h.emit(ch('b', '10.64.0.5', true, 2, true));
+      h.director.setWeight('a', 7);
+    }
+    return realConfigure(...c);
+  };
+  h.setConfig(config([virtual('db', '10.64.0.100', [server('a', '10.64.0.4'), server('b', '10.64.0.5', { weight: 2 }), server('c', '10.64.0.6')])], { heartbeatPort: 1539 }));
+  const r = await h.director.reload();
+  t.equal(r.result, 'failure');
+  t.same(table(h.dp), ['10.64.0.5/2 10.64.0.4/7'], 'b came up and a was re-weighted during the reload: both survive the rollback');
+  t.same(h.director.status({ connections: false, connectionLimit: 0 }).health.map((x) => `${x.server}:${x.state}`), ['a:up', 'b:up']);
+});
+
+t.test('a table the data plane would refuse is refused before anything changes', async (t) => {
+  // 200 virtuals replaced by 200 others: the old ones drain, so the new table would hold 400 (> 256) services.
+  const many = (base: number) => config(Array.from({ length: 200 }, (_, i) => virtual(`v${base + i}`, `10.64.${base / 100}.${i + 1}`, [server('a', '10.64.0.4')])));
+  const h = harness(many(100));
+  await h.director.start();
+  t.teardown(() => h.director.stop());
+  for (let i = 0; i < 200; i++) h.emit({ ...ch('a', '10.64.0.4', true, 1, true), virtual: `v${100 + i}` });
+  const calls = h.dp.setServicesCalls;
+  const cfg = h.director.config;
+  h.setConfig(many(200));
+  const r = await h.director.reload();
+  t.match(r, { result: 'failure', error: { code: 'E_DATAPLANE_SERVICE', message: /data plane would refuse the new table: services: at most 256 virtual services \(400 given\)/ } });
+  t.equal(h.dp.setServicesCalls, calls, 'tables untouched');
+  t.equal(h.director.config, cfg, 'configuration untouched');
+  t.equal(h.configured.length, 1, 'health untouched');
+  t.notOk(h.events.includes('ha.reconfigure'), 'HA untouched');
+  t.equal(h.dp.services.length, 200);
+});
+
+t.test('a refused preflight (a changed port taken here) changes nothing', async (t) => {
+  const h = harness(base(), {
+    preflight: async () => {
+      throw new DirectordError('E_CONFIG_PORT_UNAVAILABLE', 'heartbeat_port 1539 cannot be bound on 10.64.0.1: EADDRINUSE', { location: { file: 'lvs.cf', line: 4, column: 18 } });
+    },
+  });
+  await h.director.start();
+  t.teardown(() => h.director.stop());
+  const calls = h.dp.setServicesCalls;
+  h.setConfig(config([virtual('db', '10.64.0.100', [server('a', '10.64.0.4')])], { heartbeatPort: 1539 }));
+  const r = await h.director.reload();
+  t.same(r.error, { code: 'E_CONFIG_PORT_UNAVAILABLE', message: 'lvs.cf:4:18 E_CONFIG_PORT_UNAVAILABLE heartbeat_port 1539 cannot be bound on 10.64.0.1: EADDRINUSE' });
+  t.equal(h.dp.setServicesCalls, calls, 'tables untouched');
+  t.equal(h.configured.length, 1, 'health untouched');
+  t.notOk(h.events.includes('ha.reconfigure'), 'HA untouched');
+});
+
+t.test('a data plane that throws while applying: the table it kept is the old one, and reloads go on', async (t) => {
+  const h = harness(base());
+  await h.director.start();
+  t.teardown(() => h.director.stop());
+  h.emit(ch('a', '10.64.0.4', true, 1, true));
+  h.emit(ch('b', '10.64.0.5', true, 2, true));
+  const orig = h.dp.setServices.bind(h.dp);
+  let refuse = true;
+  // Refuses (leaving its table as it was, as the native one does) once the reload's timeouts step has run.
+  h.dp.setServices = (s) => {
+    if (refuse && h.dp.timeouts?.tcp === 60) throw new DirectordError('E_DATAPLANE_LIMIT', 'no free real-server slot (table unchanged)');
+    orig(s);
+  };
+  const before = table(h.dp);
+  h.setConfig(config([virtual('db', '10.64.0.100', [server('a', '10.64.0.4', { weight: 5 }), server('b', '10.64.0.5', { weight: 2 })], { persistent: 60, pmask: '255.255.240.0' })], { tcpTimeout: 60 }));
+  const r = await h.director.reload();
+  t.match(r, { result: 'failure', error: { code: 'E_DATAPLANE_LIMIT' } });
+  t.same(table(h.dp), before, 'old table');
+  t.equal(h.dp.timeouts?.tcp, 900, 'timeouts undone');
+  t.equal(h.director.status({ connections: false, connectionLimit: 0 }).health.find((x) => x.server === 'a')?.configuredWeight, 1, 'old pool');
+  refuse = false;
+  t.equal((await h.director.reload()).result, 'success');
+  t.equal(h.dp.timeouts?.tcp, 60);
 });
