@@ -17,14 +17,25 @@ export const defaultOptions = Object.freeze({
   busyPollUs: 0,
   /** The longest busy-poll budget; DD_MAX_SPIN_US in native/include/abi.h (the addon refuses more). */
   busyPollMaxUs: 10_000,
-  /** A second, world-connectable socket that answers read-only commands (status, where) only. */
-  readOnlySocket: true,
+  /** A second, world-connectable socket that answers read-only commands (status, where) only: opt-in
+   * (--read-only-socket), since any local user may then connect (output per connection is bounded). */
+  readOnlySocket: false,
   readOnlySocketMode: 0o666,
   controlMaxLineBytes: 64 * 1024,
   controlRequestTimeoutMs: 30_000,
   controlIdleTimeoutMs: 60_000,
   controlMaxConnections: 64,
   controlMaxPendingPerConnection: 16,
+  /** Replies buffered for one client beyond which its requests are no longer read (until it reads). */
+  controlOutputSoftLimitBytes: 1024 * 1024,
+  /** Beyond this the client is dropped (counted, logged); above the largest reply (status of 100k connections). */
+  controlOutputHardLimitBytes: 64 * 1024 * 1024,
+  /** Each stop step (HA with the VIP, checks, data plane, metrics, control socket) is abandoned after this long… */
+  stopStepTimeoutMs: 5_000,
+  /** …and the process exits after this long whatever hangs (below the unit's TimeoutStopSec=30s). */
+  stopHardDeadlineMs: 20_000,
+  /** After an uncaught exception: the stop gets this long, then the process exits (ExecStopPost cleans up the rest). */
+  fatalStopDeadlineMs: 5_000,
   /** A server removed by a reload keeps weight 0 until its connections are gone, at most this long. */
   drainTimeoutMs: 300_000,
   drainPollMs: 1_000,

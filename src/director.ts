@@ -12,6 +12,7 @@ import { Pool, serviceKey, type HealthChange, type PoolEntry } from './director/
 import { RateEstimator } from './director/rates';
 import { DirectorCounters } from './director/counters';
 import { validateServices } from './dataplane/validate';
+import { runStopSteps, type StopStep } from './director/shutdown';
 import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './director/subsystems';
 
 export interface DirectorOptions {
@@ -26,6 +27,8 @@ export interface DirectorOptions {
   drainPollMs: number;
   rateSampleMs: number;
   bannerTableSize: number;
+  /** Deadline of each stop step (default 5 s). */
+  stopStepTimeoutMs?: number;
 }
 
 const IPVS_DEFAULT_TIMEOUTS: Timeouts = { tcp: 900, tcpfin: 120, udp: 300 };
@@ -96,21 +99,20 @@ export class Director implements ControlTarget {
     for (const t of this.timers) t.unref();
   }
 
-  /** Stop cleanly: HA first (gives up the VIP and tells the peer), then checks, then the data plane. */
-  async stop(): Promise<void> {
+  /**
+   * Stop cleanly: HA first (gives up the VIP and tells the peer), then checks, then the data plane; each step under
+   * its own deadline, so one that hangs does not keep the others from running. False when a step failed.
+   */
+  async stop(): Promise<boolean> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    const step = async (what: string, fn: () => unknown): Promise<void> => {
-      try {
-        await fn();
-      } catch (e) {
-        this.log.error({ err: e }, `stopping ${what} failed`);
-      }
-    };
-    if (this.ha) await step('ha', () => this.ha!.stop());
-    this.setForwarding(false, 'stopping');
-    if (this.opts.health) await step('health', () => this.opts.health!.stop());
-    await step('dataplane', () => this.opts.dataplane.stop());
+    const ms = this.opts.stopStepTimeoutMs ?? 5000;
+    const steps: StopStep[] = [];
+    if (this.ha) steps.push({ what: 'ha (VIPs)', run: () => this.ha!.stop(), timeoutMs: ms });
+    steps.push({ what: 'forwarding', run: () => this.setForwarding(false, 'stopping'), timeoutMs: ms });
+    if (this.opts.health) steps.push({ what: 'health checks', run: () => this.opts.health!.stop(), timeoutMs: ms });
+    steps.push({ what: 'data plane', run: () => this.opts.dataplane.stop(), timeoutMs: ms });
+    return runStopSteps(steps, this.log);
   }
 
   private setForwarding(on: boolean, why: string): void {

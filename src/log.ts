@@ -1,5 +1,6 @@
 // The pino root logger and one child per subsystem; JSON to stdout so journald keeps it.
 // Tests pass their own destination stream to assert on parsed records, not on strings.
+import { writeSync } from 'node:fs';
 import pino, { type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -13,6 +14,53 @@ export interface LogOptions {
   base?: Record<string, unknown>;
 }
 
+/** How long one line may wait on EAGAIN (a non-blocking stdout whose reader stalls) before it is dropped. */
+const EAGAIN_BUDGET_MS = 1000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * stdout written synchronously, one whole line per write, and never throwing: a full disk (ENOSPC), a closed pipe
+ * (EPIPE) or a stalled reader costs log lines (counted, reported once writes work again), never the daemon or a
+ * hang. pino's default stream (sonic-boom) retries a failed write forever at exit, and throws from the next log
+ * call otherwise.
+ */
+export class StdoutSink implements DestinationStream {
+  dropped = 0;
+  private reported = 0;
+  private lastError = '';
+
+  constructor(private readonly fd = 1) {}
+
+  write(line: string): void {
+    if (this.dropped > this.reported && this.tryWrite(this.lostLine())) this.reported = this.dropped;
+    if (!this.tryWrite(line)) this.dropped++;
+  }
+
+  private lostLine(): string {
+    return JSON.stringify({ level: 'warn', time: new Date().toISOString(), pid: process.pid, subsystem: 'main', lost: this.dropped - this.reported, error: this.lastError, msg: 'log lines lost: stdout could not be written' }) + '\n';
+  }
+
+  /** The whole line or nothing more (a partial write is completed; an error gives up on the rest). */
+  private tryWrite(line: string): boolean {
+    let buf = Buffer.from(line);
+    const deadline = Date.now() + EAGAIN_BUDGET_MS;
+    while (buf.length > 0) {
+      try {
+        buf = buf.subarray(writeSync(this.fd, buf));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? String(e);
+        if (code === 'EAGAIN' && Date.now() < deadline) {
+          Atomics.wait(sleeper, 0, 0, 10);
+          continue;
+        }
+        this.lastError = code;
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
 export function createRootLogger(opts: LogOptions = {}): Logger {
   const options = {
     level: opts.level ?? 'info',
@@ -20,11 +68,24 @@ export function createRootLogger(opts: LogOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  return pino(options, opts.destination ?? new StdoutSink());
 }
 
 export function subsystemLogger(root: Logger, subsystem: Subsystem): Logger {
   return root.child({ subsystem });
+}
+
+/**
+ * The one way out after a fatal error: one log record (the sink never throws or loops), then exit. A second fatal
+ * error while the first is handled exits at once; the logger itself failing does not stop the exit.
+ */
+export function fatalExit(log: Logger, fields: Record<string, unknown>, msg: string, code = 1): never {
+  try {
+    log.fatal(fields, msg);
+  } catch {
+    /* nothing more can be said */
+  }
+  process.exit(code);
 }
 
 /** lvs.cf `debug_level` is parsed by Piranha but unused; directord maps it to a pino level when --log-level is absent. */

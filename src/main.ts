@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // directord: the daemon entry. Parses argv, loads lvs.cf, claims the control socket (refusing when another
 // directord answers on it), wires the subsystems through src/director.ts, and handles SIGHUP/SIGTERM/SIGINT.
-import { createRootLogger, levelFromDebugLevel, subsystemLogger, type Logger } from './log';
+// Stop and crash paths are bounded: the VIP goes first, every step has a deadline, the process always exits.
+import { createRootLogger, fatalExit, levelFromDebugLevel, subsystemLogger, type Logger } from './log';
 import { DirectordError, isDirectordError } from './errors';
 import { ControlServer } from './control/server';
 import { ControlErrorCode } from './control/protocol';
@@ -12,17 +13,24 @@ import { DAEMON_USAGE, parseDaemonArgs, type DaemonArgs } from './director/daemo
 import { buildDataPlane, buildHa, buildHealth, buildWhere, haWanted } from './director/wiring';
 import { configSubsystem, runCheckConfigCommand } from './director/config-source';
 import { createMetricsRegistry, startMetricsServer } from './metrics';
-import { createSdNotifier } from './director/sd-notify';
+import { createSdNotifier, startWatchdog } from './director/sd-notify';
+import { cleanupHost } from './director/cleanup';
+import { armHardExit, runStopSteps } from './director/shutdown';
+import { vipStateFileFor } from './control/socket-path';
+import { withDeadline } from './util/deadline';
 
-/** Answers E_CTL_UNAVAILABLE until the director is up, so the socket can be claimed first. */
-function gate(): { target: ControlTarget; open(d: Director): void } {
+/** Answers E_CTL_UNAVAILABLE until the director is up (so the socket can be claimed first) and once it stops. */
+function gate(): { target: ControlTarget; open(d: Director): void; close(): void } {
   let director: Director | undefined;
+  let closed = false;
   const need = (): Director => {
+    if (closed) throw new DirectordError(ControlErrorCode.Unavailable, 'directord is stopping');
     if (!director) throw new DirectordError(ControlErrorCode.Unavailable, 'directord is still starting');
     return director;
   };
   return {
     open: (d) => void (director = d),
+    close: () => void (closed = true),
     target: {
       status: (o) => need().status(o),
       drain: (s) => need().drain(s),
@@ -36,29 +44,61 @@ function gate(): { target: ControlTarget; open(d: Director): void } {
   };
 }
 
+/** The host cleanup with its log line; never throws (at start it must not keep the daemon from reporting why it stops). */
+async function cleanUp(args: DaemonArgs, log: Logger, opts: { cfg?: Parameters<typeof cleanupHost>[0]['cfg']; socketHeld: boolean; runInactiveCmd: boolean }): Promise<boolean> {
+  try {
+    const r = await withDeadline(
+      cleanupHost({
+        configFile: args.configFile, socket: args.socket, stateFile: vipStateFileFor(args.socket), config: configSubsystem(), log, iface: args.interface, ...opts,
+      }),
+      defaultOptions.stopHardDeadlineMs, 'cleanup', 'E_CLEANUP_TIMEOUT',
+    );
+    log.info({ vips: r.vips, nft: r.nft, xdp: r.xdp, inactiveCmd: r.inactiveCmd, configError: r.configError }, r.ok ? 'cleanup done' : 'cleanup incomplete');
+    return r.ok;
+  } catch (e) {
+    log.error({ code: isDirectordError(e) ? e.code : 'E_INTERNAL', error: String((e as Error)?.message ?? e) }, 'cleanup not done');
+    return false;
+  }
+}
+
+/** `directord --cleanup`: ExecStopPost. inactive_cmd runs unless systemd says the daemon stopped cleanly (it ran it). */
+async function runCleanupCommand(args: DaemonArgs): Promise<number> {
+  const log = subsystemLogger(createRootLogger({ level: args.logLevel ?? 'info' }), 'main');
+  const ok = await cleanUp(args, log, { socketHeld: false, runInactiveCmd: process.env.SERVICE_RESULT !== 'success' });
+  return ok ? 0 : 1;
+}
+
 async function runDaemon(args: DaemonArgs): Promise<number> {
   const root = createRootLogger({ level: args.logLevel ?? 'info' });
   const log = subsystemLogger(root, 'main');
+  // A fatal error releases the VIP first (the stop sequence, under a short deadline), then exits; a second one
+  // while that runs exits at once. The log sink never throws or loops, so this always ends.
+  let stopNow: ((why: string, code: number) => Promise<void>) | undefined;
+  let dying = false;
+  const fatal = (what: string, e: unknown): void => {
+    if (dying) fatalExit(log, { err: e }, `${what} while stopping after a fatal error: exiting now`);
+    dying = true;
+    log.fatal({ err: e }, `${what}: exiting (systemd restarts directord; the peer takes over meanwhile)`);
+    if (!stopNow) process.exit(1);
+    armHardExit(defaultOptions.fatalStopDeadlineMs, log, 'stop after a fatal error');
+    void stopNow(what, 1).finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', (e) => fatal('uncaught exception', e));
+  process.on('unhandledRejection', (e) => fatal('unhandled promise rejection', e));
   const config = configSubsystem();
   let cfg;
   try {
     cfg = config.load(args.configFile);
   } catch (e) {
     log.fatal({ code: isDirectordError(e) ? e.code : 'E_INTERNAL', error: isDirectordError(e) ? e.format() : String(e), file: args.configFile }, 'cannot start: configuration invalid');
+    // What a killed predecessor left must not outlive it because the file it left is broken (unless one still runs).
+    await cleanUp(args, log, { socketHeld: false, runInactiveCmd: false });
     return 1;
   }
   if (!args.logLevel) root.level = levelFromDebugLevel(cfg.global.debugLevel);
   // Until the handlers below are installed, a SIGHUP must not kill the daemon (Node's default) nor reload half a daemon.
   const early = (): void => log.warn('SIGHUP while starting: ignored (reload again once started)');
   process.on('SIGHUP', early);
-  process.on('uncaughtException', (e) => {
-    log.fatal({ err: e }, 'uncaught exception: exiting (systemd restarts directord; the peer takes over meanwhile)');
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (e) => {
-    log.fatal({ err: e }, 'unhandled promise rejection: exiting');
-    process.exit(1);
-  });
 
   const g = gate();
   const control = new ControlServer({
@@ -67,6 +107,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     target: g.target, logger: subsystemLogger(root, 'control'), maxLineBytes: defaultOptions.controlMaxLineBytes,
     requestTimeoutMs: defaultOptions.controlRequestTimeoutMs, idleTimeoutMs: defaultOptions.controlIdleTimeoutMs,
     maxConnections: defaultOptions.controlMaxConnections, maxPendingPerConnection: defaultOptions.controlMaxPendingPerConnection,
+    outputSoftLimitBytes: defaultOptions.controlOutputSoftLimitBytes, outputHardLimitBytes: defaultOptions.controlOutputHardLimitBytes,
   });
   try {
     await control.start();
@@ -74,16 +115,39 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     log.fatal({ code: isDirectordError(e) ? e.code : 'E_INTERNAL', error: String((e as Error).message) }, 'cannot start: control socket');
     return 1;
   }
+  // The socket is ours, so no other directord runs here: remove what a killed one left before starting afresh.
+  await cleanUp(args, log, { cfg, socketHeld: true, runInactiveCmd: false });
 
+  const step = defaultOptions.stopStepTimeoutMs;
   let director: Director | undefined;
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  // VIP first (the director stops HA before anything else), then the listeners; each under its deadline.
+  const stopAll = (): Promise<boolean> =>
+    runStopSteps([
+      { what: 'director (VIPs, checks, data plane)', run: () => director?.stop(), timeoutMs: 4 * step },
+      { what: 'metrics listener', run: () => metrics?.close(), timeoutMs: step },
+      { what: 'control socket', run: () => control.stop(), timeoutMs: step },
+    ], log);
+  stopNow = async () => {
+    g.close();
+    await stopAll();
+  };
+  // SIGTERM while starting: remembered, and the stop runs as soon as the start is complete (or failed).
+  let termWhileStarting: string | undefined;
+  const earlyTerm = (sig: string) => (): void => {
+    termWhileStarting = sig;
+    log.info({ signal: sig }, 'stop requested while starting: stopping once started');
+  };
+  const earlyHandlers = { SIGTERM: earlyTerm('SIGTERM'), SIGINT: earlyTerm('SIGINT') };
+  process.on('SIGTERM', earlyHandlers.SIGTERM);
+  process.on('SIGINT', earlyHandlers.SIGINT);
   try {
     const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, defaultOptions.connTableSize, root, args.busyPollUs);
     director = new Director({
       configFile: args.configFile, logger: subsystemLogger(root, 'main'), dataplane, config,
-      health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane) : undefined, where: buildWhere(),
+      health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane, vipStateFileFor(args.socket)) : undefined, where: buildWhere(),
       drainTimeoutMs: defaultOptions.drainTimeoutMs, drainPollMs: defaultOptions.drainPollMs,
-      rateSampleMs: defaultOptions.rateSampleMs, bannerTableSize: defaultOptions.ipvsBannerTableSize,
+      rateSampleMs: defaultOptions.rateSampleMs, bannerTableSize: defaultOptions.ipvsBannerTableSize, stopStepTimeoutMs: step,
     });
     await director.start(cfg);
     if (args.metrics) {
@@ -93,9 +157,10 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     }
   } catch (e) {
     log.fatal({ code: isDirectordError(e) ? e.code : 'E_INTERNAL', error: isDirectordError(e) ? e.format() : String(e) }, 'cannot start');
-    await control.stop();
-    await metrics?.close();
-    await director?.stop(); // undo what did start (checks, data plane, a VIP)
+    g.close();
+    const hard = armHardExit(defaultOptions.stopHardDeadlineMs, log, 'undoing a failed start');
+    await stopAll(); // undo what did start (checks, data plane, a VIP)
+    clearTimeout(hard);
     return 1;
   }
   const d = director as Director;
@@ -108,22 +173,30 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     return `${s.ha.role} ${s.ha.state}, forwarding ${s.ha.forwarding ? 'on' : 'off'}, ${s.services.length} virtual(s), ${up}/${s.health.length} real servers up`;
   };
   void sd.notify({ READY: '1', STATUS: summary() });
+  const watchdog = startWatchdog(sd);
+  if (watchdog) log.info({ intervalMs: watchdog.intervalMs }, 'systemd watchdog: pinging');
 
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = async (signal: string): Promise<void> => {
+    const stop = async (why: string, code: number): Promise<void> => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'stopping');
-      await sd.notify({ STOPPING: '1', STATUS: 'stopping: handing over the VIPs' });
-      await control.stop();
-      await metrics?.close();
-      await d.stop();
-      log.info('stopped');
-      resolve(0);
+      log.info({ signal: why }, 'stopping');
+      const hard = armHardExit(defaultOptions.stopHardDeadlineMs, log, 'stop');
+      g.close();
+      watchdog?.stop();
+      void sd.notify({ STOPPING: '1', STATUS: 'stopping: releasing the VIPs' }); // not awaited: the VIP goes first
+      const ok = await stopAll();
+      clearTimeout(hard);
+      log.info(ok ? 'stopped' : 'stopped, but a step failed or timed out (ExecStopPost removes what is left)');
+      resolve(ok ? code : code || 1);
     };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
+    stopNow = stop;
+    process.off('SIGTERM', earlyHandlers.SIGTERM);
+    process.off('SIGINT', earlyHandlers.SIGINT);
+    process.on('SIGTERM', () => void stop('SIGTERM', 0));
+    process.on('SIGINT', () => void stop('SIGINT', 0));
+    if (termWhileStarting) void stop(termWhileStarting, 0);
     process.off('SIGHUP', early);
     process.on('SIGHUP', () => {
       log.info({ signal: 'SIGHUP' }, 'reloading');
@@ -149,6 +222,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.checkConfig) return runCheckConfigCommand(args.configFile, args.json);
+  if (args.cleanup) return runCleanupCommand(args);
   return runDaemon(args);
 }
 
@@ -160,7 +234,7 @@ void (async () => {
     process.stderr.write(`directord: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     code = 1;
   }
-  // Logs are written synchronously by pino to stdout; exit explicitly so no stray timer keeps the process alive.
+  // Logs are written synchronously (src/log.ts StdoutSink); exit explicitly so no stray timer keeps the process alive.
   process.exit(code);
 })();
 

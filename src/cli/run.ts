@@ -88,7 +88,10 @@ async function ask(g: Globals, cmd: string, args: Record<string, unknown>, mutat
     return await request(g.socket, cmd, args, { timeoutMs: g.timeoutMs });
   } catch (e) {
     if (!mutating && e instanceof DirectordError && e.code === ControlErrorCode.Permission) {
-      return request(readOnlySocketPathFor(g.socket), cmd, args, { timeoutMs: g.timeoutMs });
+      // The read-only socket is opt-in: when it is not there, the permission error is the one to report.
+      return request(readOnlySocketPathFor(g.socket), cmd, args, { timeoutMs: g.timeoutMs }).catch((ro: unknown) => {
+        throw ro instanceof DirectordError && ro.code === ControlErrorCode.NotRunning ? e : ro;
+      });
     }
     throw e;
   }

@@ -1,5 +1,6 @@
 // The daemon's control server: UNIX sockets speaking the NDJSON protocol, dispatching through the command table.
-// A full socket (0660, group directord) accepts every command; an optional read-only socket (0666) refuses mutating ones.
+// A full socket (0660, group directord) accepts every command; an opt-in read-only socket (0666) refuses mutating
+// ones. Output per connection is bounded: a client that does not read its replies stops being read, then is dropped.
 import { createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,6 +24,10 @@ export interface ControlServerOptions {
   idleTimeoutMs: number;
   maxConnections: number;
   maxPendingPerConnection: number;
+  /** Unsent reply bytes for one client above which no further request of it is read or run (until it drains). */
+  outputSoftLimitBytes?: number;
+  /** Unsent reply bytes above which the client is dropped (counted in droppedClients, logged). */
+  outputHardLimitBytes?: number;
 }
 
 interface Listener {
@@ -111,17 +116,45 @@ export class ControlServer {
     this.opts.logger.info({ path, mode: mode.toString(8), gid, readOnly }, 'control socket listening');
   }
 
+  /** Clients dropped for not reading their replies (output past the hard limit). */
+  droppedClients = 0;
+
   private onConnection(sock: Socket, readOnly: boolean): void {
     this.sockets.add(sock);
     const decoder = new LineDecoder(this.opts.maxLineBytes);
+    const soft = this.opts.outputSoftLimitBytes ?? 1024 * 1024;
+    const hard = this.opts.outputHardLimitBytes ?? 64 * 1024 * 1024;
     let chain: Promise<void> = Promise.resolve();
     let pending = 0;
+    // A client that stops reading (and writes nothing) is idle: the timer is not re-armed while nothing is sent.
     sock.setTimeout(this.opts.idleTimeoutMs, () => sock.destroy());
     sock.on('close', () => this.sockets.delete(sock));
     sock.on('error', () => sock.destroy());
     const send = (reply: ControlReply): void => {
-      if (!sock.destroyed) sock.write(encodeReply(reply));
+      if (sock.destroyed) return;
+      sock.write(encodeReply(reply));
+      if (sock.writableLength > hard) {
+        this.droppedClients++;
+        this.opts.logger.warn({ readOnly, unsentBytes: sock.writableLength, limit: hard, dropped: this.droppedClients }, 'control client dropped: it does not read its replies');
+        sock.destroy();
+      } else if (sock.writableLength > soft) sock.pause(); // no more requests from it until it has read
     };
+    // Before a request runs, the replies before it must be (mostly) read: the buffer stays near the soft limit.
+    const drained = (): Promise<void> =>
+      sock.destroyed || sock.writableLength <= soft
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const done = (): void => {
+              sock.off('drain', done);
+              sock.off('close', done);
+              resolve();
+            };
+            sock.once('drain', done);
+            sock.once('close', done);
+          });
+    sock.on('drain', () => {
+      if (!sock.destroyed && sock.isPaused()) sock.resume();
+    });
     sock.on('data', (chunk: Buffer) => {
       let lines: string[];
       try {
@@ -144,6 +177,11 @@ export class ControlServer {
         }
         pending++;
         chain = chain.then(async () => {
+          await drained();
+          if (sock.destroyed) {
+            pending--;
+            return;
+          }
           const reply = await dispatchLine(this.opts.target, line, readOnly, this.opts.requestTimeoutMs);
           pending--;
           if (!reply.ok) this.opts.logger.info({ code: reply.error.code, readOnly }, 'control request failed');

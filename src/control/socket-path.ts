@@ -42,6 +42,11 @@ export function readOnlySocketPathFor(path: string): string {
   return path.replace(/\.sock$/, '') + '.ro.sock';
 }
 
+/** The record of the VIPs this daemon may hold (for --cleanup) sits next to the socket: directord.sock → directord.vips. */
+export function vipStateFileFor(path: string): string {
+  return path.replace(/\.sock$/, '') + '.vips';
+}
+
 export type ProbeResult = 'absent' | 'stale' | 'alive';
 
 /** Does something answer on this socket path? A connect that is accepted means a live daemon. */

@@ -28,20 +28,39 @@ export function ingressRuleset(ifname: string, services: ServiceSpec[]): string 
   ].join('\n');
 }
 
-function nft(input: string): Promise<void> {
+/** nft answers in milliseconds; one that hangs (a stuck netlink lock) is killed after this long. */
+export const NFT_TIMEOUT_MS = 10_000;
+
+export interface NftOptions {
+  /** Tests: another binary in place of nft. */
+  binary?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Run `nft -f -` with the ruleset on stdin. Every failure (nft missing, exiting early so stdin gets EPIPE, hanging
+ * past the timeout) rejects with E_DATAPLANE_NFT; none of them throws out of an event handler.
+ */
+export function runNft(input: string, opts: NftOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = execFile('nft', ['-f', '-'], (err, _stdout, stderr) => {
-      if (err) reject(new DirectordError('E_DATAPLANE_NFT', `nft failed: ${stderr.trim() || err.message}`, { cause: err }));
-      else resolve();
+    let stdinError: Error | undefined;
+    const child = execFile(opts.binary ?? 'nft', ['-f', '-'], { timeout: opts.timeoutMs ?? NFT_TIMEOUT_MS, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
+      if (!err && !stdinError) return resolve();
+      if (!err) return reject(new DirectordError('E_DATAPLANE_NFT', `nft exited before reading the whole ruleset (stdin: ${stdinError!.message})`));
+      const why = err.killed ? `killed after ${opts.timeoutMs ?? NFT_TIMEOUT_MS} ms` : String(stderr).trim() || err.message;
+      reject(new DirectordError('E_DATAPLANE_NFT', `nft failed: ${why}${stdinError ? ` (stdin: ${stdinError.message})` : ''}`, { cause: err }));
     });
+    // EPIPE when nft exits without reading everything: its exit status (above) tells what went wrong.
+    child.stdin!.on('error', (e) => void (stdinError = e));
     child.stdin!.end(input);
   });
 }
 
-export function installIngressDrop(ifname: string, services: ServiceSpec[]): Promise<void> {
-  return nft(ingressRuleset(ifname, services));
+export function installIngressDrop(ifname: string, services: ServiceSpec[], opts: NftOptions = {}): Promise<void> {
+  return runNft(ingressRuleset(ifname, services), opts);
 }
 
-export async function removeIngressDrop(): Promise<void> {
-  await nft(`table netdev ${NFT_TABLE} {}\ndelete table netdev ${NFT_TABLE}\n`);
+/** Idempotent: creating the table first makes the delete succeed whether or not one was there. */
+export async function removeIngressDrop(opts: NftOptions = {}): Promise<void> {
+  await runNft(`table netdev ${NFT_TABLE} {}\ndelete table netdev ${NFT_TABLE}\n`, opts);
 }

@@ -1,7 +1,7 @@
 // directord's command line, parsed purely (fixture-tested); defaults come from one object.
 import { DirectordError } from '../errors';
 import { defaultOptions } from '../defaults';
-import { defaultControlSocket } from '../control/socket-path';
+import { defaultControlSocket, readOnlySocketPathFor } from '../control/socket-path';
 
 const MAX_BUSY_POLL_US = defaultOptions.busyPollMaxUs;
 
@@ -12,12 +12,14 @@ export type LogLevel = (typeof LEVELS)[number];
 export interface DaemonArgs {
   configFile: string;
   socket: string;
-  /** undefined = no read-only socket. */
+  /** undefined = no read-only socket (the default: --read-only-socket opts in). */
   readOnlySocket?: string;
   metrics?: string;
   /** undefined = from lvs.cf's debug_level. */
   logLevel?: LogLevel;
   checkConfig: boolean;
+  /** --cleanup: remove what a killed directord left (VIPs, nft table, XDP program), then exit. */
+  cleanup: boolean;
   json: boolean;
   foreground: boolean;
   dataplane: Backend;
@@ -30,12 +32,15 @@ export interface DaemonArgs {
 
 export const DAEMON_USAGE = `usage: directord [--config FILE] [--socket PATH] [--metrics ADDR:PORT] [--log-level LEVEL]
                  [--dataplane afpacket|afxdp|fake] [--interface IF] [--busy-poll-us N]
-                 [--no-read-only-socket] [--foreground]
+                 [--read-only-socket] [--foreground]
        directord --check-config [--config FILE | FILE] [--json]
+       directord --cleanup [--config FILE] [--socket PATH] [--interface IF]
 defaults: --config ${defaultOptions.configFile}  --socket ${defaultOptions.controlSocket} (in a named netns: /run/directord/netns/NAME/directord.sock)  --metrics off
           --log-level from lvs.cf debug_level (NONE/LOW → info, else debug)  --dataplane ${defaultOptions.dataplaneBackend}
           --busy-poll-us ${defaultOptions.busyPollUs} (0..${MAX_BUSY_POLL_US}: how long a packet thread spins for the next frame before it sleeps)
-signals:  SIGHUP reloads (only the difference is applied), SIGTERM/SIGINT stop cleanly (the VIP is handed over)
+          --read-only-socket: also listen on PATH.ro.sock (mode 0666) for read-only commands from any local user
+          --cleanup: remove the VIPs, nftables table and XDP program a killed directord left; for ExecStopPost
+signals:  SIGHUP reloads (only the difference is applied), SIGTERM/SIGINT stop cleanly (the VIP is released first)
 `;
 
 function usage(msg: string): DirectordError {
@@ -45,7 +50,7 @@ function usage(msg: string): DirectordError {
 export function parseDaemonArgs(argv: string[]): DaemonArgs {
   const a: DaemonArgs = {
     configFile: defaultOptions.configFile, socket: defaultControlSocket(), metrics: defaultOptions.metricsAddress,
-    checkConfig: false, json: false, foreground: false, dataplane: defaultOptions.dataplaneBackend, busyPollUs: defaultOptions.busyPollUs, help: false,
+    checkConfig: false, cleanup: false, json: false, foreground: false, dataplane: defaultOptions.dataplaneBackend, busyPollUs: defaultOptions.busyPollUs, help: false,
   };
   let readOnly: boolean = defaultOptions.readOnlySocket;
   const positional: string[] = [];
@@ -82,9 +87,11 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
         break;
       }
       case '--check-config': case '-t': a.checkConfig = true; break;
+      case '--cleanup': a.cleanup = true; break;
       case '--json': a.json = true; break;
       case '--foreground': a.foreground = true; break;
-      case '--no-read-only-socket': readOnly = false; break;
+      case '--read-only-socket': readOnly = true; break;
+      case '--no-read-only-socket': readOnly = false; break; // the default now; kept for old unit files
       case '--help': case '-h': a.help = true; break;
       default:
         if (w.startsWith('-')) throw usage(`unknown option '${w}'`);
@@ -95,6 +102,7 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
     if (!a.checkConfig || positional.length > 1) throw usage(`unexpected argument '${positional[0]}'`);
     a.configFile = positional[0];
   }
-  if (readOnly) a.readOnlySocket = a.socket.replace(/\.sock$/, '') + '.ro.sock';
+  if (a.cleanup && a.checkConfig) throw usage('--cleanup and --check-config exclude each other');
+  if (readOnly) a.readOnlySocket = readOnlySocketPathFor(a.socket);
   return a;
 }

@@ -30,10 +30,10 @@ export function buildHealth(root: Logger): HealthSubsystem {
 }
 
 /** pulse's role, when lvs.cf names a primary; without one the director is standalone (no HA node). */
-export function buildHa(root: Logger, dataplane: DataPlane): HaFactory | undefined {
+export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: string): HaFactory | undefined {
   return (cfg, hooks) => {
     const node = new HaNode({
-      config: cfg, logger: subsystemLogger(root, 'ha'), dataplane,
+      config: cfg, logger: subsystemLogger(root, 'ha'), dataplane, vipStateFile,
       hooks: { onActivate: async () => void (await hooks.onActivate()), onDeactivate: async () => void (await hooks.onDeactivate()) },
     });
     return {

@@ -11,11 +11,10 @@ import { GarpSender, type InjectorFactory } from './garp-sender';
 import type { HaRole, HaPeerState, Heartbeat, HeartbeatRejectReason } from './heartbeat-codec';
 import { HeartbeatLink, type HeartbeatPath } from './heartbeat-io';
 import { loadHeartbeatKey } from './key';
-import { prefixFromNetmask } from './ipv4';
 import { NetlinkIo, watchLinkState, type VipSpec } from './netlink-io';
 import { HaStateMachine, type HaAction } from './state-machine';
 import { SyncChannel } from './sync-io';
-import { VipManager, type GarpSettings } from './vip-manager';
+import { VipManager, vipSpecsOf, type GarpSettings } from './vip-manager';
 
 export type { HaRole } from './heartbeat-codec';
 
@@ -35,6 +34,8 @@ export interface HaNodeOptions {
   node?: { role?: HaRole; self?: string; peer?: string; selfPrivate?: string; peerPrivate?: string };
   /** Tests: replace the pcap injector. */
   injector?: InjectorFactory;
+  /** Where the VIPs this node may hold are recorded for `directord --cleanup` (VipManagerOptions.stateFile). */
+  vipStateFile?: string;
 }
 
 export interface HaStatus {
@@ -64,7 +65,7 @@ export class HaNode extends EventEmitter {
   private readonly hooks: HaHooks;
   private readonly dataplane?: DataPlane;
   private readonly overrides: NonNullable<HaNodeOptions['node']>;
-  private readonly netlink = new NetlinkIo();
+  private readonly netlink: NetlinkIo;
   private readonly garp: GarpSender;
   private readonly vips: VipManager;
   private key?: Buffer;
@@ -87,7 +88,8 @@ export class HaNode extends EventEmitter {
     this.dataplane = opts.dataplane;
     this.overrides = opts.node ?? {};
     this.garp = new GarpSender(this.log, opts.injector);
-    this.vips = new VipManager(this.netlink, this.garp, this.log);
+    this.netlink = new NetlinkIo(this.log);
+    this.vips = new VipManager(this.netlink, this.garp, this.log, { stateFile: opts.vipStateFile });
   }
 
   async start(): Promise<void> {
@@ -308,13 +310,7 @@ export class HaNode extends EventEmitter {
 
   /** pulse brings up one address per distinct active VIP. */
   private vipSpecs(): VipSpec[] {
-    const seen = new Map<string, VipSpec>();
-    for (const v of this.cfg.virtuals) {
-      if (!v.active || seen.has(v.address)) continue;
-      const [device] = v.device.split(':');
-      seen.set(v.address, { address: v.address, device, label: v.device, prefixlen: prefixFromNetmask(v.vipNetmask, v.address) });
-    }
-    return [...seen.values()];
+    return vipSpecsOf(this.cfg);
   }
 
   private sendHeartbeat(): void {

@@ -1,7 +1,7 @@
 // send_program: nanny's external check, run without a shell in its own process group, stdin/stderr on
 // /dev/null, stdout compared with expect. The whole group is SIGKILLed at the timeout and after exit,
 // so hung scripts (and their children, e.g. a stuck nc) never pile up.
-import { spawn } from 'node:child_process';
+import { spawnUnprivileged } from '../util/child';
 import type { Probe, ProbeResult } from './probe';
 import type { ProbeSpec } from './spec';
 import { judgeProgram, programArgv, PROGRAM_OUTPUT_LIMIT } from './match';
@@ -42,7 +42,7 @@ function runProgram(spec: ProbeSpec, running: Set<number>): Promise<ProbeResult>
     let exited = false;
     const out: Buffer[] = [];
     let outLen = 0;
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawnUnprivileged(argv, { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     const pid = child.pid;
     if (pid) running.add(pid);
     const finish = (spawnError?: string): void => {

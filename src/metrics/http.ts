@@ -36,6 +36,11 @@ export async function startMetricsServer(registry: Registry, listen: string): Pr
   return {
     server,
     port: typeof addr === 'object' && addr ? addr.port : port,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    // close() alone waits for every open connection, even one that never sent a request: cut them all.
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer, request } from '../../src/control';
 import { Director } from '../../src/director';
-import { silentLogger } from '../../src/log';
+import { createRootLogger, silentLogger } from '../../src/log';
 import { MemoryDataPlane } from '../director/memory-dataplane';
 import { config, server, virtual } from '../director/config-fixture';
 
@@ -86,7 +86,7 @@ t.test('commands through the socket; socket mode 0660', async (t) => {
   await t.rejects(request(socketPath, 'takeover'), { code: 'E_CTL_UNAVAILABLE' });
 });
 
-t.test('read-only socket answers status but refuses mutating commands with E_CTL_PERMISSION', async (t) => {
+t.test('read-only socket (when enabled) answers status but refuses mutating commands with E_CTL_PERMISSION', async (t) => {
   const { roPath } = await setup(t);
   t.equal(statSync(roPath).mode & 0o777, 0o666);
   t.ok(await request(roPath, 'status'));
@@ -180,4 +180,81 @@ t.test('fuzz: every bad request gets a coded error and the daemon keeps answerin
   // Many requests pipelined on one connection: answered in order, excess refused as E_CTL_BUSY or answered.
   const burst = await raw(socketPath, Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: i, cmd: 'ping' }) + '\n').join(''), 5);
   t.same(burst.lines.map((l) => l.id), [0, 1, 2, 3, 4]);
+});
+
+/** Pipeline `status` on a connection that never reads, for `ms`; the server's unsent bytes for it at the end. */
+async function pipelineWithoutReading(path: string, srv: ControlServer, ms: number): Promise<{ unsent: number; destroyed: boolean }> {
+  const s = connect({ path });
+  s.on('error', () => undefined);
+  s.pause(); // never read a reply
+  await new Promise((r) => s.once('connect', r));
+  const line = JSON.stringify({ id: 1, cmd: 'status' }) + '\n';
+  const chunk = line.repeat(8); // within the 16-in-flight limit per write
+  const stopAt = Date.now() + ms;
+  while (Date.now() < stopAt) {
+    if (!s.write(chunk)) await Promise.race([new Promise((r) => s.once('drain', r)), new Promise((r) => setTimeout(r, 20))]);
+    await new Promise((r) => setImmediate(r));
+  }
+  const server = [...(srv as unknown as { sockets: Set<import('node:net').Socket> }).sockets];
+  const unsent = server.reduce((n, x) => n + x.writableLength, 0);
+  const destroyed = server.length === 0;
+  s.destroy();
+  return { unsent, destroyed };
+}
+
+t.test('a client that pipelines requests and never reads: output stays bounded (reading stops past the soft limit)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddctl-'));
+  const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')])]);
+  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new MemoryDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
+  await director.start();
+  const socketPath = join(dir, 'directord.sock');
+  const soft = 64 * 1024;
+  const srv = new ControlServer({
+    socketPath, readOnlySocketPath: null, mode: 0o660, readOnlyMode: 0o666, target: director, logger: silentLogger, maxLineBytes: 4096,
+    requestTimeoutMs: 2000, idleTimeoutMs: 30_000, maxConnections: 16, maxPendingPerConnection: 16, outputSoftLimitBytes: soft,
+  });
+  await srv.start();
+  t.teardown(async () => {
+    await srv.stop();
+    await director.stop();
+  });
+  const replySize = Buffer.byteLength(JSON.stringify({ id: 1, ok: true, result: director.status({ connections: false, connectionLimit: 0 }) })) + 1;
+  const { unsent } = await pipelineWithoutReading(socketPath, srv, 1500);
+  // Bound: the soft limit, plus the reply that crossed it, plus the busy refusals of the chunks read meanwhile.
+  t.ok(unsent <= soft + replySize + 256 * 1024, `unsent ${unsent} bytes (soft limit ${soft}, one reply ${replySize})`);
+  t.equal(srv.droppedClients, 0, 'under the hard limit nobody is dropped');
+  t.same(await request(socketPath, 'ping'), { pong: true }, 'other clients are still answered');
+});
+
+t.test('past the hard limit the client is dropped, counted and logged', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddctl-'));
+  const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4')])]);
+  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new MemoryDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
+  await director.start();
+  const records: { msg: string; level: string }[] = [];
+  const logger = createRootLogger({ level: 'info', destination: { write: (l: string) => void records.push(JSON.parse(l)) } });
+  const socketPath = join(dir, 'directord.sock');
+  const srv = new ControlServer({
+    socketPath, readOnlySocketPath: null, mode: 0o660, readOnlyMode: 0o666, target: director, logger, maxLineBytes: 4096,
+    requestTimeoutMs: 2000, idleTimeoutMs: 30_000, maxConnections: 16, maxPendingPerConnection: 16, outputSoftLimitBytes: 1024, outputHardLimitBytes: 300 * 1024,
+  });
+  await srv.start();
+  t.teardown(async () => {
+    await srv.stop();
+    await director.stop();
+  });
+  // A reply bigger than the kernel's socket buffers, so it stays unsent: status of 1000 connection entries.
+  const s = connect({ path: socketPath });
+  s.on('error', () => undefined);
+  s.pause();
+  await new Promise((r) => s.once('connect', r));
+  const big = JSON.stringify({ id: 1, cmd: 'status', args: { connections: true, limit: 100000 } }) + '\n';
+  const mem = director as unknown as { opts: { dataplane: MemoryDataPlane } };
+  mem.opts.dataplane.connections = () => Array.from({ length: 3000 }, (_, i) => ({ caddr: `10.1.${i >> 8}.${i & 255}`, cport: 40000 + i, vaddr: '10.64.0.100', vport: 3306, daddr: '10.64.0.4', dport: 3306, state: 'ESTABLISHED', template: false, expiresMs: 900000, protocol: 'tcp' })) as never;
+  for (let i = 0; i < 8; i++) s.write(big);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(srv.droppedClients, 1, 'dropped once');
+  t.match(records.find((r) => /control client dropped/.test(r.msg)), { level: 'warn' });
+  s.destroy();
+  t.same(await request(socketPath, 'ping'), { pong: true }, 'the daemon keeps answering');
 });

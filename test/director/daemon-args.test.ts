@@ -7,7 +7,8 @@ t.test('defaults', async (t) => {
   const a = parseDaemonArgs([]);
   t.equal(a.configFile, defaultOptions.configFile);
   t.equal(a.socket, defaultOptions.controlSocket);
-  t.equal(a.readOnlySocket, '/run/directord/directord.ro.sock');
+  t.equal(a.readOnlySocket, undefined, 'the read-only socket is opt-in');
+  t.equal(a.cleanup, false);
   t.equal(a.metrics, undefined, 'metrics off by default');
   t.equal(a.dataplane, defaultOptions.dataplaneBackend);
   t.equal(a.busyPollUs, 0, 'packet threads sleep at once unless asked');
@@ -20,8 +21,10 @@ t.test('accepted', async (t) => {
     [['--config=/x.cf'], { configFile: '/x.cf' }],
     [['--check-config', '/y.cf', '--json'], { checkConfig: true, configFile: '/y.cf', json: true }],
     [['-t'], { checkConfig: true }],
-    [['--socket', '/tmp/d.sock'], { socket: '/tmp/d.sock', readOnlySocket: '/tmp/d.ro.sock' }],
+    [['--socket', '/tmp/d.sock'], { socket: '/tmp/d.sock', readOnlySocket: undefined }],
+    [['--socket', '/tmp/d.sock', '--read-only-socket'], { socket: '/tmp/d.sock', readOnlySocket: '/tmp/d.ro.sock' }],
     [['--socket', '/tmp/d.sock', '--no-read-only-socket'], { readOnlySocket: undefined }],
+    [['--cleanup', '--config', '/x.cf', '--socket', '/tmp/d.sock'], { cleanup: true, configFile: '/x.cf', socket: '/tmp/d.sock' }],
     [['--metrics', '127.0.0.1:9539'], { metrics: '127.0.0.1:9539' }],
     [['--log-level', 'debug', '--foreground'], { logLevel: 'debug', foreground: true }],
     [['--dataplane', 'fake', '--interface', 'eth1'], { dataplane: 'fake', interface: 'eth1' }],
@@ -42,6 +45,8 @@ t.test('refused with E_DAEMON_USAGE', async (t) => {
     [['--frobnicate'], /unknown option/],
     [['/etc/lvs.cf'], /unexpected argument/],
     [['--check-config', 'a', 'b'], /unexpected argument/],
+    [['--cleanup', '--check-config'], /exclude each other/],
+    [['--cleanup', '/x.cf'], /unexpected argument/],
   ];
   for (const [argv, re] of cases) t.throws(() => parseDaemonArgs(argv), { code: 'E_DAEMON_USAGE', message: re }, argv.join(' '));
 });

@@ -1,0 +1,122 @@
+// Stop and crash leave the host clean (the real daemon in a namespace lab): SIGTERM releases the VIP at once even
+// with an idle HTTP client on /metrics; after kill -9, `directord --cleanup` removes the VIP, the nftables table and
+// the XDP program (twice in a row: idempotent), and refuses while a daemon answers; a start whose configuration does
+// not validate cleans up what a killed predecessor left; a fatal start error with stdout on /dev/full still exits.
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Lab, labAvailable, waitFor } from '../lab/lab';
+import { ensureBuilt, paths } from '../lab/build';
+import type { StatusSnapshot } from '../../src/control/types';
+
+const VIP = '10.64.5.100';
+const LB1 = '10.64.5.1';
+const lvsCf = (primary = LB1): string =>
+  `serial_no = 1\nprimary = ${primary}\nbackup = 10.64.5.2\nbackup_active = 1\nkeepalive = 1\ndeadtime = 2\nservice = lvs\nnetwork = direct\n` +
+  `virtual db {\n  active = 1\n  address = ${VIP} eth0:1\n  vip_nmask = 255.255.240.0\n  port = 3306\n  timeout = 1\n  reentry = 1\n` +
+  `  server rs1 {\n    address = 10.64.5.4\n    active = 1\n    weight = 1\n  }\n}\n`;
+
+t.test('stop and crash leave the host clean', { skip: !labAvailable() && 'needs root and ip netns' }, async (t) => {
+  ensureBuilt();
+  const lab = await Lab.create([{ name: 'lb1', address: `${LB1}/20` }, { name: 'rs1', address: '10.64.5.4/20', vipsOnLo: [VIP] }], { tag: 'life' });
+  t.teardown(() => lab.destroy());
+  lab.spawn('rs1', ['node', '-e', "require('net').createServer((s) => { s.on('error', () => {}); s.end('OK\\n'); }).listen(3306)"]);
+  const dir = mkdtempSync(join(tmpdir(), 'ddlife-'));
+  const cf = join(dir, 'lvs.cf');
+  const sock = join(dir, 'directord.sock');
+  writeFileSync(cf, lvsCf());
+
+  const vipUp = async (): Promise<boolean> => (await lab.sh('lb1', 'ip -4 addr show dev eth0')).includes(`inet ${VIP}/`);
+  const nftTable = async (): Promise<boolean> => (await lab.exec('lb1', ['nft', 'list', 'table', 'netdev', 'directord'])).code === 0;
+  const xdpAttached = async (): Promise<boolean> => /\bxdp/.test(await lab.sh('lb1', 'ip link show dev eth0'));
+  const start = (extra: string[] = []): { child: ChildProcess; log: () => string } => {
+    const child = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--interface', 'eth0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    return { child, log: () => out.slice(-3000) };
+  };
+  const active = async (d: { child: ChildProcess; log: () => string }): Promise<void> => {
+    await waitFor('active, forwarding, VIP up', async () => {
+      if (d.child.exitCode !== null) throw new Error(`directord exited ${d.child.exitCode}: ${d.log()}`);
+      const r = await lab.exec('lb1', ['node', paths.directorctl, '--socket', sock, '--json', 'status'], { timeoutMs: 20000 });
+      const st = r.code === 0 ? (JSON.parse(r.stdout).result as StatusSnapshot) : undefined;
+      return st?.ha.forwarding && (await vipUp());
+    }, 40000, 200);
+  };
+  const exited = (c: ChildProcess): Promise<number | null> => new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+  const cleanup = () => lab.exec('lb1', ['node', paths.directord, '--cleanup', '--config', cf, '--socket', sock, '--interface', 'eth0'], { timeoutMs: 30000 });
+
+  await t.test('SIGTERM with an idle client on /metrics: the VIP is gone within a second, the process exits', async (t) => {
+    const d = start(['--metrics', '127.0.0.1:9539']);
+    await active(d);
+    // A client that connects and never sends a request: http.Server.close() alone would wait for it.
+    const idle = lab.spawn('lb1', ['node', '-e', "const s = require('net').connect(9539, '127.0.0.1', () => console.log('connected')); s.on('error', () => {}); setInterval(() => {}, 1000);"]);
+    await new Promise((r) => idle.stdout!.once('data', r));
+    const t0 = Date.now();
+    process.kill(d.child.pid!, 'SIGTERM');
+    await waitFor('VIP released', async () => !(await vipUp()), 5000, 20).catch(() => undefined);
+    const vipGoneMs = Date.now() - t0;
+    t.ok(vipGoneMs < 1000, `VIP gone ${vipGoneMs} ms after SIGTERM`);
+    const code = await Promise.race([exited(d.child), new Promise<string>((r) => setTimeout(() => r('still running'), 8000))]);
+    t.equal(code, 0, 'exited with status 0', { log: d.log() });
+    if (code === 'still running') d.child.kill('SIGKILL');
+    t.notOk(await nftTable(), 'nftables table removed');
+    idle.kill('SIGKILL');
+  });
+
+  await t.test('kill -9 leaves VIP, nft table and XDP program; directord --cleanup removes them, twice in a row', async (t) => {
+    const d = start(['--dataplane', 'afxdp']);
+    await active(d);
+    const xdp = /AF_XDP data plane started/.test(d.log());
+    if (!xdp) t.comment(`AF_XDP did not start here (fallback): ${d.log().split('\n').find((l) => /fallback/.test(l)) ?? ''}`);
+    process.kill(d.child.pid!, 'SIGKILL');
+    await exited(d.child);
+    t.ok(await vipUp(), 'VIP left behind by kill -9');
+    t.ok(await nftTable(), 'nft table left behind');
+    if (xdp) t.ok(await xdpAttached(), 'XDP program left behind');
+    const r = await cleanup();
+    t.equal(r.code, 0, 'cleanup exit status 0', { out: r.stdout + r.stderr });
+    t.match(r.stdout, /cleanup done/);
+    t.notOk(await vipUp(), 'no VIP');
+    t.notOk(await nftTable(), 'no nft table');
+    t.notOk(await xdpAttached(), 'no XDP program');
+    const again = await cleanup();
+    t.equal(again.code, 0, 'a second cleanup also succeeds (idempotent)', { out: again.stdout + again.stderr });
+  });
+
+  await t.test('--cleanup refuses while a daemon answers on the socket, and touches nothing', async (t) => {
+    const d = start();
+    await active(d);
+    const r = await cleanup();
+    t.equal(r.code, 1);
+    t.match(r.stdout, /E_CLEANUP_RUNNING/);
+    t.ok(await vipUp(), 'the running daemon keeps its VIP');
+    process.kill(d.child.pid!, 'SIGKILL');
+    await exited(d.child);
+  });
+
+  await t.test('a start whose configuration does not validate still removes what a killed daemon left', async (t) => {
+    t.ok(await vipUp(), 'VIP left by the kill -9 above');
+    t.ok(await nftTable(), 'nft table too');
+    writeFileSync(cf, 'serial_no = 1\nprimary = 10.64.5.1\nvirtual broken {\n  address = 10.64.5.200 eth0:2\n  frobnicate = 1\n}\n');
+    const d = start();
+    const code = await Promise.race([exited(d.child), new Promise<string>((r) => setTimeout(() => r('still running'), 20000))]);
+    t.equal(code, 1, 'exit status 1', { log: d.log() });
+    t.match(d.log(), /cannot start: configuration invalid/);
+    t.notOk(await vipUp(), 'VIP removed (known from the state file only)');
+    t.notOk(await nftTable(), 'nft table removed');
+    writeFileSync(cf, lvsCf());
+  });
+
+  await t.test('stdout on a full disk: a fatal start error still ends the process', async (t) => {
+    writeFileSync(cf, lvsCf('10.64.5.9')); // not an address of lb1: E_HA_NOT_HERE after the checks started
+    const started = Date.now();
+    const r = await lab.exec('lb1', ['sh', '-c', `exec node ${paths.directord} --config ${cf} --socket ${sock} --interface eth0 >/dev/full`], { timeoutMs: 20000 });
+    t.equal(r.code, 1, `exit status (128 = killed at the timeout): ${r.stderr.slice(-500)}`);
+    t.ok(Date.now() - started < 15000, `ended in ${Date.now() - started} ms`);
+    writeFileSync(cf, lvsCf());
+  });
+});
