@@ -2,6 +2,7 @@
 // Everything it creates is named after this process (dd<pid>-…) and removed on destroy(), on exit and on signals.
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { rmSync, readdirSync } from 'node:fs';
+import { cannotRun } from './needs';
 
 export interface HostSpec {
   name: string;
@@ -50,15 +51,26 @@ function tryRun(cmd: string, args: string[]): void {
   }
 }
 
-/** True when this process may build labs (root with `ip netns`). Tests skip cleanly otherwise. */
-export function labAvailable(): boolean {
-  if (process.getuid?.() !== 0) return false;
+/** Why this process may not build labs (it needs root and `ip netns`), or '' when it may. */
+function labUnavailableReason(): string {
+  if (process.getuid?.() !== 0) return 'not root';
   try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+    execFileSync('ip', ['netns', 'list'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return '';
+  } catch (e) {
+    const err = e as { code?: string; stderr?: Buffer; message: string };
+    return `\`ip netns list\` failed: ${err.code === 'ENOENT' ? 'ip not found on PATH' : (err.stderr?.toString().trim() || err.message)}`;
   }
+}
+
+/**
+ * True when this process may build labs (root with `ip netns`). Otherwise tests skip with a counted skip, and under
+ * CI=true the test file fails as well (see needs.ts): a CI machine where the lab cannot start must not stay green.
+ */
+export function labAvailable(): boolean {
+  const why = labUnavailableReason();
+  if (why) cannotRun(`a namespace lab: ${why}`);
+  return !why;
 }
 
 /** Remove namespaces left by labs of processes that no longer exist (a crashed earlier run). */
