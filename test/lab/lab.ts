@@ -222,6 +222,21 @@ export class Lab {
     });
   }
 
+  /**
+   * The MAC in a host's neighbour entry for `address` as it stands: no flush, no probe, so it says where the host's
+   * next packet goes (an entry moves through a gratuitous ARP; a fresh request would race every host holding the
+   * address). Undefined when there is no entry or it is INCOMPLETE/FAILED.
+   */
+  async neighbourMac(host: string, address: string): Promise<string | undefined> {
+    const r = await this.exec(host, ['ip', 'neigh', 'show', address, 'dev', 'eth0']);
+    return /lladdr (\S+)/.exec(r.stdout)?.[1];
+  }
+
+  /** A host's eth0 MAC. */
+  async macOf(host: string): Promise<string> {
+    return (await this.sh(host, 'cat /sys/class/net/eth0/address')).trim();
+  }
+
   /** Like exec, but throws with the command's stderr when it fails. */
   async sh(host: string, script: string, opts: { timeoutMs?: number } = {}): Promise<string> {
     const r = await this.exec(host, ['sh', '-c', script], opts);
