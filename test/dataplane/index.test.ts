@@ -8,6 +8,7 @@ import { createRootLogger, silentLogger } from '../../src/log';
 import { captureFilter } from '../../src/dataplane/validate';
 import { xdpServiceKeys } from '../../src/dataplane/afxdp';
 import { ingressRuleset } from '../../src/dataplane/ingress-drop';
+import { skipUnless } from '../lab/needs';
 
 function capture(): { logger: ReturnType<typeof createRootLogger>; records: Record<string, unknown>[] } {
   const records: Record<string, unknown>[] = [];
@@ -31,7 +32,7 @@ t.test('afxdp without its addon or program falls back to afpacket and says why',
   }
 });
 
-t.test('afxdp with its addon and program built is the AF_XDP backend until start() says otherwise', { skip: !existsSync(join(__dirname, '..', '..', 'build', 'Release', 'directord_afxdp.node')) && 'AF_XDP addon not built here' }, async (t) => {
+t.test('afxdp with its addon and program built is the AF_XDP backend until start() says otherwise', { skip: skipUnless(existsSync(join(__dirname, '..', '..', 'build', 'Release', 'directord_afxdp.node')), 'AF_XDP addon not built here') }, async (t) => {
   const { logger, records } = capture();
   const dp = createDataPlane({ backend: 'afxdp', interface: 'eth0', connTableSize: 1024, logger });
   t.equal(dp.backend, 'afxdp');

@@ -221,7 +221,7 @@ t.test('a dest without MAC is never chosen; its existing flows are counted as no
   t.equal(who(tab.processPacket(pkt('10.61.1.1', 3, SYN), 0)), '12', 'new connections avoid it');
 });
 
-t.test('table full and forwarding off', async (t) => {
+t.test('table full: a 16-slot table refuses connections 17 to 20 (forwarding off: frame-fuzz, not_active)', async (t) => {
   const tab = new NativeTable(16);
   tab.setServices([svc({})]);
   const v = Array.from({ length: 20 }, (_, i) => tab.processPacket(pkt('10.61.1.1', i + 1, SYN), 0).verdict);

@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
 import type { StatusSnapshot } from '../../src/control/types';
+import { skipUnless } from '../lab/needs';
 
 const VIP = '10.64.2.100';
 const CAPS = '+net_raw,+net_admin,+net_bind_service';
 const setprivOk = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
 
-t.test('directord as nobody with three capabilities', { skip: (!labAvailable() && 'needs root and ip netns') || (!setprivOk && 'needs setpriv') }, async (t) => {
+t.test('directord as nobody with three capabilities', { skip: (!labAvailable() && 'needs root and ip netns') || skipUnless(setprivOk, 'needs setpriv') }, async (t) => {
   ensureBuilt();
   const lab = await Lab.create([{ name: 'lb1', address: '10.64.2.1/20' }, { name: 'rs1', address: '10.64.2.4/20', vipsOnLo: [VIP] }], { tag: 'caps' });
   t.teardown(() => lab.destroy());

@@ -138,11 +138,25 @@ t.test('reload: only the difference; a failed reload changes nothing', async (t)
   t.same(table(h.dp), ['10.64.0.4/1']);
 });
 
-t.test('concurrent reloads are serialised', async (t) => {
+t.test('concurrent reloads are serialised: the next starts only after the previous one finished', async (t) => {
   const h = harness(base());
   await h.director.start();
   t.teardown(() => h.director.stop());
+  // Each reload is made slow (an await inside it, as ha.reconfigure has): run side by side they would interleave.
+  const d = h.director as unknown as { reloadNow: () => Promise<unknown> };
+  const inner = d.reloadNow.bind(h.director);
+  const trace: string[] = [];
+  let n = 0;
+  d.reloadNow = async () => {
+    const k = ++n;
+    trace.push(`begin ${k}`);
+    await new Promise((r) => setTimeout(r, 20));
+    const r = await inner();
+    trace.push(`end ${k}`);
+    return r;
+  };
   const results = await Promise.all([h.director.reload(), h.director.reload(), h.director.reload()]);
+  t.same(trace, ['begin 1', 'end 1', 'begin 2', 'end 2', 'begin 3', 'end 3'], 'no overlap');
   t.same(results.map((r) => r.result), ['success', 'success', 'success']);
   t.equal(h.director.counters.reloads.success, 3);
 });

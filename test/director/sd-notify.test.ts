@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createSdNotifier } from '../../src/director/sd-notify';
 import { createRootLogger, silentLogger } from '../../src/log';
 import { NOTIFY_RECEIVER as RECEIVER } from '../lab/notify-receiver';
+import { skipUnless } from '../lab/needs';
 
 
 const usable = spawnSync('systemd-notify', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -18,7 +19,7 @@ t.test('without NOTIFY_SOCKET nothing is sent', async (t) => {
   await n.notify({ READY: '1' });
 });
 
-t.test('READY, RELOADING, STOPPING arrive in order', { skip: !usable && 'needs systemd-notify and python3' }, async (t) => {
+t.test('READY, RELOADING, STOPPING arrive in order', { skip: skipUnless(usable, 'needs systemd-notify and python3') }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ddsd-'));
   const script = join(dir, 'recv.py');
   writeFileSync(script, RECEIVER);

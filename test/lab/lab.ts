@@ -2,6 +2,7 @@
 // Everything it creates is named after this process (dd<pid>-…) and removed on destroy(), on exit and on signals.
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { rmSync, readdirSync } from 'node:fs';
+import { cannotRun } from './needs';
 
 export interface HostSpec {
   name: string;
@@ -50,15 +51,26 @@ function tryRun(cmd: string, args: string[]): void {
   }
 }
 
-/** True when this process may build labs (root with `ip netns`). Tests skip cleanly otherwise. */
-export function labAvailable(): boolean {
-  if (process.getuid?.() !== 0) return false;
+/** Why this process may not build labs (it needs root and `ip netns`), or '' when it may. */
+function labUnavailableReason(): string {
+  if (process.getuid?.() !== 0) return 'not root';
   try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+    execFileSync('ip', ['netns', 'list'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return '';
+  } catch (e) {
+    const err = e as { code?: string; stderr?: Buffer; message: string };
+    return `\`ip netns list\` failed: ${err.code === 'ENOENT' ? 'ip not found on PATH' : (err.stderr?.toString().trim() || err.message)}`;
   }
+}
+
+/**
+ * True when this process may build labs (root with `ip netns`). Otherwise tests skip with a counted skip, and under
+ * CI=true the test file fails as well (see needs.ts): a CI machine where the lab cannot start must not stay green.
+ */
+export function labAvailable(): boolean {
+  const why = labUnavailableReason();
+  if (why) cannotRun(`a namespace lab: ${why}`);
+  return !why;
 }
 
 /** Remove namespaces left by labs of processes that no longer exist (a crashed earlier run). */
@@ -208,6 +220,21 @@ export class Lab {
       child.stdin!.on('error', () => {});
       child.stdin!.end(opts.input ?? '');
     });
+  }
+
+  /**
+   * The MAC in a host's neighbour entry for `address` as it stands: no flush, no probe, so it says where the host's
+   * next packet goes (an entry moves through a gratuitous ARP; a fresh request would race every host holding the
+   * address). Undefined when there is no entry or it is INCOMPLETE/FAILED.
+   */
+  async neighbourMac(host: string, address: string): Promise<string | undefined> {
+    const r = await this.exec(host, ['ip', 'neigh', 'show', address, 'dev', 'eth0']);
+    return /lladdr (\S+)/.exec(r.stdout)?.[1];
+  }
+
+  /** A host's eth0 MAC. */
+  async macOf(host: string): Promise<string> {
+    return (await this.sh(host, 'cat /sys/class/net/eth0/address')).trim();
   }
 
   /** Like exec, but throws with the command's stderr when it fails. */

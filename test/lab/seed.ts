@@ -216,17 +216,30 @@ export class SeedLab {
     return r.stdout;
   }
 
-  /** Which director currently answers ARP for the VIP, as seen from the client (by MAC). */
+  /**
+   * The director the client's packets for the VIP go to: the MAC of the client's EXISTING neighbour entry, read
+   * without flushing it. After a failover that entry moves only through the new director's gratuitous ARPs (a killed
+   * director's kernel still holds the VIP and would answer a fresh request): a flush and a new ARP request would
+   * measure who wins that race instead. A client with no entry yet resolves one now, which is unambiguous only while
+   * a single director holds the VIP, so that case throws when both do.
+   */
   async vipOwner(): Promise<Director | undefined> {
-    await this.run('client', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
-    await this.run('client', ['ping', '-c1', '-W1', SEED.vip]);
-    const out = (await this.run('client', ['ip', 'neigh', 'show', SEED.vip])).stdout;
-    const mac = /lladdr (\S+)/.exec(out)?.[1];
-    for (const h of ['lb1', 'lb2'] as const) {
-      const m = /link\/ether (\S+)/.exec((await this.run(h, ['ip', 'link', 'show', 'eth0'])).stdout)?.[1];
-      if (m && m === mac) return h;
+    let mac = await this.clientVipMac();
+    if (!mac) {
+      const holders: Director[] = [];
+      for (const h of ['lb1', 'lb2'] as const) {
+        if ((await this.run(h, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(` ${SEED.vip}/`)) holders.push(h);
+      }
+      if (holders.length > 1) throw new Error(`vipOwner: the client has no neighbour entry for ${SEED.vip} and both directors hold it`);
+      await this.run('client', ['ping', '-c1', '-W1', SEED.vip]);
+      mac = await this.clientVipMac();
     }
+    for (const h of ['lb1', 'lb2'] as const) if (mac && (await this.lab.macOf(h)) === mac) return h;
     return undefined;
+  }
+
+  private clientVipMac(): Promise<string | undefined> {
+    return this.lab.neighbourMac('client', SEED.vip);
   }
 
   /** `mariadb -h 10.0.0.3` from the client, as nova (the seed's §3 step 6). */

@@ -7,16 +7,13 @@ import { DirectordError } from '../../src/errors';
 import { createMetricsRegistry, startMetricsServer, parseListenAddress } from '../../src/metrics';
 import { MemoryDataPlane } from '../director/memory-dataplane';
 import { config, server, virtual } from '../director/config-fixture';
+import { haveTool, skipUnless } from '../lab/needs';
 
 async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   t.equal(res.status, 200);
   t.match(res.headers.get('content-type') ?? '', /text\/plain/);
   return res.text();
-}
-
-function promtoolAvailable(): boolean {
-  return spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 t.test('scrape reflects live state; promtool accepts the exposition', async (t) => {
@@ -58,12 +55,10 @@ t.test('scrape reflects live state; promtool accepts the exposition', async (t) 
   t.match(text, `directord_backend_connections_active{${labels}} 0`);
   t.match(text, /^directord_connections_total 12$/m);
 
-  if (!promtoolAvailable()) {
-    t.comment('SKIP promtool check: promtool not installed (Debian package prometheus)');
-    return;
-  }
-  const out = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  t.equal(out.status, 0, `promtool check metrics: ${out.stdout}${out.stderr}`);
+  await t.test('promtool check metrics', { skip: skipUnless(haveTool('promtool'), 'promtool not installed (Debian package prometheus)', t) }, async (t) => {
+    const out = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    t.equal(out.status, 0, `promtool check metrics: ${out.stdout}${out.stderr}`);
+  });
 });
 
 t.test('reload failures are counted and the timestamp kept', async (t) => {

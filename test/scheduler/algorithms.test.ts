@@ -2,10 +2,11 @@
 // cursor moves on deletion, wrr reset on change, sh bucket layout, mh population and disruption.
 import t from 'tap';
 import {
-  MH_TAB_SIZE, MaglevHash, RoundRobin, SourceHash, WeightedRoundRobin, createScheduler, gcd, ipToU32, lcPick, wlcPick,
+  MH_TAB_SIZE, MaglevHash, RoundRobin, SourceHash, WeightedRoundRobin, createScheduler, gcd, ipToU32, lcPick, newSchedDest, wlcPick,
   type SchedDest, wrrCallSequence, wrrDestChanged,
 } from '../../src/scheduler';
 import { dests, nameOf } from './helpers';
+import { IPVS_HASH, mhSlot } from './ipvs-fixture';
 
 t.test('wlc: min overhead/weight, ties to the earlier entry, weight 0 and overloaded never chosen', async (t) => {
   const table: { why: string; rows: Parameters<typeof dests>[0]; want: string | null }[] = [
@@ -160,15 +161,14 @@ t.test('mh: Maglev population, weights, quiesce keeps slots, minimal disruption'
   const count = (m: MaglevHash, d: SchedDest) => m.table.filter((x) => x === d).length;
   t.equal(count(mh, a) + count(mh, b), MH_TAB_SIZE, 'every slot filled');
   t.same([count(mh, a), count(mh, b)], [2047, 2046], 'equal turns alternate: the head takes the odd slot');
-  t.equal(mh.table[MaglevHash.hashKey(a.addr, a.port) % MH_TAB_SIZE], a, "a's first choice is its own offset");
 
   const [h, l] = dests([{ name: 'h', weight: 2 }, { name: 'l', weight: 1 }]);
   const mw = new MaglevHash([h, l]);
   t.same([count(mw, h), count(mw, l)], [2729, 1364], 'turns 2:1 per round, 4093 = 3*1364 + 1');
 
   const client = ipToU32('192.0.2.7');
-  const slot = MaglevHash.hashKey(client, 0) % MH_TAB_SIZE;
-  t.equal(mh.schedule([a, b], client, 0), mh.table[slot], 'lookup = table[hsiphash(client) % 4093]');
+  const slot = mhSlot('192.0.2.7');
+  t.equal(mh.schedule([a, b], client, 0), mh.table[slot], 'lookup = table[hsiphash(client) % 4093] (slot from ipvs-hash.json)');
 
   const owner = mh.table[slot] as SchedDest;
   const other = owner === a ? b : a;
@@ -202,9 +202,34 @@ t.test('mh: Maglev population, weights, quiesce keeps slots, minimal disruption'
   t.ok(none.table.every((x) => x === null), 'all weight 0: empty table');
   t.equal(none.schedule([], client, 0), null);
   const mp = new MaglevHash([a, b], { port: true });
-  t.equal(mp.schedule([a, b], client, 5), mp.table[MaglevHash.hashKey(client, 5) % MH_TAB_SIZE], 'mh-port hashes addr + port');
+  t.equal(mp.schedule([a, b], client, 5), mp.table[mhSlot('192.0.2.7', 5)], 'mh-port hashes addr + port');
   a.weight = 0; b.weight = 0;
   t.equal(fb.schedule([a, b], client, 0), null, 'fallback with nobody available');
+});
+
+t.test('mh: lookup tables and lookups equal ip_vs_mh.c as rendered independently (ipvs-hash.json)', async (t) => {
+  const letters = (m: MaglevHash, list: SchedDest[]) => m.table.map((d) => (d ? 'abcdefghijklmnopqrstuvwxyz'[list.indexOf(d)] : '.')).join('');
+  for (const f of IPVS_HASH.maglev) {
+    const list = f.dests.map((d) => {
+      const x = newSchedDest(d.address, ipToU32(d.address), d.port);
+      x.weight = x.lastWeight = d.weight;
+      return x;
+    });
+    const m = new MaglevHash(list);
+    const got = letters(m, list);
+    const wrong = [...got].findIndex((c, i) => c !== f.table[i]);
+    t.equal(wrong, -1, `weights ${f.dests.map((d) => d.weight).join('/')}: the whole table${wrong < 0 ? '' : `, first difference at slot ${wrong}`}`);
+    for (const s of IPVS_HASH.mhSlot.filter((x) => x.port === 0)) {
+      const d = m.schedule(list, ipToU32(s.client), 0);
+      t.equal(d ? 'abcdefghijklmnopqrstuvwxyz'[list.indexOf(d)] : '.', f.table[s.slot], `${s.client} gets slot ${s.slot}'s owner`);
+    }
+  }
+  // Removing the middle of three keeps the table of the two that remain (as built from scratch).
+  const [three, two] = [IPVS_HASH.maglev[3], IPVS_HASH.maglev[4]];
+  const list = three.dests.map((d) => Object.assign(newSchedDest(d.address, ipToU32(d.address), d.port), { weight: d.weight, lastWeight: d.weight }));
+  const m = new MaglevHash(list);
+  m.destsChanged(list, [list[0], list[2]]);
+  t.equal(letters(m, [list[0], list[2]]), two.table, 'after removing b: the table of a and c');
 });
 
 t.test('createScheduler gives each name its algorithm', async (t) => {

@@ -2,8 +2,9 @@
 import t from 'tap';
 import path from 'node:path';
 import { loadConfig, type LvsConfig, type VirtualServiceConfig } from '../../src/config';
-import { MH_TAB_SIZE, MaglevHash, SourceHash, ipToU32, servicesFromConfig, where, whereAll } from '../../src/scheduler';
+import { servicesFromConfig, where, whereAll } from '../../src/scheduler';
 import { service } from './helpers';
+import { mhSlot, shBucket } from './ipvs-fixture';
 
 const SEED = path.join(__dirname, '..', 'fixtures', 'seed', 'lvs.cf');
 
@@ -51,13 +52,13 @@ t.test('per-scheduler explanations', async (t) => {
   t.match(one({ scheduler: 'wrr', dests: [...dests].reverse() }).reason, /^wrr: after the servers were added one by one .*, the current weight is 1, .* w1 \(10\.61\.1\.1:80\), IPVS list position 1 of 2, the server added last/);
   t.match(one({ scheduler: 'wrr', dests: [{ ...dests[1], weight: 0 }, dests[0]] }).reason, /the current weight is 1, .* w3 \(10\.61\.1\.3:80\), IPVS list position 2 of 2$/, 'a weight-0 head is passed over');
   const sh = one({ scheduler: 'sh', dests });
-  const bucket = SourceHash.bucketOf(ipToU32('10.61.9.9'), 0);
+  const bucket = shBucket('10.61.9.9');
   t.match(sh.reason, new RegExp(`^sh: hash_32\\(10\\.61\\.9\\.9, 8\\) = bucket ${bucket} of 256`));
   t.equal(sh.dest?.name, bucket % 4 < 3 ? 'w3' : 'w1', 'buckets: w3 w3 w3 w1 repeating');
   const shp = where([service({ vip: '10.61.0.1', port: 80, scheduler: 'sh', schedFlags: { port: true }, dests })], '10.61.9.9', 1234);
   t.match(shp.reason, /\+ port 1234/);
   const mh = one({ scheduler: 'mh', dests });
-  const slot = MaglevHash.hashKey(ipToU32('10.61.9.9'), 0) % MH_TAB_SIZE;
+  const slot = mhSlot('10.61.9.9');
   t.match(mh.reason, new RegExp(`^mh: hsiphash\\(10\\.61\\.9\\.9\\) mod 4093 = slot ${slot}, which belongs to w[13]`));
   const mhp = where([service({ vip: '10.61.0.1', port: 80, scheduler: 'mh', schedFlags: { port: true }, dests })], '10.61.9.9', 99);
   t.match(mhp.reason, /\+ port 99/);
@@ -80,7 +81,7 @@ t.test('no dest with sh: the bucket of a weight-0 server', async (t) => {
   let seenNone = 0;
   for (const c of clients) {
     const a = where([service({ vip: '10.61.0.1', port: 80, scheduler: 'sh', dests })], c);
-    const odd = SourceHash.bucketOf(ipToU32(c), 0) % 2 === 1;
+    const odd = shBucket(c) % 2 === 1;
     t.equal(a.dest?.name ?? null, odd ? null : 'a', c);
     if (odd) { seenNone++; t.match(a.reason, /sh: the client's bucket \d+ belongs to a server with weight 0, and sh-fallback is off/); }
   }

@@ -1,0 +1,344 @@
+/* Frame fuzz of the C data plane under ASan/UBSan, run by frame-fuzz.test.ts: every frame is an exactly-sized heap
+ * allocation, so a read one byte past its end aborts. Structured cases (truncations at every length, bad IHL, IP
+ * options, fragments, VLAN tags, TCP data offsets) check the verdict the construction implies; seeded random
+ * mutations check the invariants. Both go through dd_parse_frame and through dd_forward_frame (parse, dd_process,
+ * MAC rewrite) as the packet loops call it. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "core.h"
+#include "forward.h"
+
+#define MAXF 1600
+static const uint8_t OUR_MAC[6] = { 2, 0x61, 0, 0, 1, 1 };
+static const uint8_t DEST_MAC[2][6] = { { 2, 0x61, 0, 0, 0, 0x11 }, { 2, 0x61, 0, 0, 0, 0x12 } };
+static const uint32_t VIP = 0x0a3d0064; /* 10.61.0.100 */
+
+static unsigned long long seed, where_case;
+static const char *where_phase = "setup";
+static struct dd_table *tab;
+static int64_t now_ms = 1000000;
+static unsigned long long seen[DD_V_COUNT], forwarded, checks;
+
+/* Called by ASan before its report: the report then says how to reproduce. */
+void __asan_on_error(void) {
+  fprintf(stderr, "frame-fuzz: memory error in phase %s, case %llu; reproduce with seed %llu\n", where_phase, where_case, seed);
+}
+
+#define CHECK(cond, ...)                                                                                              \
+  do {                                                                                                                \
+    checks++;                                                                                                         \
+    if (!(cond)) {                                                                                                    \
+      fprintf(stderr, "frame-fuzz: FAIL in phase %s, case %llu (seed %llu): ", where_phase, where_case, seed);        \
+      fprintf(stderr, __VA_ARGS__);                                                                                   \
+      fputc('\n', stderr);                                                                                            \
+      exit(1);                                                                                                        \
+    }                                                                                                                 \
+  } while (0)
+
+static uint64_t rng;
+static uint64_t next64(void) { /* splitmix64 */
+  uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+static uint32_t rnd(uint32_t n) { return n ? (uint32_t)(next64() % n) : 0; }
+
+struct spec {
+  int vlan;            /* an 802.1Q (1) or 802.1ad (2) tag before the ethertype */
+  uint16_t ethertype;
+  uint8_t version;
+  int ihl;             /* -1 = 5 + opt_words */
+  int opt_words;
+  uint8_t proto, flags;
+  int doff;            /* -1 = 5 + tcp_opt_words */
+  int tcp_opt_words;
+  uint16_t frag, sport, dport;
+  uint32_t saddr, daddr;
+  int payload, pad_to, tot; /* tot 0 = the true length */
+};
+
+static struct spec base(void) {
+  struct spec s = { 0, 0x0800, 4, -1, 0, 6, DD_TH_SYN, -1, 0, 0x4000, 40000, 80, 0x0a3d0101, VIP, 0, 0, 0 };
+  return s;
+}
+
+static void wr16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void wr32(uint8_t *p, uint32_t v) { wr16(p, v >> 16); wr16(p + 2, v & 0xffff); }
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* Lays the frame out in f (MAXF bytes); returns its length. l3 receives the IP header's offset, totp its length. */
+static uint32_t build(const struct spec *s, uint8_t *f, uint32_t *l3, uint32_t *totp) {
+  uint32_t o = 12, ihl = s->ihl >= 0 ? (uint32_t)s->ihl : (uint32_t)(5 + s->opt_words), hb = (5 + s->opt_words) * 4, l4h, tot, len;
+  memset(f, 0, MAXF);
+  memcpy(f, DEST_MAC[0], 6); /* the director's own MAC as the switch delivers it; rewritten when forwarded */
+  memcpy(f + 6, "\x02\x61\x00\x00\x09\x09", 6);
+  if (s->vlan) { wr16(f + 12, s->vlan == 2 ? 0x88a8 : 0x8100); wr16(f + 14, 5); o = 16; }
+  wr16(f + o, s->ethertype);
+  o += 2;
+  l4h = s->proto == 6 ? 20 + s->tcp_opt_words * 4 : 8;
+  tot = s->tot ? (uint32_t)s->tot : hb + l4h + (uint32_t)s->payload;
+  f[o] = (uint8_t)(s->version << 4 | (ihl & 15));
+  wr16(f + o + 2, tot);
+  wr16(f + o + 6, s->frag);
+  f[o + 8] = 64;
+  f[o + 9] = s->proto;
+  wr32(f + o + 12, s->saddr);
+  wr32(f + o + 16, s->daddr);
+  for (int i = 0; i < s->opt_words * 4; i++) f[o + 20 + i] = 1; /* NOP options */
+  wr16(f + o + hb, s->sport);
+  wr16(f + o + hb + 2, s->dport);
+  if (s->proto == 6) {
+    f[o + hb + 12] = (uint8_t)((s->doff >= 0 ? s->doff : 5 + s->tcp_opt_words) << 4);
+    f[o + hb + 13] = s->flags;
+  } else wr16(f + o + hb + 4, l4h + (uint32_t)s->payload);
+  len = o + hb + l4h + (uint32_t)s->payload;
+  if (s->pad_to && len < (uint32_t)s->pad_to) len = (uint32_t)s->pad_to;
+  *l3 = o;
+  *totp = tot;
+  return len;
+}
+
+/* An exactly-sized copy: malloc(len) with nothing addressable after it. */
+static uint8_t *exact(const uint8_t *f, uint32_t len) {
+  uint8_t *b = malloc(len ? len : 1);
+  if (!b) abort();
+  memcpy(b, f, len);
+  return b;
+}
+
+static int parse(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
+  uint8_t *b = exact(f, len);
+  int v = dd_parse_frame(len ? b : b + 1, len, p); /* len 0: a pointer to nothing addressable */
+  free(b);
+  CHECK(v >= 0 && v < DD_V_COUNT, "verdict %d out of range", v);
+  return v;
+}
+
+/* dd_forward_frame on an exact copy: returns 1 when forwarded; checks that only the MACs changed, and only then. */
+static int forward(const uint8_t *f, uint32_t caplen, uint32_t wirelen) {
+  uint8_t *b = exact(f, caplen);
+  uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0;
+  for (int i = 0; i < DD_V_COUNT; i++) dropped += tab->verdicts[i];
+  int r = dd_forward_frame(tab, caplen ? b : b + 1, caplen, wirelen, now_ms, OUR_MAC);
+  uint64_t dropped_after = 0;
+  for (int i = 0; i < DD_V_COUNT; i++) dropped_after += tab->verdicts[i];
+  CHECK(tab->counters[DD_C_RX_FRAMES] == rx + 1, "rx_frames not counted");
+  CHECK(dropped_after == dropped + (r ? 0 : 1), "a dropped frame is counted by reason exactly once (r=%d)", r);
+  if (r) {
+    CHECK(caplen >= 12 && memcmp(b + 6, OUR_MAC, 6) == 0, "source MAC is ours");
+    CHECK(memcmp(b, DEST_MAC[0], 6) == 0 || memcmp(b, DEST_MAC[1], 6) == 0, "destination MAC is a real server's");
+    CHECK(memcmp(b + 12, f + 12, caplen - 12) == 0, "nothing but the MACs changed");
+    forwarded++;
+  } else CHECK(caplen == 0 || memcmp(b, f, caplen) == 0, "a dropped frame is left untouched");
+  free(b);
+  return r;
+}
+
+static uint64_t verdict_count(int v) { return tab->verdicts[v]; }
+
+/* ---- structured cases: the verdict follows from how the frame was built ---- */
+
+static void expect(const char *name, const struct spec *s, int want) {
+  uint8_t f[MAXF];
+  uint32_t l3, tot, len = build(s, f, &l3, &tot);
+  struct dd_pkt p;
+  where_case++;
+  int v = parse(f, len, &p);
+  CHECK(v == want, "%s: verdict %d, want %d", name, v, want);
+  /* Every shorter capture of it, for memory safety (and verdicts in range). */
+  for (uint32_t l = 0; l < len; l++) parse(f, l, &p), forward(f, l, l);
+}
+
+/* A frame the parser accepts: its fields come back, and every truncation is truncated (or, inside the Ethernet
+ * padding, still accepted). */
+static void accepted(const char *name, const struct spec *s) {
+  uint8_t f[MAXF];
+  uint32_t l3, tot, len = build(s, f, &l3, &tot);
+  struct dd_pkt p;
+  where_case++;
+  int v = parse(f, len, &p);
+  CHECK(v == DD_V_FORWARD, "%s: verdict %d, want forward", name, v);
+  CHECK(p.saddr == s->saddr && p.daddr == s->daddr && p.sport == s->sport && p.dport == s->dport &&
+        p.proto == s->proto && p.iplen == tot && p.tcpflags == (s->proto == 6 ? s->flags : 0), "%s: fields", name);
+  for (uint32_t l = 0; l < len; l++) {
+    int want = l < 14 + tot ? DD_V_TRUNCATED : DD_V_FORWARD;
+    v = parse(f, l, &p);
+    CHECK(v == want, "%s cut to %u of %u bytes: verdict %d, want %d", name, l, len, v, want);
+    forward(f, l, l);
+    forward(f, l, len); /* a capture shorter than the wire frame */
+  }
+}
+
+static void structured(void) {
+  struct spec s;
+  where_phase = "structured";
+  s = base(); accepted("TCP SYN", &s);
+  s = base(); s.flags = DD_TH_ACK; s.payload = 100; accepted("TCP ACK with data", &s);
+  s = base(); s.proto = 17; s.dport = 53; accepted("UDP", &s);
+  s = base(); s.proto = 17; s.dport = 53; s.pad_to = 60; accepted("UDP in a padded minimum frame", &s);
+  s = base(); s.frag = 0; accepted("no DF", &s);
+  for (int w = 1; w <= 10; w++) { s = base(); s.opt_words = w; accepted("IP options", &s); }
+  for (int w = 1; w <= 10; w++) { s = base(); s.tcp_opt_words = w; accepted("TCP options (data offset 6..15)", &s); }
+  for (int v = 0; v < 16; v++) if (v != 4) { s = base(); s.version = (uint8_t)v; expect("IP version not 4", &s, DD_V_BAD_IHL); }
+  for (int i = 0; i < 5; i++) { s = base(); s.ihl = i; expect("IHL < 5", &s, DD_V_BAD_IHL); }
+  s = base(); s.ihl = 15; s.pad_to = 120; expect("IHL beyond the total length", &s, DD_V_BAD_IHL);
+  for (int t = 1; t < 20; t++) { s = base(); s.tot = t; s.pad_to = 64; expect("total length < 20", &s, DD_V_BAD_IHL); }
+  s = base(); s.tot = 41; expect("total length beyond the frame", &s, DD_V_TRUNCATED);
+  s = base(); s.tot = 1500; expect("total length far beyond the frame", &s, DD_V_TRUNCATED);
+  for (int t = 0; t < 20; t++) { s = base(); s.tot = 20 + t; s.pad_to = 60; expect("TCP header cut by the total length", &s, DD_V_TRUNCATED); }
+  for (int t = 0; t < 8; t++) { s = base(); s.proto = 17; s.tot = 20 + t; s.pad_to = 60; expect("UDP header cut by the total length", &s, DD_V_TRUNCATED); }
+  static const uint16_t frags[] = { 0x2000, 0x0001, 0x1fff, 0x3fff, 0x6000, 0x2001 };
+  for (unsigned i = 0; i < sizeof(frags) / sizeof(frags[0]); i++) { s = base(); s.frag = frags[i]; expect("fragment", &s, DD_V_FRAGMENT); }
+  s = base(); s.vlan = 1; expect("802.1Q tag", &s, DD_V_VLAN);
+  s = base(); s.vlan = 2; expect("802.1ad tag", &s, DD_V_VLAN);
+  static const uint16_t ets[] = { 0x0806, 0x86dd, 0x0000, 0xffff, 0x0801, 0x8035 };
+  for (unsigned i = 0; i < sizeof(ets) / sizeof(ets[0]); i++) { s = base(); s.ethertype = ets[i]; expect("not IPv4", &s, DD_V_NOT_IPV4); }
+  for (int d = 0; d < 5; d++) { s = base(); s.doff = d; expect("TCP data offset < 5", &s, DD_V_BAD_IHL); }
+  for (int d = 6; d < 16; d++) { s = base(); s.doff = d; s.payload = (d - 5) * 4 - 1; expect("TCP data offset beyond the segment", &s, DD_V_BAD_IHL); }
+  for (int pr = 0; pr < 256; pr++) if (pr != 6 && pr != 17) { s = base(); s.proto = (uint8_t)pr; expect("neither TCP nor UDP", &s, DD_V_NO_SERVICE); }
+}
+
+static void set_policy(int macs);
+
+/* The forward path: dd_process's verdicts and the rewrite, on a table with one TCP and one UDP service. */
+static void forward_path(void) {
+  uint8_t f[MAXF];
+  uint32_t l3, tot, len;
+  struct spec s;
+  where_phase = "forward";
+  s = base();
+  len = build(&s, f, &l3, &tot);
+  where_case++;
+  CHECK(forward(f, len, len) == 1, "a SYN to the TCP service is forwarded");
+  s.flags = DD_TH_ACK; len = build(&s, f, &l3, &tot);
+  CHECK(forward(f, len, len) == 1, "the same connection's ACK follows it");
+  s.sport = 40001; len = build(&s, f, &l3, &tot);
+  uint64_t nc = verdict_count(DD_V_NO_CONN);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_CONN) == nc + 1, "an ACK without a connection: no_conn");
+  s = base(); s.dport = 81; len = build(&s, f, &l3, &tot);
+  uint64_t ns = verdict_count(DD_V_NO_SERVICE);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_SERVICE) == ns + 1, "port 81: no_service");
+  s = base(); s.proto = 17; s.dport = 53; len = build(&s, f, &l3, &tot);
+  uint64_t nd = verdict_count(DD_V_NO_DEST);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_DEST) == nd + 1, "UDP to a dest without a MAC: no_dest");
+  set_policy(0); /* the neighbour entries go: the established connection has nowhere to go */
+  s = base(); s.flags = DD_TH_ACK; len = build(&s, f, &l3, &tot);
+  uint64_t nm = verdict_count(DD_V_NO_MAC);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_MAC) == nm + 1, "its dest lost its MAC: no_mac");
+  set_policy(1);
+  s = base(); s.sport = 40002; len = build(&s, f, &l3, &tot);
+  uint64_t tr = verdict_count(DD_V_TRUNCATED);
+  CHECK(forward(f, len, len + 1) == 0 && verdict_count(DD_V_TRUNCATED) == tr + 1, "capture shorter than the wire: truncated");
+  tab->forwarding = 0;
+  uint64_t na = verdict_count(DD_V_NOT_ACTIVE);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NOT_ACTIVE) == na + 1, "forwarding off: not_active");
+  tab->forwarding = 1;
+  for (uint32_t l = 0; l < len; l++) {
+    tr = verdict_count(DD_V_TRUNCATED);
+    CHECK(forward(f, l, l) == 0 && verdict_count(DD_V_TRUNCATED) == tr + 1, "a SYN cut to %u bytes: truncated", l);
+  }
+}
+
+/* ---- random: seeded mutations of valid frames, and plain noise ---- */
+
+static void random_spec(struct spec *s) {
+  *s = base();
+  s->saddr = 0x0a3d0000 | rnd(4096);
+  s->sport = (uint16_t)(1024 + rnd(64));
+  s->daddr = rnd(8) ? VIP : next64();
+  s->dport = rnd(4) ? (uint16_t)(rnd(2) ? 80 : 53) : (uint16_t)rnd(65536);
+  s->proto = rnd(6) ? (uint8_t)(rnd(2) ? 6 : 17) : (uint8_t)rnd(256);
+  s->flags = (uint8_t)(rnd(3) ? (1u << rnd(5)) : rnd(256));
+  s->opt_words = rnd(4) ? 0 : (int)rnd(11);
+  s->tcp_opt_words = rnd(4) ? 0 : (int)rnd(11);
+  s->payload = rnd(3) ? (int)rnd(64) : (int)rnd(1400);
+  s->vlan = rnd(16) ? 0 : 1 + (int)rnd(2);
+  if (!rnd(16)) s->frag = (uint16_t)rnd(65536);
+  if (!rnd(16)) s->ihl = (int)rnd(16);
+  if (!rnd(16)) s->doff = (int)rnd(16);
+  if (!rnd(16)) s->tot = (int)rnd(1600);
+  if (!rnd(8)) s->pad_to = 60;
+}
+
+static void random_phase(unsigned long long iterations, double max_s) {
+  uint8_t f[MAXF];
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  where_phase = "random";
+  for (where_case = 0; where_case < iterations; where_case++) {
+    uint32_t l3, tot, len;
+    struct spec s;
+    if ((where_case & 1023) == 0) {
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      if ((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 > max_s) break;
+    }
+    if (rnd(8) == 0) { /* noise */
+      len = rnd(rnd(4) ? 80 : MAXF);
+      for (uint32_t i = 0; i < len; i++) f[i] = (uint8_t)next64();
+      if (len >= 14 && rnd(2)) wr16(f + 12, 0x0800);
+      l3 = 14; tot = 0;
+    } else {
+      random_spec(&s);
+      len = build(&s, f, &l3, &tot);
+      for (uint32_t k = rnd(4); k > 0; k--) f[rnd(len)] = (uint8_t)next64();
+      if (rnd(3) == 0) len = rnd(len + 1);
+    }
+    struct dd_pkt p;
+    int v = parse(f, len, &p);
+    seen[v]++;
+    if (v == DD_V_FORWARD) {
+      /* Independent of the parser: what it claims to have read lies inside the frame. */
+      uint32_t ihl = (f[14] & 15) * 4;
+      CHECK(rd16(f + 12) == 0x0800 && (f[14] >> 4) == 4 && ihl >= 20, "accepted with a bad header");
+      CHECK(14 + p.iplen <= len && p.iplen >= ihl + (p.proto == 6 ? 20u : 8u), "accepted beyond the frame");
+      CHECK(p.sport == rd16(f + 14 + ihl) && p.dport == rd16(f + 14 + ihl + 2), "ports read from the L4 header");
+    }
+    if (rnd(32) == 0) now_ms += rnd(rnd(4) ? 2000 : 400000); /* timers fire, connections expire */
+    now_ms++;
+    forward(f, len, rnd(16) ? len : len + rnd(100));
+  }
+}
+
+static void set_policy(int macs) {
+  struct dd_service_spec sv[2];
+  struct dd_dest_spec d[3];
+  memset(sv, 0, sizeof(sv));
+  memset(d, 0, sizeof(d));
+  sv[0].vip = VIP; sv[0].port = 80; sv[0].protocol = 6; sv[0].scheduler = DD_SCHED_RR; sv[0].persistent_ms = 30000;
+  sv[0].pmask = 0xfffff000; sv[0].dest_count = 2; sv[0].dest_first = 0;
+  sv[1].vip = VIP; sv[1].port = 53; sv[1].protocol = 17; sv[1].scheduler = DD_SCHED_WLC; sv[1].pmask = 0xffffffff;
+  sv[1].dest_count = 1; sv[1].dest_first = 2;
+  for (int i = 0; i < 3; i++) { d[i].addr = 0x0a3d000b + (uint32_t)i; d[i].weight = 1; }
+  d[0].port = 80; d[0].has_mac = (uint8_t)macs; memcpy(d[0].mac, DEST_MAC[0], 6);
+  d[1].port = 80; d[1].has_mac = (uint8_t)macs; memcpy(d[1].mac, DEST_MAC[1], 6);
+  d[2].port = 53; /* no neighbour entry: no_mac */
+  CHECK(dd_set_services(tab, sv, 2, d, 3) == 0, "dd_set_services");
+}
+
+int main(int argc, char **argv) {
+  static const char *names[DD_V_COUNT] = { "forward", "truncated", "not_ipv4", "vlan", "bad_ihl", "fragment", "no_service",
+    "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error" };
+  if (argc != 4) { fprintf(stderr, "usage: %s SEED ITERATIONS MAX_SECONDS\n", argv[0]); return 2; }
+  seed = strtoull(argv[1], NULL, 10);
+  rng = seed;
+  setbuf(stdout, NULL);
+  printf("frame-fuzz: seed %llu\n", seed);
+  tab = dd_table_new(1024); /* small: the table fills up, table_full is part of the run */
+  CHECK(tab != NULL, "dd_table_new");
+  set_policy(1);
+  structured();
+  unsigned long long structured_cases = where_case;
+  forward_path();
+  random_phase(strtoull(argv[2], NULL, 10), atof(argv[3]));
+  printf("frame-fuzz: %llu structured cases, %llu random frames, %llu checks, %llu forwarded\nparser verdicts:", structured_cases,
+         where_case, checks, forwarded);
+  for (int i = 0; i < DD_V_COUNT; i++) printf(" %s=%llu", names[i], seen[i]);
+  printf("\ntable verdicts:");
+  for (int i = 0; i < DD_V_COUNT; i++) printf(" %s=%llu", names[i], i == DD_V_FORWARD ? forwarded : (unsigned long long)tab->verdicts[i]);
+  printf("\n");
+  dd_table_free(tab);
+  return 0;
+}
