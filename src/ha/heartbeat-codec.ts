@@ -57,7 +57,9 @@ export type HeartbeatRejectReason =
   | 'unauthenticated'
   | 'replayed'
   | 'unexpected_source'
-  | 'own_node_id';
+  | 'own_node_id'
+  /** A pulse heartbeat (4 bytes) while heartbeat_key_file is set. */
+  | 'pulse_refused';
 
 export type DecodeResult = { ok: true; heartbeat: Heartbeat; authenticated: boolean } | { ok: false; reason: HeartbeatRejectReason; detail: string };
 
