@@ -9,7 +9,7 @@ import type { Logger } from '../log';
 import { runDetached } from './commands';
 import { GarpSender, type InjectorFactory } from './garp-sender';
 import type { HaRole, HaPeerState, HeartbeatRejectReason } from './heartbeat-codec';
-import { HeartbeatLink, type HeartbeatMeta, type HeartbeatPath } from './heartbeat-io';
+import { HeartbeatLink, newBootId, type HeartbeatMeta, type HeartbeatPath } from './heartbeat-io';
 import { loadHeartbeatKey } from './key';
 import { prefixFromNetmask } from './ipv4';
 import { NetlinkIo, watchLinkState, type VipSpec } from './netlink-io';
@@ -80,6 +80,8 @@ export class HaNode extends EventEmitter {
   private deadTimer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private started = false;
+  /** One per process: heartbeats and sync carry it, so sync trusts only the boot the heartbeats proved. */
+  private readonly bootId = newBootId();
 
   constructor(opts: HaNodeOptions) {
     super();
@@ -125,7 +127,8 @@ export class HaNode extends EventEmitter {
         await this.link.open();
         if (g.syncdaemon) {
           if (this.dataplane) {
-            this.sync = new SyncChannel({ local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log });
+            const proveBoot = (b: bigint): boolean => this.link?.guard.knows(b) ?? false;
+            this.sync = new SyncChannel({ local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log, bootId: this.bootId, proveBoot });
             await this.sync.open();
           } else this.log.warn('syncdaemon = 1 but no data plane was given: connection sync disabled');
         }
@@ -264,7 +267,8 @@ export class HaNode extends EventEmitter {
   private newLink(): HeartbeatLink {
     const g = this.cfg.global;
     const peerRole: HaRole = this.role === 'primary' ? 'backup' : 'primary';
-    return new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log, deadtimeMs: g.deadtime * 1000, peerRole }, this.onHeartbeat);
+    const opts = { paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log, deadtimeMs: g.deadtime * 1000, peerRole, bootId: this.bootId };
+    return new HeartbeatLink(opts, this.onHeartbeat, () => this.sendHeartbeat());
   }
 
   private readonly onHeartbeat = (hb: PeerHeartbeat, meta: HeartbeatMeta): void => {

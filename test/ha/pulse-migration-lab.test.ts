@@ -155,7 +155,7 @@ t.test('mixed pair the other way: directord primary, pulse backup', { skip }, as
   t.teardown(() => h.destroy());
   const pulse = startStandin(h, 'lb2', 'backup');
   h.start('lb1', noKey);
-  await h.waitState('lb1', 'active', 5000);
+  await h.waitState('lb1', 'active', 15000); // process start under load, then pulse's "stopped" activates it
   await waitFor('lb1 sees the pulse backup', () => h.status('lb1')?.peer.protocol === 'pulse' && h.status('lb1')?.peer.alive, 5000, 20);
   const sampler = sampleHolders(h);
   await sleep(1500);
