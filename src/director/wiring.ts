@@ -54,7 +54,9 @@ export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: strin
         const s = node.status();
         return {
           role: s.role, state: s.stopped ? 'stopped' : s.state, active: s.state === 'active',
-          peer: s.peer.address ? { address: s.peer.address, state: s.peer.alive ? String(s.peer.state) : `${String(s.peer.state)} (no heartbeats)` } : undefined,
+          peer: s.peer.address
+            ? { address: s.peer.address, state: (s.peer.alive ? String(s.peer.state) : `${String(s.peer.state)} (no heartbeats)`) + (s.peer.protocol === 'pulse' ? ' (pulse heartbeats, unauthenticated)' : '') }
+            : undefined,
           lastHeartbeatAgeMs: s.peer.lastHeartbeatAgeMs ?? undefined,
           heartbeatsReceived: s.heartbeatsReceived,
           heartbeatsRejected: Object.fromEntries(Object.entries(s.heartbeatsRejected).map(([k, v]) => [k, v ?? 0])),

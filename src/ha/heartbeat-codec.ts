@@ -1,11 +1,12 @@
 // directord's heartbeat packet (pure): pulse's 4-byte magic carries no identity and no protection, ours carries
-// node id, role, state, term, boot id + sequence (anti-replay) and an HMAC-SHA256 over all of it.
+// node id, role, state, term, boot id + sequence + the peer's boot id echoed (anti-replay) and an HMAC-SHA256.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const HEARTBEAT_MAGIC = 0x44444842; // 'DDHB'
-export const HEARTBEAT_VERSION = 1;
+/** 2: adds the echoed peer boot id (version 1 had none and cannot prove freshness after a restart). */
+export const HEARTBEAT_VERSION = 2;
 export const HEARTBEAT_MAC_LEN = 32;
-export const HEARTBEAT_HEADER_LEN = 40;
+export const HEARTBEAT_HEADER_LEN = 48;
 export const HEARTBEAT_MAX_NODE_ID = 64;
 export const HEARTBEAT_MIN_LEN = HEARTBEAT_HEADER_LEN + HEARTBEAT_MAC_LEN;
 export const HEARTBEAT_MAX_LEN = HEARTBEAT_MIN_LEN + HEARTBEAT_MAX_NODE_ID;
@@ -43,7 +44,8 @@ export interface Heartbeat {
   term: number;          // u32 epoch: bumped on every activation, tie-break for a split brain between equal roles
   bootId: bigint;        // random per process start: a restarted peer restarts its sequence
   seq: bigint;           // strictly increasing within one boot
-  timestampMs: number;   // sender's wall clock, for logs and age estimates only
+  timestampMs: number;   // sender's wall clock: orders the sender's boots (the guard), never compared with ours
+  echoBootId: bigint;    // the receiver's boot id as the sender last heard it (0 = none): the freshness proof
 }
 
 /** Why a datagram was not accepted as a heartbeat; every reason is counted and logged, none changes a role. */
@@ -56,8 +58,12 @@ export type HeartbeatRejectReason =
   | 'bad_mac'
   | 'unauthenticated'
   | 'replayed'
+  /** An unauthenticated packet tried to replace the peer's live boot id. */
+  | 'boot_in_use'
   | 'unexpected_source'
-  | 'own_node_id';
+  | 'own_node_id'
+  /** A pulse heartbeat (4 bytes) while heartbeat_key_file is set. */
+  | 'pulse_refused';
 
 export type DecodeResult = { ok: true; heartbeat: Heartbeat; authenticated: boolean } | { ok: false; reason: HeartbeatRejectReason; detail: string };
 
@@ -84,6 +90,7 @@ export function encodeHeartbeat(hb: Heartbeat, key?: Buffer): Buffer {
   buf.writeBigUInt64BE(hb.bootId, 16);
   buf.writeBigUInt64BE(hb.seq, 24);
   buf.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(hb.timestampMs))), 32);
+  buf.writeBigUInt64BE(hb.echoBootId, 40);
   id.copy(buf, HEARTBEAT_HEADER_LEN);
   const macAt = HEARTBEAT_HEADER_LEN + id.length;
   if (key) createHmac('sha256', key).update(buf.subarray(0, macAt)).digest().copy(buf, macAt);
@@ -92,7 +99,7 @@ export function encodeHeartbeat(hb: Heartbeat, key?: Buffer): Buffer {
 
 /**
  * Parse and authenticate one datagram. With a key, only packets with a valid MAC pass; without a key
- * (unauthenticated mode) the MAC is not checked. Replay is judged separately (ReplayGuard) because it needs memory.
+ * (unauthenticated mode) the MAC is not checked. Replay is judged separately (heartbeat-guard.ts): it needs memory.
  */
 export function decodeHeartbeat(buf: Buffer, key?: Buffer): DecodeResult {
   if (buf.length < HEARTBEAT_MIN_LEN) return reject('truncated', `${buf.length} bytes < ${HEARTBEAT_MIN_LEN}`);
@@ -139,6 +146,7 @@ export function decodeHeartbeat(buf: Buffer, key?: Buffer): DecodeResult {
       bootId: buf.readBigUInt64BE(16),
       seq: buf.readBigUInt64BE(24),
       timestampMs: ts > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(ts),
+      echoBootId: buf.readBigUInt64BE(40),
     },
   };
 }
@@ -147,32 +155,5 @@ function reject(reason: HeartbeatRejectReason, detail: string): DecodeResult {
   return { ok: false, reason, detail };
 }
 
-/**
- * Anti-replay memory per sender: within one boot the sequence must strictly increase; a new boot id is accepted
- * once (a restarted peer) and the old one is retired, so packets recorded from an earlier boot cannot be replayed.
- * Only authenticated packets should reach it (otherwise a forger could retire the real boot id).
- */
-export class ReplayGuard {
-  private readonly current = new Map<string, { bootId: bigint; seq: bigint }>();
-  private readonly retired = new Map<string, bigint[]>();
-
-  constructor(private readonly maxRetired = 64) {}
-
-  check(hb: Pick<Heartbeat, 'nodeId' | 'bootId' | 'seq'>): { ok: true; restarted: boolean } | { ok: false; reason: 'replayed'; detail: string } {
-    const cur = this.current.get(hb.nodeId);
-    if (cur && cur.bootId === hb.bootId) {
-      if (hb.seq <= cur.seq) return { ok: false, reason: 'replayed', detail: `seq ${hb.seq} <= last ${cur.seq}` };
-      cur.seq = hb.seq;
-      return { ok: true, restarted: false };
-    }
-    const retired = this.retired.get(hb.nodeId) ?? [];
-    if (retired.includes(hb.bootId)) return { ok: false, reason: 'replayed', detail: `boot id ${hb.bootId.toString(16)} is retired` };
-    if (cur) {
-      retired.push(cur.bootId);
-      if (retired.length > this.maxRetired) retired.shift();
-      this.retired.set(hb.nodeId, retired);
-    }
-    this.current.set(hb.nodeId, { bootId: hb.bootId, seq: hb.seq });
-    return { ok: true, restarted: cur !== undefined };
-  }
-}
+// The replay guards live in heartbeat-guard.ts; sync-io imports ReplayGuard from here.
+export { ReplayGuard } from './heartbeat-guard';

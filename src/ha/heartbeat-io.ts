@@ -1,10 +1,16 @@
 // Heartbeat transport: one UDP socket per path (public, and private when configured), bound to our own address on
-// heartbeat_port as pulse does, unicast to the peer. Every datagram passes source → decode/MAC → replay checks.
+// heartbeat_port as pulse does, unicast to the peer. What a datagram means is heartbeat-receiver.ts's job; this file
+// adds the sockets, counters and rate-limited logs.
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { DirectordError } from '../errors';
 import type { Logger } from '../log';
-import { decodeHeartbeat, encodeHeartbeat, ReplayGuard, type Heartbeat, type HeartbeatRejectReason } from './heartbeat-codec';
+import type { Heartbeat, HeartbeatRejectReason } from './heartbeat-codec';
+import { HeartbeatReceiver, type HeartbeatMeta } from './heartbeat-receiver';
+import type { PeerHeartbeat } from './state-machine';
+
+export type { HeartbeatMeta } from './heartbeat-receiver';
 
 export interface HeartbeatPath {
   local: string;
@@ -12,13 +18,19 @@ export interface HeartbeatPath {
 }
 
 export function newBootId(): bigint {
-  return randomBytes(8).readBigUInt64BE(0);
+  // Never 0: 0 is "no boot heard" in the echo field.
+  let id = 0n;
+  while (id === 0n) id = randomBytes(8).readBigUInt64BE(0);
+  return id;
 }
 
-/** Bind a UDP socket to address:port; errors become DirectordErrors (E_HA_BIND). */
+/**
+ * Bind a UDP socket to address:port; errors become DirectordErrors (E_HA_BIND). No SO_REUSEADDR: with it, any local
+ * user could bind the same address and port (above 1024, e.g. sync_port) and receive the datagrams meant for us.
+ */
 export function bindUdp(address: string, port: number, onMessage: (msg: Buffer, from: string) => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = createSocket({ type: 'udp4', reuseAddr: true });
+    const s = createSocket({ type: 'udp4', reuseAddr: false });
     s.once('error', (e) => reject(new DirectordError('E_HA_BIND', `cannot bind UDP ${address}:${port}: ${e.message}`, { cause: e, details: { address, port } })));
     s.on('message', (msg, rinfo) => onMessage(msg, rinfo.address));
     s.bind({ address, port, exclusive: true }, () => {
@@ -29,20 +41,43 @@ export function bindUdp(address: string, port: number, onMessage: (msg: Buffer, 
   });
 }
 
+const CHALLENGE_MIN_GAP_MS = 100;
+
 export class HeartbeatLink {
-  readonly bootId = newBootId();
-  private seq = 0n;
+  readonly bootId: bigint;
+  // Monotonic within the process, so a link reopened by a reload continues above the old link's sequence.
+  private seq = process.hrtime.bigint();
   private readonly sockets: Array<{ sock: Socket; path: HeartbeatPath }> = [];
-  private readonly guard = new ReplayGuard();
+  private readonly receiver: HeartbeatReceiver;
   private readonly rejectLogged = new Map<string, number>();
+  private lastChallengeMs = Number.NEGATIVE_INFINITY;
   readonly rejected: Partial<Record<HeartbeatRejectReason, number>> = {};
   received = 0;
   sent = 0;
+  /** New boots of the peer not yet proven fresh (normal once per restart of either node; a flood means replays). */
+  unproven = 0;
 
   constructor(
-    private readonly opts: { paths: HeartbeatPath[]; port: number; key?: Buffer; nodeId: string; log: Logger },
-    private readonly onHeartbeat: (hb: Heartbeat, from: string, restarted: boolean) => void,
-  ) {}
+    private readonly opts: { paths: HeartbeatPath[]; port: number; key?: Buffer; nodeId: string; log: Logger; deadtimeMs: number; peerRole: Heartbeat['role']; bootId?: bigint },
+    private readonly onHeartbeat: (hb: PeerHeartbeat, meta: HeartbeatMeta) => void,
+    /** A new peer boot waits for our echo: send a heartbeat now rather than at the next keepalive. */
+    private readonly onChallenge: () => void = () => undefined,
+  ) {
+    this.bootId = opts.bootId ?? newBootId();
+    this.receiver = new HeartbeatReceiver({ peers: opts.paths.map((p) => p.peer), key: opts.key, nodeId: opts.nodeId, bootId: this.bootId, deadtimeMs: opts.deadtimeMs, peerRole: opts.peerRole });
+  }
+
+  get protocol(): HeartbeatReceiver['protocol'] {
+    return this.receiver.protocol;
+  }
+
+  get guard(): HeartbeatReceiver['guard'] {
+    return this.receiver.guard;
+  }
+
+  setDeadtime(ms: number): void {
+    this.receiver.setDeadtime(ms);
+  }
 
   async open(): Promise<void> {
     for (const path of this.opts.paths) {
@@ -51,27 +86,31 @@ export class HeartbeatLink {
     }
   }
 
-  send(hb: Omit<Heartbeat, 'bootId' | 'seq' | 'timestampMs' | 'nodeId'>): void {
+  send(hb: Omit<Heartbeat, 'bootId' | 'seq' | 'timestampMs' | 'nodeId' | 'echoBootId'>): void {
     for (const { sock, path } of this.sockets) {
-      const buf = encodeHeartbeat({ ...hb, nodeId: this.opts.nodeId, bootId: this.bootId, seq: ++this.seq, timestampMs: Date.now() }, this.opts.key);
-      sock.send(buf, this.opts.port, path.peer);
-      this.sent++;
+      for (const buf of this.receiver.outgoing({ ...hb, seq: ++this.seq, timestampMs: Date.now() })) {
+        sock.send(buf, this.opts.port, path.peer);
+        this.sent++;
+      }
     }
   }
 
-  private peers(): string[] {
-    return this.opts.paths.map((p) => p.peer);
-  }
-
   private receive(msg: Buffer, from: string): void {
-    if (!this.peers().includes(from)) return this.reject('unexpected_source', from, `not the peer (${this.peers().join(', ')})`);
-    const r = decodeHeartbeat(msg, this.opts.key);
-    if (!r.ok) return this.reject(r.reason, from, r.detail);
-    if (r.heartbeat.nodeId === this.opts.nodeId) return this.reject('own_node_id', from, 'the peer uses our node id');
-    const g = this.guard.check(r.heartbeat);
-    if (!g.ok) return this.reject(g.reason, from, g.detail);
+    const now = performance.now();
+    const r = this.receiver.receive(msg, from, now);
+    if (r.kind === 'rejected') return this.reject(r.reason, from, r.detail);
+    if (r.kind === 'ignored') {
+      if (r.why !== 'unproven') return;
+      this.unproven++;
+      if (this.unproven <= 5 || this.unproven % 100 === 0) this.opts.log.info({ from, detail: r.detail, count: this.unproven }, 'heartbeat of a new peer boot: answering with our boot id first');
+      if (now - this.lastChallengeMs >= CHALLENGE_MIN_GAP_MS) {
+        this.lastChallengeMs = now;
+        this.onChallenge();
+      }
+      return;
+    }
     this.received++;
-    this.onHeartbeat(r.heartbeat, from, g.restarted);
+    this.onHeartbeat(r.hb, r.meta);
   }
 
   private reject(reason: HeartbeatRejectReason, from: string, detail: string): void {

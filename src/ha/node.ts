@@ -8,11 +8,11 @@ import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { runDetached } from './commands';
 import { GarpSender, type InjectorFactory } from './garp-sender';
-import type { HaRole, HaPeerState, Heartbeat, HeartbeatRejectReason } from './heartbeat-codec';
-import { HeartbeatLink, type HeartbeatPath } from './heartbeat-io';
+import type { HaRole, HaPeerState, HeartbeatRejectReason } from './heartbeat-codec';
+import { HeartbeatLink, newBootId, type HeartbeatMeta, type HeartbeatPath } from './heartbeat-io';
 import { loadHeartbeatKey } from './key';
 import { NetlinkIo, watchLinkState, type VipSpec } from './netlink-io';
-import { HaStateMachine, type HaAction } from './state-machine';
+import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
 import { SyncChannel } from './sync-io';
 import { VipManager, vipSpecsOf, type GarpSettings } from './vip-manager';
 
@@ -44,7 +44,9 @@ export interface HaStatus {
   stopped: boolean;
   term: number;
   authenticated: boolean;
-  peer: { address: string; state: HaPeerState | 'unknown'; lastHeartbeatAgeMs: number | null; alive: boolean };
+  peer: { address: string; state: HaPeerState | 'unknown'; lastHeartbeatAgeMs: number | null; alive: boolean; protocol: 'unknown' | 'pulse' | 'directord' };
+  /** Times the partner was found speaking pulse's unauthenticated heartbeat; pulse packets ignored after the switch. */
+  pulse: { sessions: number; ignored: number };
   failovers: number;
   splitBrains: number;
   heartbeatsSent: number;
@@ -79,6 +81,8 @@ export class HaNode extends EventEmitter {
   private deadTimer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private started = false;
+  /** One per process: heartbeats and sync carry it, so sync trusts only the boot the heartbeats proved. */
+  private readonly bootId = newBootId();
 
   constructor(opts: HaNodeOptions) {
     super();
@@ -121,11 +125,12 @@ export class HaNode extends EventEmitter {
       await this.vips.removeStale(this.vipSpecs());
       runDetached(g.inactiveCmd, 'inactive_cmd', this.log);
       if (backupActive) {
-        this.link = new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log }, this.onHeartbeat);
+        this.link = this.newLink();
         await this.link.open();
         if (g.syncdaemon) {
           if (this.dataplane) {
-            this.sync = new SyncChannel({ local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log });
+            const proveBoot = (b: bigint): boolean => this.link?.guard.knows(b) ?? false;
+            this.sync = new SyncChannel({ local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log, bootId: this.bootId, proveBoot });
             await this.sync.open();
           } else this.log.warn('syncdaemon = 1 but no data plane was given: connection sync disabled');
         }
@@ -216,11 +221,12 @@ export class HaNode extends EventEmitter {
       }
       this.link?.close();
       if (this.link) {
-        this.link = new HeartbeatLink({ paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log }, this.onHeartbeat);
+        this.link = this.newLink();
         await this.link.open();
       }
       this.log.info({ self: this.self, peer: this.peerAddress }, 'heartbeat channel reopened after reconfiguration');
     }
+    this.link?.setDeadtime(g.deadtime * 1000);
     this.restartSendTimer();
     this.armDeadTimer();
     if (this.machine.active) this.enqueue(() => this.vips.hold(this.vipSpecs(), this.garpSettings(), 'reconfiguration'));
@@ -242,7 +248,9 @@ export class HaNode extends EventEmitter {
         state: m?.peer.state ?? 'unknown',
         lastHeartbeatAgeMs: last === undefined ? null : Math.round(now() - last),
         alive: m?.peer.alive ?? false,
+        protocol: this.link?.protocol.mode ?? 'unknown',
       },
+      pulse: { sessions: this.link?.protocol.pulseSessions ?? 0, ignored: this.link?.protocol.pulseIgnored ?? 0 },
       failovers: m?.failovers ?? 0,
       splitBrains: m?.splitBrains ?? 0,
       heartbeatsSent: this.link?.sent ?? 0,
@@ -258,13 +266,27 @@ export class HaNode extends EventEmitter {
 
   // --- internals -------------------------------------------------------------------------------------------------
 
-  private readonly onHeartbeat = (hb: Heartbeat, from: string, restarted: boolean): void => {
+  private newLink(): HeartbeatLink {
+    const g = this.cfg.global;
+    const peerRole: HaRole = this.role === 'primary' ? 'backup' : 'primary';
+    const opts = { paths: this.paths(), port: g.heartbeatPort, key: this.key, nodeId: this.self, log: this.log, deadtimeMs: g.deadtime * 1000, peerRole, bootId: this.bootId };
+    return new HeartbeatLink(opts, this.onHeartbeat, () => this.sendHeartbeat());
+  }
+
+  private readonly onHeartbeat = (hb: PeerHeartbeat, meta: HeartbeatMeta): void => {
     if (!this.machine) return;
+    const { from, restarted } = meta;
     if (restarted) this.log.info({ from, node: hb.nodeId }, 'peer restarted');
-    const before = this.machine.peer.state;
-    this.apply(this.machine.heartbeat(now(), { nodeId: hb.nodeId, role: hb.role, state: hb.state, term: hb.term, flags: hb.flags }));
+    if (meta.newPulseSession) {
+      this.log.warn(
+        { from, security: 'unauthenticated', protocol: 'pulse', sessions: this.link?.protocol.pulseSessions },
+        '!!! PARTNER SPEAKS PULSE (Piranha) HEARTBEATS: 4 unauthenticated bytes, anyone who can send UDP from its address can force a failover. Answering in pulse format until it runs directord. !!!',
+      );
+    }
+    const before = `${this.machine.peer.state}|${this.link?.protocol.mode}`;
+    this.apply(this.machine.heartbeat(now(), hb));
     if (restarted && this.machine.active) this.sync?.sendFullTable();
-    if (before !== hb.state) this.emitState();
+    if (before !== `${hb.state}|${this.link?.protocol.mode}`) this.emitState();
   };
 
   private requireStarted(): void {

@@ -21,6 +21,8 @@ export interface PeerHeartbeat {
   state: HaPeerState;
   term: number;
   flags: HeartbeatFlags;
+  /** 'pulse': a Piranha partner (4-byte heartbeat: running/stopped only, no term, no flags, the master always wins). */
+  protocol?: 'directord' | 'pulse';
 }
 
 export type HaAction =
@@ -250,6 +252,9 @@ export class HaStateMachine {
 
   /** Deterministic split-brain verdict, computed identically on both sides. */
   private winsSplitBrain(hb: PeerHeartbeat): { win: boolean; reason: string } {
+    // pulse's master never yields and its backup always does, whatever our term or a manual takeover says: anything
+    // else would leave both active for good.
+    if (hb.protocol === 'pulse') return { win: this.params.role === 'primary', reason: 'pulse partner: the master wins' };
     const mineManual = this.manual;
     if (mineManual !== hb.flags.manual) return { win: mineManual, reason: 'manual takeover wins' };
     // Two manual takeovers: the later one (higher term: max(own, peer) + 1 at activation) is the operator's last word.

@@ -23,7 +23,7 @@ export interface SyncBatch {
   entries: ConnEntry[];
 }
 
-export type SyncRejectReason = 'truncated' | 'oversized' | 'bad_magic' | 'bad_version' | 'bad_length' | 'bad_mac' | 'unauthenticated' | 'bad_field' | 'replayed' | 'unexpected_source';
+export type SyncRejectReason = 'truncated' | 'oversized' | 'bad_magic' | 'bad_version' | 'bad_length' | 'bad_mac' | 'unauthenticated' | 'bad_field' | 'replayed' | 'unproven' | 'unexpected_source';
 
 export type SyncDecodeResult = { ok: true; batch: SyncBatch } | { ok: false; reason: SyncRejectReason; detail: string };
 

@@ -12,16 +12,21 @@ export const SYNC_INTERVAL_MS = 150;
 export class SyncChannel {
   private sock?: Socket;
   private timer?: NodeJS.Timeout;
-  private readonly bootId = newBootId();
+  private readonly bootId: bigint;
   private seq = 0n;
-  private readonly guard = new ReplayGuard();
+  private readonly guard: ReplayGuard;
   private sending = false;
   readonly rejected: Partial<Record<SyncRejectReason, number>> = {};
   entriesSent = 0;
   entriesApplied = 0;
   entriesSkipped = 0;
 
-  constructor(private readonly opts: { local: string; peer: string; port: number; key?: Buffer; dataplane: DataPlane; log: Logger }) {}
+  constructor(private readonly opts: { local: string; peer: string; port: number; key?: Buffer; dataplane: DataPlane; log: Logger; bootId?: bigint; proveBoot?: (bootId: bigint) => boolean }) {
+    // The heartbeat boot id, and a new sender boot only once the heartbeats proved it (issue 12: no replay from an
+    // earlier boot after a restart).
+    this.bootId = opts.bootId ?? newBootId();
+    this.guard = new ReplayGuard(undefined, { proveBoot: opts.proveBoot });
+  }
 
   async open(): Promise<void> {
     this.sock = await bindUdp(this.opts.local, this.opts.port, (msg, from) => this.receive(msg, from));
@@ -69,7 +74,7 @@ export class SyncChannel {
     const r = decodeSyncPacket(msg, this.opts.key);
     if (!r.ok) return bad(r.reason, r.detail);
     const g = this.guard.check({ nodeId: from, bootId: r.batch.bootId, seq: r.batch.seq });
-    if (!g.ok) return bad('replayed', g.detail);
+    if (!g.ok) return bad(g.reason, g.detail);
     if (this.sending) return; // we are active: the peer's view is older than ours
     this.opts.dataplane.applySyncUpdates(r.batch.entries);
     this.entriesApplied += r.batch.entries.length;

@@ -32,7 +32,7 @@ t.test('forged, replayed, truncated and foreign heartbeats are rejected and coun
   t.equal(genuine.subarray(0, 4).toString('latin1'), 'DDHB');
 
   const fake = (key: Buffer | undefined, state: 'stopped' | 'active') =>
-    encodeHeartbeat({ nodeId: HA_LAB.lb1, role: 'primary', state, flags: noFlags(), priority: 200, term: 99, bootId: 7n, seq: 1n << 40n, timestampMs: Date.now() }, key);
+    encodeHeartbeat({ nodeId: HA_LAB.lb1, role: 'primary', state, flags: noFlags(), priority: 200, term: 99, bootId: 7n, seq: 1n << 40n, timestampMs: Date.now(), echoBootId: 0n }, key);
   const wrongKey = Buffer.from('not-the-lab-key-not-the-lab-key!');
   await sendFrom(h, HA_LAB.lb1, [
     fake(wrongKey, 'stopped'), // forged "primary stopped": would make lb2 take over if accepted
@@ -69,7 +69,9 @@ t.test('connection sync: backup table warm before the kill, kept after it, resta
   await waitFor('lb2 has all connections', () => h.status('lb2')?.connections === N, 8000, 50);
   t.equal(h.status('lb2')!.state, 'standby');
   t.ok(h.status('lb2')!.sync!.entriesApplied >= N);
-  t.same(h.status('lb2')!.sync!.rejected, {});
+  // The stream may reach lb2 before lb1's first heartbeat does: those datagrams are 'unproven' (the full table that
+  // follows once the heartbeats are proven refills them), never 'replayed' or anything else.
+  t.same(Object.keys(h.status('lb2')!.sync!.rejected).filter((r) => r !== 'unproven'), []);
   h.kill('lb1', 'SIGKILL');
   await h.waitState('lb2', 'active');
   t.equal(h.status('lb2')!.connections, N, 'the new active director has every synced connection');

@@ -25,6 +25,7 @@ function hb(over: Partial<Heartbeat> = {}): Heartbeat {
     bootId: 0x1122334455667788n,
     seq: 42n,
     timestampMs: 1_700_000_000_123,
+    echoBootId: 0x99aabbccddeeff00n,
     ...over,
   };
 }
@@ -49,10 +50,11 @@ t.test('round trip keeps every field, with and without key', async (t) => {
   }
 });
 
-t.test('wire layout: magic DDHB, version 1, MAC at the end', async (t) => {
+t.test('wire layout: magic DDHB, version 2, echo at 40, MAC at the end', async (t) => {
   const buf = encodeHeartbeat(hb(), key);
   t.equal(buf.subarray(0, 4).toString('latin1'), 'DDHB');
-  t.equal(buf[4], 1);
+  t.equal(buf[4], 2);
+  t.equal(buf.readBigUInt64BE(40), 0x99aabbccddeeff00n, 'the echoed peer boot id');
   t.equal(buf.length, HEARTBEAT_MIN_LEN + 3);
   t.equal(buf[7] & 0x80, 0, 'authenticated packets do not carry the unauthenticated bit');
   t.equal(encodeHeartbeat(hb())[7] & 0x80, 0x80);
@@ -70,7 +72,7 @@ function resign(b: Buffer): Buffer {
   // Re-sign after tampering, to reach the field checks behind the MAC.
   const idLen = b[9];
   const { createHmac } = require('node:crypto') as typeof import('node:crypto');
-  createHmac('sha256', key).update(b.subarray(0, 40 + idLen)).digest().copy(b, 40 + idLen);
+  createHmac('sha256', key).update(b.subarray(0, 48 + idLen)).digest().copy(b, 48 + idLen);
   return b;
 }
 
@@ -83,11 +85,12 @@ t.test('rejects damaged packets with the right reason', async (t) => {
     ['one byte extra', mutate((b) => Buffer.concat([b, Buffer.from([0])])), key, 'oversized'],
     ['huge', Buffer.alloc(HEARTBEAT_MAX_LEN + 1), key, 'oversized'],
     ['bad magic', mutate((b) => (b.writeUInt32BE(0xbdaddbda, 0), b)), key, 'bad_magic'],
-    ['version 2', mutate((b) => ((b[4] = 2), b)), key, 'bad_version'],
+    ['version 1 (no echo: an older directord)', mutate((b) => ((b[4] = 1), b)), key, 'bad_version'],
     ['node id length 0', mutate((b) => ((b[9] = 0), b)), key, 'bad_field'],
     ['node id length 65', mutate((b) => ((b[9] = 65), b)), key, 'bad_field'],
     ['flipped state bit', mutate((b) => ((b[6] ^= 1), b)), key, 'bad_mac'],
     ['flipped seq bit', mutate((b) => ((b[31] ^= 1), b)), key, 'bad_mac'],
+    ['flipped echo bit', mutate((b) => ((b[47] ^= 1), b)), key, 'bad_mac'],
     ['flipped MAC bit', mutate((b) => ((b[b.length - 1] ^= 1), b)), key, 'bad_mac'],
     ['signed with another key', encodeHeartbeat(hb(), otherKey), key, 'bad_mac'],
     ['unauthenticated sender', encodeHeartbeat(hb()), key, 'unauthenticated'],
@@ -95,7 +98,7 @@ t.test('rejects damaged packets with the right reason', async (t) => {
     ['state 9 (re-signed)', mutate((b) => resign(((b[6] = 9), b))), key, 'bad_field'],
     ['unknown flag (re-signed)', mutate((b) => resign(((b[7] |= 0x40), b))), key, 'bad_field'],
     ['reserved set (re-signed)', mutate((b) => resign(((b[10] = 1), b))), key, 'bad_field'],
-    ['node id not UTF-8 (re-signed)', mutate((b) => resign(((b[40] = 0xff), b))), key, 'bad_field'],
+    ['node id not UTF-8 (re-signed)', mutate((b) => resign(((b[48] = 0xff), b))), key, 'bad_field'],
     ['no key: bad state', mutate((b) => ((b[6] = 9), b), undefined), undefined, 'bad_field'],
   ];
   for (const [name, buf, k, reason] of table) {

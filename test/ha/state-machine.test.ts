@@ -8,6 +8,7 @@ const DEAD = 600;
 type Step =
   | ['tick', number]
   | ['hb', number, HaRole, HaPeerState, Partial<HeartbeatFlags>?, number?]
+  | ['pulse', number, 'running' | 'stopped']
   | ['link', boolean, number?]
   | ['child']
   | ['recover']
@@ -49,6 +50,11 @@ function apply(m: HaStateMachine, s: Step): HaAction[] {
       const peerRole = s[2];
       const hb: PeerHeartbeat = { nodeId: peerRole === m.params.role ? 'lb0' : 'lb2', role: peerRole, state: s[3], term: s[5] ?? 1, flags: { ...noFlags(), ...(s[4] ?? {}) } };
       return m.heartbeat(s[1], hb);
+    }
+    case 'pulse': {
+      // What heartbeat-io makes of pulse's 4 bytes: the partner's role from the configuration, no term, no flags.
+      const role = m.params.role === 'primary' ? 'backup' : 'primary';
+      return m.heartbeat(s[1], { nodeId: '10.0.0.9', role, state: s[2] === 'running' ? 'active' : 'stopped', term: 0, flags: noFlags(), protocol: 'pulse' });
     }
     case 'link':
       return m.link(s[1], s[2] ?? 0);
@@ -108,6 +114,16 @@ const rows: Row[] = [
   { name: 'split brain: of two manual takeovers the later (higher term) wins, even against the master', params: { role: B, nodeId: 'lb2' }, steps: [['hb', 10, P, 'active', { manual: true }, 4], ['takeover'], ['hb', 20, P, 'active', { manual: true }, 4]], actions: ['split-brain', 'announce', 'send-heartbeat'], active: true },
   { name: 'split brain: an older manual takeover loses to a newer one', steps: [['takeover'], ['hb', 20, B, 'active', { manual: true }, 9]], actions: ['peer-alive', 'split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
   { name: 'running partner clears childfail', params: { role: B, nodeId: 'lb2' }, steps: [['child'], ['hb', 10, P, 'active']], actions: ['peer-alive'], active: false, ownState: 'standby' },
+
+  // A pulse partner (issue 11 part 2): a mixed pair behaves as a pulse pair
+  { name: 'pulse master running: directord backup stays standby', params: { role: B, nodeId: 'lb2' }, steps: [['pulse', 100, 'running'], ['pulse', 300, 'running'], ['tick', 300 + DEAD - 1]], actions: [], active: false },
+  { name: 'pulse master stops (silent): directord backup takes over after deadtime', params: { role: B, nodeId: 'lb2' }, steps: [['pulse', 100, 'running'], ['tick', 100 + DEAD]], actions: ['peer-dead', 'activate', 'send-heartbeat'], active: true },
+  { name: 'pulse master says stopped: primary inactive, directord backup activates', params: { role: B, nodeId: 'lb2' }, steps: [['pulse', 100, 'running'], ['pulse', 300, 'stopped']], actions: ['activate', 'send-heartbeat'], active: true },
+  { name: 'pulse master running while the directord backup is active: the backup yields', params: { role: B, nodeId: 'lb2' }, steps: [['tick', DEAD], ['pulse', 700, 'running']], actions: ['peer-alive', 'split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
+  { name: 'pulse master running: even a manual takeover on the directord backup yields (pulse never does)', params: { role: B, nodeId: 'lb2' }, steps: [['pulse', 10, 'running'], ['takeover'], ['pulse', 200, 'running']], actions: ['split-brain', 'send-heartbeat', 'deactivate', 'send-heartbeat'], active: false },
+  { name: 'pulse backup running while the directord primary is active: the master stays and re-announces', steps: [['tick', DEAD], ['pulse', 700, 'running']], actions: ['peer-alive', 'split-brain', 'announce', 'send-heartbeat'], active: true },
+  { name: 'pulse backup stopped: directord primary activates', steps: [['pulse', 10, 'stopped']], actions: ['peer-alive', 'activate', 'send-heartbeat'], active: true },
+  { name: 'pulse backup running: returning directord primary stays standby (no fail-back, as pulse)', steps: [['pulse', 10, 'running'], ['pulse', 200, 'running'], ['tick', 200 + DEAD - 1]], actions: [], active: false },
 
   // Link monitor
   { name: 'link down while active: deactivate, report fault', steps: [['tick', DEAD], ['link', false]], actions: ['deactivate', 'send-heartbeat', 'send-heartbeat'], active: false, ownState: 'fault' },
