@@ -45,6 +45,7 @@ export interface HaStatusView {
   failovers: number;
   /** 1 when this node holds the VIPs. */
   active: boolean;
+  sync?: { synced: boolean; phase: string; entriesReceived: number; total: number | null };
 }
 
 export interface HaHooks {
@@ -57,7 +58,8 @@ export interface HaSubsystem {
   /** Gives up the VIPs and tells the peer. */
   stop(): void | Promise<void>;
   reconfigure(cfg: LvsConfig): void | Promise<void>;
-  takeover(): unknown | Promise<unknown>;
+  /** Refused while the connection table is still being fetched from a live peer, unless forced. */
+  takeover(opts?: { force?: boolean }): unknown | Promise<unknown>;
   release(): unknown | Promise<unknown>;
   status(): HaStatusView;
   /** pulse's CHILDFAIL: this node cannot serve (its data plane failed); the peer takes over. */

@@ -40,8 +40,8 @@ export function buildHa(root: Logger, dataplane: DataPlane): HaFactory | undefin
       stop: () => node.stop(),
       reconfigure: (c) => node.reconfigure(c),
       reportFailure: (kind, detail) => node.reportFailure(kind, detail),
-      takeover: () => {
-        node.takeover();
+      takeover: (opts) => {
+        node.takeover(opts);
         return { requested: 'takeover', state: node.status().state };
       },
       release: () => {
@@ -57,6 +57,7 @@ export function buildHa(root: Logger, dataplane: DataPlane): HaFactory | undefin
           heartbeatsReceived: s.heartbeatsReceived,
           heartbeatsRejected: Object.fromEntries(Object.entries(s.heartbeatsRejected).map(([k, v]) => [k, v ?? 0])),
           failovers: s.failovers,
+          ...(s.sync ? { sync: { synced: s.sync.synced, phase: s.sync.transfer.phase, entriesReceived: s.sync.transfer.entriesReceived, total: s.sync.transfer.total } } : {}),
         };
       },
     };
