@@ -267,9 +267,9 @@ export class Director implements ControlTarget {
     return this.override(word, { kind: 'weight', weight, since: new Date().toISOString() }, 'runtime override: weight');
   }
 
-  async takeover(): Promise<unknown> {
+  async takeover(opts: { force?: boolean } = {}): Promise<unknown> {
     if (!this.ha) throw new DirectordError(ControlErrorCode.Unavailable, 'no HA node is wired in this daemon: it is standalone and already forwarding');
-    return (await this.ha.takeover()) ?? { ok: true };
+    return (await this.ha.takeover(opts)) ?? { ok: true };
   }
 
   async release(): Promise<unknown> {
@@ -366,7 +366,7 @@ export class Director implements ControlTarget {
       subsystems: { config: true, dataplane: true, health: this.opts.health !== undefined, ha: this.ha !== undefined, scheduler: this.opts.where !== undefined },
       services, health,
       ha: ha
-        ? { enabled: true, role: ha.role, state: ha.state, peer: ha.peer, lastHeartbeatAgeMs: ha.lastHeartbeatAgeMs, forwarding: this.forwarding }
+        ? { enabled: true, role: ha.role, state: ha.state, peer: ha.peer, lastHeartbeatAgeMs: ha.lastHeartbeatAgeMs, forwarding: this.forwarding, ...(ha.sync ? { sync: ha.sync } : {}) }
         : { enabled: false, role: 'standalone', state: this.forwarding ? 'active' : 'inactive', forwarding: this.forwarding },
       reload: this.counters.reloadView(),
       connections: opts.connections ? this.opts.dataplane.connections(opts.connectionLimit) : undefined,

@@ -37,7 +37,7 @@ function gate(): { target: ControlTarget; open(d: Director): void; close(): void
       enable: (s) => need().enable(s),
       setWeight: (s, w) => need().setWeight(s, w),
       reload: () => need().reload(),
-      takeover: () => need().takeover(),
+      takeover: (o) => need().takeover(o),
       release: () => need().release(),
       where: (c) => need().where(c),
     },

@@ -24,7 +24,7 @@ export interface ControlTarget {
   enable(server: string): unknown;
   setWeight(server: string, weight: number): unknown;
   reload(): Promise<ReloadAnswer>;
-  takeover(): Promise<unknown>;
+  takeover(opts?: { force?: boolean }): Promise<unknown>;
   release(): Promise<unknown>;
   where(client: string): WhereAnswer;
 }
@@ -81,8 +81,9 @@ export const commandTable: readonly CommandSpec[] = Object.freeze([
     },
   },
   {
-    name: 'takeover', summary: 'manual failover: become the active director now', mutating: true, args: [],
-    handler: (t) => t.takeover(),
+    name: 'takeover', summary: 'manual failover: become the active director now (after the connection table is synced)', mutating: true,
+    args: [{ name: 'force', type: 'boolean', required: false, positional: false, help: 'even while the connection table is still being fetched from the peer (E_HA_NOT_SYNCED otherwise)' }],
+    handler: (t, a) => t.takeover({ force: a.force === true }),
   },
   {
     name: 'release', summary: 'manual failover: give up the VIPs to the peer', mutating: true, args: [],

@@ -67,6 +67,8 @@ export interface HaView {
   peer?: { address: string; state: string };
   lastHeartbeatAgeMs?: number;
   forwarding: boolean;
+  /** Connection sync (syncdaemon = 1): whether the table holds the peer's; failback and takeover wait for it. */
+  sync?: { synced: boolean; phase: string; entriesReceived: number; total: number | null };
 }
 
 export interface ReloadView {

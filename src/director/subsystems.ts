@@ -45,6 +45,7 @@ export interface HaStatusView {
   failovers: number;
   /** 1 when this node holds the VIPs. */
   active: boolean;
+  sync?: { synced: boolean; phase: string; entriesReceived: number; total: number | null };
 }
 
 export interface HaHooks {
@@ -60,7 +61,8 @@ export interface HaSubsystem {
   /** Before a reload changes anything: throws (E_CONFIG_PORT_UNAVAILABLE) when what only this host can tell
    * makes `after` unappliable, e.g. a changed heartbeat or sync port that is taken or privileged. */
   preflight?(before: LvsConfig, after: LvsConfig): Promise<void>;
-  takeover(): unknown | Promise<unknown>;
+  /** Refused while the connection table is still being fetched from a live peer, unless forced. */
+  takeover(opts?: { force?: boolean }): unknown | Promise<unknown>;
   release(): unknown | Promise<unknown>;
   status(): HaStatusView;
   /** pulse's CHILDFAIL: this node cannot serve (its data plane failed); the peer takes over. */

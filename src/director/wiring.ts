@@ -42,8 +42,8 @@ export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: strin
       reconfigure: (c) => node.reconfigure(c),
       preflight: (before, after) => probeHaPorts(before, after),
       reportFailure: (kind, detail) => node.reportFailure(kind, detail),
-      takeover: () => {
-        node.takeover();
+      takeover: (opts) => {
+        node.takeover(opts);
         return { requested: 'takeover', state: node.status().state };
       },
       release: () => {
@@ -61,6 +61,7 @@ export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: strin
           heartbeatsReceived: s.heartbeatsReceived,
           heartbeatsRejected: Object.fromEntries(Object.entries(s.heartbeatsRejected).map(([k, v]) => [k, v ?? 0])),
           failovers: s.failovers,
+          ...(s.sync ? { sync: { synced: s.sync.synced, phase: s.sync.transfer.phase, entriesReceived: s.sync.transfer.entriesReceived, total: s.sync.transfer.total } } : {}),
         };
       },
     };

@@ -13,7 +13,7 @@ import { HeartbeatLink, newBootId, type HeartbeatMeta, type HeartbeatPath } from
 import { loadHeartbeatKey } from './key';
 import { NetlinkIo, watchLinkState, type VipSpec } from './netlink-io';
 import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
-import { SyncChannel } from './sync-io';
+import { SyncChannel, type SyncStatus } from './sync-io';
 import { VipManager, vipSpecsOf, type GarpSettings } from './vip-manager';
 
 export type { HaRole } from './heartbeat-codec';
@@ -56,7 +56,7 @@ export interface HaStatus {
   garpsSent: number;
   linkFail: boolean;
   childFail: boolean;
-  sync?: { entriesSent: number; entriesApplied: number; rejected: Record<string, number> };
+  sync?: SyncStatus;
 }
 
 const now = (): number => performance.now();
@@ -117,6 +117,7 @@ export class HaNode extends EventEmitter {
       monitorLinks: g.monitorLinks,
       failback: g.failback,
       failbackHolddownMs: g.failbackHolddown * 1000,
+      failbackHold: () => this.syncHold(),
     });
     this.log.info({ role: this.role, self: this.self, peer: this.peerAddress, keepalive: g.keepalive, deadtime: g.deadtime }, `STARTING PULSE AS ${this.role === 'primary' ? 'MASTER' : 'BACKUP'}`);
     this.started = true;
@@ -130,7 +131,11 @@ export class HaNode extends EventEmitter {
         if (g.syncdaemon) {
           if (this.dataplane) {
             const proveBoot = (b: bigint): boolean => this.link?.guard.knows(b) ?? false;
-            this.sync = new SyncChannel({ local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log, bootId: this.bootId, proveBoot });
+            this.sync = new SyncChannel({
+              local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log,
+              bootId: this.bootId, proveBoot,
+              onSynced: () => this.machine && this.apply(this.machine.tick(now())), // a held failback may go now
+            });
             await this.sync.open();
           } else this.log.warn('syncdaemon = 1 but no data plane was given: connection sync disabled');
         }
@@ -166,10 +171,28 @@ export class HaNode extends EventEmitter {
     this.emitState();
   }
 
-  /** Operator: become active (wins a split brain, like pulse --forceactive). */
-  takeover(): void {
+  /**
+   * Operator: become active (wins a split brain, like pulse --forceactive). Refused (E_HA_NOT_SYNCED) while the
+   * connection table is still being fetched from a live peer, unless forced: taking the VIP with an empty table
+   * would reset every connection the peer holds.
+   */
+  takeover(opts: { force?: boolean } = {}): void {
     this.requireStarted();
+    const hold = this.syncHold();
+    if (hold && !opts.force) {
+      throw new DirectordError('E_HA_NOT_SYNCED', `takeover refused: ${hold}; wait for "connection table synced" in the log (bounded), or force it (connections the peer holds may be reset)`, {
+        details: { transfer: this.sync?.status().transfer },
+      });
+    }
+    if (hold) this.log.warn({ hold }, 'forced takeover before the connection table is synced');
     this.apply(this.machine!.takeover());
+  }
+
+  /** Why activating now (failback, takeover) would lose connections the live peer holds, or undefined. */
+  private syncHold(): string | undefined {
+    if (!this.sync || this.sync.synced || !this.machine?.peer.alive || this.machine.active) return undefined;
+    const p = this.sync.status().transfer;
+    return `the connection table is still being fetched from the peer (${p.entriesReceived}${p.total === null ? '' : ` of ${p.total}`} entries, attempt ${p.attempt})`;
   }
 
   /** Operator: hand the service to the peer. */
@@ -260,7 +283,7 @@ export class HaNode extends EventEmitter {
       garpsSent: this.garp.sent,
       linkFail: m?.linkFail ?? false,
       childFail: m?.childFail ?? false,
-      sync: this.sync ? { entriesSent: this.sync.entriesSent, entriesApplied: this.sync.entriesApplied, rejected: { ...this.sync.rejected } as Record<string, number> } : undefined,
+      sync: this.sync?.status(),
     };
   }
 
@@ -385,10 +408,13 @@ export class HaNode extends EventEmitter {
           break;
         case 'peer-dead':
           this.log.warn({ peer: this.peerAddress }, 'partner dead');
+          this.sync?.peerLost();
           break;
         case 'peer-alive':
           this.log.info({ peer: this.peerAddress }, 'partner heartbeats received');
+          // The standby's table missed whatever happened while the partner was unheard (or it just started).
           if (this.machine?.active) this.sync?.sendFullTable();
+          else this.sync?.requestTable('partner heard');
           break;
       }
     }

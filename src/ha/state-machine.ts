@@ -12,6 +12,9 @@ export interface HaMachineParams {
   /** directord option: a healthy primary takes the service back after failbackHolddownMs (pulse: never). */
   failback: boolean;
   failbackHolddownMs: number;
+  /** Why failback must wait now (the connection table is still being fetched from the peer), or undefined. The
+   * caller calls tick() again when the hold ends. Never consulted for deadtime: a dead partner has nothing to give. */
+  failbackHold?: () => string | undefined;
 }
 
 /** What we learned from one authenticated heartbeat. */
@@ -74,7 +77,7 @@ export class HaStateMachine {
 
   /** When tick() next has something to decide (the caller's timer). */
   nextDeadlineMs(): number {
-    return this.failbackEligibleSinceMs !== undefined
+    return this.failbackEligibleSinceMs !== undefined && !this.params.failbackHold?.()
       ? Math.min(this.needDeadlineMs, this.failbackEligibleSinceMs + this.params.failbackHolddownMs)
       : this.needDeadlineMs;
   }
@@ -124,7 +127,7 @@ export class HaStateMachine {
       if (this.canActivate()) this.activate(this.params.backupActive ? 'partner dead: activating lvs' : 'no backup configured: activating lvs', out);
       this.needDeadlineMs = nowMs + this.params.deadtimeMs;
     }
-    if (this.failbackEligibleSinceMs !== undefined && nowMs - this.failbackEligibleSinceMs >= this.params.failbackHolddownMs && this.canActivate()) {
+    if (this.failbackEligibleSinceMs !== undefined && nowMs - this.failbackEligibleSinceMs >= this.params.failbackHolddownMs && this.canActivate() && !this.params.failbackHold?.()) {
       this.activate('failback: primary healthy for the hold-down time', out);
     }
     return out;

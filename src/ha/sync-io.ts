@@ -1,35 +1,85 @@
 // Connection sync over UDP unicast on sync_port: the active director drains DataPlane.drainSyncUpdates() every
-// SYNC_INTERVAL_MS (at once again while batches are full) and sends; the standby applies what it receives.
-import type { Socket } from 'node:dgram';
-import type { DataPlane } from '../dataplane/types';
+// SYNC_INTERVAL_MS (at once again while batches are full) and sends; the standby applies what it receives. A node
+// whose table may be behind (start, partner heard again) fetches the whole table with a paced bulk transfer.
+import { createSocket, type Socket } from 'node:dgram';
+import type { ConnEntry, DataPlane } from '../dataplane/types';
+import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { ReplayGuard } from './heartbeat-codec';
-import { bindUdp, newBootId } from './heartbeat-io';
-import { decodeSyncPacket, encodeSyncBatches, SYNC_MAX_ENTRIES, type SyncRejectReason } from './sync-codec';
+import { newBootId } from './heartbeat-io';
+import { decodeSyncPacket, encodeSyncBatches, encodeSyncPacket, SYNC_MAX_ENTRIES, type SyncBatch, type SyncRejectReason } from './sync-codec';
+import { BULK_LIMITS, BulkReceiver, BulkSender, type BulkProgress, type ReceiverAction } from './sync-transfer';
 
 export const SYNC_INTERVAL_MS = 150;
+
+/**
+ * Bind without SO_REUSEADDR: with it, any local user could bind the same address and port (sync_port is above
+ * 1024, no privilege needed) and receive the peer's datagrams in our place. Without it that bind fails with
+ * EADDRINUSE; a squatter that bound first makes ours fail loudly (E_HA_BIND) instead of sharing the port.
+ */
+export function bindSyncSocket(address: string, port: number, onMessage: (msg: Buffer, from: string) => void): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket({ type: 'udp4', reuseAddr: false });
+    s.once('error', (e) => {
+      s.close();
+      reject(new DirectordError('E_HA_BIND', `cannot bind UDP ${address}:${port} for connection sync: ${e.message}`, { cause: e, details: { address, port } }));
+    });
+    s.on('message', (msg, rinfo) => onMessage(msg, rinfo.address));
+    s.bind({ address, port, exclusive: true }, () => {
+      s.removeAllListeners('error');
+      s.on('error', () => undefined); // send errors (peer unreachable) are transient
+      resolve(s);
+    });
+  });
+}
+
+export interface SyncStatus {
+  entriesSent: number;
+  entriesApplied: number;
+  entriesSkipped: number;
+  rejected: Record<string, number>;
+  /** Whether this node's table is known to hold the peer's (see BulkReceiver). */
+  synced: boolean;
+  transfer: BulkProgress;
+  transfersServed: number;
+}
 
 export class SyncChannel {
   private sock?: Socket;
   private timer?: NodeJS.Timeout;
   private readonly bootId: bigint;
+  private pacer?: NodeJS.Timeout;
+  private receiverTimer?: NodeJS.Timeout;
   private seq = 0n;
   private readonly guard: ReplayGuard;
   private sending = false;
+  private readonly bulkOut = new BulkSender();
+  private readonly bulkIn = new BulkReceiver(newBootId);
   readonly rejected: Partial<Record<SyncRejectReason, number>> = {};
   entriesSent = 0;
   entriesApplied = 0;
   entriesSkipped = 0;
 
-  constructor(private readonly opts: { local: string; peer: string; port: number; key?: Buffer; dataplane: DataPlane; log: Logger; bootId?: bigint; proveBoot?: (bootId: bigint) => boolean }) {
-    // The heartbeat boot id, and a new sender boot only once the heartbeats proved it (issue 12: no replay from an
-    // earlier boot after a restart).
+  constructor(
+    private readonly opts: {
+      local: string; peer: string; port: number; key?: Buffer; dataplane: DataPlane; log: Logger;
+      /** The heartbeat boot id; a sender boot is trusted only once the heartbeats proved it (no replay across restarts). */
+      bootId?: bigint; proveBoot?: (bootId: bigint) => boolean;
+      /** The table became synced (transfer done, or given up): a held failback may proceed. */
+      onSynced?: () => void;
+      now?: () => number;
+    },
+  ) {
     this.bootId = opts.bootId ?? newBootId();
     this.guard = new ReplayGuard(undefined, { proveBoot: opts.proveBoot });
   }
 
+  private now(): number {
+    return this.opts.now ? this.opts.now() : performance.now();
+  }
+
   async open(): Promise<void> {
-    this.sock = await bindUdp(this.opts.local, this.opts.port, (msg, from) => this.receive(msg, from));
+    this.sock = await bindSyncSocket(this.opts.local, this.opts.port, (msg, from) => this.receive(msg, from));
     this.timer = setInterval(() => this.pump(), SYNC_INTERVAL_MS);
   }
 
@@ -38,15 +88,37 @@ export class SyncChannel {
     this.opts.key = key;
   }
 
-  /** Active: stream changes to the peer. Standby: drain and drop (they are the peer's records echoed back). */
+  /** Active: stream changes to the peer, and our table is the truth. Standby: drain and drop (the peer's echoes). */
   setSending(on: boolean): void {
     this.sending = on;
+    if (on) {
+      this.bulkIn.stop(true);
+      this.armReceiverTimer();
+    }
   }
 
-  /** Send the whole table (a peer that (re)started has nothing; keepalived #1966). */
+  get synced(): boolean {
+    return this.bulkIn.synced;
+  }
+
+  /** Standby whose table may be behind the peer's (we started, or the partner is heard again): fetch it all. */
+  requestTable(reason: string): void {
+    if (this.sending) return;
+    this.opts.log.info({ peer: this.opts.peer, reason }, 'asking the peer for its whole connection table; failback and takeover wait for it');
+    this.act(this.bulkIn.begin(this.now(), reason));
+  }
+
+  /** The partner is dead: nothing to fetch (the deadtime rule takes over at once, synced or not). */
+  peerLost(): void {
+    this.bulkIn.stop(false);
+    this.bulkOut.cancel();
+    this.armReceiverTimer();
+  }
+
+  /** Push the whole table, paced (after our activation: the peer may have missed the last changes). */
   sendFullTable(): void {
     if (!this.sending) return;
-    this.send(this.opts.dataplane.connections());
+    this.serve(newBootId(), 'activation');
   }
 
   pump(): void {
@@ -57,12 +129,70 @@ export class SyncChannel {
     }
   }
 
-  private send(entries: ReturnType<DataPlane['drainSyncUpdates']>): void {
+  status(): SyncStatus {
+    return {
+      entriesSent: this.entriesSent, entriesApplied: this.entriesApplied, entriesSkipped: this.entriesSkipped,
+      rejected: { ...this.rejected } as Record<string, number>, synced: this.bulkIn.synced, transfer: this.bulkIn.progress(),
+      transfersServed: this.bulkOut.transfers,
+    };
+  }
+
+  private send(entries: ConnEntry[]): void {
     if (!this.sock) return;
     const { packets, skipped } = encodeSyncBatches(entries, { key: this.opts.key, bootId: this.bootId, nextSeq: () => ++this.seq });
     this.entriesSkipped += skipped;
     for (const p of packets) this.sock.send(p, this.opts.port, this.opts.peer);
     this.entriesSent += entries.length - skipped;
+  }
+
+  private sendControl(batch: Omit<SyncBatch, 'bootId' | 'seq'>): void {
+    this.sock?.send(encodeSyncPacket({ ...batch, bootId: this.bootId, seq: ++this.seq }, this.opts.key), this.opts.port, this.opts.peer);
+  }
+
+  /** Answer a bulk request (or push after activation): one snapshot, sent BULK_LIMITS.burst datagrams per tick. */
+  private serve(transferId: bigint, why: string): void {
+    this.bulkOut.start(transferId, this.opts.dataplane.connections());
+    this.opts.log.info({ peer: this.opts.peer, why }, 'sending the whole connection table to the peer');
+    if (this.pacer) return;
+    const tick = (): void => {
+      for (const c of this.bulkOut.next()) {
+        this.sendControl(c);
+        this.entriesSent += c.entries.length;
+      }
+      if (!this.bulkOut.busy && this.pacer) {
+        clearInterval(this.pacer);
+        this.pacer = undefined;
+      }
+    };
+    this.pacer = setInterval(tick, BULK_LIMITS.pacingMs);
+    tick();
+  }
+
+  private act(actions: ReceiverAction[]): void {
+    for (const a of actions) {
+      if (a.kind === 'request') {
+        if (a.attempt > 1) this.opts.log.warn({ peer: this.opts.peer, attempt: a.attempt, reason: a.reason }, 'connection table transfer incomplete: asking again');
+        this.sendControl({ entries: [], bulk: { kind: 'request', transferId: a.transferId, index: 0, total: 0 } });
+      } else if (a.kind === 'synced') {
+        this.opts.log.info({ peer: this.opts.peer, entries: a.entries, ms: a.ms }, 'connection table synced from the peer');
+        this.opts.onSynced?.();
+      } else {
+        this.opts.log.error(
+          { peer: this.opts.peer, reason: a.reason },
+          '!!! CONNECTION TABLE NOT SYNCED FROM THE PEER: failback and takeover proceed with what this node has; established connections the peer holds may be reset !!!',
+        );
+        this.opts.onSynced?.();
+      }
+    }
+    this.armReceiverTimer();
+  }
+
+  private armReceiverTimer(): void {
+    if (this.receiverTimer) clearTimeout(this.receiverTimer);
+    this.receiverTimer = undefined;
+    const at = this.bulkIn.nextTimerMs();
+    if (at === undefined || !this.sock) return;
+    this.receiverTimer = setTimeout(() => this.act(this.bulkIn.tick(this.now())), Math.max(1, Math.ceil(at - this.now())));
   }
 
   private receive(msg: Buffer, from: string): void {
@@ -75,14 +205,19 @@ export class SyncChannel {
     if (!r.ok) return bad(r.reason, r.detail);
     const g = this.guard.check({ nodeId: from, bootId: r.batch.bootId, seq: r.batch.seq });
     if (!g.ok) return bad(g.reason, g.detail);
+    const bulk = r.batch.bulk;
+    if (bulk?.kind === 'request') return this.serve(bulk.transferId, 'requested by the peer');
+    if (bulk?.kind === 'end') return this.act(this.bulkIn.onEnd(bulk, this.now()));
     if (this.sending) return; // we are active: the peer's view is older than ours
     this.opts.dataplane.applySyncUpdates(r.batch.entries);
     this.entriesApplied += r.batch.entries.length;
+    if (bulk?.kind === 'data') this.act(this.bulkIn.onData(bulk, r.batch.entries.length, this.now()));
   }
 
   close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    for (const t of [this.timer, this.pacer]) if (t) clearInterval(t);
+    if (this.receiverTimer) clearTimeout(this.receiverTimer);
+    this.timer = this.pacer = this.receiverTimer = undefined;
     try {
       this.sock?.close();
     } catch {

@@ -193,3 +193,17 @@ t.test('nextDeadlineMs follows heartbeats and the failback hold-down', async (t)
   m.heartbeat(100, { nodeId: 'lb2', role: 'backup', state: 'active', term: 1, flags: noFlags() });
   t.equal(m.nextDeadlineMs(), 300);
 });
+
+t.test('failback waits for the connection table (failbackHold); the deadtime rule never does', async (t) => {
+  let hold: string | undefined = 'the connection table is still being fetched';
+  const m = machine({ failback: true, failbackHolddownMs: 200, failbackHold: () => hold });
+  m.heartbeat(10, { nodeId: 'lb2', role: 'backup', state: 'active', term: 1, flags: noFlags() });
+  t.equal(m.nextDeadlineMs(), 10 + DEAD, 'no timer for a held failback (it would fire in a loop)');
+  t.same(m.tick(300), [], 'hold-down passed, table not synced: no failback');
+  t.equal(m.active, false);
+  hold = undefined;
+  t.same(m.tick(301).map((a) => a.kind), ['activate', 'send-heartbeat'], 'synced: the caller ticks and failback happens');
+  const b = machine({ role: 'backup', nodeId: 'lb2', failbackHold: () => 'never synced' });
+  b.heartbeat(10, { nodeId: 'lb1', role: 'primary', state: 'active', term: 1, flags: noFlags() });
+  t.same(b.tick(10 + DEAD).map((a) => a.kind), ['peer-dead', 'activate', 'send-heartbeat'], 'a dead partner: take over at once');
+});
