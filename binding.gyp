@@ -7,7 +7,9 @@
       "target_name": "directord_native",
       "sources": [
         "native/src/addon.c",
+        "native/src/probes.c",
         "native/src/core.c",
+        "native/src/conntable.c",
         "native/src/schedulers.c",
         "native/src/policy.c",
         "native/src/frame.c",
@@ -28,6 +30,7 @@
             "native/src/xdp_addon.c",
             "native/src/afxdp.c",
             "native/src/core.c",
+            "native/src/conntable.c",
             "native/src/schedulers.c",
             "native/src/policy.c",
             "native/src/frame.c"

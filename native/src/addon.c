@@ -11,6 +11,7 @@
 #include "core.h"
 #include "handle.h"
 #include "napi_util.h"
+#include "probes.h"
 
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -304,50 +305,6 @@ static napi_value loop_stop(napi_env env, napi_callback_info info) {
 }
 
 static void set_num(napi_env env, napi_value obj, const char *k, double v) { napi_set_named_property(env, obj, k, num(env, v)); }
-
-/* Benchmark entry (bench/dataplane.ts): fill a table of `size` slots with `conns` UDP connections, then time
- * `lookups` packets of existing connections inside C (no N-API call per packet). Returns ns per operation. */
-static napi_value bench_lookup(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  uint32_t size, conns, lookups, i;
-  struct dd_table *t;
-  struct dd_service_spec sp;
-  struct dd_dest_spec dp[2];
-  struct dd_pkt p;
-  struct dd_decision dc;
-  struct timespec a, b, c;
-  napi_value r;
-  volatile uint32_t sink = 0;
-  CHECK(napi_get_value_uint32(env, argv[0], &size));
-  CHECK(napi_get_value_uint32(env, argv[1], &conns));
-  CHECK(napi_get_value_uint32(env, argv[2], &lookups));
-  t = dd_table_new(size);
-  if (!t || conns > size || !conns) { dd_table_free(t); napi_throw_error(env, "E_DATAPLANE_TABLE", "bad bench sizes"); return NULL; }
-  memset(&sp, 0, sizeof(sp)); memset(dp, 0, sizeof(dp));
-  sp.vip = 0x0a3d0064; sp.port = 53; sp.protocol = 17; sp.scheduler = DD_SCHED_WLC; sp.pmask = 0xffffffff; sp.dest_count = 2;
-  for (i = 0; i < 2; i++) { dp[i].addr = 0x0a3d000b + i; dp[i].port = 53; dp[i].weight = 1; dp[i].has_mac = 1; }
-  dd_set_services(t, &sp, 1, dp, 2);
-  p.daddr = sp.vip; p.dport = 53; p.proto = 17; p.tcpflags = 0; p.iplen = 64;
-  clock_gettime(CLOCK_MONOTONIC, &a);
-  for (i = 0; i < conns; i++) { p.saddr = 0x0b000000 + (i >> 4); p.sport = (uint16_t)(1024 + (i & 15)); dd_process(t, &p, 1000, &dc); }
-  clock_gettime(CLOCK_MONOTONIC, &b);
-  for (i = 0; i < lookups; i++) {
-    uint32_t k = (uint32_t)(((uint64_t)i * 2654435761u) % conns);
-    p.saddr = 0x0b000000 + (k >> 4); p.sport = (uint16_t)(1024 + (k & 15));
-    dd_process(t, &p, 1000, &dc);
-    sink += dc.dest;
-  }
-  clock_gettime(CLOCK_MONOTONIC, &c);
-  napi_create_object(env, &r);
-  set_num(env, r, "insertNs", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / conns);
-  set_num(env, r, "lookupNs", ((c.tv_sec - b.tv_sec) * 1e9 + (c.tv_nsec - b.tv_nsec)) / lookups);
-  set_num(env, r, "used", t->used);
-  set_num(env, r, "bytes", (double)size * (sizeof(struct dd_conn) + sizeof(uint32_t)));
-  dd_table_free(t);
-  (void)sink;
-  return r;
-}
-
 static void set_names(napi_env env, napi_value obj, const char *k, const char *const *names, uint32_t n) {
   napi_value arr, s;
   napi_create_array_with_length(env, n, &arr);
@@ -364,7 +321,7 @@ static const char *const verdict_names[DD_V_COUNT] = { "forward", "truncated", "
 static const char *const state_names[DD_S_COUNT] = { "NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT",
   "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "UDP", "ASSURED" };
 static const char *const counter_names[DD_C_COUNT] = { "rxFrames", "txFrames", "rxBytes", "conns", "syncOverflow",
-  "ringDrops", "loopWakeups" };
+  "ringDrops", "loopWakeups", "evictions", "loopMaxUs" };
 static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh" };
 
 /* Sizes and offsets of every record in abi.h, so native.ts never hard-codes a layout. */
@@ -416,7 +373,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "tableProcessPacket", table_process_packet }, { "tableCounters", table_counters },
     { "tableDestStats", table_dest_stats }, { "tableConnections", table_connections },
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
-    { "benchLookup", bench_lookup }, { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop },
+    { "benchLookup", dd_bench_lookup }, { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
+    { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop },
   };
   return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
 }

@@ -97,7 +97,7 @@ static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
   struct tpacket3_hdr *h = (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
   uint32_t i, n = bd->hdr.bh1.num_pkts;
   unsigned out = 0;
-  int64_t now = dd_now_ms();
+  int64_t now = dd_now_ms(), t0 = dd_batch_start();
   pthread_mutex_lock(&t->lock);
   for (i = 0; i < n; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
     uint8_t *f = (uint8_t *)h + h->tp_mac;
@@ -108,6 +108,7 @@ static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
     if (out == BATCH) { pthread_mutex_unlock(&t->lock); flush(l, out); out = 0; pthread_mutex_lock(&t->lock); }
   }
   pthread_mutex_unlock(&t->lock);
+  dd_batch_end(t, t0);
   if (out) flush(l, out);
 }
 
@@ -142,6 +143,7 @@ static void *loop_main_v2(void *arg) {
       continue;
     }
     now = dd_now_ms();
+    int64_t t0 = dd_batch_start();
     pthread_mutex_lock(&t->lock);
     for (k = 0; k < n; k++) {
       struct tpacket2_hdr *h = batch[k];
@@ -152,6 +154,7 @@ static void *loop_main_v2(void *arg) {
       out++;
     }
     pthread_mutex_unlock(&t->lock);
+    dd_batch_end(t, t0);
     if (out) flush(l, out);
     for (k = 0; k < n; k++) __atomic_store_n(&batch[k]->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
     cur = (cur + n) % V2_FRAME_COUNT;

@@ -187,6 +187,7 @@ static void *xdp_main(void *arg) {
       poll(pf, 2, x->tx_outstanding ? 1 : 100);
       continue;
     }
+    int64_t t0 = dd_batch_start();
     pthread_mutex_lock(&t->lock);
     for (i = 0; i < n; i++) {
       const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
@@ -198,6 +199,7 @@ static void *xdp_main(void *arg) {
       else drop[nd++] = d->addr;
     }
     pthread_mutex_unlock(&t->lock);
+    dd_batch_end(t, t0);
     for (i = 0; i < nf; i++) complete_partial_csum(xsk_umem__get_data(x->umem_area, fwd[i]), fwd_len[i]);
     xsk_ring_cons__release(&x->rx, n);
     while (sent < nf) {

@@ -1,6 +1,5 @@
-/* Connection table and per-packet decisions of an IPVS Direct-Routing director (ip_vs_core.c / ip_vs_conn.c
- * semantics): fixed memory, O(1) hash lookup, a one-second timer wheel, the input-only TCP state table,
- * ActiveConn/InActConn accounting and persistence templates. Nothing here allocates per packet. */
+/* Per-packet decisions of an IPVS Direct-Routing director (ip_vs_core.c / ip_vs_conn.c semantics): the input-only
+ * TCP state table, ActiveConn/InActConn accounting and persistence templates, over the table of conntable.c. */
 #include <stdlib.h>
 #include <string.h>
 #include "core.h"
@@ -27,112 +26,12 @@ static const uint8_t input_only[4][11] = {
   /* rst */ { S_CL, S_CL, S_CL, S_SR, S_CL, S_CL, S_CL, S_CL, S_LA, S_LI, S_CL },
 };
 
-static const uint32_t default_timeouts_s[DD_S_COUNT] = { 2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120, 300, 300 };
-
 static int state_active(uint8_t s) { return s == S_ES || s == S_SS || s == S_SR || s == S_SA; }
-
-static uint32_t hash5(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr, uint16_t vport, uint32_t mask) {
-  uint64_t x = ((uint64_t)caddr << 32) ^ ((uint64_t)vaddr * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)cport << 16) ^ vport ^
-               ((uint64_t)proto << 56);
-  x ^= x >> 31; x *= 0xbf58476d1ce4e5b9ULL; x ^= x >> 29; x *= 0x94d049bb133111ebULL; x ^= x >> 32;
-  return (uint32_t)x & mask;
-}
-
-struct dd_table *dd_table_new(uint32_t size) {
-  struct dd_table *t;
-  uint32_t i;
-  if (size < 16 || (size & (size - 1))) return NULL;
-  t = calloc(1, sizeof(*t));
-  if (!t) return NULL;
-  t->conns = calloc(size, sizeof(struct dd_conn));
-  t->buckets = malloc(sizeof(uint32_t) * size);
-  t->sync = calloc(DD_SYNC_RING, sizeof(struct dd_conn_record));
-  if (!t->conns || !t->buckets || !t->sync) { dd_table_free(t); return NULL; }
-  pthread_mutex_init(&t->lock, NULL);
-  t->size = size; t->mask = size - 1;
-  for (i = 0; i < size; i++) { t->buckets[i] = DD_NIL; t->conns[i].hnext = i + 1 < size ? i + 1 : DD_NIL; }
-  t->free_head = 0;
-  for (i = 0; i < DD_WHEEL; i++) t->wheel[i] = DD_NIL;
-  t->wheel_tick = -1;
-  t->next_check = INT64_MAX;
-  for (i = 0; i < DD_S_COUNT; i++) t->timeouts_ms[i] = default_timeouts_s[i] * 1000;
-  for (i = 0; i < DD_MAX_SERVICES; i++) t->svcs[i].rr_pos = -1;
-  t->forwarding = 1;
-  return t;
-}
-
-void dd_table_free(struct dd_table *t) {
-  int i;
-  if (!t) return;
-  for (i = 0; i < DD_MAX_SERVICES; i++) free(t->svcs[i].mh);
-  free(t->conns); free(t->buckets); free(t->sync); free(t);
-}
 
 void dd_set_timeouts(struct dd_table *t, uint32_t tcp_s, uint32_t tcpfin_s, uint32_t udp_s) {
   if (tcp_s) t->timeouts_ms[DD_S_ESTABLISHED] = tcp_s * 1000;
   if (tcpfin_s) t->timeouts_ms[DD_S_FIN_WAIT] = tcpfin_s * 1000;
   if (udp_s) t->timeouts_ms[DD_S_UDP] = udp_s * 1000;
-}
-
-/* ---- timer wheel ---- */
-static void wheel_unlink(struct dd_table *t, uint32_t i) {
-  struct dd_conn *c = &t->conns[i];
-  if (c->wprev != DD_NIL) t->conns[c->wprev].wnext = c->wnext;
-  else t->wheel[(c->expires / 1000) & (DD_WHEEL - 1)] = c->wnext;
-  if (c->wnext != DD_NIL) t->conns[c->wnext].wprev = c->wprev;
-}
-
-static void wheel_link(struct dd_table *t, uint32_t i) {
-  struct dd_conn *c = &t->conns[i];
-  uint32_t *head = &t->wheel[(c->expires / 1000) & (DD_WHEEL - 1)];
-  c->wprev = DD_NIL; c->wnext = *head;
-  if (*head != DD_NIL) t->conns[*head].wprev = i;
-  *head = i;
-  if (c->expires < t->next_check) t->next_check = c->expires;
-}
-
-/* ip_vs_conn_put: the timer restarts at now + timeout. */
-static void arm(struct dd_table *t, uint32_t i, int64_t now) {
-  struct dd_conn *c = &t->conns[i];
-  int64_t e = now + c->timeout_ms;
-  /* Same one-second slot: no relinking (saves the cache misses of touching list neighbours). */
-  if ((e / 1000) == (c->expires / 1000)) {
-    c->expires = e;
-    if (e < t->next_check) t->next_check = e;
-    return;
-  }
-  wheel_unlink(t, i);
-  c->expires = e;
-  wheel_link(t, i);
-}
-
-/* ---- hash ---- */
-static uint32_t conn_hash(struct dd_table *t, const struct dd_conn *c) {
-  return hash5(c->proto | (c->flags & DD_CF_TEMPLATE ? 0x80 : 0), c->caddr, c->cport, c->vaddr, c->vport, t->mask);
-}
-
-static void hash_in(struct dd_table *t, uint32_t i) {
-  uint32_t b = conn_hash(t, &t->conns[i]);
-  t->conns[i].hnext = t->buckets[b];
-  t->buckets[b] = i;
-}
-
-static void hash_out(struct dd_table *t, uint32_t i) {
-  uint32_t *pp = &t->buckets[conn_hash(t, &t->conns[i])];
-  while (*pp != DD_NIL && *pp != i) pp = &t->conns[*pp].hnext;
-  if (*pp == i) *pp = t->conns[i].hnext;
-}
-
-static uint32_t lookup(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
-                       uint16_t vport) {
-  uint32_t i = t->buckets[hash5(proto | (tmpl ? 0x80 : 0), caddr, cport, vaddr, vport, t->mask)];
-  for (; i != DD_NIL; i = t->conns[i].hnext) {
-    const struct dd_conn *c = &t->conns[i];
-    if (c->caddr == caddr && c->vaddr == vaddr && c->cport == cport && c->vport == vport && c->proto == proto &&
-        (c->flags & DD_CF_TEMPLATE) == (tmpl ? DD_CF_TEMPLATE : 0))
-      return i;
-  }
-  return DD_NIL;
 }
 
 /* ---- sync ring ---- */
@@ -147,86 +46,6 @@ static void sync_push(struct dd_table *t, uint32_t i) {
   r->caddr = c->caddr; r->vaddr = c->vaddr; r->daddr = c->daddr; r->fwmark = c->fwmark;
   r->cport = c->cport; r->vport = c->vport; r->dport = c->dport;
   r->protocol = c->proto; r->state = c->state; r->template_ = (c->flags & DD_CF_TEMPLATE) ? 1 : 0;
-}
-
-/* ---- create / destroy ---- */
-static uint32_t conn_new(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport,
-                         uint32_t vaddr, uint16_t vport, uint32_t dest, uint16_t svc, uint16_t dport, int64_t now) {
-  uint32_t i = t->free_head;
-  struct dd_conn *c;
-  struct dd_dest *d = &t->dests[dest];
-  if (i == DD_NIL) return DD_NIL;
-  t->free_head = t->conns[i].hnext;
-  c = &t->conns[i];
-  memset(c, 0, sizeof(*c));
-  c->flags = DD_CF_USED | (tmpl ? DD_CF_TEMPLATE : DD_CF_INACTIVE);
-  c->proto = proto; c->caddr = caddr; c->cport = cport; c->vaddr = vaddr; c->vport = vport;
-  c->daddr = d->addr; c->dport = dport; c->dest = (uint16_t)dest; c->svc = svc;
-  c->fwmark = t->svcs[svc].fwmark;
-  c->state = proto == 17 && !tmpl ? DD_S_UDP : S_NONE;
-  c->seq = t->next_seq++;
-  c->timeout_ms = 3000;                   /* ip_vs_conn_new's provisional 3 s, replaced by the first transition */
-  c->control = DD_NIL;
-  c->expires = now + c->timeout_ms;
-  d->refcnt++;
-  if (tmpl) d->persist++;
-  else d->inact++;
-  hash_in(t, i);
-  wheel_link(t, i);
-  t->used++;
-  return i;
-}
-
-static void conn_free(struct dd_table *t, uint32_t i) {
-  struct dd_conn *c = &t->conns[i];
-  struct dd_dest *d = &t->dests[c->dest];
-  hash_out(t, i);
-  wheel_unlink(t, i);
-  if (c->control != DD_NIL) t->conns[c->control].n_control--;
-  if (c->flags & DD_CF_TEMPLATE) d->persist--;
-  else if (c->flags & DD_CF_INACTIVE) d->inact--;
-  else d->active--;
-  if (--d->refcnt == 0 && !d->available) d->in_use = 0;   /* leaves the trash */
-  c->flags = 0;
-  c->hnext = t->free_head;
-  t->free_head = i;
-  t->used--;
-}
-
-/* ip_vs_conn_expire: a template that still controls connections lives on, 60 s at a time. */
-static void conn_expire(struct dd_table *t, uint32_t i, int64_t now) {
-  struct dd_conn *c = &t->conns[i];
-  /* Re-armed from when its timer was due, so a long jump of the clock replays the expiries in time order. */
-  if (c->n_control) { c->timeout_ms = 60000; arm(t, i, c->expires < now ? c->expires : now); return; }
-  conn_free(t, i);
-}
-
-/* Fires every entry due by `now` in (expiry time, creation order), like the reference model's timer heap.
- * Slots are one second apart, so only entries of the same slot need ordering (usually very few are due). */
-static void expire_slot(struct dd_table *t, uint32_t slot, int64_t now, int64_t *next) {
-  for (;;) {
-    uint32_t i = t->wheel[slot], best = DD_NIL;
-    for (; i != DD_NIL; i = t->conns[i].wnext) {
-      const struct dd_conn *c = &t->conns[i];
-      if (c->expires > now) continue;
-      if (best == DD_NIL || c->expires < t->conns[best].expires ||
-          (c->expires == t->conns[best].expires && c->seq < t->conns[best].seq))
-        best = i;
-    }
-    if (best == DD_NIL) break;
-    conn_expire(t, best, now);
-  }
-  for (uint32_t i = t->wheel[slot]; i != DD_NIL; i = t->conns[i].wnext)
-    if (t->conns[i].expires < *next) *next = t->conns[i].expires;
-}
-
-void dd_expire(struct dd_table *t, int64_t now) {
-  int64_t tick = now / 1000, from, k, next = (tick + 1) * 1000;
-  if (now < t->next_check) return;
-  from = t->wheel_tick < 0 || tick - t->wheel_tick >= DD_WHEEL ? tick - DD_WHEEL + 1 : t->wheel_tick;
-  for (k = from; k <= tick; k++) expire_slot(t, (uint32_t)(k & (DD_WHEEL - 1)), now, &next);
-  t->wheel_tick = tick;
-  t->next_check = next;
 }
 
 /* ---- per packet ---- */
@@ -251,6 +70,7 @@ static void transition(struct dd_table *t, uint32_t i, const struct dd_pkt *p) {
     if (!(c->flags & DD_CF_INACTIVE) && !state_active(ns)) { d->active--; d->inact++; c->flags |= DD_CF_INACTIVE; }
     else if ((c->flags & DD_CF_INACTIVE) && state_active(ns)) { d->active++; d->inact--; c->flags &= ~DD_CF_INACTIVE; }
     c->state = ns;
+    if (ns == S_ES) dd_conn_established(t, i);
     if (ns == S_ES && c->control != DD_NIL && t->conns[c->control].state != DD_S_ASSURED) {
       t->conns[c->control].state = DD_S_ASSURED;
       sync_push(t, c->control);
@@ -281,9 +101,9 @@ static struct dd_service *find_service(struct dd_table *t, const struct dd_pkt *
 void dd_template_invalidate(struct dd_table *t, uint32_t ti) {
   struct dd_conn *ct = &t->conns[ti];
   if (ct->vport == 0xffff) return;
-  hash_out(t, ti);
+  dd_hash_out(t, ti);
   ct->dport = 0xffff; ct->vport = 0xffff; ct->cport = 0;
-  hash_in(t, ti);
+  dd_hash_in(t, ti);
 }
 
 /* ip_vs_check_template: an invalid template is rehashed out of reach (vport = dport = 0xffff) and ages out.
@@ -309,12 +129,12 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
     uint8_t tproto = s->fwmark ? 0 : p->proto;
     uint32_t tv = s->fwmark ? s->fwmark : s->vip;
     uint16_t tport = s->fwmark || s->port == 21 ? 0 : s->port;
-    ti = lookup(t, 1, tproto, snet, 0, tv, tport);
+    ti = dd_lookup(t, 1, tproto, snet, 0, tv, tport, now);
     if (ti == DD_NIL || !check_template(t, ti, s)) {
       dest = dd_schedule(t, s, p->saddr);
       if (dest == DD_NIL) { dc->verdict = DD_V_NO_DEST; return DD_NIL; }
-      ti = conn_new(t, 1, tproto, snet, 0, tv, tport, dest, (uint16_t)si,
-                    p->dport == s->port && s->port != 21 ? t->dests[dest].port : 0, now);
+      ti = dd_conn_new(t, 1, tproto, snet, 0, tv, tport, dest, (uint16_t)si,
+                       p->dport == s->port && s->port != 21 ? t->dests[dest].port : 0, now, p->proto == 6);
       if (ti == DD_NIL) { dc->verdict = DD_V_TABLE_FULL; return DD_NIL; }
       t->conns[ti].timeout_ms = s->persistent_ms;
       sync_push(t, ti);
@@ -326,12 +146,12 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
     if (dest == DD_NIL) { dc->verdict = DD_V_NO_DEST; return DD_NIL; }
   }
   dport = p->dport == s->port && t->dests[dest].port ? t->dests[dest].port : p->dport;
-  ci = conn_new(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, dest, (uint16_t)si, dport, now);
+  ci = dd_conn_new(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, dest, (uint16_t)si, dport, now, p->proto == 6);
   if (ci == DD_NIL) { dc->verdict = DD_V_TABLE_FULL; return DD_NIL; }
   if (ti != DD_NIL) {
     t->conns[ci].control = ti;
     t->conns[ti].n_control++;
-    arm(t, ti, now);
+    dd_conn_rearm(t, ti, now);
   }
   t->dests[dest].conns++;
   s->conns++;
@@ -353,8 +173,8 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   struct dd_conn *c;
   struct dd_dest *d;
   dc->verdict = DD_V_FORWARD; dc->dest = DD_NIL; dc->svc = DD_NIL; dc->state = 0; dc->created = 0;
-  dd_expire(t, now);
-  ci = lookup(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+  dd_expire(t, now, DD_EXPIRE_BUDGET);
+  ci = dd_lookup(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, now);
   /* conn_reuse_mode 1: a SYN for a closed, uncontrolled entry starts a new connection. */
   if (ci != DD_NIL && p->proto == 6 && (p->tcpflags & DD_TH_SYN)) {
     c = &t->conns[ci];
@@ -362,7 +182,7 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
     if (nodest_expires(t, c, p) && t->dests[c->dest].weight == 0) resched = 1;
     else if (c->control == DD_NIL && (c->state == S_TW || c->state == S_CL)) resched = 1;
     if (resched) {
-      if (!c->n_control) conn_free(t, ci);
+      if (!c->n_control) dd_conn_free(t, ci);
       ci = DD_NIL;
     }
   }
@@ -374,7 +194,7 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
       dc->verdict = DD_V_DEST_UNAVAILABLE;
       return;
     }
-    conn_expire(t, ci, now);
+    dd_conn_expire(t, ci, now);
     ci = DD_NIL;
   }
   if (ci == DD_NIL) {
@@ -394,17 +214,10 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   if (d->svc != DD_NO_DEST) { t->svcs[d->svc].in_pkts++; t->svcs[d->svc].in_bytes += p->iplen; }
   transition(t, ci, p);
   dc->state = c->state;
-  arm(t, ci, now);
+  dd_conn_rearm(t, ci, now);
   if (!d->has_mac) dc->verdict = DD_V_NO_MAC;
 }
 
 uint32_t dd_conn_insert(struct dd_table *t, const struct dd_conn_record *r, uint32_t dest, uint16_t svc, int64_t now) {
-  return conn_new(t, r->template_, r->protocol, r->caddr, r->cport, r->vaddr, r->vport, dest, svc, r->dport, now);
-}
-
-void dd_conn_rearm(struct dd_table *t, uint32_t i, int64_t now) { arm(t, i, now); }
-
-uint32_t dd_lookup(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
-                   uint16_t vport) {
-  return lookup(t, tmpl, proto, caddr, cport, vaddr, vport);
+  return dd_conn_new(t, r->template_, r->protocol, r->caddr, r->cport, r->vaddr, r->vport, dest, svc, r->dport, now, 0);
 }

@@ -1,5 +1,6 @@
 /* The pure data-plane core: services, dests, schedulers and the connection table (no sockets, no threads).
- * The packet loop and the test entries both call dd_process(); callers serialise access with table->lock. */
+ * The packet loop and the test entries both call dd_process(); callers serialise access with table->lock.
+ * conntable.c owns the table's memory, keyed hash, timer wheel and eviction; core.c the per-packet decisions. */
 #ifndef DIRECTORD_CORE_H
 #define DIRECTORD_CORE_H
 #include <pthread.h>
@@ -9,7 +10,12 @@
 #define DD_NIL 0xffffffffu
 #define DD_NO_DEST 0xffff
 #define DD_MH_SIZE 4093
-#define DD_WHEEL 8192            /* one-second slots; entries further out simply wrap and are skipped */
+#define DD_WHEEL_BITS 16
+#define DD_WHEEL (1u << DD_WHEEL_BITS)   /* one-millisecond slots (65.5 s); entries further out wait in the last one */
+/* Expiry work (entries fired or moved) allowed per millisecond of the clock; the rest is carried over, so a second's
+ * worth of due entries never stalls the packet loop. 2048/ms outruns any SYN rate one core can take in. */
+#define DD_EXPIRE_BUDGET 2048u
+#define DD_EXPIRE_ALL 0xffffffffu
 
 /* One parsed frame (or a packet summary from a test), host byte order. */
 struct dd_pkt {
@@ -64,6 +70,7 @@ struct dd_service {
 #define DD_CF_TEMPLATE 0x01
 #define DD_CF_INACTIVE 0x02
 #define DD_CF_USED 0x04
+#define DD_CF_EMBRYO 0x08       /* TCP connection that never reached ESTABLISHED: on the eviction list */
 
 struct dd_conn {
   uint32_t caddr, vaddr, daddr, fwmark;
@@ -73,8 +80,9 @@ struct dd_conn {
   uint32_t timeout_ms;
   int64_t expires;
   uint32_t hnext, wprev, wnext;
+  uint32_t wslot;               /* wheel slot it is linked in (its time is recovered from wheel_ms), DD_NIL when none */
+  uint32_t eprev, enext;        /* eviction list (DD_CF_EMBRYO), oldest first */
   uint32_t control, n_control;
-  uint32_t seq;                 /* creation order: ties between equal expiry times fire oldest first */
 };
 
 struct dd_table {
@@ -83,10 +91,15 @@ struct dd_table {
   struct dd_conn *conns;
   uint32_t *buckets;
   uint32_t free_head;
-  uint32_t next_seq;
-  uint32_t wheel[DD_WHEEL];
-  int64_t wheel_tick;           /* last second scanned */
-  int64_t next_check;           /* no entry expires before this */
+  uint64_t hkey[2];             /* SipHash key of the connection hash, from getrandom() per table */
+  uint32_t *wheel, *wheel_tmpl; /* DD_WHEEL list heads (connections, templates); an entry sits in the slot of a
+                                   time at or before its expiry */
+  uint64_t *wheel_bits;         /* non-empty slots */
+  int64_t wheel_ms;             /* next slot time to process: every linked entry's slot time is in [wheel_ms, +DD_WHEEL) */
+  int64_t next_check;           /* no slot before this holds an entry */
+  int64_t budget_ms;            /* clock value budget_left belongs to */
+  uint32_t budget_left;
+  uint32_t embryo_head, embryo_tail;
   struct dd_service svcs[DD_MAX_SERVICES];
   struct dd_dest dests[DD_MAX_DESTS];
   uint32_t timeouts_ms[DD_S_COUNT];
@@ -104,7 +117,9 @@ void dd_set_timeouts(struct dd_table *t, uint32_t tcp_s, uint32_t tcpfin_s, uint
 /* Replace the policy; returns 0 or a negative error (too many dests/services). */
 int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint32_t nsvc,
                     const struct dd_dest_spec *dests, uint32_t ndest);
-void dd_expire(struct dd_table *t, int64_t now);
+/* Fire timers due by `now` in (expiry time, templates first) order, at most `budget` operations this millisecond
+ * (DD_EXPIRE_BUDGET from the packet path, DD_EXPIRE_ALL for read-outs). */
+void dd_expire(struct dd_table *t, int64_t now, uint32_t budget);
 void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *d);
 /* Verdict of the frame parser; fills p when DD_V_FORWARD. */
 int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p);
@@ -119,7 +134,22 @@ uint32_t dd_conn_insert(struct dd_table *t, const struct dd_conn_record *r, uint
 void dd_conn_rearm(struct dd_table *t, uint32_t i, int64_t now);
 /* An invalid template leaves the lookup (rehashed with ports 0xffff) and ages out; its connections keep it. */
 void dd_template_invalidate(struct dd_table *t, uint32_t ti);
+/* The live entry for a key: one whose expiry is due but not yet run (budget carried over) is expired first. */
 uint32_t dd_lookup(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
-                   uint16_t vport);
+                   uint16_t vport, int64_t now);
+
+/* conntable.c internals shared with core.c */
+uint32_t dd_conn_new(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
+                     uint16_t vport, uint32_t dest, uint16_t svc, uint16_t dport, int64_t now, int may_evict);
+void dd_conn_free(struct dd_table *t, uint32_t i);
+void dd_conn_expire(struct dd_table *t, uint32_t i, int64_t now);
+void dd_conn_established(struct dd_table *t, uint32_t i);
+void dd_hash_in(struct dd_table *t, uint32_t i);
+void dd_hash_out(struct dd_table *t, uint32_t i);
+/* The full 32-bit connection hash of a key under the table's key (tests: two tables, two keys). */
+uint32_t dd_conn_hash(const struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport,
+                      uint32_t vaddr, uint16_t vport);
+/* Tests only: replace the key of an empty table; returns -1 when the table holds entries. */
+int dd_set_hash_key(struct dd_table *t, uint64_t k0, uint64_t k1);
 
 #endif

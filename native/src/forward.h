@@ -23,6 +23,20 @@ static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t capl
   return 1;
 }
 
+/* Time taken for the lock: a batch's stall (lock wait + decisions) is measured from here to dd_batch_end. */
+static inline int64_t dd_batch_start(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Keeps the longest batch in DD_C_LOOP_MAX_US (the packet path's worst stall, e.g. an expiry burst). */
+static inline void dd_batch_end(struct dd_table *t, int64_t start_us) {
+  uint64_t us = (uint64_t)(dd_batch_start() - start_us);
+  if (us > __atomic_load_n(&t->counters[DD_C_LOOP_MAX_US], __ATOMIC_RELAXED))
+    __atomic_store_n(&t->counters[DD_C_LOOP_MAX_US], us, __ATOMIC_RELAXED);
+}
+
 /* A spin-wait hint to the CPU (saves power, yields to a sibling hyperthread); nothing where it has none. */
 static inline void dd_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -211,7 +211,7 @@ static void to_record(const struct dd_conn *c, struct dd_conn_record *r, int64_t
 
 uint32_t dd_connections(struct dd_table *t, int64_t now, struct dd_conn_record *out, uint32_t max) {
   uint32_t n = 0, i;
-  dd_expire(t, now);
+  dd_expire(t, now, DD_EXPIRE_ALL);   /* a read-out shows no entry whose expiry is due */
   for (i = 0; i < t->size && n < max; i++) {
     const struct dd_conn *c = &t->conns[i];
     if (c->flags & DD_CF_USED) to_record(c, &out[n++], c->expires - now);
@@ -244,7 +244,7 @@ static int find_svc_for(struct dd_table *t, const struct dd_conn_record *r) {
 
 uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint32_t n, int64_t now) {
   uint32_t k, applied = 0;
-  dd_expire(t, now);
+  dd_expire(t, now, DD_EXPIRE_BUDGET);
   for (k = 0; k < n; k++) {
     const struct dd_conn_record *r = &in[k];
     uint32_t ci = DD_NIL, i;
@@ -256,7 +256,7 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
       if (d->addr == r->daddr && (d->port == r->dport || r->template_)) { di = t->svcs[si].dests[i]; break; }
     }
     if (di < 0) continue;
-    ci = dd_lookup(t, r->template_, r->protocol, r->caddr, r->cport, r->vaddr, r->vport);
+    ci = dd_lookup(t, r->template_, r->protocol, r->caddr, r->cport, r->vaddr, r->vport, now);
     /* The active rescheduled this client network (its template's dest failed or left): the old template is
      * invalidated as there, so a takeover sends the client where the active did. */
     if (ci != DD_NIL && r->template_ && t->conns[ci].dest != (uint32_t)di) {
@@ -277,6 +277,7 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
       else if (!was && act) { d->active++; d->inact--; c->flags &= ~DD_CF_INACTIVE; }
     }
     c->state = r->state;
+    if (r->state == DD_S_ESTABLISHED) dd_conn_established(t, ci);
     c->timeout_ms = r->expires_ms > 0 ? (uint32_t)r->expires_ms : t->timeouts_ms[r->state];
     dd_conn_rearm(t, ci, now);
     applied++;

@@ -56,6 +56,9 @@ export interface NativeBinding {
   loopStop(h: Handle): void;
   /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
   benchLookup(size: number, conns: number, lookups: number): { insertNs: number; lookupNs: number; used: number; bytes: number };
+  /** Tests only: the connection hash of a key under the table's secret key, and fixing that key (empty table). */
+  tableHash(h: Handle, template: boolean, proto: number, caddr: number, cport: number, vaddr: number, vport: number): number;
+  tableSetHashKey(h: Handle, k0: bigint, k1: bigint): void;
 }
 
 export const DEFAULT_ADDON_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'directord_native.node');
@@ -253,6 +256,17 @@ export class NativeTable {
   processPacket(p: PacketSummary, nowMs: number): NativeDecision {
     const proto = p.protocol === 'tcp' ? 6 : p.protocol === 'udp' ? 17 : p.protocol;
     return this.decision(this.binding.tableProcessPacket(this.handle, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport, proto, p.flags & 0xff, p.length, nowMs));
+  }
+
+  /** Test entry: the 32-bit connection hash of a TCP/UDP key (the bucket is its low bits). */
+  hashOf(p: Pick<PacketSummary, 'saddr' | 'sport' | 'daddr' | 'dport' | 'protocol'>, template = false): number {
+    const proto = p.protocol === 'tcp' ? 6 : p.protocol === 'udp' ? 17 : p.protocol;
+    return this.binding.tableHash(this.handle, template, proto, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport);
+  }
+
+  /** Test entry: replace the per-table secret hash key (only while the table is empty). */
+  setHashKey(k0: bigint, k1: bigint): void {
+    wrapNative(() => this.binding.tableSetHashKey(this.handle, k0, k1));
   }
 
   /** Test entry: a whole Ethernet frame through the parser and the table. */

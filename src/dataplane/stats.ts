@@ -12,6 +12,8 @@ export function buildStats(services: ServiceSpec[], table: NativeTable, neighbou
     rxFrames: counters.rxFrames,
     txFrames: counters.txFrames,
     loopWakeups: counters.loopWakeups,
+    evictions: counters.evictions,
+    loopMaxUs: counters.loopMaxUs,
   };
   for (const r of rows) {
     const svc = out.services[r.serviceIndex];

@@ -66,6 +66,10 @@ export interface DataPlaneStats {
   /** Times a packet thread found its ring empty and slept in poll(); each later frame then costs the kernel a
    * wake-up on the receiving CPU. Native backends only. */
   loopWakeups?: number;
+  /** Embryonic connections (never ESTABLISHED) evicted to admit a new one while the table was full. Native only. */
+  evictions?: number;
+  /** Longest a packet thread waited for and held the table lock for one batch since start, µs. Native only. */
+  loopMaxUs?: number;
 }
 
 /** One row of `ipvsadm -lnc` / one conn-sync record. Templates have cport 0 and a masked caddr. */

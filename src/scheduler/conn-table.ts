@@ -27,9 +27,10 @@ export interface PacketSummary {
 
 export type Verdict = 'forward' | 'drop' | 'pass' | 'no_dest';
 /** pass: no_service, no_conn (TCP non-SYN without a connection: goes to the local stack as in ip_vs_in).
- *  drop: dest_unavailable (connection to a removed dest, expire_nodest_conn off).
+ *  drop: dest_unavailable (connection to a removed dest, expire_nodest_conn off), table_full (no free entry and,
+ *  for a TCP SYN, no embryonic entry to evict).
  *  no_dest: the scheduler found nobody (IPVS answers ICMP port unreachable and drops). */
-export type DecisionReason = 'no_service' | 'no_conn' | 'dest_unavailable' | 'no_dest' | 'port_mismatch';
+export type DecisionReason = 'no_service' | 'no_conn' | 'dest_unavailable' | 'no_dest' | 'port_mismatch' | 'table_full';
 
 export interface Decision {
   verdict: Verdict;
@@ -47,6 +48,9 @@ export interface ModelOptions {
   activeStates?: 'current' | 'legacy';
   /** Treat dests without a MAC as unusable (never chosen), as the data plane does. Default false. */
   requireMac?: boolean;
+  /** Entries the table holds (the native table's size); default unbounded. When full, a new TCP connection evicts
+   *  the oldest connection that never reached ESTABLISHED (docs/dataplane.md); otherwise it is refused. */
+  capacity?: number;
 }
 
 type KeyProto = Protocol | 'ip';
@@ -95,11 +99,17 @@ export class ConnTableModel {
   private nextId = 1;
   private live = 0;
   private lastNow = 0;
+  private readonly capacity: number;
+  /** TCP connections that never reached ESTABLISHED, oldest first (Map keeps insertion order). */
+  private readonly embryos = new Map<number, Conn>();
+  /** Embryonic entries evicted for a new connection (the native evictions counter). */
+  evictions = 0;
 
   constructor(opts: ModelOptions = {}) {
     this.timeouts = timeoutTableMs(opts.timeouts);
     this.active = opts.activeStates === 'legacy' ? ACTIVE_STATES_LEGACY : ACTIVE_STATES_CURRENT;
     this.table.requireMac = opts.requireMac ?? false;
+    this.capacity = opts.capacity ?? Infinity;
   }
 
   /** Same semantics as DataPlane.setServices: dests matched by address:port keep counters and connections. */
@@ -148,7 +158,8 @@ export class ConnTableModel {
       if (tcp && (!flags.syn || flags.rst)) return { verdict: 'pass', reason: 'no_conn', newConn, templateCreated };
       const r = svc.spec.persistent > 0
         ? this.schedulePersistent(svc, pkt, saddr, daddr, nowMs)
-        : this.scheduleOne(svc, pkt, saddr, daddr);
+        : this.scheduleOne(svc, pkt, saddr, daddr, nowMs);
+      if (!r.conn && r.reason === 'table_full') return { verdict: 'drop', reason: r.reason, newConn, templateCreated: false };
       if (!r.conn) return { verdict: 'no_dest', reason: r.reason, newConn, templateCreated: false };
       cp = r.conn;
       newConn = true;
@@ -173,11 +184,12 @@ export class ConnTableModel {
     return (this.table.services.get(cp.dest.svcKey) ?? svc)?.spec.expireNodestConn ?? false;
   }
 
-  private scheduleOne(svc: Service, pkt: PacketSummary, saddr: number, daddr: number): { conn: Conn | null; reason?: DecisionReason; templateCreated: boolean } {
+  private scheduleOne(svc: Service, pkt: PacketSummary, saddr: number, daddr: number, now: number): { conn: Conn | null; reason?: DecisionReason; templateCreated: boolean } {
     if (!svc.fwmark && pkt.dport !== svc.port) return { conn: null, reason: 'port_mismatch', templateCreated: false };
     const dest = svc.sched.schedule(svc.list, saddr, pkt.sport) as ModelDest | null;
     if (!dest) return { conn: null, reason: 'no_dest', templateCreated: false };
-    const conn = this.newConn(pkt.protocol, pkt.protocol, saddr, pkt.sport, daddr, pkt.dport, dest.port || pkt.dport, dest, false, 0);
+    const conn = this.newConn(pkt.protocol, pkt.protocol, saddr, pkt.sport, daddr, pkt.dport, dest.port || pkt.dport, dest, false, 0, now);
+    if (!conn) return { conn: null, reason: 'table_full', templateCreated: false };
     dest.conns++;
     svc.conns++;
     return { conn, templateCreated: false };
@@ -204,13 +216,16 @@ export class ConnTableModel {
       const dest = svc.sched.schedule(svc.list, saddr, pkt.sport) as ModelDest | null;
       if (!dest) return { conn: null, reason: 'no_dest', templateCreated };
       const tport = pkt.dport === svc.port && svc.port !== FTP_PORT ? dest.port : 0;
-      ct = this.newConn(proto, pkt.protocol, snet, 0, vaddr, vport, tport, dest, true, svc.fwmark);
+      ct = this.newConn(proto, pkt.protocol, snet, 0, vaddr, vport, tport, dest, true, svc.fwmark, now);
+      if (!ct) return { conn: null, reason: 'table_full', templateCreated };
       ct.timeoutMs = svc.spec.persistent * 1000;
       templateCreated = true;
     }
     const dest = ct.dest;
     const dport = pkt.dport === svc.port && dest.port ? dest.port : pkt.dport;
-    const conn = this.newConn(pkt.protocol, pkt.protocol, saddr, pkt.sport, daddr, pkt.dport, dport, dest, false, 0);
+    const conn = this.newConn(pkt.protocol, pkt.protocol, saddr, pkt.sport, daddr, pkt.dport, dport, dest, false, 0, now);
+    // The template stays (with its provisional 3 s) when its first connection finds no room, as in the data plane.
+    if (!conn) return { conn: null, reason: 'table_full', templateCreated };
     conn.control = ct;
     ct.nControl++;
     ct.expiresAt = now + ct.timeoutMs;
@@ -235,12 +250,22 @@ export class ConnTableModel {
     ct.cport = 0;
   }
 
-  private newConn(proto: KeyProto, pktProto: Protocol, caddr: number, cport: number, vaddr: number, vport: number, dport: number, dest: ModelDest, template: boolean, fwmark: number): Conn {
+  /** null when the table is full: a TCP SYN first evicts the oldest embryonic connection (never a template, never
+   *  one that reached ESTABLISHED). The entry starts with ip_vs_conn_new's provisional 3 s timer. */
+  private newConn(proto: KeyProto, pktProto: Protocol, caddr: number, cport: number, vaddr: number, vport: number, dport: number, dest: ModelDest, template: boolean, fwmark: number, now: number): Conn | null {
+    if (this.live >= this.capacity) {
+      const oldest = pktProto === 'tcp' ? this.embryos.values().next().value : undefined;
+      if (!oldest) return null;
+      this.fire(oldest, now);
+      this.evictions++;
+    }
     const c: Conn = {
       id: this.nextId++, template, proto, pktProto, caddr, cport, vaddr, vport, dport, fwmark, dest,
-      state: pktProto === 'udp' && !template ? 'UDP' : 'NONE', inactive: true, timeoutMs: 3000, expiresAt: 0,
+      state: pktProto === 'udp' && !template ? 'UDP' : 'NONE', inactive: true, timeoutMs: 3000, expiresAt: now + 3000,
       control: null, nControl: 0, dead: false, timerSeq: 0, timerT: -1,
     };
+    this.arm(c);
+    if (pktProto === 'tcp' && !template) this.embryos.set(c.id, c);
     const maps = template ? this.templates : this.conns;
     const vkey = `${proto}:${vaddr}:${vport}`;
     let m = maps.get(vkey);
@@ -264,6 +289,7 @@ export class ConnTableModel {
       const nowActive = this.active.has(to);
       if (!c.inactive && !nowActive) { d.activeConns--; d.inactConns++; c.inactive = true; }
       else if (c.inactive && nowActive) { d.activeConns++; d.inactConns--; c.inactive = false; }
+      if (to === 'ESTABLISHED') this.embryos.delete(c.id);
       if (to === 'ESTABLISHED' && c.control && c.control.template) c.control.state = 'ASSURED';
     }
     c.state = to;
@@ -304,6 +330,7 @@ export class ConnTableModel {
     }
     c.dead = true;
     this.live--;
+    this.embryos.delete(c.id);
     const maps = c.template ? this.templates : this.conns;
     const m = maps.get(`${c.proto}:${c.vaddr}:${c.vport}`);
     const k = c.caddr * 65536 + c.cport;

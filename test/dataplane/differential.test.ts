@@ -119,12 +119,13 @@ function randomPacket(r: Rng, services: ServiceSpec[]): PacketSummary & { flagBy
   return { protocol, saddr, sport: 1000 + r.int(6), daddr: VIP, dport, flags, len: 40 + r.int(1400), flagByte };
 }
 
-function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) => unknown }, seed: number, steps: number): void {
+/** size: the native table's entries, mirrored as the model's capacity (16: full most of the time, evicting). */
+function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) => unknown }, seed: number, steps: number, size = 4096): { evictions: number; tableFull: number } {
   const r = new Rng(seed);
-  const p: Pair = { model: new ConnTableModel({ requireMac: true }), native: new NativeTable(4096), services: [] };
+  const p: Pair = { model: new ConnTableModel({ requireMac: true, capacity: size }), native: new NativeTable(size), services: [] };
   setServices(p, randomServices(r));
   let now = 1_000_000;
-  let mismatches = 0;
+  let mismatches = 0, tableFull = 0;
   const trace = process.env.DD_DIFF_TRACE === String(seed);
   if (trace) console.error(JSON.stringify(p.services));
   const fail = (what: string, detail: unknown): void => {
@@ -146,6 +147,7 @@ function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) =>
       const n = p.native.processPacket({ ...pkt, flags: pkt.flagByte, length: pkt.len }, now);
       if (trace) console.error(JSON.stringify({ pkt, m, n }));
       const want = expected(m);
+      if (want === 'table_full') tableFull++;
       const got = nativeAsModel(n.verdict);
       const sameDest = m.verdict !== 'forward' || (n.dest?.address === m.dest?.address);
       const sameState = m.verdict !== 'forward' || n.state === m.state;
@@ -157,6 +159,8 @@ function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) =>
     if (i % 25 === 0 || i === steps - 1) {
       const c = counters(p);
       if (JSON.stringify(c.model) !== JSON.stringify(c.native)) fail(`step ${i}: counters differ`, c);
+      const ev = { model: p.model.evictions, native: p.native.counters().counters.evictions };
+      if (ev.model !== ev.native) fail(`step ${i}: evictions differ`, ev);
       p.model.expire(now); // the model's connections() reports due entries until something runs its timers
       const mc = p.model.connections(now).map(connKey).sort();
       const nc = p.native.connections(1 << 20, now).map(connKey).sort();
@@ -164,10 +168,21 @@ function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) =>
     }
   }
   if (mismatches === 0) t.pass(`seed ${seed}: ${steps} steps identical`);
+  return { evictions: p.model.evictions, tableFull };
 }
 
 t.test('random scenarios: native table === reference model', async (t) => {
   for (let seed = 1; seed <= 60; seed++) runScenario(t, seed, 600);
+});
+
+t.test('random scenarios in a full 16-entry table: the same evictions and refusals', async (t) => {
+  let evictions = 0, tableFull = 0;
+  for (let seed = 101; seed <= 140; seed++) {
+    const r = runScenario(t, seed, 600, 16);
+    evictions += r.evictions;
+    tableFull += r.tableFull;
+  }
+  t.ok(evictions > 100 && tableFull > 10, `exercised: ${evictions} evictions, ${tableFull} refusals`);
 });
 
 t.test('hand-written sequence: persistence /20, quiesce, removal, timeouts', async (t) => {

@@ -221,12 +221,17 @@ t.test('a dest without MAC is never chosen; its existing flows are counted as no
   t.equal(who(tab.processPacket(pkt('10.61.1.1', 3, SYN), 0)), '12', 'new connections avoid it');
 });
 
-t.test('table full: a 16-slot table refuses connections 17 to 20 (forwarding off: frame-fuzz, not_active)', async (t) => {
+t.test('table full: UDP and established TCP are refused, never evicted (embryonic eviction: conntable.test.ts)', async (t) => {
   const tab = new NativeTable(16);
-  tab.setServices([svc({})]);
-  const v = Array.from({ length: 20 }, (_, i) => tab.processPacket(pkt('10.61.1.1', i + 1, SYN), 0).verdict);
-  t.equal(v.filter((x) => x === 'forward').length, 16);
-  t.equal(v.filter((x) => x === 'table_full').length, 4);
+  tab.setServices([svc({}), svc({ protocol: 'udp' })]);
+  for (let i = 1; i <= 16; i++) {
+    tab.processPacket(pkt('10.61.1.1', i, SYN), 0);
+    tab.processPacket(pkt('10.61.1.1', i, ACK), 0);
+  }
+  t.equal(tab.processPacket(pkt('10.61.1.1', 100, SYN), 0).verdict, 'table_full', 'a SYN finds nothing to evict');
+  t.equal(tab.processPacket(pkt('10.61.1.1', 101, 0, 'udp'), 0).verdict, 'table_full', 'UDP never evicts');
+  t.equal(tab.counters().counters.evictions, 0);
+  t.equal(tab.connections(100, 0).filter((c) => c.state === 'ESTABLISHED').length, 16, 'every established entry kept');
 });
 
 t.test('sync: drained records applied to a peer table give the same connections and counters', async (t) => {

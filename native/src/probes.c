@@ -1,0 +1,100 @@
+/* Benchmark and test entries: the lookup benchmark timed inside C (bench/), and the connection hash of a table
+ * with a way to fix its key (test/dataplane/conntable.test.ts shows that collisions do not carry across keys). */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <string.h>
+#include <time.h>
+#include "core.h"
+#include "napi_util.h"
+#include "probes.h"
+#include "handle.h"
+
+static void set_num(napi_env env, napi_value obj, const char *k, double v) { napi_set_named_property(env, obj, k, num(env, v)); }
+
+static struct dd_table *table_of(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    napi_throw_error(env, "E_DATAPLANE_NATIVE", "not a table handle");
+    return NULL;
+  }
+  return ((struct handle *)p)->t;
+}
+
+/* Benchmark entry (bench/dataplane.ts): fill a table of `size` slots with `conns` UDP connections, then time
+ * `lookups` packets of existing connections inside C (no N-API call per packet). Returns ns per operation. */
+napi_value dd_bench_lookup(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  uint32_t size, conns, lookups, i;
+  struct dd_table *t;
+  struct dd_service_spec sp;
+  struct dd_dest_spec dp[2];
+  struct dd_pkt p;
+  struct dd_decision dc;
+  struct timespec a, b, c;
+  napi_value r;
+  volatile uint32_t sink = 0;
+  CHECK(napi_get_value_uint32(env, argv[0], &size));
+  CHECK(napi_get_value_uint32(env, argv[1], &conns));
+  CHECK(napi_get_value_uint32(env, argv[2], &lookups));
+  t = dd_table_new(size);
+  if (!t || conns > size || !conns) { dd_table_free(t); napi_throw_error(env, "E_DATAPLANE_TABLE", "bad bench sizes"); return NULL; }
+  memset(&sp, 0, sizeof(sp)); memset(dp, 0, sizeof(dp));
+  sp.vip = 0x0a3d0064; sp.port = 53; sp.protocol = 17; sp.scheduler = DD_SCHED_WLC; sp.pmask = 0xffffffff; sp.dest_count = 2;
+  for (i = 0; i < 2; i++) { dp[i].addr = 0x0a3d000b + i; dp[i].port = 53; dp[i].weight = 1; dp[i].has_mac = 1; }
+  dd_set_services(t, &sp, 1, dp, 2);
+  p.daddr = sp.vip; p.dport = 53; p.proto = 17; p.tcpflags = 0; p.iplen = 64;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (i = 0; i < conns; i++) { p.saddr = 0x0b000000 + (i >> 4); p.sport = (uint16_t)(1024 + (i & 15)); dd_process(t, &p, 1000, &dc); }
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  for (i = 0; i < lookups; i++) {
+    uint32_t k = (uint32_t)(((uint64_t)i * 2654435761u) % conns);
+    p.saddr = 0x0b000000 + (k >> 4); p.sport = (uint16_t)(1024 + (k & 15));
+    dd_process(t, &p, 1000, &dc);
+    sink += dc.dest;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &c);
+  napi_create_object(env, &r);
+  set_num(env, r, "insertNs", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / conns);
+  set_num(env, r, "lookupNs", ((c.tv_sec - b.tv_sec) * 1e9 + (c.tv_nsec - b.tv_nsec)) / lookups);
+  set_num(env, r, "used", t->used);
+  set_num(env, r, "bytes", (double)size * (sizeof(struct dd_conn) + sizeof(uint32_t)));
+  dd_table_free(t);
+  (void)sink;
+  return r;
+}
+
+/* Args: handle, template (bool), proto, caddr, cport, vaddr, vport; returns the full 32-bit hash. */
+napi_value dd_table_hash(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  struct dd_table *t = table_of(env, argv[0]);
+  bool tmpl = false;
+  uint32_t proto, caddr, cport, vaddr, vport, h;
+  if (!t) return NULL;
+  CHECK(napi_get_value_bool(env, argv[1], &tmpl));
+  CHECK(napi_get_value_uint32(env, argv[2], &proto));
+  CHECK(napi_get_value_uint32(env, argv[3], &caddr));
+  CHECK(napi_get_value_uint32(env, argv[4], &cport));
+  CHECK(napi_get_value_uint32(env, argv[5], &vaddr));
+  CHECK(napi_get_value_uint32(env, argv[6], &vport));
+  pthread_mutex_lock(&t->lock);
+  h = dd_conn_hash(t, tmpl, (uint8_t)proto, caddr, (uint16_t)cport, vaddr, (uint16_t)vport);
+  pthread_mutex_unlock(&t->lock);
+  return num(env, h);
+}
+
+/* Args: handle, k0, k1 (BigInt). Only on an empty table: the buckets of existing entries would be wrong. */
+napi_value dd_table_set_hash_key(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  struct dd_table *t = table_of(env, argv[0]);
+  uint64_t k0, k1;
+  bool lossless;
+  int rc;
+  if (!t) return NULL;
+  CHECK(napi_get_value_bigint_uint64(env, argv[1], &k0, &lossless));
+  CHECK(napi_get_value_bigint_uint64(env, argv[2], &k1, &lossless));
+  pthread_mutex_lock(&t->lock);
+  rc = dd_set_hash_key(t, k0, k1);
+  pthread_mutex_unlock(&t->lock);
+  if (rc) napi_throw_error(env, "E_DATAPLANE_STATE", "the hash key can only be set on an empty table");
+  return NULL;
+}
