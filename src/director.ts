@@ -195,15 +195,16 @@ export class Director implements ControlTarget {
       throw isDirectordError(e) ? new DirectordError(e.code, `the data plane would refuse the new table: ${e.message}`, { cause: e, details: e.details }) : e;
     }
     const undo: { step: string; fn: () => unknown }[] = [];
-    const step = async (name: string, doIt: () => unknown, undoIt: () => unknown): Promise<void> => {
+    const step = (name: string, doIt: () => unknown, undoIt: () => unknown): unknown => {
       undo.push({ step: name, fn: undoIt }); // registered first: a step that throws midway is undone too
-      await doIt();
+      return doIt();
     };
     const dp = this.opts.dataplane;
     try {
-      if (!diff || diff.timeoutsChanged) await step('timeouts', () => dp.setTimeouts(timeoutsFrom(next)), () => dp.setTimeouts(timeoutsFrom(prev)));
-      if (!diff || !diff.empty) await step('tables', () => dp.setServices(candidate.specs()), () => dp.setServices(prevPool.specs()));
-      await step('pool', () => {
+      // Synchronous up to HA's await: no verdict can land between the table and the pool switch.
+      if (!diff || diff.timeoutsChanged) step('timeouts', () => dp.setTimeouts(timeoutsFrom(next)), () => dp.setTimeouts(timeoutsFrom(prev)));
+      if (!diff || !diff.empty) step('tables', () => dp.setServices(candidate.specs()), () => dp.setServices(prevPool.specs()));
+      step('pool', () => {
         this.pool = candidate;
         this.cfg = next;
         this.shadow = prevPool;
@@ -212,7 +213,7 @@ export class Director implements ControlTarget {
         this.cfg = prev;
       });
       // The health monitor diffs by itself: unchanged checkers keep their state.
-      if (this.opts.health) await step('health', () => this.opts.health!.configure(next), () => this.opts.health!.configure(prev));
+      if (this.opts.health) step('health', () => this.opts.health!.configure(next), () => this.opts.health!.configure(prev));
       if (haChanged) await step('ha', () => this.ha!.reconfigure(next), () => this.ha!.reconfigure(prev));
     } catch (e) {
       await this.rollback(undo, e);

@@ -102,3 +102,19 @@ t.test('inactive blocks need not be complete (Piranha ignores them)', async (t) 
   t.same(cfg.virtuals.map((v) => [v.name, v.active, v.address]), [['v', true, '10.0.0.3'], ['draft', false, '']]);
   t.same(cfg.virtuals[0].servers.map((s) => [s.name, s.address]), [['spare', ''], ['s', '10.0.0.4']]);
 });
+
+t.test('what apply would refuse, --check-config refuses: a short key file, too many servers', async (t) => {
+  const servers = Array.from({ length: 257 }, (_, i) => [`  server s${i} {`, `    address = 10.1.${i >> 8}.${i & 255}`, '    active = 1', '  }']).flat();
+  const dir = t.testdir({
+    'short.key': 'abcde\n',
+    'big.cf': mk({ tail: ['virtual w {', '  active = 1', '  address = 10.0.0.9 eth0:1', ...servers, '}'] }),
+  });
+  const keyed = join(dir, 'keyed.cf');
+  writeFileSync(keyed, mk({ global: [`heartbeat_key_file = ${join(dir, 'short.key')}`] }));
+  const r = runCheckConfig({ file: keyed, parse: parseOpts });
+  t.equal(r.exitCode, 1);
+  t.match(r.stderr, `${keyed}:3:22 E_CONFIG_KEY_TOO_SHORT heartbeat_key_file: heartbeat key in ${join(dir, 'short.key')} has 5 bytes, at least 16 required`);
+  const big = runCheckConfig({ file: join(dir, 'big.cf'), json: true, parse: parseOpts });
+  t.equal(big.exitCode, 1);
+  t.same(JSON.parse(big.stdout).errors.map((e: { code: string }) => e.code), ['E_CONFIG_TOO_MANY_SERVERS']);
+});

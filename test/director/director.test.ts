@@ -12,7 +12,7 @@ import { config, server, virtual } from './config-fixture';
 
 interface HaFaults {
   /** Throws from reconfigure (after tables, pool and health were switched). */
-  reconfigure?: (c: LvsConfig) => void;
+  reconfigure?: (c: LvsConfig) => void | Promise<void>;
   preflight?: (before: LvsConfig, after: LvsConfig) => Promise<void>;
 }
 
@@ -53,7 +53,7 @@ function harness(initial: LvsConfig, faults: HaFaults = {}) {
         reconfigure: (c) => {
           events.push('ha.reconfigure');
           haConfigs.push(c);
-          faults.reconfigure?.(c);
+          return faults.reconfigure?.(c);
         },
         preflight: (b, a) => faults.preflight?.(b, a) ?? Promise.resolve(),
         takeover: () => ({ did: 'takeover' }),
@@ -223,30 +223,28 @@ t.test('reload is all-or-nothing: a step that throws midway rolls back everythin
 });
 
 t.test('verdicts and overrides that arrive while a reload is being rolled back are kept', async (t) => {
+  // HA's reconfigure takes a while (it reopens sockets) and then fails; a verdict and an override land meanwhile.
+  let during = (): void => undefined;
   const h = harness(base(), {
-    reconfigure: () => {
+    reconfigure: async (c) => {
+      if (c.global.heartbeatPort !== 1539) return;
+      await new Promise((r) => setTimeout(r, 10));
+      during();
       throw new DirectordError('E_HA_BIND', 'port taken');
     },
   });
   await h.director.start();
   t.teardown(() => h.director.stop());
   h.emit(ch('a', '10.64.0.4', true, 1, true));
-  // The health step awaits here, while the new pool is in force; a verdict and an override land meanwhile.
-  const realConfigure = h.configured.push.bind(h.configured);
-  let held = false;
-  h.configured.push = (...c: LvsConfig[]) => {
-    if (!held) {
-      held = true;
-      h.emit(ch('b', '10.64.0.5', true, 2, true));
-      h.director.setWeight('a', 7);
-    }
-    return realConfigure(...c);
+  during = () => {
+    h.emit(ch('b', '10.64.0.5', true, 2, true));
+    h.director.setWeight('a', 7);
   };
   h.setConfig(config([virtual('db', '10.64.0.100', [server('a', '10.64.0.4'), server('b', '10.64.0.5', { weight: 2 }), server('c', '10.64.0.6')])], { heartbeatPort: 1539 }));
   const r = await h.director.reload();
   t.equal(r.result, 'failure');
   t.same(table(h.dp), ['10.64.0.5/2 10.64.0.4/7'], 'b came up and a was re-weighted during the reload: both survive the rollback');
-  t.same(h.director.status({ connections: false, connectionLimit: 0 }).health.map((x) => `${x.server}:${x.state}`), ['a:up', 'b:up']);
+  t.same(h.director.status({ connections: false, connectionLimit: 0 }).health.map((x) => `${x.server}:${x.state}:${x.override?.weight ?? '-'}`), ['a:up:7', 'b:up:-']);
 });
 
 t.test('a table the data plane would refuse is refused before anything changes', async (t) => {

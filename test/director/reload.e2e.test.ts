@@ -54,7 +54,7 @@ t.test('a SIGHUP that cannot be applied keeps the daemon running and serving; th
   const cf = join(dir, 'lvs.cf');
   const sock = join(dir, 'directord.sock');
   writeFileSync(cf, lvsCf(1539, ['rs1']));
-  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--interface', 'eth0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--interface', 'eth0', '--metrics', '127.0.0.1:9541'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   daemon.stdout!.on('data', (d) => (log += d));
   daemon.stderr!.on('data', (d) => (log += d));
@@ -102,6 +102,9 @@ t.test('a SIGHUP that cannot be applied keeps the daemon running and serving; th
   t.equal(failed.reload.lastError?.code, 'E_CONFIG_PORT_UNAVAILABLE');
   t.match(failed.reload.lastError?.message, /lvs\.cf:8:18 E_CONFIG_PORT_UNAVAILABLE heartbeat_port 1540 cannot be bound on 10\.65\.0\.1: EADDRINUSE/);
   t.match(records().find((r) => r.msg === 'reload failed: running configuration kept'), { code: 'E_CONFIG_PORT_UNAVAILABLE' }, 'logged with its code');
+  const metrics = await lab.exec('lb1', ['node', '-e', "fetch('http://127.0.0.1:9541/metrics').then((r) => r.text()).then((x) => process.stdout.write(x))"], { timeoutMs: 10000 });
+  t.match(metrics.stdout, /^directord_reloads_total\{result="failure"\} 1$/m, 'counted as a failure in /metrics');
+  t.match(metrics.stdout, /^directord_config_last_reload_successful 0$/m);
   await new Promise((r) => setTimeout(r, 1500)); // an unhandled rejection would have ended the daemon by now
   alive();
   t.pass('still running');
