@@ -148,7 +148,7 @@ export class Pool {
   applyHealth(c: HealthChange, at: string): boolean {
     const e = this.find(c.virtual, c.address, c.port);
     if (!e || e.drainDeadline !== undefined) return false;
-    const before = `${e.inTable}/${e.healthWeight}/${e.failed === true}`;
+    const before = `${e.inTable}/${e.healthWeight}/${e.inTable && e.failed === true}`; // failed only matters in the table
     if (c.inTable && !e.inTable) e.seq = ++this.seq; // IPVS adds new dests at the head of the list
     e.inTable = c.inTable;
     e.healthWeight = c.weight;
@@ -156,7 +156,7 @@ export class Pool {
     e.state = c.up ? 'up' : c.inTable ? 'quiesced' : 'down';
     e.reason = c.reason;
     e.lastCheck = at;
-    return before !== `${e.inTable}/${e.healthWeight}/${e.failed}`;
+    return before !== `${e.inTable}/${e.healthWeight}/${e.inTable && e.failed}`;
   }
 
   /** A finished check: remember when and why, even when the verdict did not change. */

@@ -68,10 +68,10 @@ t.test("a dead server's persistent client moves to the other server (seed lvs.cf
   t.ok(moved, `the client is served by ${other.address} again`);
   if (moved) t.ok(moved.at - t0 <= BOUND_MS, `served by ${other.address} ${moved.at - t0} ms after the failure (bound: timeout + one interval + ${SLACK_MS} ms slack = ${BOUND_MS} ms)`);
 
-  // Three more seconds of reconnects: every connection made after the mark-down must reach the other server.
-  await new Promise((r) => setTimeout(r, 3000));
+  // Four more seconds of reconnects: every connection made after the mark-down must reach the other server.
+  await new Promise((r) => setTimeout(r, 4000));
   const after = w.events.filter((e) => startedAt(e) >= downAt);
-  t.ok(after.length >= 10, `${after.length} connections attempted after the mark-down`);
+  t.ok(after.length >= 5, `${after.length} connections attempted after the mark-down (not a vacuous check)`);
   const wrong = after.filter((e) => e.kind === 'err' || e.serverId !== otherId);
   t.same(wrong, [], 'no connection after the mark-down failed or was answered by the dead server');
 

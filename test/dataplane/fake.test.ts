@@ -37,3 +37,21 @@ t.test('createDataPlane fake: decisions, stats, connections, forwarding off, syn
   t.equal(fake.connections().length, 0, 'timeouts run on the injected clock');
   await fake.stop();
 });
+
+t.test('fake: a failed dest moves a persistent client; the synced template replaces the peer\'s', async (t) => {
+  const now = 1000;
+  const persistent = { ...svc, scheduler: 'wlc' as const, persistent: 60, pmask: '255.255.255.0' };
+  const a = new FakeDataPlane({ clock: () => now });
+  const b = new FakeDataPlane({ clock: () => now });
+  a.setServices([persistent]);
+  const pkt = (sport: number) => ({ protocol: 'tcp' as const, saddr: '10.61.1.1', sport, daddr: '10.61.0.100', dport: 80, flags: { syn: true }, len: 60 });
+  const first = a.inject(pkt(1)).dest!.address;
+  b.applySyncUpdates(a.drainSyncUpdates());
+  const reachable = (dp: FakeDataPlane) => dp.connections().filter((c) => c.template && c.vport === 80).map((c) => c.daddr);
+  t.same(reachable(b), [first]);
+  a.setServices([{ ...persistent, dests: persistent.dests.map((d) => (d.address === first ? { ...d, weight: 0, failed: true } : d)) }]);
+  const moved = a.inject(pkt(2)).dest!.address;
+  t.not(moved, first, 'rescheduled away from the failed dest');
+  b.applySyncUpdates(a.drainSyncUpdates());
+  t.same(reachable(b), [moved], "the peer's template for the network now points where the active's does");
+});

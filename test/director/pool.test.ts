@@ -139,3 +139,10 @@ t.test('failed: a server down by its health check invalidates its templates; an 
   r.applyConfig(config([virtual('mysql', '10.0.0.3', [server('sql1', '10.0.0.4')], { persistent: 60, pmask: '255.255.240.0' })]), 1);
   t.same(failedOf(r), ['10.0.0.5:0 failed', '10.0.0.4:1'], 'draining and failed');
 });
+
+t.test('a first verdict of down, out of the table, rewrites nothing', async (t) => {
+  const p = new Pool({ healthWired: true, drainTimeoutMs: 1000 });
+  p.applyConfig(seed(), 0);
+  t.notOk(p.applyHealth(down('sql1', '10.0.0.4', false), 'x'));
+  t.same(order(p), []);
+});
