@@ -158,6 +158,7 @@ export const VIRTUAL_KEYS: readonly KeyDef[] = [
   field('fall', 'virtual', 'int', 'fall', { extension: true }),
   field('jitter', 'virtual', 'decimal', 'jitter', { extension: true }),
   field('slow_start', 'virtual', 'bool', 'slowStart', { extension: true }),
+  field('send_program_needs_expect', 'virtual', 'bool', 'sendProgramNeedsExpect', { extension: true }),
   field('expire_quiescent_template', 'virtual', 'bool', 'expireQuiescentTemplate', { extension: true }),
   field('expire_nodest_conn', 'virtual', 'bool', 'expireNodestConn', { extension: true }),
   field('failed_server_keeps_templates', 'virtual', 'bool', 'failedServerKeepsTemplates', { extension: true }),
@@ -196,8 +197,8 @@ export function defaultVirtual(name: string, source: SourceRef): VirtualServiceC
   return {
     name, active: false, address: '', device: '', port: 80, protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 0,
     useRegex: false, loadMonitor: 'none', timeout: 10, reentry: 180, quiesceServer: false, clientMonitor: '/usr/sbin/nanny',
-    check: 'tcp', fall: 1, jitter: 0, slowStart: true, expireQuiescentTemplate: false, expireNodestConn: false,
-    failedServerKeepsTemplates: false, servers: [], source,
+    check: 'tcp', fall: 1, jitter: 0, slowStart: true, sendProgramNeedsExpect: false, expireQuiescentTemplate: false,
+    expireNodestConn: false, failedServerKeepsTemplates: false, servers: [], source,
   };
 }
 

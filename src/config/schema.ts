@@ -74,6 +74,8 @@ export interface VirtualServiceConfig {
   fall: number;             // consecutive failures; default 1 (nanny)
   jitter: number;           // fraction 0..1 of the interval; default 0
   slowStart: boolean;       // nanny's weight ramp (max(1,w>>5), doubling); default true
+  /** nanny's rule: a send_program without expect never passes (default false: its exit status decides). */
+  sendProgramNeedsExpect?: boolean;
   expireQuiescentTemplate: boolean; // IPVS sysctl; default false
   expireNodestConn: boolean;        // IPVS sysctl; default false
   /** IPVS: a server down by its health check but quiesced (weight 0) keeps its persistent clients; default false. */

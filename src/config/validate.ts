@@ -145,6 +145,11 @@ function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
       c.error('E_CONFIG_UDP_NEEDS_EXPECT', `${what}: a UDP service needs 'expect' (or send_program); nanny crashes without one and a UDP probe cannot tell up from down otherwise`, v, 'protocol');
     }
     if (v.sendProgram !== undefined && v.send !== undefined) c.warn('W_CONFIG_NO_EFFECT', `${what}: send is ignored because send_program is set (as nanny does)`, v, 'send');
+    if (v.active && v.sendProgram !== undefined && v.expect === undefined) {
+      c.warn('W_CONFIG_PIRANHA_DIFFERS', v.sendProgramNeedsExpect
+        ? `${what}: send_program without expect never passes (send_program_needs_expect = 1, as nanny): its servers are never used`
+        : `${what}: send_program without expect: its exit status decides (0 = up); nanny never passes such a check (send_program_needs_expect = 1 restores that)`, v, 'send_program');
+    }
     if (v.sendProgram !== undefined && v.useRegex) c.warn('W_CONFIG_NO_EFFECT', `${what}: use_regex does not apply to send_program output, which is compared exactly (as nanny does)`, v, 'use_regex');
   } else {
     for (const k of ['send', 'expect', 'send_program']) if (c.has(v, k)) c.warn('W_CONFIG_NO_EFFECT', `${what}: ${k} is ignored with check = ${v.check}`, v, k);
@@ -181,6 +186,9 @@ function checkServers(c: Checker, v: VirtualServiceConfig, what: string): void {
     c.address(s, 'address', s.address, sw, s.active && v.active);
     c.port(s, 'port', s.port, sw);
     c.range(s, 'weight', s.weight, 0, 65535, sw, 'E_CONFIG_WEIGHT_RANGE');
+    if (s.active && v.active && s.weight === 0 && v.slowStart) {
+      c.warn('W_CONFIG_PIRANHA_DIFFERS', `${sw}: weight = 0 is served at weight 1 once its check passes, as nanny does (max(1, weight >> 5), never lowered); slow_start = 0 keeps 0 (no new connections), directorctl drain does it at run time`, s, 'weight');
+    }
     if (s.address && s.address === v.address) c.error('E_CONFIG_BAD_ADDRESS', `${sw}: the real server address is the VIP itself`, s, 'address');
     if (!s.active) continue;
     const key = `${s.address}:${s.port}`;

@@ -71,14 +71,20 @@ export function programOutputText(out: Buffer): string {
   return s;
 }
 
-export type ProgramVerdict = { ok: true } | { ok: false; reason: 'program_exit' | 'program_timeout' | 'program_output_mismatch' | 'program_failed'; detail: string };
+export type ProgramVerdict = { ok: true } | { ok: false; reason: 'program_exit' | 'program_timeout' | 'program_output_mismatch' | 'program_failed' | 'program_no_expect'; detail: string };
 
-/** Exit status and output to a verdict. A non-zero exit or a timeout is DOWN (nanny counted it as UP: its bug). */
-export function judgeProgram(expect: string | undefined, r: { exitCode: number | null; signal: string | null; timedOut: boolean; stdout: Buffer; spawnError?: string }): ProgramVerdict {
+/**
+ * Exit status and output to a verdict. A non-zero exit or a timeout is DOWN (nanny counted it as UP: its bug).
+ * Without expect, exit 0 is UP; nanny never passes a program without expect, kept behind `needsExpect`
+ * (lvs.cf send_program_needs_expect = 1): a check that can never pass only hides a server, so it is not the default.
+ */
+export function judgeProgram(expect: string | undefined, r: { exitCode: number | null; signal: string | null; timedOut: boolean; stdout: Buffer; spawnError?: string }, needsExpect = false): ProgramVerdict {
   if (r.spawnError) return { ok: false, reason: 'program_failed', detail: r.spawnError };
   if (r.timedOut) return { ok: false, reason: 'program_timeout', detail: 'killed after timeout' };
   if (r.exitCode !== 0) return { ok: false, reason: 'program_exit', detail: r.signal ? `signal ${r.signal}` : `exit ${r.exitCode}` };
-  if (expect === undefined) return { ok: true };
+  if (expect === undefined) {
+    return needsExpect ? { ok: false, reason: 'program_no_expect', detail: 'no expect and send_program_needs_expect = 1 (nanny never passes this)' } : { ok: true };
+  }
   const text = programOutputText(r.stdout);
   return text === expect ? { ok: true } : { ok: false, reason: 'program_output_mismatch', detail: printable(text) };
 }

@@ -52,7 +52,7 @@ function runProgram(spec: ProbeSpec, running: Set<number>): Promise<ProbeResult>
       // Anything the script left behind in its group (a backgrounded nc) goes too.
       killGroup(pid);
       if (pid) running.delete(pid);
-      const v = judgeProgram(spec.expect, { exitCode, signal, timedOut, stdout: Buffer.concat(out), spawnError });
+      const v = judgeProgram(spec.expect, { exitCode, signal, timedOut, stdout: Buffer.concat(out), spawnError }, spec.programNeedsExpect);
       resolve(v.ok ? { ok: true, reason: 'ok', durationMs: performance.now() - started } : { ok: false, reason: v.reason, detail: v.detail, durationMs: performance.now() - started });
     };
     const timer = setTimeout(() => {

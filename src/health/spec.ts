@@ -20,6 +20,8 @@ export interface ProbeSpec {
   useRegex: boolean;
   /** send_program as written; split and substituted at run time. */
   program?: string;
+  /** nanny's rule for send_program without expect: never passes (lvs.cf send_program_needs_expect = 1). */
+  programNeedsExpect?: boolean;
   mysql?: MysqlProbeOptions;
 }
 
@@ -76,6 +78,7 @@ export function checkerSpec(v: VirtualServiceConfig, s: RealServerConfig): Check
     probe.program = v.sendProgram;
     probe.expect = v.expect;
     probe.useRegex = false; // nanny compares program output with strcmp, regex or not
+    if (v.sendProgramNeedsExpect) probe.programNeedsExpect = true;
   } else {
     probe.kind = v.protocol === 'udp' ? 'udp' : 'tcp';
     probe.send = v.send;

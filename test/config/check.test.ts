@@ -118,3 +118,13 @@ t.test('what apply would refuse, --check-config refuses: a short key file, too m
   t.equal(big.exitCode, 1);
   t.same(JSON.parse(big.stdout).errors.map((e: { code: string }) => e.code), ['E_CONFIG_TOO_MANY_SERVERS']);
 });
+
+t.test('W_CONFIG_PIRANHA_DIFFERS: weight 0 under slow start, send_program without expect', async (t) => {
+  const warn = (x: Parameters<typeof mk>[0]) => (validateConfig(parseConfig(mk(x), 'w.cf', parseOpts)).warnings ?? [])
+    .filter((w) => w.code === 'W_CONFIG_PIRANHA_DIFFERS').map((w) => [w.location?.line, w.message]);
+  t.match(warn({ server: ['weight = 0'] }), [[9, /weight = 0 is served at weight 1 .* slow_start = 0 keeps 0/]]);
+  t.same(warn({ virtual: ['slow_start = 0'], server: ['weight = 0'] }), [], 'slow_start = 0: 0 is 0');
+  t.match(warn({ virtual: ['send_program = "/bin/check %h"'] }), [[6, /exit status decides .*send_program_needs_expect = 1 restores that/]]);
+  t.match(warn({ virtual: ['send_program = "/bin/check %h"', 'send_program_needs_expect = 1'] }), [[6, /never passes .* never used/]]);
+  t.same(warn({ virtual: ['send_program = "/bin/check %h"', 'expect = "OK"'] }), [], 'with expect: as nanny');
+});

@@ -33,7 +33,7 @@ t.test('seed lvs.cf: every effective value', async (t) => {
     protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 60, pmask: '255.255.240.0', send: '\n', expect: 'OK', useRegex: false,
     sendProgram: '/usr/local/bin/check_tcp_port.sh %h 3306', loadMonitor: 'none', timeout: 5, reentry: 10, quiesceServer: true,
     clientMonitor: '/usr/sbin/nanny', check: 'tcp', interval: 5, rise: 2, fall: 1, jitter: 0, slowStart: true,
-    expireQuiescentTemplate: false, expireNodestConn: false, failedServerKeepsTemplates: false,
+    sendProgramNeedsExpect: false, expireQuiescentTemplate: false, expireNodestConn: false, failedServerKeepsTemplates: false,
   });
   t.same(source, { file: seedFile, line: 18 });
   t.same(servers.map(({ source: s, ...x }) => ({ ...x, line: s.line })), [

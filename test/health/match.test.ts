@@ -71,6 +71,14 @@ t.test('program verdicts: non-zero exit and timeout are DOWN (nanny bug fixed)',
   }
 });
 
+t.test('send_program without expect: exit status decides; nanny never passes it (send_program_needs_expect = 1)', async (t) => {
+  const base = { exitCode: 0, signal: null, timedOut: false, stdout: Buffer.from('anything\n') };
+  t.same(judgeProgram(undefined, base), { ok: true }, 'exit 0, output ignored: up');
+  t.match(judgeProgram(undefined, base, true), { ok: false, reason: 'program_no_expect' }, 'nanny: "Expect string is NULL, but ... non-NULL result" = down');
+  t.match(judgeProgram(undefined, { ...base, exitCode: 1 }, true), { ok: false, reason: 'program_exit' }, 'nanny: "both NULL" = down');
+  t.same(judgeProgram('anything', base, true), { ok: true }, 'with expect the key changes nothing');
+});
+
 t.test('POSIX bracket classes of extended regexes', async (t) => {
   const rows: Array<[string, string, boolean]> = [
     ['^HTTP/1\\.[[:digit:]] 200', 'HTTP/1.1 200 OK', true],

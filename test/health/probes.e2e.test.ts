@@ -78,6 +78,9 @@ t.test('probes against real servers', { skip: !labAvailable() && 'needs root and
     t.same(await probe({ ...prog, program: `${checkScript} %h %p`, port: 3307 }), { program_output_mismatch: 1 }, '%p substituted');
     await stopChild(g);
     t.same(await probe({ ...prog, program: '/nonexistent/check %h' }), { program_failed: 1 });
+    const noExpect = { kind: 'program', program: 'true', timeoutMs: 5000 };
+    t.same(await probe(noExpect), { ok: 1 }, 'no expect: exit 0 is up');
+    t.same(await probe({ ...noExpect, programNeedsExpect: true }), { program_no_expect: 1 }, 'send_program_needs_expect = 1: never up, as nanny');
     const fail = join(tmp, 'fail.sh');
     writeFileSync(fail, '#!/bin/sh\necho OK\nexit 3\n');
     chmodSync(fail, 0o755);

@@ -16,6 +16,8 @@ t.test('probe kind and fields', async (t) => {
     ['regex kept for socket probes', { sendProgram: undefined, useRegex: true, expect: '^OK' }, { kind: 'tcp', useRegex: true }],
     ['icmp', { check: 'icmp' }, { kind: 'icmp' }],
     ['fractional timeout', { timeout: 0.5 }, { timeoutMs: 500 }],
+    ['send_program without expect: exit status decides', { expect: undefined }, { kind: 'program', expect: undefined, programNeedsExpect: undefined }],
+    ['send_program_needs_expect = 1: nanny\'s rule', { expect: undefined, sendProgramNeedsExpect: true }, { kind: 'program', programNeedsExpect: true }],
   ];
   for (const [name, over, want] of rows) t.match(checkerSpec(virtual(over), s1).probe, want, name);
 });
