@@ -76,7 +76,10 @@ t.test('commands through the socket; socket mode 0660', async (t) => {
   t.same(await request(socketPath, 'ping'), { pong: true });
   const st: any = await request(socketPath, 'status');
   t.same(st.services[0].dests.map((d: any) => d.address), ['10.64.0.5', '10.64.0.4']);
-  t.same(await request(socketPath, 'drain', { server: 'sql1' }), { servers: ['mysql/sql1'], override: (await request(socketPath, 'status') as any).health[0].override });
+  const before = Date.now();
+  const drained: any = await request(socketPath, 'drain', { server: 'sql1' });
+  t.match(drained, { servers: ['mysql/sql1'], override: { kind: 'drain', weight: 0 } });
+  t.ok(Date.parse(drained.override.since) >= before && Date.parse(drained.override.since) <= Date.now(), `since is the time of the drain (${drained.override.since})`);
   t.same(dp.services[0].dests.map((d) => d.weight), [1, 0]);
   await request(socketPath, 'weight', { server: '10.64.0.4', weight: 9 });
   t.same(dp.services[0].dests.map((d) => d.weight), [1, 9]);

@@ -1,6 +1,7 @@
 // The MySQL check against two real MariaDB servers in multi-master replication (the seed's topology), in a lab:
 // 2,000 probes leave the director unblocked under max_connect_errors = 10 while a bare connect+RST loop gets it
-// blocked (ERROR 1129); a stopped SQL thread takes its server out with the reason; a dead peer keeps the survivor in.
+// blocked (ERROR 1129), an auth failure is not a connect error, a restarted mysqld leaves no connect error; a stopped
+// SQL thread takes its server out with the reason; a dead peer keeps the survivor in.
 import t from 'tap';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
@@ -33,8 +34,9 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
     writeFileSync(`/etc/netns/${lab.ns(h)}/hosts`, '127.0.0.1 localhost\n10.62.2.1 lb1.example.com\n10.62.2.4 sql1.example.com\n10.62.2.5 sql2.example.com\n');
   }
   const [sql1, sql2] = await Promise.all([
-    MariaDbServer.create(lab, 'sql1', { name: 'sql1', serverId: 1, autoIncrementOffset: 1, maxConnectErrors: 10 }),
-    MariaDbServer.create(lab, 'sql2', { name: 'sql2', serverId: 2, autoIncrementOffset: 2, maxConnectErrors: 10 }),
+    // performance_schema for its host_cache table: the per-host connect-error counts max_connect_errors acts on.
+    MariaDbServer.create(lab, 'sql1', { name: 'sql1', serverId: 1, autoIncrementOffset: 1, maxConnectErrors: 10, extra: { performance_schema: 'ON' } }),
+    MariaDbServer.create(lab, 'sql2', { name: 'sql2', serverId: 2, autoIncrementOffset: 2, maxConnectErrors: 10, extra: { performance_schema: 'ON' } }),
   ]);
   dbs.push(sql1, sql2);
   await setupMultiMaster(sql1, sql2);
@@ -42,6 +44,13 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
   const dir = await RemoteMonitor.start(lab, 'dir');
   t.teardown(() => dir.exit());
   const spec = { kind: 'mysql', address: '10.62.2.4', port: 3306, timeoutMs: 5000, useRegex: false, mysql: mysqlOpts };
+  /** The server's host-cache row for the director (10.62.2.1), numbers as numbers; {} when it has none. */
+  const hostCache = async (s: MariaDbServer): Promise<Record<string, number>> => {
+    const cols = ['SUM_CONNECT_ERRORS', 'COUNT_HANDSHAKE_ERRORS', 'COUNT_AUTHENTICATION_ERRORS', 'COUNT_HOST_BLOCKED_ERRORS'];
+    const rows = await s.query(`SELECT ${cols.join(', ')} FROM performance_schema.host_cache WHERE IP = '10.62.2.1'`);
+    return rows.length ? Object.fromEntries(cols.map((c, i) => [c, Number(rows[0][i])])) : {};
+  };
+  const abortedConnects = async (s: MariaDbServer): Promise<number> => Number((await s.query("SHOW GLOBAL STATUS LIKE 'Aborted_connects'"))[0][1]);
 
   await t.test('2,000 probes on one monitor connection leave the director unblocked; a connect+RST loop blocks it', async (t) => {
     const aborted0 = Number((await sql1.query("SHOW GLOBAL STATUS LIKE 'Aborted_connects'"))[0][1]);
@@ -60,8 +69,10 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
   });
 
   await t.test('wrong password: auth_failed', async (t) => {
+    await sql1.query('FLUSH HOSTS');
     const bad = await dir.call({ op: 'probe', spec: { ...spec, mysql: { ...mysqlOpts, password: 'nope' } }, count: 1 });
     t.same(bad.reasons, { auth_failed: 1 });
+    t.match(await hostCache(sql1), { COUNT_AUTHENTICATION_ERRORS: 1, SUM_CONNECT_ERRORS: 0 }, 'counted as an authentication error, not a connect error');
     await sql1.query('FLUSH HOSTS');
   });
 
@@ -119,5 +130,31 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
     const after = checks(mark2, dir.lines.indexOf(up) + 1).map((c) => c.ok);
     t.equal(after.slice(after.lastIndexOf(false) + 1).length, 2, 'back after reentry / timeout = 2 good checks');
     await dir.call({ op: 'stop' });
+  });
+  // One server behind a MySQL check (liveness only), the monitor running, the host cache cleared; stopped at the end.
+  const blocking = virtual({ name: 'blocking', address: '10.62.2.3', check: 'mysql', sendProgram: undefined, timeout: 1, reentry: 2,
+    mysql: { ...mysqlOpts, checkReplication: false, checkReadOnly: false }, servers: [server('sql1.example.com', '10.62.2.4')] });
+  const connects = async (): Promise<number> => (await dir.status()).find((s: Line) => s.virtual === 'blocking')!.connectsTotal as number;
+  const monitorUp = async (t: { teardown(fn: () => unknown): void }): Promise<void> => {
+    await sql1.query('FLUSH HOSTS');
+    const from = dir.changes().length;
+    await dir.call({ op: 'configure', config: config([blocking]) });
+    await dir.call({ op: 'start' });
+    t.teardown(() => dir.call({ op: 'stop' }));
+    await dir.waitChange('sql1 up', (c) => c.virtual === 'blocking' && c.up, 20000, from);
+  };
+
+  await t.test('max_connect_errors = 10: a restarted mysqld (monitor connection lost, reconnects refused, then a login) does not block the director', async (t) => {
+    await monitorUp(t);
+    const c1 = await connects();
+    const mark = dir.changes().length;
+    await sql1.stop();
+    await dir.waitChange('sql1 out while stopped', (c) => c.virtual === 'blocking' && !c.up, 20000, mark);
+    await new Promise((r) => setTimeout(r, 3000));
+    await sql1.start();
+    await dir.waitChange('sql1 back after the restart', (c) => c.virtual === 'blocking' && c.up, 30000, mark);
+    t.ok((await connects()) - c1 >= 2, 'the monitor reconnected after losing its connection');
+    t.match(await hostCache(sql1), { SUM_CONNECT_ERRORS: 0, COUNT_HOST_BLOCKED_ERRORS: 0 }, 'the restarted server holds no connect error against the director');
+    t.equal(await abortedConnects(sql1), 0, 'and no aborted connect (a restarted server counts from 0)');
   });
 });
