@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultOptions } from '../../src/defaults';
 
 const unitPath = join(__dirname, '..', '..', 'systemd', 'directord.service');
 const unit = readFileSync(unitPath, 'utf8');
@@ -12,7 +13,10 @@ t.test('required directives', async (t) => {
   const want = [
     /^ExecStartPre=\/usr\/local\/bin\/directord --check-config /m,
     /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m,
-    /^Restart=on-failure$/m,
+    /^Restart=always$/m,
+    /^ExecStopPost=\/usr\/local\/bin\/directord --cleanup --config \/etc\/sysconfig\/ha\/lvs\.cf$/m,
+    /^WatchdogSec=\d+s$/m,
+    /^TimeoutStopSec=30s$/m,
     /^Type=notify$/m,
     /^NotifyAccess=all$/m,
     /^CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN CAP_NET_BIND_SERVICE$/m,
@@ -24,6 +28,12 @@ t.test('required directives', async (t) => {
     /^PrivateTmp=yes$/m,
   ];
   for (const re of want) t.match(unit, re, String(re));
+});
+
+t.test("the daemon's own stop deadline ends before systemd's SIGKILL", async (t) => {
+  const stopSec = Number(/^TimeoutStopSec=(\d+)s$/m.exec(unit)?.[1]);
+  t.ok(defaultOptions.stopHardDeadlineMs < stopSec * 1000, `hard deadline ${defaultOptions.stopHardDeadlineMs} ms < TimeoutStopSec ${stopSec} s`);
+  t.ok(4 * defaultOptions.stopStepTimeoutMs + 2 * defaultOptions.stopStepTimeoutMs <= defaultOptions.stopHardDeadlineMs + 10_000, 'the step deadlines fit roughly');
 });
 
 const analyzable = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -44,7 +54,7 @@ t.test('systemd-analyze verify', { skip: !analyzable && 'systemd-analyze is not 
   t.same(problems, [], 'no warnings about the unit');
 
   const broken = join(dir, 'broken.service');
-  writeFileSync(broken, unit.replaceAll('/usr/local/bin/', `${dir}/`).replace('Restart=on-failure', 'Restart=on-failur'));
+  writeFileSync(broken, unit.replaceAll('/usr/local/bin/', `${dir}/`).replace('Restart=always', 'Restart=alway'));
   const b = spawnSync('systemd-analyze', ['verify', '--man=no', broken], { encoding: 'utf8' });
   t.match(b.stderr, /restart specifier/, 'the check notices a broken unit');
 });
