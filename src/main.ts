@@ -18,6 +18,7 @@ import { cleanupHost } from './director/cleanup';
 import { armHardExit, runStopSteps } from './director/shutdown';
 import { vipStateFileFor } from './control/socket-path';
 import { withDeadline } from './util/deadline';
+import { childCapabilityWarning } from './util/child';
 
 /** Answers E_CTL_UNAVAILABLE until the director is up (so the socket can be claimed first) and once it stops. */
 function gate(): { target: ControlTarget; open(d: Director): void; close(): void } {
@@ -173,6 +174,8 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     return `${s.ha.role} ${s.ha.state}, forwarding ${s.ha.forwarding ? 'on' : 'off'}, ${s.services.length} virtual(s), ${up}/${s.health.length} real servers up`;
   };
   void sd.notify({ READY: '1', STATUS: summary() });
+  const capsWarning = childCapabilityWarning();
+  if (capsWarning) log.warn(capsWarning);
   const watchdog = startWatchdog(sd);
   if (watchdog) log.info({ intervalMs: watchdog.intervalMs }, 'systemd watchdog: pinging');
 

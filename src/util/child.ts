@@ -49,6 +49,12 @@ export function dropPlan(ambient = capabilitySet('CapAmb'), setpriv: string | nu
 let plan: DropPlan | undefined;
 let warned = false;
 
+/** Why children would keep capabilities here (setpriv missing while the daemon holds ambient ones), for the start log. */
+export function childCapabilityWarning(): string | undefined {
+  plan ??= dropPlan();
+  return plan.warning;
+}
+
 /** spawn(argv[0], argv[1..]) without the daemon's ambient capabilities. */
 export function spawnUnprivileged(argv: string[], options: SpawnOptions, log?: Logger): ChildProcess {
   plan ??= dropPlan();

@@ -75,7 +75,7 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
     await waitFor('notify receiver', () => notified.includes('listening'), 30000, 20);
   }
 
-  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', backend, '--metrics', '127.0.0.1:9539', '--interface', 'eth0'], {
+  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', backend, '--metrics', '127.0.0.1:9539', '--interface', 'eth0', '--read-only-socket'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: canNotify ? { ...process.env, NOTIFY_SOCKET: notifySock } : process.env,
   });

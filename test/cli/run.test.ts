@@ -1,6 +1,13 @@
 // directorctl without a daemon: usage, exit statuses and error wording (the daemon-backed paths are in the e2e test).
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exitCodeFor, helpText, runCli } from '../../src/cli/run';
+import { ControlServer } from '../../src/control';
+import { silentLogger } from '../../src/log';
+import { ensureBuilt, paths } from '../lab/build';
 
 async function run(...argv: string[]) {
   let out = '';
@@ -38,4 +45,20 @@ t.test('usage errors are caught before any connection', async (t) => {
     const r = await run('--socket', '/nonexistent/d.sock', ...argv);
     t.equal(r.code, 2, argv.join(' '));
   }
+});
+
+t.test('without a read-only socket, a user who may not open the control socket gets E_CTL_PERMISSION (exit 4), not "not running"', { skip: (process.getuid?.() !== 0 && 'needs root to switch user') || (spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status !== 0 && 'needs setpriv') }, async (t) => {
+  ensureBuilt();
+  const dir = mkdtempSync(join(tmpdir(), 'ddcli-'));
+  chmodSync(dir, 0o755);
+  const socketPath = join(dir, 'directord.sock');
+  const srv = new ControlServer({
+    socketPath, readOnlySocketPath: null, mode: 0o660, readOnlyMode: 0o666, target: {} as never, logger: silentLogger,
+    maxLineBytes: 4096, requestTimeoutMs: 1000, idleTimeoutMs: 1000, maxConnections: 4, maxPendingPerConnection: 4,
+  });
+  await srv.start();
+  t.teardown(() => srv.stop());
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', '-u', 'NODE_OPTIONS', process.execPath, paths.directorctl, '--socket', socketPath, 'status'], { encoding: 'utf8' });
+  t.equal(r.status, 4, r.stderr);
+  t.match(r.stderr, /E_CTL_PERMISSION permission denied on .*directord\.sock/);
 });

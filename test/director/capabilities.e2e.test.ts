@@ -1,14 +1,16 @@
 // The systemd unit's promise, checked without systemd: directord runs as an unprivileged user holding only
-// CAP_NET_RAW, CAP_NET_ADMIN and CAP_NET_BIND_SERVICE (setpriv sets them as the unit's AmbientCapabilities do).
+// CAP_NET_RAW, CAP_NET_ADMIN and CAP_NET_BIND_SERVICE (setpriv sets them as the unit's AmbientCapabilities do),
+// and the programs it runs for the operator (send_program, active_cmd) get none of them.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
 import type { StatusSnapshot } from '../../src/control/types';
 import { skipUnless } from '../lab/needs';
+import { capabilitySet } from '../../src/util/child';
 
 const VIP = '10.64.2.100';
 const CAPS = '+net_raw,+net_admin,+net_bind_service';
@@ -25,7 +27,14 @@ t.test('directord as nobody with three capabilities', { skip: (!labAvailable() &
   mkdirSync(run);
   chownSync(run, 65534, 65534);
   const cf = join(dir, 'lvs.cf');
-  writeFileSync(cf, `serial_no = 1\nprimary = 10.64.2.1\nbackup = 10.64.2.2\nbackup_active = 1\nkeepalive = 1\ndeadtime = 2\nservice = lvs\nheartbeat_port = 539\nnetwork = direct\nvirtual db {\n  active = 1\n  address = ${VIP} eth0:1\n  vip_nmask = 255.255.240.0\n  port = 3306\n  timeout = 1\n  reentry = 1\n  server rs1 {\n    address = 10.64.2.4\n    active = 1\n    weight = 1\n  }\n}\n`);
+  // Both programs record their own /proc/self/status where nobody may write; the check answers OK.
+  const probe = join(dir, 'probe.sh');
+  writeFileSync(probe, `#!/bin/sh\ncat /proc/self/status > ${run}/probe.status\necho OK\n`);
+  const activeCmd = join(dir, 'active.sh');
+  writeFileSync(activeCmd, `#!/bin/sh\ncat /proc/self/status > ${run}/active.status\n`);
+  chmodSync(probe, 0o755);
+  chmodSync(activeCmd, 0o755);
+  writeFileSync(cf, `serial_no = 1\nprimary = 10.64.2.1\nbackup = 10.64.2.2\nbackup_active = 1\nkeepalive = 1\ndeadtime = 2\nservice = lvs\nheartbeat_port = 539\nnetwork = direct\nactive_cmd = ${activeCmd}\nvirtual db {\n  active = 1\n  address = ${VIP} eth0:1\n  vip_nmask = 255.255.240.0\n  port = 3306\n  send_program = "${probe} %h"\n  expect = "OK"\n  timeout = 1\n  reentry = 1\n  server rs1 {\n    address = 10.64.2.4\n    active = 1\n    weight = 1\n  }\n}\n`);
   const sock = join(run, 'directord.sock');
   const daemon = lab.spawn('lb1', [
     'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=-all,${CAPS}`, `--ambient-caps=-all,${CAPS}`, `--bounding-set=-all,${CAPS}`,
@@ -52,6 +61,14 @@ t.test('directord as nobody with three capabilities', { skip: (!labAvailable() &
   t.match(await lab.sh('lb1', 'ip -4 addr show dev eth0'), `inet ${VIP}/20`, 'VIP added over rtnetlink with CAP_NET_ADMIN');
   t.match(await lab.sh('lb1', `cat /proc/${daemon.pid}/status`), /Uid:\s+65534/, 'really not root');
   t.match(await lab.sh('lb1', 'cat /proc/net/udp'), /:021B /, 'heartbeat socket bound to UDP 539 (CAP_NET_BIND_SERVICE)');
+  t.match(await lab.sh('lb1', `grep CapAmb /proc/${daemon.pid}/status`), /CapAmb:\s+0000000000003400/, 'the daemon holds the three ambient capabilities');
+  await waitFor('active_cmd ran', () => existsSync(join(run, 'active.status')), 10000, 100);
+  for (const who of ['probe', 'active']) {
+    const st = readFileSync(join(run, `${who}.status`), 'utf8');
+    t.equal(capabilitySet('CapEff', st), 0n, `${who}: CapEff 0`);
+    t.equal(capabilitySet('CapAmb', st), 0n, `${who}: CapAmb 0`);
+    t.equal(capabilitySet('CapPrm', st), 0n, `${who}: CapPrm 0`);
+  }
   const exited = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
   process.kill(daemon.pid!, 'SIGTERM');
   t.equal(await exited, 0, log.slice(-1000));

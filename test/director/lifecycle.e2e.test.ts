@@ -1,7 +1,8 @@
 // Stop and crash leave the host clean (the real daemon in a namespace lab): SIGTERM releases the VIP at once even
 // with an idle HTTP client on /metrics; after kill -9, `directord --cleanup` removes the VIP, the nftables table and
 // the XDP program (twice in a row: idempotent), and refuses while a daemon answers; a start whose configuration does
-// not validate cleans up what a killed predecessor left; a fatal start error with stdout on /dev/full still exits.
+// not validate cleans up what a killed predecessor left; with stdout on /dev/full the daemon still runs and stops,
+// and a fatal start error still exits.
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,6 +110,18 @@ t.test('stop and crash leave the host clean', { skip: !labAvailable() && 'needs 
     t.notOk(await vipUp(), 'VIP removed (known from the state file only)');
     t.notOk(await nftTable(), 'nft table removed');
     writeFileSync(cf, lvsCf());
+  });
+
+  await t.test('stdout on a full disk: the daemon runs, answers and stops cleanly (log lines are lost, not the daemon)', async (t) => {
+    const child = lab.spawn('lb1', ['sh', '-c', `exec node ${paths.directord} --config ${cf} --socket ${sock} --interface eth0 >/dev/full`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (x) => (err += x));
+    await active({ child, log: () => err });
+    process.kill(child.pid!, 'SIGTERM');
+    const code = await Promise.race([exited(child), new Promise<string>((r) => setTimeout(() => r('still running'), 15000))]);
+    if (code === 'still running') child.kill('SIGKILL');
+    t.equal(code, 0, 'stopped with status 0', { stderr: err });
+    t.notOk(await vipUp(), 'VIP released');
   });
 
   await t.test('stdout on a full disk: a fatal start error still ends the process', async (t) => {

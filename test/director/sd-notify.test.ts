@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSdNotifier } from '../../src/director/sd-notify';
+import { createSdNotifier, startWatchdog } from '../../src/director/sd-notify';
 import { createRootLogger, silentLogger } from '../../src/log';
 import { NOTIFY_RECEIVER as RECEIVER } from '../lab/notify-receiver';
 import { skipUnless } from '../lab/needs';
@@ -44,4 +44,33 @@ t.test('a failing systemd-notify is logged, not thrown', async (t) => {
   const n = createSdNotifier(log, { NOTIFY_SOCKET: '/nonexistent/notify' }, '/nonexistent/systemd-notify');
   await n.notify({ READY: '1' });
   t.match(records, [{ level: 'warn', msg: /sd_notify failed/ }]);
+});
+
+t.test('the watchdog: off without WATCHDOG_USEC or for another WATCHDOG_PID', async (t) => {
+  const on = createSdNotifier(silentLogger, { NOTIFY_SOCKET: '/nonexistent/notify' }, '/bin/true');
+  t.equal(startWatchdog(createSdNotifier(silentLogger, {}), { WATCHDOG_USEC: '20000000' }), undefined, 'no NOTIFY_SOCKET');
+  t.equal(startWatchdog(on, {}), undefined, 'no WATCHDOG_USEC');
+  t.equal(startWatchdog(on, { WATCHDOG_USEC: '20000000', WATCHDOG_PID: '1' }, 4242), undefined, 'meant for another process');
+  const w = startWatchdog(on, { WATCHDOG_USEC: '20000000', WATCHDOG_PID: '4242' }, 4242);
+  t.equal(w?.intervalMs, 10000, 'half of WatchdogSec');
+  w?.stop();
+});
+
+t.test('the watchdog pings WATCHDOG=1 every half WatchdogSec', { skip: !usable && 'needs systemd-notify and python3' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddsd-'));
+  const script = join(dir, 'recv.py');
+  writeFileSync(script, RECEIVER);
+  const sock = join(dir, 'notify.sock');
+  const recv = spawn('python3', [script, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void recv.kill('SIGKILL'));
+  let out = '';
+  recv.stdout!.on('data', (d) => (out += d));
+  await new Promise<void>((r) => recv.stdout!.once('data', () => r()));
+  const env = { ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '600000' };
+  const w = startWatchdog(createSdNotifier(silentLogger, env), env);
+  t.equal(w?.intervalMs, 300);
+  await new Promise((r) => setTimeout(r, 1000));
+  w?.stop();
+  const pings = out.split('\n').filter((l) => l === 'WATCHDOG=1').length;
+  t.ok(pings >= 2 && pings <= 5, `${pings} pings in 1 s at 300 ms (the first at once; none doubled)`);
 });

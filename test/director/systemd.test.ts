@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnless } from '../lab/needs';
+import { defaultOptions } from '../../src/defaults';
 
 const unitPath = join(__dirname, '..', '..', 'systemd', 'directord.service');
 const unit = readFileSync(unitPath, 'utf8');
@@ -13,7 +14,10 @@ t.test('required directives', async (t) => {
   const want = [
     /^ExecStartPre=\/usr\/local\/bin\/directord --check-config /m,
     /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m,
-    /^Restart=on-failure$/m,
+    /^Restart=always$/m,
+    /^ExecStopPost=\/usr\/local\/bin\/directord --cleanup --config \/etc\/sysconfig\/ha\/lvs\.cf$/m,
+    /^WatchdogSec=\d+s$/m,
+    /^TimeoutStopSec=30s$/m,
     /^Type=notify$/m,
     /^NotifyAccess=all$/m,
     /^CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN CAP_NET_BIND_SERVICE$/m,
@@ -25,6 +29,12 @@ t.test('required directives', async (t) => {
     /^PrivateTmp=yes$/m,
   ];
   for (const re of want) t.match(unit, re, String(re));
+});
+
+t.test("the daemon's own stop deadline ends before systemd's SIGKILL", async (t) => {
+  const stopSec = Number(/^TimeoutStopSec=(\d+)s$/m.exec(unit)?.[1]);
+  t.ok(defaultOptions.stopHardDeadlineMs < stopSec * 1000, `hard deadline ${defaultOptions.stopHardDeadlineMs} ms < TimeoutStopSec ${stopSec} s`);
+  t.ok(4 * defaultOptions.stopStepTimeoutMs + 2 * defaultOptions.stopStepTimeoutMs <= defaultOptions.stopHardDeadlineMs + 10_000, 'the step deadlines fit roughly');
 });
 
 const analyzable = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -45,7 +55,7 @@ t.test('systemd-analyze verify', { skip: skipUnless(analyzable, 'systemd-analyze
   t.same(problems, [], 'no warnings about the unit');
 
   const broken = join(dir, 'broken.service');
-  writeFileSync(broken, unit.replaceAll('/usr/local/bin/', `${dir}/`).replace('Restart=on-failure', 'Restart=on-failur'));
+  writeFileSync(broken, unit.replaceAll('/usr/local/bin/', `${dir}/`).replace('Restart=always', 'Restart=alway'));
   const b = spawnSync('systemd-analyze', ['verify', '--man=no', broken], { encoding: 'utf8' });
   t.match(b.stderr, /restart specifier/, 'the check notices a broken unit');
 });
