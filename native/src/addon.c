@@ -183,6 +183,7 @@ static napi_value table_counters(napi_env env, napi_callback_info info) {
   if (h->loop) h->t->counters[DD_C_RING_DROPS] += dd_loop_ring_drops(h->loop);
   memcpy(out, h->t->counters, sizeof(h->t->counters));
   memcpy(out + DD_C_COUNT, h->t->verdicts, sizeof(h->t->verdicts));
+  __atomic_store_n(&h->t->counters[DD_C_LOOP_MAX_US], 0, __ATOMIC_RELAXED);   /* a maximum since the last read */
   pthread_mutex_unlock(&h->t->lock);
   return copy_out(env, out, sizeof(out));
 }
