@@ -5,8 +5,8 @@
 // new connections got in, evictions and drops. The real servers drop the flood at ingress (no SYN-ACK storm).
 // Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/synflood.ts
 // FLOOD_S (default 60; QUICK=1: 10), RATE (frames/s, default: full), TABLE (default 2^20, the daemon's), HOLD (8).
-import { writeFileSync } from 'node:fs';
-import { DataPlaneLab, DIR_MAC, VIP, dests, service } from '../test/dataplane/dplab';
+import { rmSync, writeFileSync } from 'node:fs';
+import { DataPlaneLab, VIP, dests, service, synFloodConfig } from '../test/dataplane/dplab';
 
 const FLOOD_S = Number(process.env.FLOOD_S ?? (process.env.QUICK ? 10 : 60));
 const RATE = Number(process.env.RATE ?? 0);
@@ -14,15 +14,6 @@ const TABLE = Number(process.env.TABLE ?? 1 << 20);
 const HOLD = Number(process.env.HOLD ?? 8);
 const MAX_PPS = 3_000_000; // packet bound: no sender in this lab goes faster
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// 54-byte SYNs to VIP:80 from 10.62.x.y:random (outside every lab subnet, so nothing answers them), checksummed.
-const SYN_CFG = `{
-  ${DIR_MAC.split(':').map((b) => `0x${b}`).join(', ')},
-  0x02, 0x61, 0x00, 0x00, 0x01, 0x01, 0x08, 0x00,
-  0x45, 0x00, const16(40), drnd(2), 0x40, 0x00, 64, 6, csumip(14, 33),
-  10, 62, drnd(1), drnd(1), ${VIP.split('.').join(', ')},
-  drnd(2), const16(80), drnd(4), const32(0), 0x50, 0x02, const16(65535), csumtcp(14, 34), const16(0)
-}`;
 
 // Runs in the client namespace for `secs`: HOLD connections ping every 20 ms; a fresh connection every 250 ms.
 const PROBE_JS = `
@@ -48,14 +39,14 @@ interface Stats { rxFrames: number; evictions?: number; loopMaxUs?: number; drop
 
 async function main(): Promise<void> {
   const d = await DataPlaneLab.create(2);
+  const cfg = `/tmp/directord-synflood-${process.pid}.cfg`;
   try {
     d.startServers(80, 2);
-    for (const rs of ['rs1', 'rs2']) d.sh(rs, `nft -f - <<'E'\ntable netdev flood {\n  chain ing {\n    type filter hook ingress device eth0 priority 0; policy accept;\n    ip saddr 10.62.0.0/16 drop\n  }\n}\nE`);
+    d.dropFlood(2);
     await d.startHarness(true, 'v2', 'afpacket', '', '', 0, TABLE);
     await d.call('setServices', [service({ dests: dests(2) })]);
     await d.waitForMacs();
-    const cfg = `/tmp/directord-synflood-${process.pid}.cfg`;
-    writeFileSync(cfg, SYN_CFG);
+    writeFileSync(cfg, synFloodConfig());
     const secs = FLOOD_S + 2;
     const probe = d.lab.exec('cli', [process.execPath, '-e', PROBE_JS, VIP, '80', String(HOLD), String(secs)], { timeoutMs: (secs + 30) * 1000 });
     await sleep(1500); // the held connections are up
@@ -84,6 +75,7 @@ async function main(): Promise<void> {
     console.log(`| ${Math.round(frames / FLOOD_S)} | ${s1.evictions ?? 0} | ${s1.drops.table_full ?? 0} | ${(maxUs / 1000).toFixed(2)} ms (before the flood ${((s0.loopMaxUs ?? 0) / 1000).toFixed(2)}) | ${r.pings} pings (${r.late} over 20 ms), ${r.closed} closed; ${r.rttMaxMs?.toFixed(1)} / ${r.rttP99Ms?.toFixed(1)} / ${r.rttP50Ms?.toFixed(2)} ms | ${r.freshOk} of ${r.freshOk + r.freshFail} (slowest ${r.freshMaxMs} ms) |`);
     console.log(`\n${series.join('; ')}; drops ${JSON.stringify(s1.drops)}`);
   } finally {
+    rmSync(cfg, { force: true });
     await d.destroy();
   }
 }
