@@ -368,7 +368,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "tableProcessPacket", table_process_packet }, { "tableCounters", table_counters },
     { "tableDestStats", table_dest_stats }, { "tableConnections", table_connections },
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
-    { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
+    { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },
+    { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
     { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop },
   };
   return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));

@@ -121,6 +121,11 @@ export class DataPlaneLab {
     for (let i = 1; i <= servers; i++) this.lab.spawn(`rs${i}`, [process.execPath, '-e', SERVER_JS, `rs${i}`, String(port)]);
   }
 
+  /** PID of the running harness (the director process), for CPU accounting in benchmarks. */
+  get harnessPid(): number | undefined {
+    return this.harness?.pid;
+  }
+
   /** Backend the harness runs after start() (an 'afxdp' request may have fallen back to 'afpacket'). */
   backend = '';
 
