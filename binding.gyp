@@ -16,7 +16,7 @@
         "native/src/afpacket.c"
       ],
       "include_dirs": ["native/include", "native/src"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-lpcap", "-lpthread"]
     }
@@ -36,7 +36,7 @@
             "native/src/frame.c"
           ],
           "include_dirs": ["native/include", "native/src"],
-          "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
+          "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread", "-fvisibility=hidden"],
           "defines": ["NAPI_VERSION=8"],
           "libraries": ["-lxdp", "-lbpf", "-lpthread"]
         }

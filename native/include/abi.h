@@ -94,7 +94,8 @@ struct dd_conn_record {
 
 /* Global counters, as one uint64 array in this order, followed by DD_V_COUNT verdict counters.
  * DD_C_EVICTIONS: embryonic entries evicted for a new connection when the table was full.
- * DD_C_LOOP_MAX_US: longest a packet loop held (or waited for) the table lock for one batch, in µs (a maximum). */
+ * DD_C_LOOP_MAX_US: longest a packet loop held (or waited for) the table lock for one batch, in µs, since the
+ * previous read of the counters (a maximum, reset by tableCounters). */
 enum dd_global_counter { DD_C_RX_FRAMES = 0, DD_C_TX_FRAMES, DD_C_RX_BYTES, DD_C_CONNS, DD_C_SYNC_OVERFLOW,
   DD_C_RING_DROPS, DD_C_LOOP_WAKEUPS, DD_C_EVICTIONS, DD_C_LOOP_MAX_US, DD_C_COUNT };
 

@@ -187,6 +187,7 @@ static napi_value table_counters(napi_env env, napi_callback_info info) {
   if (h->loop) h->t->counters[DD_C_RING_DROPS] += dd_loop_ring_drops(h->loop);
   memcpy(out, h->t->counters, sizeof(h->t->counters));
   memcpy(out + DD_C_COUNT, h->t->verdicts, sizeof(h->t->verdicts));
+  __atomic_store_n(&h->t->counters[DD_C_LOOP_MAX_US], 0, __ATOMIC_RELAXED);   /* a maximum since the last read */
   pthread_mutex_unlock(&h->t->lock);
   return copy_out(env, out, sizeof(out));
 }
@@ -373,7 +374,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "tableProcessPacket", table_process_packet }, { "tableCounters", table_counters },
     { "tableDestStats", table_dest_stats }, { "tableConnections", table_connections },
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
-    { "benchLookup", dd_bench_lookup }, { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
+    { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },
+    { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
     { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop },
   };
   return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));

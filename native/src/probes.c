@@ -63,6 +63,99 @@ napi_value dd_bench_lookup(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* Benchmark entry (bench/conntable.ts): a SYN flood's aftermath timed inside C. `conns` SYNs spread over one
+ * second into a table of `size` slots, then one packet per millisecond from 61 s later (every entry due) until the
+ * table is empty. Returns the longest call and the total, in thread CPU time (descheduling excluded). */
+napi_value dd_bench_expire(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  uint32_t size, conns, i, calls = 0;
+  struct dd_table *t;
+  struct dd_service_spec sp;
+  struct dd_dest_spec dp[2];
+  struct dd_pkt p;
+  struct dd_decision dc;
+  struct timespec a, b;
+  double worst = 0, total = 0;
+  const int64_t t0 = 10000000;
+  napi_value r;
+  CHECK(napi_get_value_uint32(env, argv[0], &size));
+  CHECK(napi_get_value_uint32(env, argv[1], &conns));
+  t = dd_table_new(size);
+  if (!t || conns > size || !conns) { dd_table_free(t); napi_throw_error(env, "E_DATAPLANE_TABLE", "bad bench sizes"); return NULL; }
+  memset(&sp, 0, sizeof(sp)); memset(dp, 0, sizeof(dp));
+  sp.vip = 0x0a3d0064; sp.port = 80; sp.protocol = 6; sp.scheduler = DD_SCHED_RR; sp.pmask = 0xffffffff; sp.dest_count = 2;
+  for (i = 0; i < 2; i++) { dp[i].addr = 0x0a3d000b + i; dp[i].port = 80; dp[i].weight = 1; dp[i].has_mac = 1; }
+  dd_set_services(t, &sp, 1, dp, 2);
+  p.daddr = sp.vip; p.dport = 80; p.proto = 6; p.tcpflags = DD_TH_SYN; p.iplen = 60;
+  for (i = 0; i < conns; i++) {
+    p.saddr = 0x0b000000 + (i >> 10); p.sport = (uint16_t)(1024 + (i & 1023));
+    dd_process(t, &p, t0 + (int64_t)i * 1000 / conns, &dc);
+  }
+  p.saddr = 0x0c000000; p.tcpflags = DD_TH_ACK;
+  for (int64_t now = t0 + 61000; t->used > 0 && calls < 1000000; now++, calls++) {
+    double ns;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    dd_process(t, &p, now, &dc);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+    total += ns;
+    if (ns > worst) worst = ns;
+  }
+  napi_create_object(env, &r);
+  set_num(env, r, "maxUs", worst / 1000);
+  set_num(env, r, "nsPerEntry", total / conns);
+  set_num(env, r, "calls", calls);
+  dd_table_free(t);
+  return r;
+}
+
+/* Benchmark entry (bench/conntable.ts): a SYN flood into a full table, timed inside C. `syns` SYNs from random
+ * sources at `rate` per second of the table's clock into a table of `size` slots (it fills, then every SYN
+ * evicts; entries that are not evicted expire after 60 s). Thread CPU time of each call and of each batch of 256
+ * calls (a packet loop's batch): the table's own share of a loop stall. */
+napi_value dd_bench_flood(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  uint32_t size, syns, rate, i, x = 12345;
+  struct dd_table *t;
+  struct dd_service_spec sp;
+  struct dd_dest_spec dp[2];
+  struct dd_pkt p;
+  struct dd_decision dc;
+  struct timespec a, b;
+  double worst = 0, total = 0, batch = 0, worst_batch = 0;
+  napi_value r;
+  CHECK(napi_get_value_uint32(env, argv[0], &size));
+  CHECK(napi_get_value_uint32(env, argv[1], &syns));
+  CHECK(napi_get_value_uint32(env, argv[2], &rate));
+  t = dd_table_new(size);
+  if (!t || !rate || !syns) { dd_table_free(t); napi_throw_error(env, "E_DATAPLANE_TABLE", "bad bench sizes"); return NULL; }
+  memset(&sp, 0, sizeof(sp)); memset(dp, 0, sizeof(dp));
+  sp.vip = 0x0a3d0064; sp.port = 80; sp.protocol = 6; sp.scheduler = DD_SCHED_WLC; sp.pmask = 0xffffffff; sp.dest_count = 2;
+  for (i = 0; i < 2; i++) { dp[i].addr = 0x0a3d000b + i; dp[i].port = 80; dp[i].weight = 1; dp[i].has_mac = 1; }
+  dd_set_services(t, &sp, 1, dp, 2);
+  p.daddr = sp.vip; p.dport = 80; p.proto = 6; p.tcpflags = DD_TH_SYN; p.iplen = 60;
+  for (i = 0; i < syns; i++) {
+    double ns;
+    x = x * 1664525u + 1013904223u;
+    p.saddr = 0x0a3e0000 + (x >> 16); p.sport = (uint16_t)(x * 2654435761u >> 16);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    dd_process(t, &p, 10000000 + (int64_t)i * 1000 / rate, &dc);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+    total += ns; batch += ns;
+    if (ns > worst) worst = ns;
+    if (i % 256 == 255) { if (batch > worst_batch) worst_batch = batch; batch = 0; }
+  }
+  napi_create_object(env, &r);
+  set_num(env, r, "maxCallUs", worst / 1000);
+  set_num(env, r, "maxBatchUs", worst_batch / 1000);
+  set_num(env, r, "meanNs", total / syns);
+  set_num(env, r, "evictions", (double)t->counters[DD_C_EVICTIONS]);
+  set_num(env, r, "used", t->used);
+  dd_table_free(t);
+  return r;
+}
+
 /* Args: handle, template (bool), proto, caddr, cport, vaddr, vport; returns the full 32-bit hash. */
 napi_value dd_table_hash(napi_env env, napi_callback_info info) {
   ARGS(7);

@@ -4,6 +4,8 @@
 #include <node_api.h>
 
 napi_value dd_bench_lookup(napi_env env, napi_callback_info info);
+napi_value dd_bench_expire(napi_env env, napi_callback_info info);
+napi_value dd_bench_flood(napi_env env, napi_callback_info info);
 napi_value dd_table_hash(napi_env env, napi_callback_info info);
 napi_value dd_table_set_hash_key(napi_env env, napi_callback_info info);
 

@@ -56,6 +56,10 @@ export interface NativeBinding {
   loopStop(h: Handle): void;
   /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
   benchLookup(size: number, conns: number, lookups: number): { insertNs: number; lookupNs: number; used: number; bytes: number };
+  /** Benchmark only: n SYNs over one second, then one packet per ms once all are due; thread CPU time in C. */
+  benchExpire?(size: number, conns: number): { maxUs: number; nsPerEntry: number; calls: number };
+  /** Benchmark only: `syns` random SYNs at `rate`/s of clock into a `size`-slot table; thread CPU time in C. */
+  benchFlood?(size: number, syns: number, rate: number): { maxCallUs: number; maxBatchUs: number; meanNs: number; evictions: number; used: number };
   /** Tests only: the connection hash of a key under the table's secret key, and fixing that key (empty table). */
   tableHash(h: Handle, template: boolean, proto: number, caddr: number, cport: number, vaddr: number, vport: number): number;
   tableSetHashKey(h: Handle, k0: bigint, k1: bigint): void;

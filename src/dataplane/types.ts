@@ -68,7 +68,8 @@ export interface DataPlaneStats {
   loopWakeups?: number;
   /** Embryonic connections (never ESTABLISHED) evicted to admit a new one while the table was full. Native only. */
   evictions?: number;
-  /** Longest a packet thread waited for and held the table lock for one batch since start, µs. Native only. */
+  /** Longest a packet thread waited for and held the table lock for one batch since the previous stats(), µs
+   *  (wall time: includes the thread being descheduled). Native only. */
   loopMaxUs?: number;
 }
 

@@ -78,6 +78,18 @@ sess.on('packet', (p) => frames.push(lengths ? p.header.readUInt32LE(12) : p.buf
 setTimeout(() => { sess.close(); process.stdout.write(JSON.stringify(frames) + '\\n', () => process.exit(0)); }, Number(ms));
 `;
 
+/** trafgen config: 54-byte SYNs to VIP:80 from random 10.62.x.y:port (outside every lab subnet, so nothing in the
+ *  lab answers them; real servers should drop 10.62.0.0/16 at ingress, see dropFlood). Checksums per frame. */
+export function synFloodConfig(): string {
+  return `{
+  ${DIR_MAC.split(':').map((b) => `0x${b}`).join(', ')},
+  0x02, 0x61, 0x00, 0x00, 0x01, 0x01, 0x08, 0x00,
+  0x45, 0x00, const16(40), drnd(2), 0x40, 0x00, 64, 6, csumip(14, 33),
+  10, 62, drnd(1), drnd(1), ${VIP.split('.').join(', ')},
+  drnd(2), const16(80), drnd(4), const32(0), 0x50, 0x02, const16(65535), csumtcp(14, 34), const16(0)
+}`;
+}
+
 export class DataPlaneLab {
   readonly lab: Lab;
   private harness?: ChildProcess;
@@ -109,13 +121,18 @@ export class DataPlaneLab {
     for (let i = 1; i <= servers; i++) this.lab.spawn(`rs${i}`, [process.execPath, '-e', SERVER_JS, `rs${i}`, String(port)]);
   }
 
+  /** PID of the running harness (the director process), for CPU accounting in benchmarks. */
+  get harnessPid(): number | undefined {
+    return this.harness?.pid;
+  }
+
   /** Backend the harness runs after start() (an 'afxdp' request may have fallen back to 'afpacket'). */
   backend = '';
 
-  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0): Promise<void> {
+  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0, tableSize = 1 << 16): Promise<void> {
     this.exited = undefined;
     this.stopped = false;
-    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(1 << 16), rxRing, bpfObject, xdpAttach, String(busyPollUs)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(tableSize), rxRing, bpfObject, xdpAttach, String(busyPollUs)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
     child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it
@@ -174,6 +191,13 @@ export class DataPlaneLab {
   /** A short command in a host's namespace (synchronous: lab.sh's stdin can race a fast exit into EPIPE). */
   sh(host: string, script: string): string {
     return execFileSync('ip', ['netns', 'exec', this.lab.ns(host), 'sh', '-c', script], { encoding: 'utf8', timeout: 10000 });
+  }
+
+  /** Real servers drop the SYN flood's sources (10.62.0.0/16) at ingress: no SYN-ACKs to addresses that do not exist. */
+  dropFlood(servers: number): void {
+    for (let i = 1; i <= servers; i++) {
+      this.sh(`rs${i}`, `nft -f - <<'E'\ntable netdev flood {\n  chain ing {\n    type filter hook ingress device eth0 priority 0; policy accept;\n    ip saddr 10.62.0.0/16 drop\n  }\n}\nE`);
+    }
   }
 
   /** Interface counters of a host's eth0 (from /sys). */
