@@ -1,7 +1,7 @@
 // The MySQL check against two real MariaDB servers in multi-master replication (the seed's topology), in a lab:
 // 2,000 probes leave the director unblocked under max_connect_errors = 10 while a bare connect+RST loop gets it
-// blocked (ERROR 1129), an auth failure is not a connect error, a restarted mysqld leaves no connect error; a stopped
-// SQL thread takes its server out with the reason; a dead peer keeps the survivor in.
+// blocked (ERROR 1129), an auth failure is not a connect error, neither a hung nor a restarted mysqld blocks it; a
+// stopped SQL thread takes its server out with the reason; a dead peer keeps the survivor in.
 import t from 'tap';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
@@ -131,7 +131,8 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
     t.equal(after.slice(after.lastIndexOf(false) + 1).length, 2, 'back after reentry / timeout = 2 good checks');
     await dir.call({ op: 'stop' });
   });
-  // One server behind a MySQL check (liveness only), the monitor running, the host cache cleared; stopped at the end.
+  // One server behind a MySQL check (liveness only), the monitor running, the host cache cleared: each case below
+  // starts from there and ends with the monitor stopped.
   const blocking = virtual({ name: 'blocking', address: '10.62.2.3', check: 'mysql', sendProgram: undefined, timeout: 1, reentry: 2,
     mysql: { ...mysqlOpts, checkReplication: false, checkReadOnly: false }, servers: [server('sql1.example.com', '10.62.2.4')] });
   const connects = async (): Promise<number> => (await dir.status()).find((s: Line) => s.virtual === 'blocking')!.connectsTotal as number;
@@ -143,6 +144,32 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
     t.teardown(() => dir.call({ op: 'stop' }));
     await dir.waitChange('sql1 up', (c) => c.virtual === 'blocking' && c.up, 20000, from);
   };
+
+  await t.test('max_connect_errors = 10: a mysqld hung through more than 10 reconnects does not block the director', async (t) => {
+    await monitorUp(t);
+    const aborted0 = await abortedConnects(sql1);
+    const c0 = await connects();
+    // Hung: the kernel still completes TCP handshakes, mysqld answers nothing, every reconnect times out. When it
+    // resumes, mysqld reads each connection left in its backlog; one abandoned before the greeting is a connect error.
+    const mark = dir.changes().length;
+    sql1.pause();
+    let resumed = false;
+    t.teardown(() => { if (!resumed) sql1.resume(); });
+    await dir.waitChange('sql1 out while hung', (c) => c.virtual === 'blocking' && !c.up, 20000, mark);
+    await waitFor('more reconnects than max_connect_errors while hung', async () => ((await connects()) - c0 > 12 ? true : undefined), 90000, 500);
+    sql1.resume();
+    resumed = true;
+    const mark2 = dir.changes().length;
+    const back = await dir.waitChange('sql1 back after the hang', (c) => c.virtual === 'blocking' && c.up, 30000, mark2).catch(() => undefined);
+    const hc = await hostCache(sql1);
+    const st = (await dir.status()).find((s: Line) => s.virtual === 'blocking');
+    const seen = `host_cache ${JSON.stringify(hc)}, Aborted_connects +${(await abortedConnects(sql1)) - aborted0}, ${(await connects()) - c0} monitor connections`;
+    t.ok(back, `sql1 back after the hang (status: ${st?.reason} ${st?.lastResult?.detail ?? ''}; ${seen})`);
+    t.equal(hc.COUNT_HOST_BLOCKED_ERRORS ?? 0, 0, `never refused with ERROR 1129 (${seen})`);
+    t.ok((hc.SUM_CONNECT_ERRORS ?? 0) < 10, 'the director stays below max_connect_errors');
+    t.same((await dir.call({ op: 'probe', spec, count: 1 })).reasons, { ok: 1 }, 'a NEW connection from the director gets in');
+    await sql1.query('FLUSH HOSTS'); // whatever happened above, the next case starts unblocked
+  });
 
   await t.test('max_connect_errors = 10: a restarted mysqld (monitor connection lost, reconnects refused, then a login) does not block the director', async (t) => {
     await monitorUp(t);
