@@ -7,7 +7,7 @@ import type { ProbeSpec } from '../../src/health/spec';
 
 interface Seen { accepted: number; ended: string[] }
 
-async function silentServer(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; seen: Seen }> {
+async function silentServer(t: { teardown(fn: () => unknown): void }, onAccept?: (s: Socket) => void): Promise<{ port: number; seen: Seen }> {
   const seen: Seen = { accepted: 0, ended: [] };
   const sockets: Socket[] = [];
   const srv: Server = createServer((s) => {
@@ -16,6 +16,7 @@ async function silentServer(t: { teardown(fn: () => unknown): void }): Promise<{
     // How the client gave the connection up: 'fin' (what mysqld counts as a handshake error) or 'rst'.
     s.on('end', () => seen.ended.push('fin'));
     s.on('error', (e: NodeJS.ErrnoException) => seen.ended.push(e.code === 'ECONNRESET' ? 'rst' : String(e.code)));
+    onAccept?.(s);
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   t.teardown(() => {
@@ -77,4 +78,16 @@ t.test('a refused connect is reported at once and retried on the next probe', as
   t.match(await refused.run(), { reason: 'connect_refused' });
   t.equal(refused.connectsTotal, 2, 'a failed login is not kept');
   await refused.close();
+});
+
+t.test('a pending login the server resets is not waited on: its error is reported, the next probe reconnects', async (t) => {
+  const { port, seen } = await silentServer(t, (s) => setTimeout(() => s.resetAndDestroy(), 300));
+  const probe = new MysqlProbe(spec(port));
+  t.match(await probe.run(), { reason: 'connect_timeout' }, 'no greeting within 200 ms');
+  await settle(300);
+  t.match(await probe.run(), { ok: false, reason: 'connection_lost' }, 'the reset login, reported at once');
+  t.match(await probe.run(), { reason: 'connect_timeout' });
+  t.equal(probe.connectsTotal, 2, 'a new login after the reset one');
+  t.equal(seen.accepted, 2);
+  await probe.close();
 });
