@@ -1,7 +1,8 @@
 // The MySQL check: a real client (mysql2) that authenticates (mysql_native_password, caching_sha2_password),
-// keeps ONE monitor connection open between probes, reconnects after an error and quits with COM_QUIT.
-// A completed login never counts as a connection error, so max_connect_errors cannot block the director.
+// keeps ONE monitor connection open between probes, reconnects after an error and quits with COM_QUIT. A login
+// mysqld has not answered yet is kept (never two at once) or reset, so a hung mysqld cannot count it as an error.
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import mysql from 'mysql2';
 import type { Connection, RowDataPacket } from 'mysql2';
 import type { Probe, ProbeResult } from './probe';
@@ -9,6 +10,24 @@ import type { ProbeSpec, MysqlProbeOptions } from './spec';
 import { judgeMysql, mysqlErrorReason, parseCredentials, replicaFactsFromRow, type MysqlFacts } from './mysqlJudge';
 
 type MysqlError = Error & { code?: string; errno?: number; fatal?: boolean };
+
+/** A login under way: mysqld may not have sent its greeting yet (hung, backlog) but may still answer it. */
+interface PendingLogin {
+  conn: Connection;
+  login: Promise<Connection>;
+  startedAt: number;
+  /** TCP handshake done: the connection sits in mysqld's accept queue or in mysqld. */
+  tcpUp: boolean;
+}
+
+/**
+ * How long an unanswered login is kept before it is reset and a new one opened: long enough that a server whose
+ * mysqld is merely hung costs at most one abandoned login a minute, short enough to get past a connection the
+ * server has silently forgotten (keepalive usually notices that first).
+ */
+export function pendingLoginLimitMs(connectTimeoutMs: number): number {
+  return Math.max(60_000, 6 * connectTimeoutMs);
+}
 
 function credentials(opts: MysqlProbeOptions): { user: string; password?: string } {
   if (!opts.credentialsFile) return { user: opts.user, password: opts.password };
@@ -28,26 +47,39 @@ export class MysqlProbe implements Probe {
   /** Monitor connections opened so far (reconnects show up here; a healthy server keeps it at 1). */
   connectsTotal = 0;
 
-  constructor(private readonly spec: ProbeSpec) {}
+  /** pendingLimitMs: pendingLoginLimitMs() of the connect timeout; unit tests shorten it. */
+  constructor(
+    private readonly spec: ProbeSpec,
+    private readonly pendingLimitMs = pendingLoginLimitMs(spec.mysql?.connectTimeoutMs ?? spec.timeoutMs),
+  ) {}
 
-  private connect(): Promise<Connection> {
+  /**
+   * Open a login. mysql2's own connect timeout stays off: at the probe's timeout an unanswered login is left
+   * running (see login()), because closing it is what mysqld counts against max_connect_errors when it resumes.
+   */
+  private open(connectTimeoutMs: number): PendingLogin {
     const opts = this.spec.mysql!;
     const cred = credentials(opts);
     this.connectsTotal++;
-    return new Promise((resolve, reject) => {
-      const conn = mysql.createConnection({
-        host: this.spec.address,
-        port: this.spec.port,
-        user: cred.user,
-        password: cred.password,
-        connectTimeout: opts.connectTimeoutMs ?? this.spec.timeoutMs,
-        enableKeepAlive: true,
-      });
-      // An idle monitor connection can still die (server restart, wait_timeout): forget it, reconnect next probe.
-      conn.on('error', () => {
-        if (this.conn === conn) this.conn = undefined;
-        conn.destroy();
-      });
+    const conn = mysql.createConnection({
+      host: this.spec.address,
+      port: this.spec.port,
+      user: cred.user,
+      password: cred.password,
+      connectTimeout: 0,
+      enableKeepAlive: true,
+      // A connection the server has forgotten (rebooted, dropped from a full accept queue) answers the first
+      // keepalive with RST: the pending login fails then rather than at the hard limit.
+      keepAliveInitialDelay: Math.max(1000, connectTimeoutMs),
+    });
+    const p: PendingLogin = { conn, startedAt: performance.now(), tcpUp: false, login: undefined as unknown as Promise<Connection> };
+    (conn as unknown as { stream: Socket }).stream.once('connect', () => (p.tcpUp = true));
+    // An idle monitor connection can still die (server restart, wait_timeout): forget it, reconnect next probe.
+    conn.on('error', () => {
+      if (this.conn === conn) this.conn = undefined;
+      conn.destroy();
+    });
+    p.login = new Promise<Connection>((resolve, reject) => {
       conn.connect((err) => {
         if (err) {
           conn.destroy();
@@ -55,6 +87,48 @@ export class MysqlProbe implements Probe {
         } else resolve(conn);
       });
     });
+    p.login.catch(() => undefined); // settled while no probe waits: the next probe reads the outcome
+    return p;
+  }
+
+  private pending: PendingLogin | undefined;
+
+  /** The login of this probe: the pending one if any (never a second one beside it), else a new one. */
+  private async login(connectTimeoutMs: number): Promise<Connection> {
+    let p = this.pending;
+    if (p && performance.now() - p.startedAt >= this.pendingLimitMs) {
+      this.abandon(p);
+      p = undefined;
+    }
+    if (!p) p = this.pending = this.open(connectTimeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), connectTimeoutMs)));
+    const outcome = await Promise.race([p.login.then((conn) => ({ conn }), (err: MysqlError) => ({ err })), timedOut]);
+    clearTimeout(timer);
+    if (outcome !== 'timeout') {
+      if (this.pending === p) this.pending = undefined;
+      if ('err' in outcome) throw outcome.err;
+      return outcome.conn;
+    }
+    const waited = Math.round(performance.now() - p.startedAt);
+    // Still in TCP's handshake: nothing reached mysqld, and a fresh SYN finds a server that came back sooner.
+    if (!p.tcpUp) this.abandon(p);
+    throw Object.assign(new Error(p.tcpUp ? `no answer from mysqld to the login pending for ${waited} ms (kept open)` : `TCP connect not answered within ${connectTimeoutMs} ms`), {
+      code: 'ETIMEDOUT',
+      fatal: true,
+    });
+  }
+
+  /**
+   * Give up a login mysqld has not answered. Reset (RST), not closed: mysqld counts a connection closed before its
+   * login as a handshake error against the director's host, but one reset while still in its accept queue has no
+   * peer address by the time mysqld takes it (getpeername fails), so it counts towards no host.
+   */
+  private abandon(p: PendingLogin): void {
+    if (this.pending === p) this.pending = undefined;
+    const stream = (p.conn as unknown as { stream: Socket }).stream;
+    if (p.tcpUp && !stream.destroyed) stream.resetAndDestroy();
+    p.conn.destroy();
   }
 
   private async facts(conn: Connection, timeoutMs: number): Promise<MysqlFacts> {
@@ -91,7 +165,7 @@ export class MysqlProbe implements Probe {
     let conn = this.conn;
     if (!conn) {
       try {
-        conn = await this.connect();
+        conn = await this.login(this.spec.mysql!.connectTimeoutMs ?? timeoutMs);
         this.conn = conn;
       } catch (e) {
         const err = e as MysqlError;
@@ -122,6 +196,7 @@ export class MysqlProbe implements Probe {
 
   /** COM_QUIT and close: the server logs a clean disconnect, not an aborted connection. */
   close(): Promise<void> {
+    if (this.pending) this.abandon(this.pending);
     const conn = this.conn;
     this.conn = undefined;
     if (!conn) return Promise.resolve();

@@ -1,7 +1,7 @@
 // The MySQL check against two real MariaDB servers in multi-master replication (the seed's topology), in a lab:
 // 2,000 probes leave the director unblocked under max_connect_errors = 10 while a bare connect+RST loop gets it
-// blocked (ERROR 1129), an auth failure is not a connect error, a restarted mysqld leaves no connect error; a stopped
-// SQL thread takes its server out with the reason; a dead peer keeps the survivor in.
+// blocked (ERROR 1129), an auth failure is not a connect error, neither a hung nor a restarted mysqld blocks it; a
+// stopped SQL thread takes its server out with the reason; a dead peer keeps the survivor in.
 import t from 'tap';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { Lab, labAvailable, waitFor } from '../lab/lab';
@@ -131,7 +131,8 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
     t.equal(after.slice(after.lastIndexOf(false) + 1).length, 2, 'back after reentry / timeout = 2 good checks');
     await dir.call({ op: 'stop' });
   });
-  // One server behind a MySQL check (liveness only), the monitor running, the host cache cleared; stopped at the end.
+  // One server behind a MySQL check (liveness only), the monitor running, the host cache cleared: each case below
+  // starts from there and ends with the monitor stopped.
   const blocking = virtual({ name: 'blocking', address: '10.62.2.3', check: 'mysql', sendProgram: undefined, timeout: 1, reentry: 2,
     mysql: { ...mysqlOpts, checkReplication: false, checkReadOnly: false }, servers: [server('sql1.example.com', '10.62.2.4')] });
   const connects = async (): Promise<number> => (await dir.status()).find((s: Line) => s.virtual === 'blocking')!.connectsTotal as number;
@@ -141,8 +142,51 @@ t.test('MySQL check against MariaDB multi-master', { skip: !labAvailable() && 'n
     await dir.call({ op: 'configure', config: config([blocking]) });
     await dir.call({ op: 'start' });
     t.teardown(() => dir.call({ op: 'stop' }));
-    await dir.waitChange('sql1 up', (c) => c.virtual === 'blocking' && c.up, 20000, from);
+    // A checker kept across stop/start (same config) may already be up: then there is no new change to wait for.
+    await waitFor('sql1 up', async () => {
+      const st = (await dir.status()).find((s: Line) => s.virtual === 'blocking');
+      return st?.state === 'up' && st.inTable ? true : dir.changes().slice(from).find((c) => c.virtual === 'blocking' && c.up);
+    }, 20000, 200);
   };
+
+  await t.test('max_connect_errors = 10: a mysqld hung through more than 10 failed checks and 12 abandoned logins does not block the director', async (t) => {
+    await monitorUp(t);
+    const aborted0 = await abortedConnects(sql1);
+    const peerErrors = async (): Promise<number> => Number((await sql1.query("SHOW GLOBAL STATUS LIKE 'Connection_errors_peer_address'"))[0][1]);
+    const peer0 = await peerErrors();
+    const c0 = await connects();
+    // Hung: the kernel still completes TCP handshakes, mysqld answers nothing, every login times out. When it
+    // resumes, mysqld reads each connection left in its backlog; one closed before its login is a connect error.
+    const mark = dir.changes().length;
+    const from = dir.lines.length;
+    sql1.pause();
+    let resumed = false;
+    t.teardown(() => { if (!resumed) sql1.resume(); });
+    await dir.waitChange('sql1 out while hung', (c) => c.virtual === 'blocking' && !c.up, 20000, mark);
+    const failed = () => dir.lines.slice(from).filter((l) => l.type === 'check' && l.virtual === 'blocking' && !l.ok);
+    await waitFor('more failed checks than max_connect_errors while hung', async () => (failed().length > 12 ? true : undefined), 90000, 500);
+    const reasons = failed().map((l) => l.reason as string);
+    t.same(reasons.slice(reasons.indexOf('connect_timeout')).filter((r) => r !== 'connect_timeout'), [], `after the monitor connection's query timeout, each check failed as connect_timeout (${reasons.join(' ')})`);
+    t.ok((await connects()) - c0 <= 1, `the monitor kept its one pending login instead of reconnecting (${(await connects()) - c0} new)`);
+    // Logins given up while mysqld is hung (a one-shot probe closed at its timeout: the path of a stop, a reload
+    // and of the pending-login hard limit): more of them than max_connect_errors.
+    for (let i = 0; i < 12; i++) t.same((await dir.call({ op: 'probe', spec: { ...spec, timeoutMs: 300 }, count: 1 })).reasons, { connect_timeout: 1 });
+    sql1.resume();
+    resumed = true;
+    const mark2 = dir.changes().length;
+    const back = await dir.waitChange('sql1 back after the hang', (c) => c.virtual === 'blocking' && c.up, 30000, mark2).catch(() => undefined);
+    const hc = await hostCache(sql1);
+    const st = (await dir.status()).find((s: Line) => s.virtual === 'blocking');
+    const seen = `host_cache ${JSON.stringify(hc)}, Aborted_connects +${(await abortedConnects(sql1)) - aborted0}, Connection_errors_peer_address +${(await peerErrors()) - peer0}, ${(await connects()) - c0} monitor connections`;
+    t.ok(back, `sql1 back after the hang (status: ${st?.reason} ${st?.lastResult?.detail ?? ''}; ${seen})`);
+    t.equal(hc.COUNT_HOST_BLOCKED_ERRORS ?? 0, 0, `never refused with ERROR 1129 (${seen})`);
+    t.equal(hc.SUM_CONNECT_ERRORS ?? 0, 0, 'no connect error held against the director');
+    t.equal(hc.COUNT_HANDSHAKE_ERRORS ?? 0, 0, 'no handshake error ever counted: the abandoned logins were reset in the accept queue');
+    t.ok((await peerErrors()) - peer0 >= 12, 'mysqld took them without a peer address (Connection_errors_peer_address)');
+    t.equal((await connects()) - c0, 1, 'the pending login became the monitor connection once mysqld answered');
+    t.same((await dir.call({ op: 'probe', spec, count: 1 })).reasons, { ok: 1 }, 'a NEW connection from the director gets in');
+    await sql1.query('FLUSH HOSTS'); // whatever happened above, the next case starts unblocked
+  });
 
   await t.test('max_connect_errors = 10: a restarted mysqld (monitor connection lost, reconnects refused, then a login) does not block the director', async (t) => {
     await monitorUp(t);

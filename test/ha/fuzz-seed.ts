@@ -1,0 +1,31 @@
+// Seeded randomness for the HA codec fuzz: mulberry32 (as in test/config/fuzz.test.ts), a fresh seed each run
+// unless FUZZ_SEED is set, and the seed put in the assertion messages so a failing run can be replayed.
+import { randomInt } from 'node:crypto';
+
+export interface FuzzRandom {
+  seed: number;
+  /** [0, 1), like Math.random. */
+  random(): number;
+  /** n pseudo-random bytes (replaces crypto.randomBytes, which cannot be seeded). */
+  bytes(n: number): Buffer;
+  /** For assertion messages: how to replay this run. */
+  replay: string;
+}
+
+export function fuzzRandom(): FuzzRandom {
+  const env = process.env.FUZZ_SEED;
+  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : randomInt(2 ** 32 - 1);
+  let a = seed;
+  const random = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  const bytes = (n: number): Buffer => {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = Math.floor(random() * 256);
+    return b;
+  };
+  return { seed, random, bytes, replay: `seed ${seed}, replay with FUZZ_SEED=${seed}` };
+}
