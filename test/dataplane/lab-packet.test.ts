@@ -97,6 +97,11 @@ E`);
     t.ok((st.drops.no_dest ?? 0) >= 2, `counted as no_dest: ${st.drops.no_dest}`);
   });
 
+  await t.test('other ICMP to the VIP stays the kernel\'s: the director answers ping', async (t) => {
+    const r = await d.lab.exec('cli', ['ping', '-c', '1', '-W', '3', VIP], { timeoutMs: 10000 });
+    t.equal(r.code, 0, `ping ${VIP} answered${r.code ? `: ${r.stdout}${r.stderr}` : ''}`);
+  });
+
   await t.test('fragments: UDP datagrams of 4000 bytes through the VIP reach one server whole', async (t) => {
     const before = (await d.call<Stats>('stats')).fragments ?? 0;
     const got = (await run(d, 'cli', BIG_UDP_JS, [VIP, '54', '4000', '6'])) as string[];
