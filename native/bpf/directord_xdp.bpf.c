@@ -11,7 +11,8 @@
 #include <bpf/bpf_endian.h>
 
 /* Keys filled by the loader (native/src/afxdp.c); network byte order for vip and port.
- * proto 0 + port 0: every packet to the VIP (fwmark and port-0 services). proto 255: fragments to the VIP. */
+ * proto 0 + port 0: every packet to the VIP (fwmark and port-0 services). proto 255: fragments to the VIP.
+ * proto 1 + port 0: ICMP destination unreachable / source quench / time exceeded to the VIP (relayed to the flow's real server). */
 struct svc_key {
   __u32 vip;
   __u16 port;
@@ -116,6 +117,12 @@ int directord_xdp(struct xdp_md *ctx) {
   k.vip = ip->daddr;
   if (ip->frag_off & bpf_htons(0x3fff)) {
     k.proto = 255;
+    return bpf_map_lookup_elem(&dd_services, &k) ? deliver(ctx, ip, 0, 0, big) : XDP_PASS;
+  }
+  if (ip->protocol == IPPROTO_ICMP && ip->ihl >= 5) {
+    __u8 *icmp = (__u8 *)ip + ip->ihl * 4;
+    if ((void *)(icmp + 1) > end || (icmp[0] != 3 && icmp[0] != 4 && icmp[0] != 11)) return XDP_PASS;   /* echo etc.: the kernel's */
+    k.proto = IPPROTO_ICMP;
     return bpf_map_lookup_elem(&dd_services, &k) ? deliver(ctx, ip, 0, 0, big) : XDP_PASS;
   }
   /* A malformed header goes to the kernel, which drops it (the user-space parser never sees it). */

@@ -5,7 +5,7 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 6
+#define DD_ABI_VERSION 7
 /* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
 #define DD_MAX_SPIN_US 10000
 
@@ -31,15 +31,16 @@ enum dd_verdict {
   DD_V_NOT_IPV4,       /* ethertype is not IPv4 (ARP etc. are the kernel's) */
   DD_V_VLAN,           /* 802.1Q tagged: not on a VLAN interface of ours */
   DD_V_BAD_IHL,        /* IHL < 5 or version != 4 or total length < header */
-  DD_V_FRAGMENT,       /* IP fragment: no ports to schedule on */
+  DD_V_FRAGMENT,       /* non-first IP fragment whose first fragment was not seen (or has aged out) */
   DD_V_NO_SERVICE,     /* no virtual service for proto/VIP/port (incl. non-TCP to a TCP service) */
   DD_V_NO_CONN,        /* TCP without SYN and no connection entry (IPVS lets the local stack have it) */
-  DD_V_NO_DEST,        /* scheduler found no available dest (IPVS: ICMP unreachable + drop) */
+  DD_V_NO_DEST,        /* scheduler found no available dest: ICMP port unreachable (rate-limited) + drop */
   DD_V_DEST_UNAVAILABLE, /* connection's dest was removed (expire_nodest_conn semantics) */
   DD_V_NO_MAC,         /* dest chosen but its Ethernet address is unknown */
   DD_V_NOT_ACTIVE,     /* forwarding disabled (standby director) */
   DD_V_TABLE_FULL,     /* connection table out of slots */
   DD_V_TX_ERROR,       /* the send failed */
+  DD_V_ICMP_NO_CONN,   /* ICMP error about a VIP flow with no connection entry or persistence template */
   DD_V_COUNT
 };
 
@@ -94,9 +95,13 @@ struct dd_conn_record {
 
 /* Global counters, as one uint64 array in this order, followed by DD_V_COUNT verdict counters.
  * DD_C_EVICTIONS: embryonic entries evicted for a new connection when the table was full.
+ * DD_C_ICMP_RELAYED: ICMP errors about a VIP flow sent on to its real server (counted among the forwarded frames).
+ * DD_C_ICMP_UNREACH_SENT / _LIMITED: port unreachables answered for DD_V_NO_DEST, and those the rate limit held back.
+ * DD_C_FRAGMENTS: non-first fragments sent on to the real server of their first fragment.
  * DD_C_LOOP_MAX_US: longest a packet loop held (or waited for) the table lock for one batch, in µs, since the
  * previous read of the counters (a maximum, reset by tableCounters). */
 enum dd_global_counter { DD_C_RX_FRAMES = 0, DD_C_TX_FRAMES, DD_C_RX_BYTES, DD_C_CONNS, DD_C_SYNC_OVERFLOW,
-  DD_C_RING_DROPS, DD_C_LOOP_WAKEUPS, DD_C_EVICTIONS, DD_C_LOOP_MAX_US, DD_C_COUNT };
+  DD_C_RING_DROPS, DD_C_LOOP_WAKEUPS, DD_C_EVICTIONS, DD_C_LOOP_MAX_US, DD_C_ICMP_RELAYED, DD_C_ICMP_UNREACH_SENT,
+  DD_C_ICMP_UNREACH_LIMITED, DD_C_FRAGMENTS, DD_C_COUNT };
 
 #endif

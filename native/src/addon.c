@@ -9,6 +9,7 @@
 #include "abi.h"
 #include "afpacket.h"
 #include "core.h"
+#include "forward.h"
 #include "handle.h"
 #include "napi_util.h"
 #include "probes.h"
@@ -108,6 +109,8 @@ static napi_value table_set_forwarding(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value copy_out(napi_env env, const void *src, size_t len);
+
 static napi_value decision_value(napi_env env, struct handle *h, int verdict, const struct dd_decision *dc) {
   napi_value arr;
   double dest = -1, dport = -1;
@@ -140,6 +143,40 @@ static napi_value table_process_frame(napi_env env, napi_callback_info info) {
   return decision_value(env, h, v, v == DD_V_FORWARD || v == DD_V_NO_MAC || v == DD_V_DEST_UNAVAILABLE ? &dc : NULL);
 }
 
+/* Test entry: one frame through dd_forward_frame, the step every packet loop runs (frame in, frame out). Args: handle,
+ * frame (not modified), nowMs, our MAC. Returns [result (0 drop, 1 forward, 2 reply), verdict index, frame out or
+ * null]: the forwarded frame, or the reply in place of a dropped one. */
+static napi_value table_forward_frame(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  struct handle *h = get_handle(env, argv[0]);
+  void *fb, *mb;
+  size_t fl, ml;
+  uint8_t *copy, reply[DD_REPLY_MAX];
+  uint32_t rlen = 0;
+  uint64_t before[DD_V_COUNT];
+  int r, v = DD_V_FORWARD, i;
+  napi_value arr, out, nul;
+  if (!h || get_buffer(env, argv[1], &fb, &fl) || get_buffer(env, argv[3], &mb, &ml)) return NULL;
+  if (ml != 6) { napi_throw_error(env, "E_DATAPLANE_MAC", "our MAC must be 6 bytes"); return NULL; }
+  int64_t now = clock_arg(env, argv[2]);
+  copy = malloc(fl ? fl : 1);
+  if (!copy) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
+  memcpy(copy, fb, fl);
+  pthread_mutex_lock(&h->t->lock);
+  memcpy(before, h->t->verdicts, sizeof(before));
+  r = dd_forward_frame(h->t, copy, (uint32_t)fl, (uint32_t)fl, now, mb, reply, &rlen);
+  for (i = 0; i < DD_V_COUNT; i++) if (h->t->verdicts[i] != before[i]) v = i;
+  pthread_mutex_unlock(&h->t->lock);
+  napi_create_array_with_length(env, 3, &arr);
+  napi_set_element(env, arr, 0, num(env, r));
+  napi_set_element(env, arr, 1, num(env, v));
+  napi_get_null(env, &nul);
+  out = r == 1 ? copy_out(env, copy, fl) : r == 2 ? copy_out(env, reply, rlen) : nul;
+  napi_set_element(env, arr, 2, out ? out : nul);
+  free(copy);
+  return arr;
+}
+
 /* Test entry: a packet summary (no frame). Args: handle, saddr, sport, daddr, dport, proto, tcpflags, iplen, nowMs. */
 static napi_value table_process_packet(napi_env env, napi_callback_info info) {
   ARGS(9);
@@ -150,6 +187,7 @@ static napi_value table_process_packet(napi_env env, napi_callback_info info) {
   int i;
   if (!h) return NULL;
   for (i = 0; i < 7; i++) CHECK(napi_get_value_uint32(env, argv[1 + i], &v[i]));
+  memset(&p, 0, sizeof(p));
   p.saddr = v[0]; p.sport = (uint16_t)v[1]; p.daddr = v[2]; p.dport = (uint16_t)v[3];
   p.proto = (uint8_t)v[4]; p.tcpflags = (uint8_t)v[5]; p.iplen = v[6];
   int64_t now = clock_arg(env, argv[8]);
@@ -318,11 +356,13 @@ static void set_names(napi_env env, napi_value obj, const char *k, const char *c
 
 /* Names in enum order (abi.h), so TypeScript maps indices without a copy of the enums. */
 static const char *const verdict_names[DD_V_COUNT] = { "forward", "truncated", "not_ipv4", "vlan", "bad_ihl", "fragment",
-  "no_service", "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error" };
+  "no_service", "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error",
+  "icmp_no_conn" };
 static const char *const state_names[DD_S_COUNT] = { "NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT",
   "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "UDP", "ASSURED" };
 static const char *const counter_names[DD_C_COUNT] = { "rxFrames", "txFrames", "rxBytes", "conns", "syncOverflow",
-  "ringDrops", "loopWakeups", "evictions", "loopMaxUs" };
+  "ringDrops", "loopWakeups", "evictions", "loopMaxUs", "icmpRelayed", "icmpUnreachSent", "icmpUnreachLimited",
+  "fragments" };
 static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh" };
 
 /* Sizes and offsets of every record in abi.h, so native.ts never hard-codes a layout. */
@@ -371,7 +411,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "abiVersion", abi_version }, { "layout", layout }, { "nowMs", now_ms }, { "parseFrame", parse_frame },
     { "tableCreate", table_create }, { "tableSetServices", table_set_services }, { "tableSetTimeouts", table_set_timeouts },
     { "tableSetForwarding", table_set_forwarding }, { "tableProcessFrame", table_process_frame },
-    { "tableProcessPacket", table_process_packet }, { "tableCounters", table_counters },
+    { "tableProcessPacket", table_process_packet }, { "tableForwardFrame", table_forward_frame }, { "tableCounters", table_counters },
     { "tableDestStats", table_dest_stats }, { "tableConnections", table_connections },
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
     { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },

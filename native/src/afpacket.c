@@ -44,6 +44,7 @@ struct dd_loop {
   volatile int stop;
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
+  uint8_t reply[VNET_LEN + DD_REPLY_MAX];   /* an all-zero virtio-net header, then the reply frame */
 };
 
 int64_t dd_now_ms(void) {
@@ -92,6 +93,18 @@ static void flush(struct dd_loop *l, unsigned n) {
   }
 }
 
+/* One frame through dd_forward_frame: 1 to send it on; a reply (rare: rate-limited ICMP) goes out at once. */
+static int step(struct dd_loop *l, uint8_t *f, uint32_t caplen, uint32_t wirelen, int64_t now) {
+  uint32_t rlen = 0;
+  int r = dd_forward_frame(l->t, f, caplen, wirelen, now, l->mac, l->reply + VNET_LEN, &rlen);
+  if (r == 2) {
+    const uint8_t *b = l->vnet ? l->reply : l->reply + VNET_LEN;
+    if (send(l->tx, b, rlen + (l->vnet ? VNET_LEN : 0), MSG_DONTWAIT) < 0) l->t->verdicts[DD_V_TX_ERROR]++;
+    else l->t->counters[DD_C_TX_FRAMES]++;
+  }
+  return r == 1;
+}
+
 static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
   struct dd_table *t = l->t;
   struct tpacket3_hdr *h = (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
@@ -101,7 +114,7 @@ static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
   pthread_mutex_lock(&t->lock);
   for (i = 0; i < n; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
     uint8_t *f = (uint8_t *)h + h->tp_mac;
-    if (!dd_forward_frame(t, f, h->tp_snaplen, h->tp_len, now, l->mac)) continue;
+    if (!step(l, f, h->tp_snaplen, h->tp_len, now)) continue;
     l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
     l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
     out++;
@@ -148,7 +161,7 @@ static void *loop_main_v2(void *arg) {
     for (k = 0; k < n; k++) {
       struct tpacket2_hdr *h = batch[k];
       uint8_t *f = (uint8_t *)h + h->tp_mac;
-      if (!dd_forward_frame(t, f, h->tp_snaplen, h->tp_len, now, l->mac)) continue;
+      if (!step(l, f, h->tp_snaplen, h->tp_len, now)) continue;
       l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
       l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
       out++;

@@ -192,9 +192,13 @@ static void *xdp_main(void *arg) {
     for (i = 0; i < n; i++) {
       const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
       uint8_t *f = xsk_umem__get_data(x->umem_area, d->addr);
-      if (dd_forward_frame(t, f, d->len, d->len, now, x->mac)) {
+      uint8_t reply[DD_REPLY_MAX];
+      uint32_t rlen = 0;
+      int r = dd_forward_frame(t, f, d->len, d->len, now, x->mac, reply, &rlen);
+      if (r == 2) memcpy(f, reply, rlen);   /* the reply takes the frame's place in its 4 KiB chunk */
+      if (r) {
         fwd[nf] = d->addr;
-        fwd_len[nf++] = d->len;
+        fwd_len[nf++] = r == 2 ? rlen : d->len;
       }
       else drop[nd++] = d->addr;
     }

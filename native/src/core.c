@@ -119,6 +119,12 @@ static int check_template(struct dd_table *t, uint32_t ti, const struct dd_servi
   return 1;
 }
 
+/* The persistence template of the packet's client for service s (ip_vs_sched_persist's key), or DD_NIL. */
+static uint32_t template_lookup(struct dd_table *t, const struct dd_service *s, const struct dd_pkt *p, int64_t now) {
+  return dd_lookup(t, 1, s->fwmark ? 0 : p->proto, p->saddr & s->pmask, 0, s->fwmark ? s->fwmark : s->vip,
+                   s->fwmark || s->port == 21 ? 0 : s->port, now);
+}
+
 /* ip_vs_schedule / ip_vs_sched_persist: returns the new connection or DD_NIL with d->verdict set. */
 static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p, int64_t now, struct dd_decision *dc) {
   struct dd_service *s = &t->svcs[si];
@@ -129,7 +135,7 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
     uint8_t tproto = s->fwmark ? 0 : p->proto;
     uint32_t tv = s->fwmark ? s->fwmark : s->vip;
     uint16_t tport = s->fwmark || s->port == 21 ? 0 : s->port;
-    ti = dd_lookup(t, 1, tproto, snet, 0, tv, tport, now);
+    ti = template_lookup(t, s, p, now);
     if (ti == DD_NIL || !check_template(t, ti, s)) {
       dest = dd_schedule(t, s, p->saddr);
       if (dest == DD_NIL) { dc->verdict = DD_V_NO_DEST; return DD_NIL; }
@@ -168,12 +174,68 @@ static int nodest_expires(struct dd_table *t, const struct dd_conn *c, const str
   return s ? s->expire_nodest_conn : 0;
 }
 
+/* Counted like any frame of the flow; the decision names the dest, whose MAC the caller writes. */
+static void send_to_dest(struct dd_table *t, uint32_t dest, const struct dd_pkt *p, struct dd_decision *dc) {
+  struct dd_dest *d = &t->dests[dest];
+  dc->dest = dest;
+  dc->svc = d->svc;
+  d->in_pkts++; d->in_bytes += p->iplen;
+  if (d->svc != DD_NO_DEST) { t->svcs[d->svc].in_pkts++; t->svcs[d->svc].in_bytes += p->iplen; }
+  if (!d->has_mac) dc->verdict = DD_V_NO_MAC;
+}
+
+/* ip_vs_in_icmp for DR: an ICMP error about a VIP flow (p describes the flow the client's way round) goes unchanged
+ * to the real server that owns the flow, found by its connection entry, else its client's persistence template.
+ * Fragmentation needed reaching that server is what lets it lower its path MTU. The table does not change. */
+static void process_icmp(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *dc) {
+  uint32_t ci = dd_lookup(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, now), si, dest = DD_NIL;
+  if (ci != DD_NIL) dest = t->conns[ci].dest;
+  else {
+    const struct dd_service *s = find_service(t, p, &si);
+    if (s && s->persistent_ms) {
+      uint32_t ti = template_lookup(t, s, p, now);
+      if (ti != DD_NIL) dest = t->conns[ti].dest;
+    }
+  }
+  if (dest == DD_NIL || !t->dests[dest].available) { dc->verdict = DD_V_ICMP_NO_CONN; return; }
+  send_to_dest(t, dest, p, dc);
+  if (dc->verdict == DD_V_FORWARD) t->counters[DD_C_ICMP_RELAYED]++;
+}
+
+static struct dd_frag *frag_slot(struct dd_table *t, const struct dd_pkt *p) {
+  return &t->frags[dd_conn_hash(t, 2, p->proto, p->saddr, p->ipid, p->daddr, 0) & (DD_FRAG_SLOTS - 1)];
+}
+
+/* A first fragment was sent to `dest`: its datagram's later fragments follow it there. A colliding older entry is
+ * overwritten (its datagram's remaining fragments are then dropped as DD_V_FRAGMENT). */
+static void frag_remember(struct dd_table *t, const struct dd_pkt *p, uint32_t dest, int64_t now) {
+  struct dd_frag *e = frag_slot(t, p);
+  e->saddr = p->saddr; e->daddr = p->daddr; e->ipid = p->ipid; e->proto = p->proto;
+  e->dest = (uint16_t)dest; e->daddr_dest = t->dests[dest].addr;
+  e->expires = now + DD_FRAG_TIMEOUT_MS;
+  e->in_use = 1;
+}
+
+/* A later fragment: to the dest of its first fragment, if that one passed here within DD_FRAG_TIMEOUT_MS. */
+static void process_frag(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *dc) {
+  struct dd_frag *e = frag_slot(t, p);
+  if (!e->in_use || e->expires < now || e->saddr != p->saddr || e->daddr != p->daddr || e->ipid != p->ipid ||
+      e->proto != p->proto || !t->dests[e->dest].available || t->dests[e->dest].addr != e->daddr_dest) {
+    dc->verdict = DD_V_FRAGMENT;
+    return;
+  }
+  send_to_dest(t, e->dest, p, dc);
+  if (dc->verdict == DD_V_FORWARD) t->counters[DD_C_FRAGMENTS]++;
+}
+
 void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *dc) {
   uint32_t ci, si;
   struct dd_conn *c;
   struct dd_dest *d;
   dc->verdict = DD_V_FORWARD; dc->dest = DD_NIL; dc->svc = DD_NIL; dc->state = 0; dc->created = 0;
   dd_expire(t, now, DD_EXPIRE_BUDGET);
+  if (p->pflags & DD_PF_ICMP) { process_icmp(t, p, now, dc); return; }
+  if (p->pflags & DD_PF_FRAG_LATER) { process_frag(t, p, now, dc); return; }
   ci = dd_lookup(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, now);
   /* conn_reuse_mode 1: a SYN for a closed, uncontrolled entry starts a new connection. */
   if (ci != DD_NIL && p->proto == 6 && (p->tcpflags & DD_TH_SYN)) {
@@ -216,6 +278,7 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   dc->state = c->state;
   dd_conn_rearm(t, ci, now);
   if (!d->has_mac) dc->verdict = DD_V_NO_MAC;
+  else if (p->pflags & DD_PF_FRAG_FIRST) frag_remember(t, p, c->dest, now);
 }
 
 uint32_t dd_conn_insert(struct dd_table *t, const struct dd_conn_record *r, uint32_t dest, uint16_t svc, int64_t now) {

@@ -17,11 +17,33 @@
 #define DD_EXPIRE_BUDGET 2048u
 #define DD_EXPIRE_ALL 0xffffffffu
 
+/* ICMP port unreachables for DD_V_NO_DEST: a token bucket per table (the kernel's icmp_msgs_per_sec/_burst). */
+#define DD_ICMP_RATE_PER_S 1000u
+#define DD_ICMP_BURST 50u
+/* A reply is at most Ethernet + IP + ICMP + the offending IP header (60) + 8 bytes of it (RFC 792). */
+#define DD_REPLY_MAX (14u + 20u + 8u + 60u + 8u)
+/* Fragments: (saddr, daddr, id, proto) of a first fragment -> its dest, for the later ones; direct-mapped. */
+#define DD_FRAG_SLOTS 4096u
+#define DD_FRAG_TIMEOUT_MS 2000
+
+#define DD_PF_ICMP 1        /* an ICMP error: the fields describe the embedded flow, turned into the client's view */
+#define DD_PF_FRAG_FIRST 2  /* first fragment of a datagram (MF, offset 0): ports present */
+#define DD_PF_FRAG_LATER 4  /* a later fragment: no ports (sport = dport = 0), matched by ipid */
+
 /* One parsed frame (or a packet summary from a test), host byte order. */
 struct dd_pkt {
   uint32_t saddr, daddr, iplen;
   uint16_t sport, dport;
   uint8_t proto, tcpflags;
+  uint8_t pflags;               /* DD_PF_* */
+  uint16_t ipid;
+};
+
+struct dd_frag {
+  uint32_t saddr, daddr, daddr_dest;  /* daddr_dest: the dest's address, so a reused dest slot never matches */
+  int64_t expires;
+  uint16_t ipid, dest;
+  uint8_t proto, in_use;
 };
 
 #define DD_TH_FIN 0x01
@@ -109,6 +131,11 @@ struct dd_table {
   uint32_t sync_head, sync_count;
   int sync_enabled;
   volatile int forwarding;
+  int64_t icmp_refill_ms;       /* token bucket of the port unreachables */
+  uint32_t icmp_tokens;
+  uint16_t icmp_ipid;
+  uint8_t icmp_started;
+  struct dd_frag frags[DD_FRAG_SLOTS];
 };
 
 struct dd_table *dd_table_new(uint32_t size);
@@ -123,6 +150,10 @@ void dd_expire(struct dd_table *t, int64_t now, uint32_t budget);
 void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *d);
 /* Verdict of the frame parser; fills p when DD_V_FORWARD. */
 int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p);
+/* For a DD_V_NO_DEST frame (already parsed, so its headers are in bounds): writes an ICMP port unreachable from
+ * `ourmac` to the frame's sender into out (DD_REPLY_MAX bytes) and returns its length, or 0 when the rate limit
+ * (or the sender's address) says no reply. */
+uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, const uint8_t ourmac[6], int64_t now, uint8_t *out);
 uint32_t dd_stats(struct dd_table *t, struct dd_dest_stats *out, uint32_t max);
 uint32_t dd_connections(struct dd_table *t, int64_t now, struct dd_conn_record *out, uint32_t max);
 uint32_t dd_drain_sync(struct dd_table *t, struct dd_conn_record *out, uint32_t max);

@@ -1,5 +1,7 @@
 /* The per-frame step shared by every packet loop (AF_PACKET v2/v3, AF_XDP): count, parse, decide, rewrite the
- * MACs. Called with t->lock held; returns 1 when the frame is to be sent on, 0 when it was counted as a drop. */
+ * MACs. Called with t->lock held. Returns 1 when the frame is to be sent on, 2 when instead the reply written to
+ * `reply` (DD_REPLY_MAX bytes, *replylen long) is to be sent (an ICMP port unreachable for DD_V_NO_DEST), 0 when the
+ * frame was counted as a drop and nothing is sent. */
 #ifndef DIRECTORD_FORWARD_H
 #define DIRECTORD_FORWARD_H
 #include <string.h>
@@ -7,7 +9,7 @@
 #include "core.h"
 
 static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t caplen, uint32_t wirelen, int64_t now,
-                                   const uint8_t mac[6]) {
+                                   const uint8_t mac[6], uint8_t *reply, uint32_t *replylen) {
   struct dd_pkt p;
   struct dd_decision dc;
   int v;
@@ -17,7 +19,11 @@ static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t capl
   else if (!t->forwarding) v = DD_V_NOT_ACTIVE;
   else v = dd_parse_frame(f, caplen, &p);
   if (v == DD_V_FORWARD) { dd_process(t, &p, now, &dc); v = dc.verdict; }
-  if (v != DD_V_FORWARD) { t->verdicts[v]++; return 0; }
+  if (v != DD_V_FORWARD) {
+    t->verdicts[v]++;
+    if (v == DD_V_NO_DEST && (*replylen = dd_icmp_unreach(t, f, mac, now, reply)) != 0) return 2;
+    return 0;
+  }
   memcpy(f, t->dests[dc.dest].mac, 6);
   memcpy(f + 6, mac, 6);
   return 1;

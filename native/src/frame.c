@@ -1,9 +1,38 @@
-/* Ethernet/IPv4/TCP/UDP frame parser: reads only what a DR director needs and classifies every other frame
- * by reason. It never reads past `len` (fuzzed by test/dataplane/frame-fuzz.test.ts). */
+/* Ethernet/IPv4/TCP/UDP/ICMP frame parser: reads only what a DR director needs and classifies every other frame
+ * by reason; and the one frame the director writes itself, an ICMP port unreachable. It never reads past `len`
+ * (fuzzed by test/dataplane/frame-fuzz.test.ts). */
+#include <string.h>
 #include "core.h"
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline uint32_t rd32(const uint8_t *p) { return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]; }
+static inline void wr16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+/* ICMP errors about a VIP flow (ip_vs_in_icmp): the embedded packet is the real server's reply, VIP:vport ->
+ * client:cport, as the router saw it. The flow is described the client's way round, so it is looked up like the
+ * client's own packets. Other ICMP (echo to the VIP, redirects) is the kernel's. */
+static int parse_icmp(const uint8_t *l4, uint32_t l4len, struct dd_pkt *p) {
+  const uint8_t *e;
+  uint32_t eihl, elen;
+  if (l4len < 8) return DD_V_TRUNCATED;
+  if (l4[0] != 3 && l4[0] != 4 && l4[0] != 11) return DD_V_NO_SERVICE;   /* unreachable, source quench, time exceeded */
+  e = l4 + 8;
+  elen = l4len - 8;
+  if (elen < 20) return DD_V_TRUNCATED;
+  if ((e[0] >> 4) != 4) return DD_V_BAD_IHL;
+  eihl = (uint32_t)(e[0] & 15) * 4;
+  if (eihl < 20) return DD_V_BAD_IHL;
+  if (elen < eihl + 8) return DD_V_TRUNCATED;   /* RFC 792: the header + 64 bits, i.e. both ports */
+  if (rd16(e + 6) & 0x1fff) return DD_V_FRAGMENT;   /* about a later fragment: no ports to find the flow by */
+  if (e[9] != 6 && e[9] != 17) return DD_V_NO_SERVICE;
+  p->proto = e[9];
+  p->saddr = rd32(e + 16);
+  p->daddr = rd32(e + 12);
+  p->sport = rd16(e + eihl + 2);
+  p->dport = rd16(e + eihl);
+  p->pflags = DD_PF_ICMP;
+  return DD_V_FORWARD;
+}
 
 int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
   const uint8_t *ip, *l4;
@@ -28,7 +57,15 @@ int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
   p->daddr = rd32(ip + 16);
   p->iplen = tot;
   p->tcpflags = 0;
-  if (frag & 0x3fff) return DD_V_FRAGMENT;   /* MF set or offset != 0 */
+  p->pflags = 0;
+  p->ipid = rd16(ip + 4);
+  if (frag & 0x1fff) {   /* a later fragment: matched to its first one by (saddr, daddr, id, proto) */
+    if (p->proto != 6 && p->proto != 17) return DD_V_NO_SERVICE;
+    p->sport = p->dport = 0;
+    p->pflags = DD_PF_FRAG_LATER;
+    return DD_V_FORWARD;
+  }
+  if (frag & 0x2000) p->pflags = DD_PF_FRAG_FIRST;
   l4 = ip + ihl;
   l4len = tot - ihl;
   if (p->proto == 6) {
@@ -39,9 +76,57 @@ int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
     if (l4len < 8) return DD_V_TRUNCATED;
   } else {
     p->sport = p->dport = 0;
+    if (p->proto == 1 && !(frag & 0x2000)) return parse_icmp(l4, l4len, p);
     return DD_V_NO_SERVICE;
   }
   p->sport = rd16(l4);
   p->dport = rd16(l4 + 2);
   return DD_V_FORWARD;
+}
+
+static uint16_t csum(const uint8_t *b, uint32_t n) {
+  uint32_t s = 0, i;
+  for (i = 0; i + 1 < n; i += 2) s += rd16(b + i);
+  if (n & 1) s += (uint32_t)b[n - 1] << 8;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return (uint16_t)~s;
+}
+
+/* ip_vs_leave's icmp_send(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH): from the VIP, back through the frame's sender. */
+uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, const uint8_t ourmac[6], int64_t now, uint8_t *out) {
+  const uint8_t *ip = f + 14;
+  uint32_t ihl = (uint32_t)(ip[0] & 15) * 4, saddr = rd32(ip + 12), len = 14 + 20 + 8 + ihl + 8;
+  uint8_t *o = out + 14, *ic = out + 34;
+  /* Never to a source that cannot have sent it (0/8, multicast, broadcast), as icmp_send refuses. */
+  if ((saddr >> 24) == 0 || saddr >= 0xe0000000u) return 0;
+  if (!t->icmp_started) {
+    t->icmp_started = 1;
+    t->icmp_tokens = DD_ICMP_BURST;
+    t->icmp_refill_ms = now;
+  } else if (now > t->icmp_refill_ms) {
+    uint64_t add = (uint64_t)(now - t->icmp_refill_ms) * DD_ICMP_RATE_PER_S / 1000;
+    t->icmp_tokens = add + t->icmp_tokens >= DD_ICMP_BURST ? DD_ICMP_BURST : t->icmp_tokens + (uint32_t)add;
+    t->icmp_refill_ms = now;
+  }
+  if (!t->icmp_tokens) { t->counters[DD_C_ICMP_UNREACH_LIMITED]++; return 0; }
+  t->icmp_tokens--;
+  memcpy(out, f + 6, 6);
+  memcpy(out + 6, ourmac, 6);
+  wr16(out + 12, 0x0800);
+  memset(o, 0, 28);
+  o[0] = 0x45;
+  o[1] = 0xc0;   /* IPTOS_PREC_INTERNETCONTROL, as the kernel's ICMP */
+  wr16(o + 2, len - 14);
+  wr16(o + 4, t->icmp_ipid++);
+  o[8] = 64;
+  o[9] = 1;
+  memcpy(o + 12, ip + 16, 4);   /* from the VIP */
+  memcpy(o + 16, ip + 12, 4);
+  wr16(o + 10, csum(o, 20));
+  ic[0] = 3;
+  ic[1] = 3;
+  memcpy(ic + 8, ip, ihl + 8);
+  wr16(ic + 2, csum(ic, 8 + ihl + 8));
+  t->counters[DD_C_ICMP_UNREACH_SENT]++;
+  return len;
 }

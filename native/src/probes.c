@@ -42,6 +42,7 @@ napi_value dd_bench_lookup(napi_env env, napi_callback_info info) {
   sp.vip = 0x0a3d0064; sp.port = 53; sp.protocol = 17; sp.scheduler = DD_SCHED_WLC; sp.pmask = 0xffffffff; sp.dest_count = 2;
   for (i = 0; i < 2; i++) { dp[i].addr = 0x0a3d000b + i; dp[i].port = 53; dp[i].weight = 1; dp[i].has_mac = 1; }
   dd_set_services(t, &sp, 1, dp, 2);
+  memset(&p, 0, sizeof(p));
   p.daddr = sp.vip; p.dport = 53; p.proto = 17; p.tcpflags = 0; p.iplen = 64;
   clock_gettime(CLOCK_MONOTONIC, &a);
   for (i = 0; i < conns; i++) { p.saddr = 0x0b000000 + (i >> 4); p.sport = (uint16_t)(1024 + (i & 15)); dd_process(t, &p, 1000, &dc); }

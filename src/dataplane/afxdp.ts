@@ -28,6 +28,7 @@ export function xdpServiceKeys(services: ServiceSpec[]): Buffer {
     keys.set(k.join(':'), k);
     // Fragments carry no ports: hand them to the loop for every VIP, which counts and drops them by reason.
     keys.set(`${s.vip}:frag`, [ipToInt(s.vip), 0, 255]);
+    keys.set(`${s.vip}:icmp`, [ipToInt(s.vip), 0, 1]);
   }
   const b = Buffer.alloc(8 * keys.size);
   [...keys.values()].forEach(([vip, port, proto], i) => {

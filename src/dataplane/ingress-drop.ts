@@ -13,6 +13,8 @@ export function ingressRuleset(ifname: string, services: ServiceSpec[]): string 
     if (s.fwmark || s.port === 0) rules.add(`    ip daddr ${s.vip} meta l4proto { tcp, udp } drop`);
     else rules.add(`    ip daddr ${s.vip} ${s.protocol} dport ${s.port} drop`);
     rules.add(`    ip daddr ${s.vip} ip frag-off & 0x3fff != 0 drop`);
+    // Relayed to the real server of the flow: the director's own stack has no such flow to learn from.
+    rules.add(`    ip daddr ${s.vip} icmp type { destination-unreachable, source-quench, time-exceeded } drop`);
   }
   // "table ...; delete table ..." first: creates-then-deletes any stale table in the same transaction.
   return [

@@ -6,7 +6,7 @@ import { defaultOptions } from '../defaults';
 import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
 import { DATAPLANE_LIMITS, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 6;
+export const EXPECTED_ABI_VERSION = 7;
 
 
 interface RecordLayout {
@@ -45,6 +45,8 @@ export interface NativeBinding {
   tableSetTimeouts(h: Handle, tcp: number, tcpfin: number, udp: number): void;
   tableSetForwarding(h: Handle, on: boolean): void;
   tableProcessFrame(h: Handle, frame: Buffer, nowMs: number): RawDecision;
+  /** Test entry: dd_forward_frame as the packet loops run it; [0 drop | 1 forward | 2 reply, verdict, frame out]. */
+  tableForwardFrame(h: Handle, frame: Buffer, nowMs: number, ourMac: Buffer): [number, number, Buffer | null];
   tableProcessPacket(h: Handle, saddr: number, sport: number, daddr: number, dport: number, proto: number, flags: number, iplen: number, nowMs: number): RawDecision;
   tableCounters(h: Handle): Buffer;
   tableDestStats(h: Handle): Buffer;
@@ -254,6 +256,13 @@ export class NativeTable {
       state: this.layout.states[r[3]],
       created: r[4] === 1,
     };
+  }
+
+  /** Test entry: a frame through the packet loops' own step (parse, decide, MAC rewrite, or an ICMP reply): what
+   * would be sent, or the drop reason. The input is not modified. */
+  forwardFrame(frame: Buffer, nowMs: number, ourMac: string): { action: 'forward' | 'reply' | 'drop'; verdict: string; frame?: Buffer } {
+    const [r, v, out] = this.binding.tableForwardFrame(this.handle, frame, nowMs, macToBytes(ourMac));
+    return { action: r === 1 ? 'forward' : r === 2 ? 'reply' : 'drop', verdict: this.layout.verdicts[v], ...(out ? { frame: out } : {}) };
   }
 
   /** Test entry: a packet summary straight into the table (no frame, no socket). */

@@ -14,6 +14,10 @@ export function buildStats(services: ServiceSpec[], table: NativeTable, neighbou
     loopWakeups: counters.loopWakeups,
     evictions: counters.evictions,
     loopMaxUs: counters.loopMaxUs,
+    icmpRelayed: counters.icmpRelayed,
+    icmpUnreachSent: counters.icmpUnreachSent,
+    icmpUnreachLimited: counters.icmpUnreachLimited,
+    fragments: counters.fragments,
   };
   for (const r of rows) {
     const svc = out.services[r.serviceIndex];

@@ -71,6 +71,13 @@ export interface DataPlaneStats {
   /** Longest a packet thread waited for and held the table lock for one batch since the previous stats(), µs
    *  (wall time: includes the thread being descheduled). Native only. */
   loopMaxUs?: number;
+  /** ICMP errors about a VIP flow relayed to the flow's real server (unmatched ones: drops.icmp_no_conn). Native. */
+  icmpRelayed?: number;
+  /** ICMP port unreachables answered for drops.no_dest, and those the rate limit held back. Native only. */
+  icmpUnreachSent?: number;
+  icmpUnreachLimited?: number;
+  /** Later IP fragments forwarded after their first fragment (unmatched ones: drops.fragment). Native only. */
+  fragments?: number;
 }
 
 /** One row of `ipvsadm -lnc` / one conn-sync record. Templates have cport 0 and a masked caddr. */

@@ -88,8 +88,12 @@ export function captureFilter(ourMac: string, services: ServiceSpec[]): string {
     if (s.fwmark || s.port === 0) terms.add(`(ip dst host ${s.vip})`);
     else terms.add(`(ip dst host ${s.vip} and ${s.protocol} dst port ${s.port})`);
   }
-  // Fragments carry no ports: let them through for every VIP so they are counted (and dropped) by reason.
-  for (const s of services) terms.add(`(ip dst host ${s.vip} and ip[6:2] & 0x3fff != 0)`);
+  // Fragments carry no ports: every fragment to a VIP (later ones follow their first fragment's real server).
+  // ICMP errors to a VIP (fragmentation needed, unreachable, source quench, time exceeded) are about a real server's reply.
+  for (const s of services) {
+    terms.add(`(ip dst host ${s.vip} and ip[6:2] & 0x3fff != 0)`);
+    terms.add(`(ip dst host ${s.vip} and icmp and (icmp[icmptype] == icmp-unreach or icmp[icmptype] == icmp-sourcequench or icmp[icmptype] == icmp-timxceed))`);
+  }
   if (terms.size === 0) return `ether dst ${ourMac} and less 1`; // matches nothing
   return `ether dst ${ourMac} and (${[...terms].join(' or ')})`;
 }

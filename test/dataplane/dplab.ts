@@ -4,7 +4,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import readline from 'node:readline';
-import { Lab, waitFor } from '../lab/lab';
+import { Lab, waitFor, type HostSpec } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
 import type { ServiceSpec } from '../../src/dataplane/types';
 
@@ -26,7 +26,7 @@ export function ensureHarness(): void {
 
 // A server that answers every TCP connection and UDP datagram with its name. TCP requests are one line:
 // "name" (reply, close), "hold" (reply to every line until the client closes), "up N" (read N bytes, reply the
-// count), "down N" (send N bytes, close).
+// count), "down N" (send N bytes, close). A UDP datagram starting "size" is answered with the name and its length.
 const SERVER_JS = `
 const [name, port] = process.argv.slice(1);
 const net = require('net'), dgram = require('dgram');
@@ -41,7 +41,7 @@ net.createServer((s) => { s.on('error', () => {}); let mode = '', buf = '', got 
     else if (cmd === 'down') { s.end(Buffer.alloc(Number(n), 120)); }
     else s.end(name + '\\n');
   }); }).listen(Number(port), '0.0.0.0');
-const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(name, r.port, r.address)); u.bind(Number(port), '0.0.0.0');
+const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(String(m).startsWith('size') ? name + ' ' + m.length : name, r.port, r.address)); u.bind(Number(port), '0.0.0.0');
 `;
 
 // Makes connections from given source addresses; prints a JSON array of the first line each server sent.
@@ -103,13 +103,14 @@ export class DataPlaneLab {
     this.lab = lab;
   }
 
-  static async create(servers = 2, opts: { clientOffloadsOff?: boolean; extraClientAddrs?: string[] } = {}): Promise<DataPlaneLab> {
+  static async create(servers = 2, opts: { clientOffloadsOff?: boolean; extraClientAddrs?: string[]; extraHosts?: HostSpec[] } = {}): Promise<DataPlaneLab> {
     ensureHarness();
     const hosts = [
       { name: 'cli', address: '10.61.1.1/20', mac: '02:61:00:00:01:01', offloadsOff: opts.clientOffloadsOff },
       { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC },
     ];
     for (let i = 1; i <= servers; i++) hosts.push({ name: `rs${i}`, address: `${rsAddr(i)}/20`, mac: rsMac(i), vipsOnLo: [VIP] } as never);
+    hosts.push(...((opts.extraHosts ?? []) as never[]));
     const lab = await Lab.create(hosts, { tag: 'dp' });
     const d = new DataPlaneLab(lab);
     d.sh('dir', `ip addr add ${VIP}/32 dev eth0`);

@@ -2,7 +2,8 @@
  * allocation, so a read one byte past its end aborts. Structured cases (truncations at every length, bad IHL, IP
  * options, fragments, VLAN tags, TCP data offsets) check the verdict the construction implies; seeded random
  * mutations check the invariants. Both go through dd_parse_frame and through dd_forward_frame (parse, dd_process,
- * MAC rewrite) as the packet loops call it. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
+ * MAC rewrite) as the packet loops call it. ICMP errors (with their embedded header) and fragments are built and
+ * mutated too. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,42 @@ static uint32_t build(const struct spec *s, uint8_t *f, uint32_t *l3, uint32_t *
   return len;
 }
 
+/* An ICMP error from a router (10.61.0.1) to the VIP about the real server's reply VIP:vport -> client:cport.
+ * `in` describes that embedded packet (saddr = VIP); extra = bytes of it after the first 8 of its L4 header. */
+struct icmp_spec {
+  uint8_t type, code;
+  struct spec in;
+  int extra;
+};
+
+static struct icmp_spec icmp_base(void) {
+  struct icmp_spec c = { 3, 4, base(), 0 };
+  c.in.saddr = VIP; c.in.daddr = 0x0a3d0101; c.in.sport = 80; c.in.dport = 40000; c.in.flags = DD_TH_ACK;
+  return c;
+}
+
+static uint32_t build_icmp(const struct icmp_spec *c, uint8_t *f, uint32_t *totp) {
+  uint8_t inner[MAXF];
+  uint32_t l3, itot, ilen = build(&c->in, inner, &l3, &itot), ihl = (5 + c->in.opt_words) * 4;
+  uint32_t keep = ilen - l3;   /* the embedded IP header + 8 bytes of L4 + extra, as much as was built */
+  if (keep > ihl + 8 + (uint32_t)c->extra) keep = ihl + 8 + (uint32_t)c->extra;
+  memset(f, 0, MAXF);
+  memcpy(f, DEST_MAC[0], 6);
+  memcpy(f + 6, "\x02\x61\x00\x00\x09\x01", 6);
+  wr16(f + 12, 0x0800);
+  f[14] = 0x45;
+  wr16(f + 16, 20 + 8 + keep);
+  f[22] = 64;
+  f[23] = 1;
+  wr32(f + 26, 0x0a3d0001);
+  wr32(f + 30, VIP);
+  f[34] = c->type;
+  f[35] = c->code;
+  memcpy(f + 42, inner + l3, keep);
+  *totp = 20 + 8 + keep;
+  return 14 + 20 + 8 + keep;
+}
+
 /* An exactly-sized copy: malloc(len) with nothing addressable after it. */
 static uint8_t *exact(const uint8_t *f, uint32_t len) {
   uint8_t *b = malloc(len ? len : 1);
@@ -117,23 +154,37 @@ static int parse(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
   return v;
 }
 
-/* dd_forward_frame on an exact copy: returns 1 when forwarded; checks that only the MACs changed, and only then. */
+/* dd_forward_frame on an exact copy: returns 1 when forwarded, 2 when answered with a port unreachable; checks that
+ * only the MACs changed, and only then, and that a reply quotes the frame. */
 static int forward(const uint8_t *f, uint32_t caplen, uint32_t wirelen) {
   uint8_t *b = exact(f, caplen);
-  uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0;
+  uint8_t *reply = malloc(DD_REPLY_MAX);
+  uint32_t rlen = 0;
+  uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0, nodest = tab->verdicts[DD_V_NO_DEST];
+  if (!reply) abort();
   for (int i = 0; i < DD_V_COUNT; i++) dropped += tab->verdicts[i];
-  int r = dd_forward_frame(tab, caplen ? b : b + 1, caplen, wirelen, now_ms, OUR_MAC);
+  int r = dd_forward_frame(tab, caplen ? b : b + 1, caplen, wirelen, now_ms, OUR_MAC, reply, &rlen);
   uint64_t dropped_after = 0;
   for (int i = 0; i < DD_V_COUNT; i++) dropped_after += tab->verdicts[i];
   CHECK(tab->counters[DD_C_RX_FRAMES] == rx + 1, "rx_frames not counted");
-  CHECK(dropped_after == dropped + (r ? 0 : 1), "a dropped frame is counted by reason exactly once (r=%d)", r);
-  if (r) {
+  CHECK(dropped_after == dropped + (r == 1 ? 0 : 1), "a dropped frame is counted by reason exactly once (r=%d)", r);
+  if (r == 2) {
+    uint32_t ihl = (f[14] & 15) * 4;
+    CHECK(tab->verdicts[DD_V_NO_DEST] == nodest + 1, "a reply only for no_dest");
+    CHECK(rlen == 14 + 28 + ihl + 8 && rlen <= DD_REPLY_MAX, "reply length %u", rlen);
+    CHECK(memcmp(reply, f + 6, 6) == 0 && memcmp(reply + 6, OUR_MAC, 6) == 0, "reply goes back to the sender's MAC");
+    CHECK(reply[23] == 1 && reply[34] == 3 && reply[35] == 3, "reply is an ICMP port unreachable");
+    CHECK(memcmp(reply + 26, f + 30, 4) == 0 && memcmp(reply + 30, f + 26, 4) == 0, "reply from the VIP to the client");
+    CHECK(memcmp(reply + 42, f + 14, ihl + 8) == 0, "reply quotes the IP header and 8 bytes");
+    CHECK(memcmp(b, f, caplen) == 0, "the frame itself is left untouched");
+  } else if (r) {
     CHECK(caplen >= 12 && memcmp(b + 6, OUR_MAC, 6) == 0, "source MAC is ours");
     CHECK(memcmp(b, DEST_MAC[0], 6) == 0 || memcmp(b, DEST_MAC[1], 6) == 0, "destination MAC is a real server's");
     CHECK(memcmp(b + 12, f + 12, caplen - 12) == 0, "nothing but the MACs changed");
     forwarded++;
   } else CHECK(caplen == 0 || memcmp(b, f, caplen) == 0, "a dropped frame is left untouched");
   free(b);
+  free(reply);
   return r;
 }
 
@@ -172,6 +223,43 @@ static void accepted(const char *name, const struct spec *s) {
   }
 }
 
+/* ICMP errors: the flow comes back the client's way round; every bound of the embedded header holds. */
+static void icmp_one(const char *name, const struct icmp_spec *c, int want) {
+  uint8_t f[MAXF];
+  uint32_t tot, len = build_icmp(c, f, &tot);
+  struct dd_pkt p;
+  where_case++;
+  int v = parse(f, len, &p);
+  CHECK(v == want, "%s: verdict %d, want %d", name, v, want);
+  if (want == DD_V_FORWARD)
+    CHECK(p.pflags == DD_PF_ICMP && p.saddr == c->in.daddr && p.daddr == c->in.saddr && p.sport == c->in.dport &&
+          p.dport == c->in.sport && p.proto == c->in.proto, "%s: the embedded flow, reversed", name);
+  for (uint32_t l = 0; l < len; l++) {
+    v = parse(f, l, &p);
+    CHECK(v == DD_V_TRUNCATED, "%s cut to %u of %u bytes: verdict %d, want truncated", name, l, len, v);
+    forward(f, l, l);
+  }
+  forward(f, len, len);
+}
+
+static void icmp_cases(void) {
+  struct icmp_spec c;
+  c = icmp_base(); icmp_one("fragmentation needed about a TCP reply", &c, DD_V_FORWARD);
+  c = icmp_base(); c.code = 3; c.in.proto = 17; icmp_one("port unreachable about a UDP reply", &c, DD_V_FORWARD);
+  c = icmp_base(); c.type = 11; c.code = 0; icmp_one("time exceeded", &c, DD_V_FORWARD);
+  c = icmp_base(); c.type = 4; c.code = 0; icmp_one("source quench", &c, DD_V_FORWARD);
+  c = icmp_base(); c.extra = 500; icmp_one("with more of the embedded packet", &c, DD_V_FORWARD);
+  for (int w = 1; w <= 10; w++) { c = icmp_base(); c.in.opt_words = w; icmp_one("embedded IP options", &c, DD_V_FORWARD); }
+  c = icmp_base(); c.in.frag = 0x2000; icmp_one("about a first fragment", &c, DD_V_FORWARD);
+  c = icmp_base(); c.in.frag = 0x0010; icmp_one("about a later fragment", &c, DD_V_FRAGMENT);
+  for (int v = 0; v < 16; v++) if (v != 4) { c = icmp_base(); c.in.version = (uint8_t)v; icmp_one("embedded version", &c, DD_V_BAD_IHL); }
+  for (int i = 0; i < 5; i++) { c = icmp_base(); c.in.ihl = i; icmp_one("embedded IHL < 5", &c, DD_V_BAD_IHL); }
+  c = icmp_base(); c.in.ihl = 15; icmp_one("embedded IHL beyond the quote", &c, DD_V_TRUNCATED);
+  c = icmp_base(); c.in.proto = 1; icmp_one("about ICMP", &c, DD_V_NO_SERVICE);
+  static const uint8_t types[] = { 0, 5, 8, 12, 13, 255 };
+  for (unsigned i = 0; i < sizeof(types); i++) { c = icmp_base(); c.type = types[i]; icmp_one("not an error IPVS relays", &c, DD_V_NO_SERVICE); }
+}
+
 static void structured(void) {
   struct spec s;
   where_phase = "structured";
@@ -190,8 +278,21 @@ static void structured(void) {
   s = base(); s.tot = 1500; expect("total length far beyond the frame", &s, DD_V_TRUNCATED);
   for (int t = 0; t < 20; t++) { s = base(); s.tot = 20 + t; s.pad_to = 60; expect("TCP header cut by the total length", &s, DD_V_TRUNCATED); }
   for (int t = 0; t < 8; t++) { s = base(); s.proto = 17; s.tot = 20 + t; s.pad_to = 60; expect("UDP header cut by the total length", &s, DD_V_TRUNCATED); }
-  static const uint16_t frags[] = { 0x2000, 0x0001, 0x1fff, 0x3fff, 0x6000, 0x2001 };
-  for (unsigned i = 0; i < sizeof(frags) / sizeof(frags[0]); i++) { s = base(); s.frag = frags[i]; expect("fragment", &s, DD_V_FRAGMENT); }
+  s = base(); s.frag = 0x2000; accepted("first fragment (MF)", &s);
+  s = base(); s.proto = 17; s.frag = 0x2000; s.payload = 100; accepted("first UDP fragment", &s);
+  static const uint16_t frags[] = { 0x0001, 0x1fff, 0x3fff, 0x2001, 0x4001 };
+  for (unsigned i = 0; i < sizeof(frags) / sizeof(frags[0]); i++) {
+    struct dd_pkt p;
+    uint8_t f[MAXF];
+    uint32_t l3, tot, len;
+    s = base(); s.frag = frags[i]; s.proto = i & 1 ? 17 : 6;
+    expect("later fragment", &s, DD_V_FORWARD);
+    len = build(&s, f, &l3, &tot);
+    parse(f, len, &p);
+    CHECK(p.pflags == DD_PF_FRAG_LATER && p.sport == 0 && p.dport == 0 && p.ipid == 0, "later fragment: no ports, id");
+    s.proto = 47; expect("later fragment, neither TCP nor UDP", &s, DD_V_NO_SERVICE);
+  }
+  icmp_cases();
   s = base(); s.vlan = 1; expect("802.1Q tag", &s, DD_V_VLAN);
   s = base(); s.vlan = 2; expect("802.1ad tag", &s, DD_V_VLAN);
   static const uint16_t ets[] = { 0x0806, 0x86dd, 0x0000, 0xffff, 0x0801, 0x8035 };
@@ -202,6 +303,35 @@ static void structured(void) {
 }
 
 static void set_policy(int macs);
+
+/* With the SYN of base() forwarded: ICMP about that flow follows it, fragments follow their first fragment. */
+static void relay_and_fragments(void) {
+  uint8_t f[MAXF];
+  uint32_t l3, tot, len;
+  struct icmp_spec c = icmp_base();
+  struct spec s;
+  uint64_t relayed = tab->counters[DD_C_ICMP_RELAYED], nc;
+  len = build_icmp(&c, f, &tot);
+  CHECK(forward(f, len, len) == 1 && tab->counters[DD_C_ICMP_RELAYED] == relayed + 1, "ICMP about the connection is relayed");
+  c.in.dport = 40099; len = build_icmp(&c, f, &tot);   /* no such connection, but the client's template */
+  CHECK(forward(f, len, len) == 1, "ICMP about another port of a persistent client follows its template");
+  c.in.daddr = 0x0a3e0101; len = build_icmp(&c, f, &tot);
+  nc = verdict_count(DD_V_ICMP_NO_CONN);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_ICMP_NO_CONN) == nc + 1, "ICMP about an unknown flow: icmp_no_conn");
+  s = base(); s.sport = 40500; s.frag = 0x2000; len = build(&s, f, &l3, &tot);
+  f[l3 + 4] = 0x12; f[l3 + 5] = 0x34;   /* IP id */
+  CHECK(forward(f, len, len) == 1, "a first fragment is scheduled");
+  s.frag = 0x0003; s.payload = 16; len = build(&s, f, &l3, &tot);
+  f[l3 + 4] = 0x12; f[l3 + 5] = 0x34;
+  uint64_t fr = tab->counters[DD_C_FRAGMENTS];
+  CHECK(forward(f, len, len) == 1 && tab->counters[DD_C_FRAGMENTS] == fr + 1, "its later fragment follows it");
+  f[l3 + 5] = 0x35;
+  nc = verdict_count(DD_V_FRAGMENT);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_FRAGMENT) == nc + 1, "another datagram's fragment: fragment");
+  f[l3 + 5] = 0x34;
+  now_ms += DD_FRAG_TIMEOUT_MS + 1;
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_FRAGMENT) == nc + 2, "after the timeout: fragment");
+}
 
 /* The forward path: dd_process's verdicts and the rewrite, on a table with one TCP and one UDP service. */
 static void forward_path(void) {
@@ -223,7 +353,12 @@ static void forward_path(void) {
   CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_SERVICE) == ns + 1, "port 81: no_service");
   s = base(); s.proto = 17; s.dport = 53; len = build(&s, f, &l3, &tot);
   uint64_t nd = verdict_count(DD_V_NO_DEST);
-  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_DEST) == nd + 1, "UDP to a dest without a MAC: no_dest");
+  uint64_t sent = tab->counters[DD_C_ICMP_UNREACH_SENT];
+  CHECK(forward(f, len, len) == 2 && verdict_count(DD_V_NO_DEST) == nd + 1, "UDP to a dest without a MAC: no_dest, answered");
+  CHECK(tab->counters[DD_C_ICMP_UNREACH_SENT] == sent + 1, "the port unreachable is counted");
+  s.saddr = 0xe0000001; len = build(&s, f, &l3, &tot);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_DEST) == nd + 2, "from a multicast source: no reply");
+  relay_and_fragments();
   set_policy(0); /* the neighbour entries go: the established connection has nowhere to go */
   s = base(); s.flags = DD_TH_ACK; len = build(&s, f, &l3, &tot);
   uint64_t nm = verdict_count(DD_V_NO_MAC);
@@ -280,6 +415,18 @@ static void random_phase(unsigned long long iterations, double max_s) {
       for (uint32_t i = 0; i < len; i++) f[i] = (uint8_t)next64();
       if (len >= 14 && rnd(2)) wr16(f + 12, 0x0800);
       l3 = 14; tot = 0;
+    } else if (rnd(6) == 0) {   /* an ICMP error about a (mostly) VIP flow */
+      struct icmp_spec c = icmp_base();
+      random_spec(&c.in);
+      c.in.saddr = rnd(8) ? VIP : (uint32_t)next64();
+      c.in.daddr = 0x0a3d0000 | rnd(4096);
+      c.in.sport = rnd(2) ? 80 : 53;
+      c.in.dport = (uint16_t)(1024 + rnd(64));
+      c.type = rnd(4) ? (rnd(2) ? 3 : 11) : (uint8_t)rnd(256);
+      c.extra = rnd(2) ? 0 : (int)rnd(64);
+      len = build_icmp(&c, f, &tot);
+      for (uint32_t k = rnd(4); k > 0; k--) f[rnd(len)] = (uint8_t)next64();
+      if (rnd(3) == 0) len = rnd(len + 1);
     } else {
       random_spec(&s);
       len = build(&s, f, &l3, &tot);
@@ -293,8 +440,18 @@ static void random_phase(unsigned long long iterations, double max_s) {
       /* Independent of the parser: what it claims to have read lies inside the frame. */
       uint32_t ihl = (f[14] & 15) * 4;
       CHECK(rd16(f + 12) == 0x0800 && (f[14] >> 4) == 4 && ihl >= 20, "accepted with a bad header");
-      CHECK(14 + p.iplen <= len && p.iplen >= ihl + (p.proto == 6 ? 20u : 8u), "accepted beyond the frame");
-      CHECK(p.sport == rd16(f + 14 + ihl) && p.dport == rd16(f + 14 + ihl + 2), "ports read from the L4 header");
+      CHECK(14 + p.iplen <= len, "accepted beyond the frame");
+      if (p.pflags & DD_PF_FRAG_LATER) {
+        CHECK(p.sport == 0 && p.dport == 0 && (rd16(f + 20) & 0x1fff) != 0, "a later fragment has no ports");
+      } else if (p.pflags & DD_PF_ICMP) {
+        const uint8_t *e = f + 14 + ihl + 8;
+        uint32_t eihl = (e[0] & 15) * 4;   /* in bounds: the outer total length covers an embedded header */
+        CHECK(f[23] == 1 && p.iplen >= ihl + 8 + 20 && p.iplen >= ihl + 8 + eihl + 8, "ICMP quote beyond the packet");
+        CHECK(p.dport == rd16(e + eihl) && p.sport == rd16(e + eihl + 2), "ports read from the embedded L4 header");
+      } else {
+        CHECK(p.iplen >= ihl + (p.proto == 6 ? 20u : 8u), "accepted beyond the frame");
+        CHECK(p.sport == rd16(f + 14 + ihl) && p.dport == rd16(f + 14 + ihl + 2), "ports read from the L4 header");
+      }
     }
     if (rnd(32) == 0) now_ms += rnd(rnd(4) ? 2000 : 400000); /* timers fire, connections expire */
     now_ms++;
@@ -320,7 +477,7 @@ static void set_policy(int macs) {
 
 int main(int argc, char **argv) {
   static const char *names[DD_V_COUNT] = { "forward", "truncated", "not_ipv4", "vlan", "bad_ihl", "fragment", "no_service",
-    "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error" };
+    "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error", "icmp_no_conn" };
   if (argc != 4) { fprintf(stderr, "usage: %s SEED ITERATIONS MAX_SECONDS\n", argv[0]); return 2; }
   seed = strtoull(argv[1], NULL, 10);
   rng = seed;

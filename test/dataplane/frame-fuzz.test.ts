@@ -73,11 +73,15 @@ t.test('frame parser and forward path under ASan/UBSan, seeded', { skip }, async
   const parser = counts(r.stdout, 'parser verdicts');
   for (const v of ['forward', 'truncated', 'not_ipv4', 'vlan', 'bad_ihl', 'fragment', 'no_service']) t.ok(parser[v] > 0, `random frames reached parser verdict ${v}`);
   const table = counts(r.stdout, 'table verdicts');
-  for (const v of ['forward', 'no_conn', 'no_dest', 'no_mac', 'not_active', 'truncated']) t.ok(table[v] > 0, `the forward path reached ${v}`);
+  for (const v of ['forward', 'no_conn', 'no_dest', 'no_mac', 'not_active', 'truncated', 'icmp_no_conn', 'fragment']) t.ok(table[v] > 0, `the forward path reached ${v}`);
 });
 
-t.test('the harness sees an overread: frame.c without its IPv4 header bound fails', { skip }, async (t) => {
-  const bound = '  if (len < 34) return DD_V_TRUNCATED;';
+const BOUNDS = [
+  ['its IPv4 header bound', '  if (len < 34) return DD_V_TRUNCATED;'],
+  ['the bound of an ICMP error\'s quoted header', '  if (elen < eihl + 8) return DD_V_TRUNCATED;'],
+] as const;
+
+for (const [what, bound] of BOUNDS) t.test(`the harness sees an overread: frame.c without ${what} fails`, { skip }, async (t) => {
   const frameC = join(root, 'native', 'src', 'frame.c');
   const src = readFileSync(frameC, 'utf8');
   t.ok(src.includes(bound), 'the bound this check removes is still in frame.c (update it if the parser changed)');

@@ -24,9 +24,10 @@ const table: [string, Buffer, string][] = [
   ['IP version 6 in an IPv4 ethertype', frame({ version: 6 }), 'bad_ihl'],
   ['IHL beyond the total length', frame({ ihl: 15 }), 'bad_ihl'],
   ['TCP data offset 4', (() => { const b = frame(); b[14 + 20 + 12] = 4 << 4; return b; })(), 'bad_ihl'],
-  ['first fragment (MF)', frame({ fragOff: 0x2000 }), 'fragment'],
-  ['later fragment', frame({ fragOff: 0x0010 }), 'fragment'],
-  ['ICMP', frame({ proto: 1 }), 'no_service'],
+  ['first fragment (MF): ports present', frame({ fragOff: 0x2000 }), 'forward'],
+  ['later fragment: matched by IP id', frame({ fragOff: 0x0010 }), 'forward'],
+  ['later fragment of neither TCP nor UDP', frame({ fragOff: 0x0010, proto: 47 }), 'no_service'],
+  ['ICMP that is not an error (type 0x9c here)', frame({ proto: 1 }), 'no_service'],
   ['GRE', frame({ proto: 47 }), 'no_service'],
 ];
 
@@ -39,7 +40,7 @@ t.test('frames through a table: non-TCP to a TCP service and fragments are count
   const cases: [FrameSpec, string][] = [
     [{}, 'forward'],
     [{ proto: 17 }, 'no_service'],
-    [{ fragOff: 0x2000 }, 'fragment'],
+    [{ fragOff: 0x0010 }, 'fragment'], // a later fragment whose first one was never seen
     [{ dport: 81 }, 'no_service'],
     [{ sport: 1, flags: 0x10 }, 'no_conn'],
     [{ sport: 2, flags: 0x06 }, 'no_conn'], // SYN+RST never schedules

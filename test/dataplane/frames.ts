@@ -13,6 +13,8 @@ export interface FrameSpec {
   vlan?: boolean;
   ihl?: number; // override
   version?: number;
+  id?: number; // IP identification
+  srcMac?: string;
 }
 
 const ip = (s: string): number[] => s.split('.').map(Number);
@@ -26,6 +28,7 @@ export function frame(f: FrameSpec = {}): Buffer {
   const tot = ihlBytes + l4 + payload;
   const eth = Buffer.alloc(f.vlan ? 18 : 14);
   Buffer.from([2, 0x61, 0, 0, 0, 2, 2, 0x61, 0, 0, 1, 1]).copy(eth);
+  if (f.srcMac) Buffer.from(f.srcMac.split(':').map((h) => parseInt(h, 16))).copy(eth, 6);
   if (f.vlan) {
     eth.writeUInt16BE(0x8100, 12);
     eth.writeUInt16BE(5, 14);
@@ -34,6 +37,7 @@ export function frame(f: FrameSpec = {}): Buffer {
   const b = Buffer.alloc(tot);
   b[0] = ((f.version ?? 4) << 4) | (f.ihl ?? ihlBytes / 4);
   b.writeUInt16BE(tot, 2);
+  b.writeUInt16BE(f.id ?? 0, 4);
   b.writeUInt16BE(f.fragOff ?? 0x4000, 6);
   b[8] = 64;
   b[9] = proto;
@@ -48,4 +52,27 @@ export function frame(f: FrameSpec = {}): Buffer {
     b[o + 13] = f.flags ?? 0x02;
   } else if (proto === 17) b.writeUInt16BE(8 + payload, o + 4);
   return Buffer.concat([eth, b]);
+}
+
+/** The Internet checksum of a byte range (0 when the range carries a valid checksum). */
+export function inetChecksum(b: Buffer): number {
+  let s = 0;
+  for (let i = 0; i < b.length; i += 2) s += (b[i] << 8) | (b[i + 1] ?? 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}
+
+/** An ICMP error from a router to `dst` (the VIP) quoting `quoted` (an IP packet, e.g. frame(...).subarray(14)): by
+ * default the first 8 bytes of its L4 header, as RFC 792 asks. */
+export function icmpError(o: { type: number; code: number; quoted: Buffer; src?: string; dst?: string; quoteBytes?: number }): Buffer {
+  const ihl = (o.quoted[0] & 15) * 4;
+  const q = o.quoted.subarray(0, Math.min(o.quoted.length, o.quoteBytes ?? ihl + 8));
+  const f = frame({ proto: 1, src: o.src ?? '10.61.0.1', dst: o.dst ?? '10.61.0.100', srcMac: '02:61:00:00:00:01', payload: q.length });
+  f.writeUInt16BE(20 + 8 + q.length, 16);
+  f[34] = o.type;
+  f[35] = o.code;
+  f.fill(0, 36, 42);
+  q.copy(f, 42);
+  f.writeUInt16BE(inetChecksum(f.subarray(34)), 36);
+  return f.subarray(0, 42 + q.length);
 }

@@ -40,13 +40,13 @@ t.test('afxdp with its addon and program built is the AF_XDP backend until start
   t.notOk(records.find((r) => r.msg === 'data-plane backend fallback'), 'no fallback logged');
 });
 
-t.test('XDP service-map keys: network byte order, wildcard for fwmark/port 0, one fragment key per VIP', async (t) => {
+t.test('XDP service-map keys: network byte order, wildcard for fwmark/port 0, one fragment and one ICMP key per VIP', async (t) => {
   const base = { vip: '10.61.0.100', port: 3306, protocol: 'tcp' as const, fwmark: 0, scheduler: 'wlc' as const, persistent: 0, pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [] };
   const table: [string, Parameters<typeof xdpServiceKeys>[0], string[]][] = [
-    ['tcp 3306', [base], ['0a3d00640cea0600', '0a3d00640000ff00']],
-    ['udp 53 + tcp 3306, same VIP', [{ ...base, port: 53, protocol: 'udp' }, base], ['0a3d006400351100', '0a3d00640000ff00', '0a3d00640cea0600']],
-    ['fwmark service: every packet to the VIP', [{ ...base, fwmark: 7 }], ['0a3d006400000000', '0a3d00640000ff00']],
-    ['port 0 service', [{ ...base, port: 0 }], ['0a3d006400000000', '0a3d00640000ff00']],
+    ['tcp 3306', [base], ['0a3d00640cea0600', '0a3d00640000ff00', '0a3d006400000100']],
+    ['udp 53 + tcp 3306, same VIP', [{ ...base, port: 53, protocol: 'udp' }, base], ['0a3d006400351100', '0a3d00640000ff00', '0a3d006400000100', '0a3d00640cea0600']],
+    ['fwmark service: every packet to the VIP', [{ ...base, fwmark: 7 }], ['0a3d006400000000', '0a3d00640000ff00', '0a3d006400000100']],
+    ['port 0 service', [{ ...base, port: 0 }], ['0a3d006400000000', '0a3d00640000ff00', '0a3d006400000100']],
     ['no services', [], []],
   ];
   for (const [what, svcs, want] of table) {
@@ -78,9 +78,11 @@ t.test('bad options are DirectordErrors with stable codes', async (t) => {
 t.test('capture filter and ingress ruleset', async (t) => {
   const svc = { vip: '10.61.0.100', port: 3306, protocol: 'tcp' as const, fwmark: 0, scheduler: 'wlc' as const, persistent: 0, pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [] };
   t.equal(captureFilter('02:61:00:00:00:02', [svc]),
-    'ether dst 02:61:00:00:00:02 and ((ip dst host 10.61.0.100 and tcp dst port 3306) or (ip dst host 10.61.0.100 and ip[6:2] & 0x3fff != 0))');
+    'ether dst 02:61:00:00:00:02 and ((ip dst host 10.61.0.100 and tcp dst port 3306) or (ip dst host 10.61.0.100 and ip[6:2] & 0x3fff != 0)' +
+    ' or (ip dst host 10.61.0.100 and icmp and (icmp[icmptype] == icmp-unreach or icmp[icmptype] == icmp-sourcequench or icmp[icmptype] == icmp-timxceed)))');
   t.match(captureFilter('02:61:00:00:00:02', []), /less 1/, 'no services: match nothing');
   const rs = ingressRuleset('eth0', [svc]);
   t.match(rs, /table netdev directord \{\}\ndelete table netdev directord\n/, 'replaces a stale table atomically');
   t.match(rs, /ip daddr 10\.61\.0\.100 tcp dport 3306 drop/);
+  t.match(rs, /ip daddr 10\.61\.0\.100 icmp type \{ destination-unreachable, source-quench, time-exceeded \} drop/, 'ICMP errors the data plane relays');
 });
