@@ -79,6 +79,11 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
   totalCounter('directord_incoming_packets_total', 'Packets received for virtual services.', (st) => st.services.reduce((a, s) => a + s.inPkts, 0));
   totalCounter('directord_incoming_bytes_total', 'Bytes received for virtual services.', (st) => st.services.reduce((a, s) => a + s.inBytes, 0));
   totalCounter('directord_dataplane_loop_wakeups_total', 'Times a packet thread found its ring empty and slept (each costs the kernel a wake-up; see --busy-poll-us).', (st) => st.loopWakeups ?? 0);
+  totalCounter('directord_conn_evictions_total', 'Embryonic connections (never ESTABLISHED) evicted to admit a new one while the connection table was full.', (st) => st.evictions ?? 0);
+  totalCounter('directord_icmp_relayed_total', 'ICMP errors about a VIP flow relayed to the real server that owns the flow (path MTU, unreachable, time exceeded).', (st) => st.icmpRelayed ?? 0);
+  totalCounter('directord_icmp_unreachable_sent_total', 'ICMP port unreachables answered to new flows of a service with no available real server.', (st) => st.icmpUnreachSent ?? 0);
+  totalCounter('directord_icmp_unreachable_limited_total', 'Port unreachables the rate limit held back (1000/s, burst 50).', (st) => st.icmpUnreachLimited ?? 0);
+  totalCounter('directord_fragments_forwarded_total', 'Later IP fragments forwarded to the real server of their first fragment.', (st) => st.fragments ?? 0);
   new Counter({
     name: 'directord_dataplane_drops_total', help: 'Frames the data plane dropped or passed, by reason.', labelNames: ['reason'], registers: [registry],
     collect() {
