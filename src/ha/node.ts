@@ -51,6 +51,8 @@ export interface HaStatus {
   heartbeatsSent: number;
   heartbeatsReceived: number;
   heartbeatsRejected: Partial<Record<HeartbeatRejectReason, number>>;
+  /** Heartbeats of a new peer boot before it echoed ours (once per restart of either node; many = replays). */
+  heartbeatsUnproven: number;
   vipHeld: string[];
   garpsSent: number;
   linkFail: boolean;
@@ -254,6 +256,7 @@ export class HaNode extends EventEmitter {
       heartbeatsSent: this.link?.sent ?? 0,
       heartbeatsReceived: this.link?.received ?? 0,
       heartbeatsRejected: { ...(this.link?.rejected ?? {}) },
+      heartbeatsUnproven: this.link?.unproven ?? 0,
       vipHeld: this.vips.heldAddresses(),
       garpsSent: this.garp.sent,
       linkFail: m?.linkFail ?? false,
