@@ -11,8 +11,8 @@ import { GarpSender, type InjectorFactory } from './garp-sender';
 import type { HaRole, HaPeerState, HeartbeatRejectReason } from './heartbeat-codec';
 import { HeartbeatLink, newBootId, type HeartbeatMeta, type HeartbeatPath } from './heartbeat-io';
 import { loadHeartbeatKey } from './key';
-import { prefixFromNetmask } from './ipv4';
-import { NetlinkIo, watchLinkState, type VipSpec } from './netlink-io';
+import { heartbeatPaths, PULSE_PARTNER_WARNING, UNAUTHENTICATED_WARNING, vipSpecs, type NodeOverrides } from './node-config';
+import { NetlinkIo, watchLinkState } from './netlink-io';
 import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
 import { SyncChannel } from './sync-io';
 import { VipManager, type GarpSettings } from './vip-manager';
@@ -32,7 +32,7 @@ export interface HaNodeOptions {
   /** Needed for connection sync (syncdaemon = 1). */
   dataplane?: DataPlane;
   /** Tests/labs: skip the "which configured address is mine" discovery. */
-  node?: { role?: HaRole; self?: string; peer?: string; selfPrivate?: string; peerPrivate?: string };
+  node?: NodeOverrides;
   /** Tests: replace the pcap injector. */
   injector?: InjectorFactory;
 }
@@ -122,7 +122,7 @@ export class HaNode extends EventEmitter {
     this.started = true;
     try {
       // Crash recovery: a VIP left behind by a killed directord must not stay up on a node that does not forward.
-      await this.vips.removeStale(this.vipSpecs());
+      await this.vips.removeStale(vipSpecs(this.cfg));
       runDetached(g.inactiveCmd, 'inactive_cmd', this.log);
       if (backupActive) {
         this.link = this.newLink();
@@ -229,7 +229,7 @@ export class HaNode extends EventEmitter {
     this.link?.setDeadtime(g.deadtime * 1000);
     this.restartSendTimer();
     this.armDeadTimer();
-    if (this.machine.active) this.enqueue(() => this.vips.hold(this.vipSpecs(), this.garpSettings(), 'reconfiguration'));
+    if (this.machine.active) this.enqueue(() => this.vips.hold(vipSpecs(this.cfg), this.garpSettings(), 'reconfiguration'));
     this.log.info({ keepalive: g.keepalive, deadtime: g.deadtime }, 'HA reconfigured');
   }
 
@@ -279,10 +279,7 @@ export class HaNode extends EventEmitter {
     const { from, restarted } = meta;
     if (restarted) this.log.info({ from, node: hb.nodeId }, 'peer restarted');
     if (meta.newPulseSession) {
-      this.log.warn(
-        { from, security: 'unauthenticated', protocol: 'pulse', sessions: this.link?.protocol.pulseSessions },
-        '!!! PARTNER SPEAKS PULSE (Piranha) HEARTBEATS: 4 unauthenticated bytes, anyone who can send UDP from its address can force a failover. Answering in pulse format until it runs directord. !!!',
-      );
+      this.log.warn({ from, security: 'unauthenticated', protocol: 'pulse', sessions: this.link?.protocol.pulseSessions }, PULSE_PARTNER_WARNING);
     }
     const before = `${this.machine.peer.state}|${this.link?.protocol.mode}`;
     this.apply(this.machine.heartbeat(now(), hb));
@@ -298,10 +295,7 @@ export class HaNode extends EventEmitter {
     const file = this.cfg.global.heartbeatKeyFile;
     this.key = file ? loadHeartbeatKey(file) : undefined;
     if (!this.key) {
-      this.log.warn(
-        { security: 'unauthenticated' },
-        '!!! HEARTBEATS ARE NOT AUTHENTICATED: anyone who can send UDP to heartbeat_port can force a failover or a split brain. Set heartbeat_key_file. !!!',
-      );
+      this.log.warn({ security: 'unauthenticated' }, UNAUTHENTICATED_WARNING);
     }
   }
 
@@ -323,25 +317,8 @@ export class HaNode extends EventEmitter {
   }
 
   private paths(): HeartbeatPath[] {
-    const g = this.cfg.global;
-    const paths: HeartbeatPath[] = [{ local: this.self, peer: this.peerAddress }];
-    const selfPriv = this.overrides.selfPrivate ?? (this.role === 'primary' ? g.primaryPrivate : g.backupPrivate);
-    const peerPriv = this.overrides.peerPrivate ?? (this.role === 'primary' ? g.backupPrivate : g.primaryPrivate);
-    if (selfPriv && peerPriv && selfPriv !== this.self) paths.push({ local: selfPriv, peer: peerPriv });
-    return paths;
+    return heartbeatPaths(this.cfg.global, this.role, this.self, this.peerAddress, this.overrides);
   }
-
-  /** pulse brings up one address per distinct active VIP. */
-  private vipSpecs(): VipSpec[] {
-    const seen = new Map<string, VipSpec>();
-    for (const v of this.cfg.virtuals) {
-      if (!v.active || seen.has(v.address)) continue;
-      const [device] = v.device.split(':');
-      seen.set(v.address, { address: v.address, device, label: v.device, prefixlen: prefixFromNetmask(v.vipNetmask, v.address) });
-    }
-    return [...seen.values()];
-  }
-
   private sendHeartbeat(): void {
     const m = this.machine;
     if (!m || !this.link) return;
@@ -421,7 +398,7 @@ export class HaNode extends EventEmitter {
       return;
     }
     try {
-      await this.vips.hold(this.vipSpecs(), this.garpSettings(), reason);
+      await this.vips.hold(vipSpecs(this.cfg), this.garpSettings(), reason);
     } catch (e) {
       this.log.error({ err: e }, 'cannot bring up the VIPs');
       this.apply(this.machine.childFailed());

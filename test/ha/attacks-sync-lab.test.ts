@@ -31,13 +31,14 @@ t.test('forged, replayed, truncated and foreign heartbeats are rejected and coun
     genuine, // replay of a packet lb2 already accepted
     genuine.subarray(0, 20), // truncated
     Buffer.concat([genuine, Buffer.alloc(200)]), // oversized
+    Buffer.from([0xbd, 0xda, 0xbd, 0xad]), // pulse's "stopped": refused, lb2 has a key
   ]);
   await sendFrom(h, HA_LAB.attacker, [genuine]); // right bytes, wrong source
-  await waitFor('rejections counted', () => Object.keys(h.status('lb2')?.heartbeatsRejected ?? {}).length >= 6, 3000, 20);
+  await waitFor('rejections counted', () => Object.keys(h.status('lb2')?.heartbeatsRejected ?? {}).length >= 7, 3000, 20);
   const s2 = h.status('lb2')!;
   t.same(
     Object.keys(s2.heartbeatsRejected).sort(),
-    ['bad_mac', 'oversized', 'replayed', 'truncated', 'unauthenticated', 'unexpected_source'],
+    ['bad_mac', 'oversized', 'pulse_refused', 'replayed', 'truncated', 'unauthenticated', 'unexpected_source'],
     'every reason counted',
   );
   t.ok(Object.values(s2.heartbeatsRejected).every((n) => n === 1), 'once each');

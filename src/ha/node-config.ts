@@ -1,0 +1,40 @@
+// Pure helpers of HaNode: which addresses the heartbeat paths use and which VIPs a configuration brings up, from
+// lvs.cf (and test overrides), plus the operator-facing warnings it logs. No sockets, no state.
+import type { GlobalConfig, LvsConfig } from '../config/schema';
+import type { HaRole } from './heartbeat-codec';
+import type { HeartbeatPath } from './heartbeat-io';
+import { prefixFromNetmask } from './ipv4';
+import type { VipSpec } from './netlink-io';
+
+export interface NodeOverrides {
+  role?: HaRole;
+  self?: string;
+  peer?: string;
+  selfPrivate?: string;
+  peerPrivate?: string;
+}
+
+/** The public path, and the private one when both private addresses are configured (pulse sends on both). */
+export function heartbeatPaths(g: GlobalConfig, role: HaRole, self: string, peer: string, o: NodeOverrides): HeartbeatPath[] {
+  const paths: HeartbeatPath[] = [{ local: self, peer }];
+  const selfPriv = o.selfPrivate ?? (role === 'primary' ? g.primaryPrivate : g.backupPrivate);
+  const peerPriv = o.peerPrivate ?? (role === 'primary' ? g.backupPrivate : g.primaryPrivate);
+  if (selfPriv && peerPriv && selfPriv !== self) paths.push({ local: selfPriv, peer: peerPriv });
+  return paths;
+}
+
+/** pulse brings up one address per distinct active VIP. */
+export function vipSpecs(cfg: LvsConfig): VipSpec[] {
+  const seen = new Map<string, VipSpec>();
+  for (const v of cfg.virtuals) {
+    if (!v.active || seen.has(v.address)) continue;
+    const [device] = v.device.split(':');
+    seen.set(v.address, { address: v.address, device, label: v.device, prefixlen: prefixFromNetmask(v.vipNetmask, v.address) });
+  }
+  return [...seen.values()];
+}
+
+export const PULSE_PARTNER_WARNING =
+  '!!! PARTNER SPEAKS PULSE (Piranha) HEARTBEATS: 4 unauthenticated bytes, anyone who can send UDP from its address can force a failover. Answering in pulse format until it runs directord. !!!';
+export const UNAUTHENTICATED_WARNING =
+  '!!! HEARTBEATS ARE NOT AUTHENTICATED: anyone who can send UDP to heartbeat_port can force a failover or a split brain. Set heartbeat_key_file. !!!';
