@@ -176,3 +176,31 @@ t.test('mixed pair the other way: directord primary, pulse backup', { skip }, as
   t.ok(holders.samples > 20, `${holders.samples} samples`);
   t.equal(holders.double, 0, 'never two VIP holders');
 });
+
+t.test('rollback after the migration: lb1 back to pulse while lb2 (directord) is active, then the VIP back to pulse', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  h.start('lb2', noKey);
+  await h.waitState('lb2', 'active', 15000);
+  h.start('lb1', noKey);
+  await waitFor('both directord', () => h.status('lb1')?.peer.protocol === 'directord' && h.status('lb2')?.peer.protocol === 'directord' && h.status('lb1')?.state === 'standby', 15000, 20);
+  const sampler = sampleHolders(h);
+  // Roll lb1 back: directord stops (its last heartbeat says "stopped"), pulse starts there.
+  h.kill('lb1', 'SIGTERM');
+  await h.waitExit('lb1');
+  const pulse = startStandin(h, 'lb1', 'master');
+  await waitFor('lb2 hears pulse again', () => h.status('lb2')?.peer.protocol === 'pulse' && h.status('lb2')?.peer.alive, 5000, 20);
+  await sleep(1500);
+  t.equal(pulse.status()!.active, false, 'pulse on lb1 stays standby: lb2 answers "running" in its format (no fail-back)');
+  t.equal(pulse.status()!.activations, 0);
+  t.ok(pulse.status()!.running >= 5, 'pulse hears running');
+  t.equal(h.status('lb2')!.state, 'active');
+  // Give the VIP back to pulse: stop directord on lb2; its "stopped" in pulse's format activates pulse at once.
+  const stopAt = Date.now();
+  h.kill('lb2', 'SIGTERM');
+  await waitFor('pulse on lb1 active', () => pulse.status()?.active, 5000, 20);
+  t.ok(Date.now() - stopAt < DEADTIME * 1000 + 500, `pulse took over ${Date.now() - stopAt} ms after directord stopped`);
+  await waitFor('VIP on lb1', async () => JSON.stringify(await h.vipHolders()) === '["lb1"]', 3000, 20);
+  const holders = await sampler.stop();
+  t.equal(holders.double, 0, `never two VIP holders (${holders.samples} samples)`);
+});
