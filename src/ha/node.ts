@@ -147,6 +147,7 @@ export class HaNode extends EventEmitter {
     }
     this.apply(this.machine.start(now()));
     this.restartSendTimer();
+    this.sendHeartbeat(); // at once: the peer answers with our boot id echoed, so its heartbeats count within a round trip
     this.armDeadTimer();
     this.emitState();
   }
@@ -342,6 +343,9 @@ export class HaNode extends EventEmitter {
   }
 
   private apply(actions: HaAction[]): void {
+    // A heartbeat that tells the peer we gave up (stopped, released, fault) goes out after our VIP is down, or the
+    // peer takes the VIP while we still hold it.
+    const afterDeactivation = actions.some((a) => a.kind === 'deactivate');
     for (const a of actions) {
       switch (a.kind) {
         case 'activate':
@@ -353,7 +357,8 @@ export class HaNode extends EventEmitter {
           this.enqueue(() => this.deactivate(a.reason));
           break;
         case 'send-heartbeat':
-          this.sendHeartbeat();
+          if (afterDeactivation) this.enqueue(async () => this.sendHeartbeat());
+          else this.sendHeartbeat();
           break;
         case 'announce':
           this.log.warn({ reason: a.reason }, 'partner active: resending arps');
