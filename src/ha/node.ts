@@ -157,7 +157,8 @@ export class HaNode extends EventEmitter {
     if (!this.started || !this.machine) return;
     this.apply(this.machine.stop());
     await this.chain;
-    this.sendHeartbeat(); // once more after the VIP is gone, in case the first 'stopped' was lost
+    this.sendHeartbeat(); // once more, in case the first 'stopped' was lost
+    await this.link?.flush(); // closing the socket at once would drop what is still queued
     this.started = false;
     for (const t of [this.sendTimer, this.deadTimer]) if (t) clearTimeout(t);
     this.link?.close();

@@ -18,7 +18,7 @@ async function restart(h: HaLab, name: 'lb1' | 'lb2', over = {}): Promise<void> 
 t.test('a captured heartbeat of an earlier peer boot, replayed after the receiver restarted: no split brain', { skip }, async (t) => {
   const h = await HaLab.create({ attacker: true });
   t.teardown(() => h.destroy());
-  h.start('lb1', { syncdaemon: true });
+  h.start('lb1', { syncdaemon: true }, { syncConnections: 5 });
   await h.waitState('lb1', 'active', 15000);
   h.start('lb2', { syncdaemon: true });
   await waitFor('lb2 standby seeing lb1', () => h.status('lb2')?.peer.alive && h.status('lb2')?.state === 'standby', 15000, 20);
@@ -26,6 +26,16 @@ t.test('a captured heartbeat of an earlier peer boot, replayed after the receive
   // Boot 1 of lb1, captured on the wire (a heartbeat and a sync datagram would do alike; heartbeats decide roles).
   const captured = await h.captureUdp('lb2', `udp and src host ${HA_LAB.lb1} and dst port 539`);
   t.equal(captured.subarray(0, 4).toString('latin1'), 'DDHB');
+  // And a sync datagram of that boot (the full table lb1 sends when it hears lb2 again after lb2's restart below;
+  // 5 connections keep it within the capture's 256-byte snap length).
+  h.kill('lb2', 'SIGTERM');
+  await h.waitExit('lb2');
+  const syncCap = h.captureUdp('lb2', `udp and src host ${HA_LAB.lb1} and dst port 8848`, 8000);
+  await sleep(300);
+  h.start('lb2', { syncdaemon: true });
+  const capturedSync = await syncCap;
+  t.equal(capturedSync.subarray(0, 4).toString('latin1'), 'DDSY');
+  await waitFor('lb2 standby again', () => h.status('lb2')?.peer.alive && h.status('lb2')?.state === 'standby', 15000, 20);
 
   // lb1 restarts (boot 2): lb2 takes over on its "stopped"; lb1 comes back standby (no fail-back).
   await restart(h, 'lb1', { syncdaemon: true });
@@ -42,8 +52,10 @@ t.test('a captured heartbeat of an earlier peer boot, replayed after the receive
   const sampler = (async () => {
     while (sampling) if ((await h.vipHolders()).length > 1) double++;
   })();
+  const applied = h.status('lb2')!.sync!.entriesApplied;
   for (let i = 0; i < 5; i++) {
     await h.sendAs(HA_LAB.lb1, [captured]);
+    await h.sendAs(HA_LAB.lb1, [capturedSync], { address: HA_LAB.lb2, port: 8848 });
     await sleep(300);
   }
   await sleep(2000); // > 3 deadtimes: the old guard retired lb1's live boot and lb2 took over for good
@@ -58,6 +70,8 @@ t.test('a captured heartbeat of an earlier peer boot, replayed after the receive
   t.notOk(s2.heartbeatsRejected.replayed, 'no live heartbeat was ever taken for a replay');
   t.equal(h.status('lb1')!.state, 'active');
   t.equal(double, 0, 'never two VIP holders');
+  t.equal(h.status('lb2')!.sync!.entriesApplied, applied, "the replayed sync datagrams of lb1's earlier boot planted nothing");
+  t.ok((h.status('lb2')!.sync!.rejected.unproven ?? 0) >= 5, `and were counted (${JSON.stringify(h.status('lb2')!.sync!.rejected)})`);
   t.same(await h.vipHolders(), ['lb1']);
 });
 
