@@ -1,9 +1,11 @@
 // Pure helpers of HaNode: which addresses the heartbeat paths use and which VIPs a configuration brings up, from
-// lvs.cf (and test overrides), plus the operator-facing warnings it logs. No sockets, no state.
+// lvs.cf (and test overrides), the key, and the operator-facing warnings it logs. No sockets, no state.
 import type { GlobalConfig, LvsConfig } from '../config/schema';
 import type { HaRole } from './heartbeat-codec';
 import type { HeartbeatPath } from './heartbeat-io';
 import { prefixFromNetmask } from './ipv4';
+import { loadHeartbeatKey } from './key';
+import type { Logger } from '../log';
 import type { VipSpec } from './netlink-io';
 
 export interface NodeOverrides {
@@ -32,6 +34,13 @@ export function vipSpecs(cfg: LvsConfig): VipSpec[] {
     seen.set(v.address, { address: v.address, device, label: v.device, prefixlen: prefixFromNetmask(v.vipNetmask, v.address) });
   }
   return [...seen.values()];
+}
+
+/** The key of heartbeat_key_file, or none with the loud warning (at start and on every reload). */
+export function keyOrWarn(file: string | undefined, log: Logger): Buffer | undefined {
+  const key = file ? loadHeartbeatKey(file) : undefined;
+  if (!key) log.warn({ security: 'unauthenticated' }, UNAUTHENTICATED_WARNING);
+  return key;
 }
 
 export const PULSE_PARTNER_WARNING =

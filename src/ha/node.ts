@@ -10,8 +10,7 @@ import { runDetached } from './commands';
 import { GarpSender, type InjectorFactory } from './garp-sender';
 import type { HaRole, HaPeerState, HeartbeatRejectReason } from './heartbeat-codec';
 import { HeartbeatLink, newBootId, type HeartbeatMeta, type HeartbeatPath } from './heartbeat-io';
-import { loadHeartbeatKey } from './key';
-import { heartbeatPaths, PULSE_PARTNER_WARNING, UNAUTHENTICATED_WARNING, vipSpecs, type NodeOverrides } from './node-config';
+import { heartbeatPaths, keyOrWarn, PULSE_PARTNER_WARNING, vipSpecs, type NodeOverrides } from './node-config';
 import { NetlinkIo, watchLinkState } from './netlink-io';
 import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
 import { SyncChannel } from './sync-io';
@@ -294,11 +293,7 @@ export class HaNode extends EventEmitter {
   }
 
   private loadKey(): void {
-    const file = this.cfg.global.heartbeatKeyFile;
-    this.key = file ? loadHeartbeatKey(file) : undefined;
-    if (!this.key) {
-      this.log.warn({ security: 'unauthenticated' }, UNAUTHENTICATED_WARNING);
-    }
+    this.key = keyOrWarn(this.cfg.global.heartbeatKeyFile, this.log);
   }
 
   /** pulse: we are the master iff an interface holds the primary address. */
