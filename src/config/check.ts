@@ -42,6 +42,23 @@ function errorList(e: unknown): DirectordError[] {
   return [new DirectordError('E_INTERNAL', `unexpected failure while checking the configuration: ${String(e)}`, { cause: e })];
 }
 
+/** What an operator risks with this file that the validator cannot call wrong (issue 12: the unauthenticated story). */
+export function riskWarnings(cfg: LvsConfig): DirectordError[] {
+  const g = cfg.global;
+  if (!g.primary || !g.backup || !g.backupActive || g.heartbeatKeyFile) return [];
+  return [
+    new DirectordError(
+      'W_HA_UNAUTHENTICATED',
+      'heartbeat_key_file is not set: heartbeats' + (g.syncdaemon ? ' and connection sync' : '') + ' are unauthenticated. Anyone who can send UDP ' +
+        'with the partner\'s source address (a host on the same LAN can spoof it) can force a failover, keep this node standby while the ' +
+        'partner is dead, or hold both directors active' + (g.syncdaemon ? ', and plant connection entries on the standby' : '') + '. directord accepts ' +
+        'them only from the partner address and never lets one retire the partner\'s live boot, but cannot tell them from the partner. ' +
+        'Needed only while a partner still runs pulse; then set a key of 16+ bytes on both nodes (docs/deploy.md, migration step 5).',
+      { details: { key: 'heartbeat_key_file' } },
+    ),
+  ];
+}
+
 export function runCheckConfig(opts: CheckConfigOptions = {}): CheckConfigResult {
   const file = opts.file ?? defaultOptions.configFile;
   let cfg: LvsConfig;
@@ -57,7 +74,7 @@ export function runCheckConfig(opts: CheckConfigOptions = {}): CheckConfigResult
     const summary = `${file}: configuration is invalid (${errors.length} error${errors.length === 1 ? '' : 's'})`;
     return { exitCode: 1, stdout: '', stderr: `${errors.map((x) => x.format()).join('\n')}\n${summary}\n` };
   }
-  const warnings = cfg.warnings ?? [];
+  const warnings = [...(cfg.warnings ?? []), ...riskWarnings(cfg)];
   if (opts.json) {
     const body = { ok: true, file, config: configToJSON(cfg, { maskSecrets: !opts.showSecrets }), warnings: warnings.map((w) => w.toJSON()) };
     return { exitCode: 0, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };

@@ -51,6 +51,8 @@ export class HeartbeatLink {
   private readonly receiver: HeartbeatReceiver;
   private readonly rejectLogged = new Map<string, number>();
   private lastChallengeMs = Number.NEGATIVE_INFINITY;
+  private inFlight = 0;
+  private readonly flushed: Array<() => void> = [];
   readonly rejected: Partial<Record<HeartbeatRejectReason, number>> = {};
   received = 0;
   sent = 0;
@@ -89,10 +91,25 @@ export class HeartbeatLink {
   send(hb: Omit<Heartbeat, 'bootId' | 'seq' | 'timestampMs' | 'nodeId' | 'echoBootId'>): void {
     for (const { sock, path } of this.sockets) {
       for (const buf of this.receiver.outgoing({ ...hb, seq: ++this.seq, timestampMs: Date.now() })) {
-        sock.send(buf, this.opts.port, path.peer);
+        this.inFlight++;
+        sock.send(buf, this.opts.port, path.peer, () => {
+          if (--this.inFlight === 0) for (const r of this.flushed.splice(0)) r();
+        });
         this.sent++;
       }
     }
+  }
+
+  /** Resolves when every datagram handed to the kernel so far has left (or after timeoutMs). */
+  flush(timeoutMs = 500): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.flushed.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   private receive(msg: Buffer, from: string): void {

@@ -10,8 +10,8 @@ import { runDetached } from './commands';
 import { GarpSender, type InjectorFactory } from './garp-sender';
 import type { HaRole, HaPeerState, HeartbeatRejectReason } from './heartbeat-codec';
 import { HeartbeatLink, newBootId, type HeartbeatMeta, type HeartbeatPath } from './heartbeat-io';
-import { loadHeartbeatKey } from './key';
-import { NetlinkIo, watchLinkState, type VipSpec } from './netlink-io';
+import { heartbeatPaths, keyOrWarn, PULSE_PARTNER_WARNING, type NodeOverrides } from './node-config';
+import { NetlinkIo, watchLinkState } from './netlink-io';
 import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
 import { SyncChannel, type SyncStatus } from './sync-io';
 import { VipManager, vipSpecsOf, type GarpSettings } from './vip-manager';
@@ -31,7 +31,7 @@ export interface HaNodeOptions {
   /** Needed for connection sync (syncdaemon = 1). */
   dataplane?: DataPlane;
   /** Tests/labs: skip the "which configured address is mine" discovery. */
-  node?: { role?: HaRole; self?: string; peer?: string; selfPrivate?: string; peerPrivate?: string };
+  node?: NodeOverrides;
   /** Tests: replace the pcap injector. */
   injector?: InjectorFactory;
   /** Where the VIPs this node may hold are recorded for `directord --cleanup` (VipManagerOptions.stateFile). */
@@ -52,6 +52,8 @@ export interface HaStatus {
   heartbeatsSent: number;
   heartbeatsReceived: number;
   heartbeatsRejected: Partial<Record<HeartbeatRejectReason, number>>;
+  /** Heartbeats of a new peer boot before it echoed ours (once per restart of either node; many = replays). */
+  heartbeatsUnproven: number;
   vipHeld: string[];
   garpsSent: number;
   linkFail: boolean;
@@ -123,7 +125,7 @@ export class HaNode extends EventEmitter {
     this.started = true;
     try {
       // Crash recovery: a VIP left behind by a killed directord must not stay up on a node that does not forward.
-      await this.vips.removeStale(this.vipSpecs());
+      await this.vips.removeStale(vipSpecsOf(this.cfg));
       runDetached(g.inactiveCmd, 'inactive_cmd', this.log);
       if (backupActive) {
         this.link = this.newLink();
@@ -152,6 +154,7 @@ export class HaNode extends EventEmitter {
     }
     this.apply(this.machine.start(now()));
     this.restartSendTimer();
+    this.sendHeartbeat(); // at once: the peer answers with our boot id echoed, so its heartbeats count within a round trip
     this.armDeadTimer();
     this.emitState();
   }
@@ -161,7 +164,8 @@ export class HaNode extends EventEmitter {
     if (!this.started || !this.machine) return;
     this.apply(this.machine.stop());
     await this.chain;
-    this.sendHeartbeat(); // once more after the VIP is gone, in case the first 'stopped' was lost
+    this.sendHeartbeat(); // once more, in case the first 'stopped' was lost
+    await this.link?.flush(); // closing the socket at once would drop what is still queued
     this.started = false;
     for (const t of [this.sendTimer, this.deadTimer]) if (t) clearTimeout(t);
     this.link?.close();
@@ -252,7 +256,7 @@ export class HaNode extends EventEmitter {
     this.link?.setDeadtime(g.deadtime * 1000);
     this.restartSendTimer();
     this.armDeadTimer();
-    if (this.machine.active) this.enqueue(() => this.vips.hold(this.vipSpecs(), this.garpSettings(), 'reconfiguration'));
+    if (this.machine.active) this.enqueue(() => this.vips.hold(vipSpecsOf(this.cfg), this.garpSettings(), 'reconfiguration'));
     this.log.info({ keepalive: g.keepalive, deadtime: g.deadtime }, 'HA reconfigured');
   }
 
@@ -279,6 +283,7 @@ export class HaNode extends EventEmitter {
       heartbeatsSent: this.link?.sent ?? 0,
       heartbeatsReceived: this.link?.received ?? 0,
       heartbeatsRejected: { ...(this.link?.rejected ?? {}) },
+      heartbeatsUnproven: this.link?.unproven ?? 0,
       vipHeld: this.vips.heldAddresses(),
       garpsSent: this.garp.sent,
       linkFail: m?.linkFail ?? false,
@@ -301,10 +306,7 @@ export class HaNode extends EventEmitter {
     const { from, restarted } = meta;
     if (restarted) this.log.info({ from, node: hb.nodeId }, 'peer restarted');
     if (meta.newPulseSession) {
-      this.log.warn(
-        { from, security: 'unauthenticated', protocol: 'pulse', sessions: this.link?.protocol.pulseSessions },
-        '!!! PARTNER SPEAKS PULSE (Piranha) HEARTBEATS: 4 unauthenticated bytes, anyone who can send UDP from its address can force a failover. Answering in pulse format until it runs directord. !!!',
-      );
+      this.log.warn({ from, security: 'unauthenticated', protocol: 'pulse', sessions: this.link?.protocol.pulseSessions }, PULSE_PARTNER_WARNING);
     }
     const before = `${this.machine.peer.state}|${this.link?.protocol.mode}`;
     this.apply(this.machine.heartbeat(now(), hb));
@@ -317,14 +319,7 @@ export class HaNode extends EventEmitter {
   }
 
   private loadKey(): void {
-    const file = this.cfg.global.heartbeatKeyFile;
-    this.key = file ? loadHeartbeatKey(file) : undefined;
-    if (!this.key) {
-      this.log.warn(
-        { security: 'unauthenticated' },
-        '!!! HEARTBEATS ARE NOT AUTHENTICATED: anyone who can send UDP to heartbeat_port can force a failover or a split brain. Set heartbeat_key_file. !!!',
-      );
-    }
+    this.key = keyOrWarn(this.cfg.global.heartbeatKeyFile, this.log);
   }
 
   /** pulse: we are the master iff an interface holds the primary address. */
@@ -345,19 +340,8 @@ export class HaNode extends EventEmitter {
   }
 
   private paths(): HeartbeatPath[] {
-    const g = this.cfg.global;
-    const paths: HeartbeatPath[] = [{ local: this.self, peer: this.peerAddress }];
-    const selfPriv = this.overrides.selfPrivate ?? (this.role === 'primary' ? g.primaryPrivate : g.backupPrivate);
-    const peerPriv = this.overrides.peerPrivate ?? (this.role === 'primary' ? g.backupPrivate : g.primaryPrivate);
-    if (selfPriv && peerPriv && selfPriv !== this.self) paths.push({ local: selfPriv, peer: peerPriv });
-    return paths;
+    return heartbeatPaths(this.cfg.global, this.role, this.self, this.peerAddress, this.overrides);
   }
-
-  /** pulse brings up one address per distinct active VIP. */
-  private vipSpecs(): VipSpec[] {
-    return vipSpecsOf(this.cfg);
-  }
-
   private sendHeartbeat(): void {
     const m = this.machine;
     if (!m || !this.link) return;
@@ -381,6 +365,9 @@ export class HaNode extends EventEmitter {
   }
 
   private apply(actions: HaAction[]): void {
+    // A heartbeat that tells the peer we gave up (stopped, released, fault) goes out after our VIP is down, or the
+    // peer takes the VIP while we still hold it.
+    const afterDeactivation = actions.some((a) => a.kind === 'deactivate');
     for (const a of actions) {
       switch (a.kind) {
         case 'activate':
@@ -392,7 +379,8 @@ export class HaNode extends EventEmitter {
           this.enqueue(() => this.deactivate(a.reason));
           break;
         case 'send-heartbeat':
-          this.sendHeartbeat();
+          if (afterDeactivation) this.enqueue(async () => this.sendHeartbeat());
+          else this.sendHeartbeat();
           break;
         case 'announce':
           this.log.warn({ reason: a.reason }, 'partner active: resending arps');
@@ -440,7 +428,7 @@ export class HaNode extends EventEmitter {
       return;
     }
     try {
-      await this.vips.hold(this.vipSpecs(), this.garpSettings(), reason);
+      await this.vips.hold(vipSpecsOf(this.cfg), this.garpSettings(), reason);
     } catch (e) {
       this.log.error({ err: e }, 'cannot bring up the VIPs');
       this.apply(this.machine.childFailed());

@@ -14,7 +14,8 @@ t.test('valid file: exit 0, effective config on stdout, summary and warnings on 
   t.match(r.stdout, /^ {2}rise = 2$/m, 'derived values are explicit');
   t.match(r.stdout, /^ {4}port = 3306$/m, 'server port explicit');
   t.match(r.stderr, /W_CONFIG_DUPLICATE_KEY/);
-  t.match(r.stderr, /configuration is valid \(1 active virtual service, 2 active real servers, 2 warnings\)/);
+  t.match(r.stderr, /W_HA_UNAUTHENTICATED heartbeat_key_file is not set/, 'the seed pair runs without a key: say what that risks');
+  t.match(r.stderr, /configuration is valid \(1 active virtual service, 2 active real servers, 3 warnings\)/);
   const again = validateConfig(parseConfig(r.stdout, 'printed.cf', parseOpts), parseOpts);
   t.equal(again.virtuals[0].servers.length, 2, 'stdout parses back');
 });
@@ -27,7 +28,20 @@ t.test('valid file with --json', async (t) => {
   t.equal(body.config.global.network, 'direct');
   t.equal(body.config.virtuals[0].servers[1].address, '10.0.0.5');
   t.equal(body.config.virtuals[0].source, undefined, 'no source references in the effective config');
-  t.same(body.warnings.map((w: { code: string }) => w.code), ['W_CONFIG_DUPLICATE_KEY', 'W_CONFIG_NO_EFFECT']);
+  t.same(body.warnings.map((w: { code: string }) => w.code), ['W_CONFIG_DUPLICATE_KEY', 'W_CONFIG_NO_EFFECT', 'W_HA_UNAUTHENTICATED']);
+});
+
+t.test('W_HA_UNAUTHENTICATED: only for a pair without heartbeat_key_file', async (t) => {
+  const dir = t.testdir({ 'key': 'k'.repeat(32) });
+  const seed = require('node:fs').readFileSync(seedFile, 'utf8') as string;
+  const keyed = join(dir, 'keyed.cf');
+  writeFileSync(keyed, seed.replace(/^network = direct$/m, `network = direct\nheartbeat_key_file = ${join(dir, 'key')}`));
+  const r = runCheckConfig({ file: keyed, json: true, parse: parseOpts });
+  t.equal(r.exitCode, 0);
+  t.notOk(JSON.parse(r.stdout).warnings.some((w: { code: string }) => w.code === 'W_HA_UNAUTHENTICATED'), 'no warning with a key');
+  const lone = join(dir, 'lone.cf');
+  writeFileSync(lone, seed.replace(/^backup_active = 1$/m, 'backup_active = 0'));
+  t.notOk(JSON.parse(runCheckConfig({ file: lone, json: true, parse: parseOpts }).stdout).warnings.some((w: { code: string }) => w.code === 'W_HA_UNAUTHENTICATED'), 'no heartbeats, nothing to forge');
 });
 
 t.test('invalid file: exit 1 and every error, text and JSON', async (t) => {

@@ -2,18 +2,13 @@
 // move a role; connection sync keeps the backup's table warm across a kill -9 and refills a restarted peer.
 import t from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
-import { HaLab, captureJs } from './ha-lab';
+import { HaLab } from './ha-lab';
 import { HA_LAB } from './lab-config';
 import { encodeHeartbeat, noFlags } from '../../src/ha/heartbeat-codec';
 
 const skip = !labAvailable() && 'needs root and ip netns';
 
-/** Send UDP payloads to lb2:539 from the attacker namespace, with the given source address. */
-async function sendFrom(h: HaLab, source: string, payloads: Buffer[]): Promise<void> {
-  const script = `const s=require('dgram').createSocket('udp4');s.bind({address:process.argv[1],port:0},async()=>{for(const h of process.argv.slice(2)){await new Promise(r=>s.send(Buffer.from(h,'hex'),539,'${HA_LAB.lb2}',r));}s.close();});`;
-  const r = await h.exec('attacker', [process.execPath, '-e', script, source, ...payloads.map((p) => p.toString('hex'))]);
-  if (r.code !== 0) throw new Error(`attacker send failed: ${r.stderr}`);
-}
+const sendFrom = (h: HaLab, source: string, payloads: Buffer[]): Promise<void> => h.sendAs(source, payloads);
 
 t.test('forged, replayed, truncated and foreign heartbeats are rejected and counted; roles unchanged', { skip }, async (t) => {
   const h = await HaLab.create({ attacker: true });
@@ -24,11 +19,7 @@ t.test('forged, replayed, truncated and foreign heartbeats are rejected and coun
   await waitFor('lb2 standby seeing lb1', () => h.status('lb2')?.peer.alive && h.status('lb2')?.state === 'standby', 5000, 20);
 
   // A genuine heartbeat of lb1, captured on the wire, to replay later.
-  const cap = await h.exec('lb2', [process.execPath, captureJs, 'eth0', `udp and src host ${HA_LAB.lb1} and dst port 539`, '1', '3000']);
-  const frame = cap.stdout.split('\n').filter((l) => l.includes('hex')).map((l) => Buffer.from((JSON.parse(l) as { hex: string }).hex, 'hex'))[0];
-  t.ok(frame, 'captured a real heartbeat');
-  const ihl = (frame[14] & 0x0f) * 4;
-  const genuine = frame.subarray(14 + ihl + 8);
+  const genuine = await h.captureUdp('lb2', `udp and src host ${HA_LAB.lb1} and dst port 539`);
   t.equal(genuine.subarray(0, 4).toString('latin1'), 'DDHB');
 
   const fake = (key: Buffer | undefined, state: 'stopped' | 'active') =>
@@ -40,13 +31,14 @@ t.test('forged, replayed, truncated and foreign heartbeats are rejected and coun
     genuine, // replay of a packet lb2 already accepted
     genuine.subarray(0, 20), // truncated
     Buffer.concat([genuine, Buffer.alloc(200)]), // oversized
+    Buffer.from([0xbd, 0xda, 0xbd, 0xad]), // pulse's "stopped": refused, lb2 has a key
   ]);
   await sendFrom(h, HA_LAB.attacker, [genuine]); // right bytes, wrong source
-  await waitFor('rejections counted', () => Object.keys(h.status('lb2')?.heartbeatsRejected ?? {}).length >= 6, 3000, 20);
+  await waitFor('rejections counted', () => Object.keys(h.status('lb2')?.heartbeatsRejected ?? {}).length >= 7, 3000, 20);
   const s2 = h.status('lb2')!;
   t.same(
     Object.keys(s2.heartbeatsRejected).sort(),
-    ['bad_mac', 'oversized', 'replayed', 'truncated', 'unauthenticated', 'unexpected_source'],
+    ['bad_mac', 'oversized', 'pulse_refused', 'replayed', 'truncated', 'unauthenticated', 'unexpected_source'],
     'every reason counted',
   );
   t.ok(Object.values(s2.heartbeatsRejected).every((n) => n === 1), 'once each');

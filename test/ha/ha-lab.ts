@@ -145,6 +145,22 @@ export class HaLab {
     return r.stdout;
   }
 
+  /** From the attacker namespace (which also holds lb1's address on lo), send UDP payloads with that source address. */
+  async sendAs(source: string, payloads: Buffer[], to: { address: string; port: number } = { address: HA_LAB.lb2, port: 539 }): Promise<void> {
+    const script = `const s=require('dgram').createSocket('udp4');s.bind({address:process.argv[1],port:0},async()=>{for(const h of process.argv.slice(2)){await new Promise(r=>s.send(Buffer.from(h,'hex'),${to.port},'${to.address}',r));}s.close();});`;
+    const r = await this.exec('attacker', [process.execPath, '-e', script, source, ...payloads.map((p) => p.toString('hex'))]);
+    if (r.code !== 0) throw new Error(`attacker send failed: ${r.stderr}`);
+  }
+
+  /** Capture one UDP payload matching the BPF filter on a host's eth0 (a real heartbeat, to replay later). */
+  async captureUdp(host: string, filter: string, timeoutMs = 3000): Promise<Buffer> {
+    const cap = await this.exec(host, [process.execPath, captureJs, 'eth0', filter, '1', String(timeoutMs)]);
+    const frame = cap.stdout.split('\n').filter((l) => l.includes('hex')).map((l) => Buffer.from((JSON.parse(l) as { hex: string }).hex, 'hex'))[0];
+    if (!frame) throw new Error(`nothing captured on ${host} for ${filter}`);
+    const ihl = (frame[14] & 0x0f) * 4;
+    return frame.subarray(14 + ihl + 8);
+  }
+
   /** The client's ARP entry for the VIP (lladdr), or undefined. */
   async clientArp(): Promise<string | undefined> {
     const out = await this.exec('client', ['ip', 'neigh', 'show', HA_LAB.vip, 'dev', 'eth0']);

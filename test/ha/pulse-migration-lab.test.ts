@@ -1,7 +1,7 @@
 // Lab: docs/deploy.md's rolling migration from Piranha, step by step, with a pulse stand-in (pulse's exact 4-byte
 // heartbeats, pulse's rules, the VIP by ip addr + arping) on lb1, directord (HaNode runner) on lb2 then lb1, and a
 // client querying through the VIP all along: never two VIP holders, a bounded stall, directord's protocol at the end.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
@@ -64,8 +64,9 @@ const to=setTimeout(()=>done(),250);s.on('data',(b)=>d+=b);s.on('end',()=>done(d
 }
 
 /** Sample both namespaces' addresses continuously until stopped; the ground truth for "two VIP holders". */
-function sampleHolders(h: HaLab): { stop: () => Promise<{ samples: number; double: number; none: number }> } {
+function sampleHolders(t: Test, h: HaLab): { stop: () => Promise<{ samples: number; double: number; none: number }> } {
   let running = true;
+  t.teardown(() => void (running = false)); // also when an assertion throws before stop()
   const r = { samples: 0, double: 0, none: 0 };
   const loop = (async () => {
     while (running) {
@@ -95,18 +96,17 @@ t.test('rolling migration pulse → directord: backup first, then the primary; o
   await waitFor('pulse on lb1 holds the VIP', async () => pulse.status()?.active && JSON.stringify(await h.vipHolders()) === '["lb1"]', 5000, 20);
   const client = startClient(h, 60);
   await waitFor('client served through the VIP by lb1', () => client.answers.some((a) => a.who === 'lb1'), 5000, 20);
-  const sampler = sampleHolders(h);
+  const sampler = sampleHolders(t, h);
   const t0 = Date.now();
 
   // Step 1: directord on lb2 (the backup) while pulse on lb1 is active. It must stay standby and answer in pulse's format.
   h.start('lb2', noKey);
-  await waitFor('lb2 standby seeing a pulse partner', () => {
-    const s = h.status('lb2');
-    return s?.state === 'standby' && s.peer.alive && s.peer.protocol === 'pulse' && s.peer.state === 'active' ? s : undefined;
-  }, 5000, 20);
+  await waitFor('lb2 running', () => h.status('lb2'), 15000, 20);
   await sleep(2000); // several deadtimes: the old bug activated lb2 after 3 rejected heartbeats
+  t.same(await h.vipHolders(), ['lb1'], 'step 1: the VIP stays on lb1 only');
   const s2 = h.status('lb2')!;
   t.equal(s2.state, 'standby', 'step 1: directord backup stays standby while pulse is active');
+  t.ok(s2.peer.alive && s2.peer.protocol === 'pulse' && s2.peer.state === 'active', 'lb2 sees an active pulse partner');
   t.equal(s2.failovers, 0);
   t.same(s2.heartbeatsRejected, {}, "pulse's heartbeats are not rejected");
   t.equal(s2.pulse.sessions, 1, 'one pulse session');
@@ -157,7 +157,7 @@ t.test('mixed pair the other way: directord primary, pulse backup', { skip }, as
   h.start('lb1', noKey);
   await h.waitState('lb1', 'active', 15000); // process start under load, then pulse's "stopped" activates it
   await waitFor('lb1 sees the pulse backup', () => h.status('lb1')?.peer.protocol === 'pulse' && h.status('lb1')?.peer.alive, 5000, 20);
-  const sampler = sampleHolders(h);
+  const sampler = sampleHolders(t, h);
   await sleep(1500);
   t.equal(pulse.status()!.active, false, 'pulse backup standby while the directord primary runs');
   t.ok(pulse.status()!.running >= 5, "pulse hears directord's running magic");
@@ -175,4 +175,32 @@ t.test('mixed pair the other way: directord primary, pulse backup', { skip }, as
   t.same(await h.vipHolders(), ['lb2']);
   t.ok(holders.samples > 20, `${holders.samples} samples`);
   t.equal(holders.double, 0, 'never two VIP holders');
+});
+
+t.test('rollback after the migration: lb1 back to pulse while lb2 (directord) is active, then the VIP back to pulse', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  h.start('lb2', noKey);
+  await h.waitState('lb2', 'active', 15000);
+  h.start('lb1', noKey);
+  await waitFor('both directord', () => h.status('lb1')?.peer.protocol === 'directord' && h.status('lb2')?.peer.protocol === 'directord' && h.status('lb1')?.state === 'standby', 15000, 20);
+  const sampler = sampleHolders(t, h);
+  // Roll lb1 back: directord stops (its last heartbeat says "stopped"), pulse starts there.
+  h.kill('lb1', 'SIGTERM');
+  await h.waitExit('lb1');
+  const pulse = startStandin(h, 'lb1', 'master');
+  await waitFor('lb2 hears pulse again', () => h.status('lb2')?.peer.protocol === 'pulse' && h.status('lb2')?.peer.alive, 5000, 20);
+  await sleep(1500);
+  t.equal(pulse.status()!.active, false, 'pulse on lb1 stays standby: lb2 answers "running" in its format (no fail-back)');
+  t.equal(pulse.status()!.activations, 0);
+  t.ok(pulse.status()!.running >= 5, 'pulse hears running');
+  t.equal(h.status('lb2')!.state, 'active');
+  // Give the VIP back to pulse: stop directord on lb2; its "stopped" in pulse's format activates pulse at once.
+  const stopAt = Date.now();
+  h.kill('lb2', 'SIGTERM');
+  await waitFor('pulse on lb1 active', () => pulse.status()?.active, 5000, 20);
+  t.ok(Date.now() - stopAt < DEADTIME * 1000 + 500, `pulse took over ${Date.now() - stopAt} ms after directord stopped`);
+  await waitFor('VIP on lb1', async () => JSON.stringify(await h.vipHolders()) === '["lb1"]', 3000, 20);
+  const holders = await sampler.stop();
+  t.equal(holders.double, 0, `never two VIP holders (${holders.samples} samples)`);
 });
