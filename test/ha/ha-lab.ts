@@ -1,4 +1,4 @@
-// Shared lab fixture for HA end-to-end tests and bench/failover.ts: client, lb1, lb2 (+ attacker) on one bridge,
+// Shared lab fixture for HA end-to-end tests and bench/takeover.ts: client, lb1, lb2 (+ attacker) on one bridge,
 // HaNode runner processes on lb1/lb2, status files, ARP/ping helpers.
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
