@@ -111,7 +111,7 @@ export class HaNode extends EventEmitter {
       monitorLinks: g.monitorLinks,
       failback: g.failback,
       failbackHolddownMs: g.failbackHolddown * 1000,
-      failbackHold: () => this.syncHold(),
+      syncHold: () => this.syncHold(),
     });
     this.log.info({ role: this.role, self: this.self, peer: this.peerAddress, keepalive: g.keepalive, deadtime: g.deadtime }, `STARTING PULSE AS ${this.role === 'primary' ? 'MASTER' : 'BACKUP'}`);
     this.started = true;
@@ -126,7 +126,7 @@ export class HaNode extends EventEmitter {
           if (this.dataplane) {
             this.sync = new SyncChannel({
               local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log,
-              onSynced: () => this.machine && this.apply(this.machine.tick(now())), // a held failback may go now
+              onSynced: () => this.machine && this.apply(this.machine.syncDone(now())), // a held activation may go now
             });
             await this.sync.open();
           } else this.log.warn('syncdaemon = 1 but no data plane was given: connection sync disabled');
@@ -282,6 +282,9 @@ export class HaNode extends EventEmitter {
     if (!this.machine) return;
     if (restarted) this.log.info({ from, node: hb.nodeId }, 'peer restarted');
     const before = this.machine.peer.state;
+    // Our table missed what happened while the partner was unheard (or we just started): ask for it before the
+    // machine decides, so syncHold holds a failback or a master's activation until it is here.
+    if (!this.machine.peer.alive && !this.machine.active) this.sync?.requestTable('partner heard');
     this.apply(this.machine.heartbeat(now(), { nodeId: hb.nodeId, role: hb.role, state: hb.state, term: hb.term, flags: hb.flags }));
     if (restarted && this.machine.active) this.sync?.sendFullTable();
     if (before !== hb.state) this.emitState();
@@ -393,9 +396,7 @@ export class HaNode extends EventEmitter {
           break;
         case 'peer-alive':
           this.log.info({ peer: this.peerAddress }, 'partner heartbeats received');
-          // The standby's table missed whatever happened while the partner was unheard (or it just started).
-          if (this.machine?.active) this.sync?.sendFullTable();
-          else this.sync?.requestTable('partner heard');
+          if (this.machine?.active) this.sync?.sendFullTable(); // a standby asks for it (onHeartbeat)
           break;
       }
     }

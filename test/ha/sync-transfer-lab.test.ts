@@ -42,6 +42,25 @@ t.test('failback waits for the full table: 30,000 connections on lb2 are all on 
   t.same(h.status('lb1')!.sync!.rejected, {}, 'no datagram rejected');
 });
 
+t.test('a master restarted within deadtime waits for the standby\'s table before it activates again', { skip }, async (t) => {
+  const h = await HaLab.create();
+  t.teardown(() => h.destroy());
+  const N = 5000;
+  const slow = { ...SYNC, keepalive: 0.5, deadtime: 5 }; // systemd restarts a crashed directord well within this
+  h.start('lb1', slow, { syncConnections: N, seedBurst: 5000 });
+  await h.waitState('lb1', 'active', 8000);
+  h.start('lb2', slow);
+  await waitFor('lb2 synced with every connection', () => h.status('lb2')?.connections === N && h.status('lb2')?.sync?.synced, 10000, 20);
+  h.kill('lb1', 'SIGKILL');
+  await h.waitExit('lb1');
+  h.start('lb1', slow); // empty table, no new connections of its own
+  const s = await firstActive(h, 'lb1', 8000);
+  t.equal(h.status('lb2')!.state, 'standby', 'lb2 never noticed a dead partner');
+  t.equal(s.connections, N, 'the restarted master had the whole table when it activated');
+  await waitFor('activation logged', () => h.records('lb1').some((r) => String(r.msg).startsWith('backup inactive')), 5000, 20);
+  t.match(h.records('lb1').find((r) => String(r.msg).startsWith('backup inactive'))?.msg, /connection table synced/);
+});
+
 t.test('a peer that cannot answer: takeover refused with E_HA_NOT_SYNCED, failback only after the bounded give-up', { skip }, async (t) => {
   const h = await HaLab.create();
   t.teardown(() => h.destroy());
