@@ -20,6 +20,8 @@ const TIMINGS = argOf('--timings', 'fast,seed').split(',') as Timing[];
 const SYSBENCH_THREADS = Number(argOf('--sysbench-threads', '2'));
 const HOLD_S = Number(argOf('--hold', '6'));
 const WARMUP_S = 3;
+/** Optional client-side cap on TCP's retransmission backoff (net.ipv4.tcp_rto_max_ms, Linux 6.15+), client namespace only. */
+const CLIENT_RTO_MAX_MS = Number(argOf('--client-rto-max-ms', '0'));
 
 type Fault = 'kill' | 'stop' | 'link';
 type Timing = 'fast' | 'seed';
@@ -36,7 +38,9 @@ interface Row {
   acked: number;
   lost: number;
   idleAlive: number;
-  sysbench: { tps: number; errors: number; reconnects: number; exit: number; notes: string[] };
+  sessionsOverGoal: number;
+  /** sysbench: tps over the run, ignored errors, reconnects, longest run of seconds with 0 transactions. */
+  sysbench: { tps: number; errors: number; reconnects: number; exit: number; zeroTpsS: number; notes: string[] };
   differing: string[];
 }
 
@@ -58,24 +62,36 @@ async function freshPair(seed: SeedLab, cfg: string): Promise<void> {
     }
   }
   await seed.run('sw', ['ip', 'link', 'set', seed.lab.switchPort('lb1'), 'up']);
-  await Promise.all([seed.startDirector('lb1', cfg), seed.startDirector('lb2', cfg)]);
+  // One after the other: started together on a loaded machine, lb2 may reach its deadtime before lb1 says a word.
+  await seed.startDirector('lb1', cfg);
+  await seed.director('lb1').waitForwarding(true, 60000);
+  await seed.startDirector('lb2', cfg);
   await waitFor('lb1 active, lb2 standby and synced, both servers in both tables', async () => {
     const [a, b] = [await seed.director('lb1').status(), await seed.director('lb2').status()];
     return a.ha.forwarding && !b.ha.forwarding && b.ha.sync?.synced && [a, b].every((s) => s.health.filter((x) => x.inTable).length === 2);
-  }, 90000, 250);
+  }, 90000, 250).catch(async (e: Error) => {
+    const st = async (h: Director) => JSON.stringify((await seed.director(h).status().catch(() => undefined))?.ha);
+    throw new Error(`${e.message}\nlb1 ${await st('lb1')}\n${seed.director('lb1').tail(30)}\nlb2 ${await st('lb2')}\n${seed.director('lb2').tail(30)}`);
+  });
 }
 
 async function sysbench(seed: SeedLab, phase: 'prepare' | 'run', seconds: number): Promise<Row['sysbench']> {
   const host = phase === 'prepare' ? SEED.sql1 : SEED.vip;
   const argv = ['sysbench', 'oltp_write_only', '--db-driver=mysql', `--mysql-host=${host}`, `--mysql-user=${SEED_USERS.nova.user}`,
     `--mysql-password=${SEED_USERS.nova.password}`, '--mysql-db=sbtest', '--tables=2', '--table-size=10000', `--threads=${SYSBENCH_THREADS}`,
-    `--time=${seconds}`, '--mysql-ignore-errors=all', '--rand-seed=1', phase];
+    `--time=${seconds}`, '--mysql-ignore-errors=all', '--rand-seed=1', '--report-interval=1', phase];
   const r = await seed.run('client', argv, (seconds + 120) * 1000);
   const num = (re: RegExp): number => Number(re.exec(r.stdout)?.[1] ?? NaN);
   if (phase === 'prepare' && r.code !== 0) throw new Error(`sysbench prepare: ${r.stderr || r.stdout.slice(-400)}`);
   // What the ignored errors were (a deadlock between sysbench's own threads is not a failover loss).
   const notes = [...new Set((r.stdout + r.stderr).split('\n').filter((l) => /error|warning|fatal/i.test(l) && !/ignored errors:/.test(l)).map((l) => l.trim().slice(0, 160)))].slice(0, 5);
-  return { tps: num(/transactions:\s+\d+\s+\(([\d.]+) per sec/), errors: num(/ignored errors:\s+(\d+)/), reconnects: num(/reconnects:\s+(\d+)/), exit: r.code, notes };
+  let zeroTpsS = 0;
+  let run = 0;
+  for (const m of r.stdout.matchAll(/^\[ *\d+s \] thds: \d+ tps: ([\d.]+)/gm)) {
+    run = Number(m[1]) === 0 ? run + 1 : 0;
+    zeroTpsS = Math.max(zeroTpsS, run);
+  }
+  return { tps: num(/transactions:\s+\d+\s+\(([\d.]+) per sec/), errors: num(/ignored errors:\s+(\d+)/), reconnects: num(/reconnects:\s+(\d+)/), exit: r.code, zeroTpsS, notes };
 }
 
 async function checksums(s: MariaDbServer): Promise<Map<string, string>> {
@@ -101,7 +117,7 @@ async function scenario(seed: SeedLab, timing: Timing, f: Fault): Promise<Row> {
   await freshPair(seed, text);
   const sessions = new Sessions(seed.lab, 'client', {
     host: SEED.vip, user: SEED_USERS.nova.user, password: SEED_USERS.nova.password, count: CONNS, active: Math.floor(CONNS / 2),
-    intervalMs: 100, writeEvery: 10, queryTimeoutMs: (deadtime * 4 + 30) * 1000, connectConcurrency: 20,
+    intervalMs: 100, writeEvery: 10, queryTimeoutMs: (deadtime * 4 + 30) * 1000, connectConcurrency: 20, stallGoalMs: (deadtime + 0.5) * 1000,
   });
   try {
     log(`${timing}/${f}: opening ${CONNS} sessions through lb1`);
@@ -138,7 +154,7 @@ async function scenario(seed: SeedLab, timing: Timing, f: Fault): Promise<Row> {
     await seed.sql1.query('DELETE FROM test.sessions');
     return {
       timing, fault: f, deadtimeS: deadtime, takeoverMs, broken: rep.broken, maxStallMs: rep.maxStallMs, stallPerDeadtime: rep.maxStallMs / (deadtime * 1000),
-      queries: rep.queries, acked: acked.length, lost, idleAlive, sysbench: sbr, differing,
+      queries: rep.queries, sessionsOverGoal: rep.sessionsOverGoal, acked: acked.length, lost, idleAlive, sysbench: sbr, differing,
     };
   } finally {
     sessions.kill();
@@ -150,6 +166,7 @@ async function main(): Promise<void> {
   const seed = await SeedLab.create();
   try {
     for (const s of [seed.sql1, seed.sql2]) await s.query('SET GLOBAL max_connections = 2000');
+    if (CLIENT_RTO_MAX_MS) await seed.must('client', ['sysctl', '-w', `net.ipv4.tcp_rto_max_ms=${CLIENT_RTO_MAX_MS}`]);
     await seed.sql1.query('CREATE DATABASE IF NOT EXISTS sbtest');
     await seed.sql1.query(SESSIONS_TABLE_SQL);
     await waitCaughtUp(seed.sql2, seed.sql1);
@@ -165,11 +182,11 @@ async function main(): Promise<void> {
   } finally {
     await seed.destroy();
   }
-  console.log(`\nconns ${CONNS} (half idle, half querying every 100 ms), sysbench oltp_write_only ${SYSBENCH_THREADS} threads`);
-  console.log('| timing | fault | deadtime | takeover ms | broken | longest stall ms | stall / deadtime | acked commits | lost | idle alive | sysbench tps / errors / reconnects | tables differing |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log(`\nconns ${CONNS} (half idle, half querying every 100 ms), sysbench oltp_write_only ${SYSBENCH_THREADS} threads${CLIENT_RTO_MAX_MS ? `, client tcp_rto_max_ms = ${CLIENT_RTO_MAX_MS}` : ''}`);
+  console.log('| timing | fault | deadtime | takeover ms | broken | longest stall ms | stall / deadtime | sessions over deadtime + 0.5 s | acked commits | lost | idle alive | sysbench tps / errors / reconnects / longest 0-tps s | tables differing |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.timing} | ${r.fault} | ${r.deadtimeS} s | ${r.takeoverMs} | ${r.broken} | ${r.maxStallMs} | ${r.stallPerDeadtime.toFixed(2)} | ${r.acked} | ${r.lost} | ${r.idleAlive}/${CONNS - Math.floor(CONNS / 2)} | ${r.sysbench.tps} / ${r.sysbench.errors} / ${r.sysbench.reconnects} | ${r.differing.join(', ') || 'none'} |`);
+    console.log(`| ${r.timing} | ${r.fault} | ${r.deadtimeS} s | ${r.takeoverMs} | ${r.broken} | ${r.maxStallMs} | ${r.stallPerDeadtime.toFixed(2)} | ${r.sessionsOverGoal}/${Math.floor(CONNS / 2)} | ${r.acked} | ${r.lost} | ${r.idleAlive}/${CONNS - Math.floor(CONNS / 2)} | ${r.sysbench.tps} / ${r.sysbench.errors} / ${r.sysbench.reconnects} / ${r.sysbench.zeroTpsS} | ${r.differing.join(', ') || 'none'} |`);
   }
 }
 

@@ -23,6 +23,8 @@ export interface SessionsTarget {
   /** A query unanswered this long counts the session as broken (set above the longest expected stall). */
   queryTimeoutMs?: number;
   connectConcurrency?: number;
+  /** Count the queries that waited longer than this (the stall goal). */
+  stallGoalMs?: number;
 }
 
 export const SESSIONS_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS test.sessions (conn INT NOT NULL, n INT NOT NULL, PRIMARY KEY (conn, n))';
@@ -35,6 +37,9 @@ export interface SessionsReport {
   maxStallMs: number;
   maxStallEndedAt: number;
   queries: number;
+  /** Queries that waited longer than stallGoalMs, and the sessions they belong to. */
+  overGoal: number;
+  sessionsOverGoal: number;
   /** Acknowledged commits: conn → n values. */
   committed: Record<number, number[]>;
   /** Idle sessions answered the final check. */
@@ -128,6 +133,8 @@ async function runChild(o: SessionsTarget): Promise<void> {
   let maxStallMs = 0;
   let maxStallEndedAt = 0;
   let queries = 0;
+  let overGoal = 0;
+  const sessionsOverGoal = new Set<number>();
   let stopping = false;
   const breakConn = (s: (typeof conns)[number], code: string): void => {
     if (s.broken || stopping) return;
@@ -143,6 +150,10 @@ async function runChild(o: SessionsTarget): Promise<void> {
         const now = Date.now();
         queries++;
         if (now - t0 > maxStallMs) [maxStallMs, maxStallEndedAt] = [now - t0, now];
+        if (o.stallGoalMs !== undefined && now - t0 > o.stallGoalMs) {
+          overGoal++;
+          sessionsOverGoal.add(s.id);
+        }
         if (err) breakConn(s, err.code ?? String(err));
         resolve(!err);
       });
@@ -195,7 +206,7 @@ async function runChild(o: SessionsTarget): Promise<void> {
       await Promise.all(loops);
       const idleAlive = idle.filter((s) => !s.broken).length;
       const broken = conns.filter((s) => s.broken).length;
-      out({ kind: 'report', opened: conns.length, broken, errors, maxStallMs, maxStallEndedAt, queries, committed, idleAlive });
+      out({ kind: 'report', opened: conns.length, broken, errors, maxStallMs, maxStallEndedAt, queries, overGoal, sessionsOverGoal: sessionsOverGoal.size, committed, idleAlive });
       for (const s of conns) s.c.destroy();
       process.exit(0);
     }
