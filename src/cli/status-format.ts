@@ -23,6 +23,12 @@ export function renderHa(ha: HaView): string {
   } else {
     out += 'Peer: none configured\n';
   }
+  if (ha.sync && !ha.forwarding) {
+    const s = ha.sync;
+    out += s.synced
+      ? `Sync: connection table synced from the peer${s.phase === 'gave-up' ? ' (GAVE UP: incomplete, see the log)' : ''}\n`
+      : `Sync: fetching the peer's connection table (${s.entriesReceived}${s.total === null ? '' : ` of ${s.total}`} entries); takeover and failback wait\n`;
+  }
   return out;
 }
 

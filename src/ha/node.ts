@@ -119,7 +119,7 @@ export class HaNode extends EventEmitter {
       monitorLinks: g.monitorLinks,
       failback: g.failback,
       failbackHolddownMs: g.failbackHolddown * 1000,
-      failbackHold: () => this.syncHold(),
+      syncHold: () => this.syncHold(),
     });
     this.log.info({ role: this.role, self: this.self, peer: this.peerAddress, keepalive: g.keepalive, deadtime: g.deadtime }, `STARTING PULSE AS ${this.role === 'primary' ? 'MASTER' : 'BACKUP'}`);
     this.started = true;
@@ -136,7 +136,7 @@ export class HaNode extends EventEmitter {
             this.sync = new SyncChannel({
               local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log,
               bootId: this.bootId, proveBoot,
-              onSynced: () => this.machine && this.apply(this.machine.tick(now())), // a held failback may go now
+              onSynced: () => this.machine && this.apply(this.machine.syncDone(now())), // a held activation may go now
             });
             await this.sync.open();
           } else this.log.warn('syncdaemon = 1 but no data plane was given: connection sync disabled');
@@ -309,6 +309,9 @@ export class HaNode extends EventEmitter {
       this.log.warn({ from, security: 'unauthenticated', protocol: 'pulse', sessions: this.link?.protocol.pulseSessions }, PULSE_PARTNER_WARNING);
     }
     const before = `${this.machine.peer.state}|${this.link?.protocol.mode}`;
+    // Our table missed what happened while the partner was unheard (or we just started): ask for it before the
+    // machine decides, so syncHold holds a failback or a master's activation until it is here. pulse has no table.
+    if (!this.machine.peer.alive && !this.machine.active && this.link?.protocol.mode !== 'pulse') this.sync?.requestTable('partner heard');
     this.apply(this.machine.heartbeat(now(), hb));
     if (restarted && this.machine.active) this.sync?.sendFullTable();
     if (before !== `${hb.state}|${this.link?.protocol.mode}`) this.emitState();
@@ -400,9 +403,7 @@ export class HaNode extends EventEmitter {
           break;
         case 'peer-alive':
           this.log.info({ peer: this.peerAddress }, 'partner heartbeats received');
-          // The standby's table missed whatever happened while the partner was unheard (or it just started).
-          if (this.machine?.active) this.sync?.sendFullTable();
-          else this.sync?.requestTable('partner heard');
+          if (this.machine?.active) this.sync?.sendFullTable(); // a standby asks for it (onHeartbeat)
           break;
       }
     }

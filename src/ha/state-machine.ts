@@ -12,9 +12,10 @@ export interface HaMachineParams {
   /** directord option: a healthy primary takes the service back after failbackHolddownMs (pulse: never). */
   failback: boolean;
   failbackHolddownMs: number;
-  /** Why failback must wait now (the connection table is still being fetched from the peer), or undefined. The
-   * caller calls tick() again when the hold ends. Never consulted for deadtime: a dead partner has nothing to give. */
-  failbackHold?: () => string | undefined;
+  /** Why taking the service from a live peer must wait now (our connection table is still being fetched from it), or
+   * undefined. Holds failback and the master's activation beside a standby peer (a master restarted within deadtime);
+   * the caller calls syncDone() when it ends. Never consulted for deadtime: a dead partner has nothing to give. */
+  syncHold?: () => string | undefined;
 }
 
 /** What we learned from one authenticated heartbeat. */
@@ -77,7 +78,7 @@ export class HaStateMachine {
 
   /** When tick() next has something to decide (the caller's timer). */
   nextDeadlineMs(): number {
-    return this.failbackEligibleSinceMs !== undefined && !this.params.failbackHold?.()
+    return this.failbackEligibleSinceMs !== undefined && !this.params.syncHold?.()
       ? Math.min(this.needDeadlineMs, this.failbackEligibleSinceMs + this.params.failbackHolddownMs)
       : this.needDeadlineMs;
   }
@@ -127,7 +128,7 @@ export class HaStateMachine {
       if (this.canActivate()) this.activate(this.params.backupActive ? 'partner dead: activating lvs' : 'no backup configured: activating lvs', out);
       this.needDeadlineMs = nowMs + this.params.deadtimeMs;
     }
-    if (this.failbackEligibleSinceMs !== undefined && nowMs - this.failbackEligibleSinceMs >= this.params.failbackHolddownMs && this.canActivate() && !this.params.failbackHold?.()) {
+    if (this.failbackEligibleSinceMs !== undefined && nowMs - this.failbackEligibleSinceMs >= this.params.failbackHolddownMs && this.canActivate() && !this.params.syncHold?.()) {
       this.activate('failback: primary healthy for the hold-down time', out);
     }
     return out;
@@ -172,10 +173,22 @@ export class HaStateMachine {
     const peerCannotServe = hb.state === 'stopped' || hb.state === 'fault' || hb.flags.linkfail || hb.flags.childfail || hb.flags.yielding;
     if (peerCannotServe) {
       this.activate(`${hb.role} ${hb.state === 'standby' ? 'yielding' : hb.state}: activating lvs`, out);
-    } else if (this.outranks(hb)) {
+    } else if (this.outranks(hb) && !this.params.syncHold?.()) {
       // Both standby and healthy: only the higher-ranked node (the master) activates, so they do not both flap up
-      // as pulse 0.8.6 does at a simultaneous start.
+      // as pulse 0.8.6 does at a simultaneous start. A master restarted within deadtime waits for the table the
+      // standby holds (syncDone() re-evaluates), or it would drop every connection.
       this.activate('backup inactive: activating lvs', out);
+    }
+    return out;
+  }
+
+  /** The connection table is synced (or the transfer gave up): what syncHold held may happen now. */
+  syncDone(nowMs: number): HaAction[] {
+    const out = this.tick(nowMs);
+    const p = this.peer;
+    if (!this.active && this.canActivate() && p.alive && p.state === 'standby' && p.role && p.nodeId && p.flags && !p.flags.linkfail && !p.flags.childfail && !p.flags.yielding
+      && this.outranks({ role: p.role, nodeId: p.nodeId }) && !this.params.syncHold?.()) {
+      this.activate('backup inactive: activating lvs (connection table synced)', out);
     }
     return out;
   }
@@ -268,7 +281,7 @@ export class HaStateMachine {
   }
 
   /** Standby ranking for a simultaneous start: master first, then (equal roles, a misconfiguration) node id. */
-  private outranks(hb: PeerHeartbeat): boolean {
+  private outranks(hb: Pick<PeerHeartbeat, 'role' | 'nodeId'>): boolean {
     if (this.params.role !== hb.role) return this.params.role === 'primary';
     return this.params.nodeId < hb.nodeId;
   }

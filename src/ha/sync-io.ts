@@ -19,7 +19,8 @@ export const SYNC_INTERVAL_MS = 150;
  */
 export function bindSyncSocket(address: string, port: number, onMessage: (msg: Buffer, from: string) => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = createSocket({ type: 'udp4', reuseAddr: false });
+    // A larger receive buffer (capped by net.core.rmem_max) absorbs a bulk transfer while the event loop is busy.
+    const s = createSocket({ type: 'udp4', reuseAddr: false, recvBufferSize: 4 << 20 });
     s.once('error', (e) => {
       s.close();
       reject(new DirectordError('E_HA_BIND', `cannot bind UDP ${address}:${port} for connection sync: ${e.message}`, { cause: e, details: { address, port } }));

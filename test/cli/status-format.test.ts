@@ -15,6 +15,10 @@ t.test('HA lines', async (t) => {
   t.equal(renderHa({ enabled: true, role: 'backup', state: 'standby', forwarding: false, peer: { address: '10.0.0.1', state: 'unknown' } }),
     'Node: backup, standby, forwarding off\nPeer: 10.0.0.1 unknown, no heartbeat yet\n');
   t.equal(renderHa({ enabled: false, role: 'standalone', state: 'active', forwarding: true }), 'Node: standalone (no HA peer wired), forwarding on\n');
+  const standby = { enabled: true, role: 'primary', state: 'standby', forwarding: false, peer: { address: '10.0.0.2', state: 'active' }, lastHeartbeatAgeMs: 100 };
+  t.match(renderHa({ ...standby, sync: { synced: false, phase: 'transferring', entriesReceived: 470, total: 5000 } }), /Sync: fetching the peer's connection table \(470 of 5000 entries\); takeover and failback wait\n$/);
+  t.match(renderHa({ ...standby, sync: { synced: true, phase: 'synced', entriesReceived: 5000, total: 5000 } }), /Sync: connection table synced from the peer\n$/);
+  t.match(renderHa({ ...standby, sync: { synced: true, phase: 'gave-up', entriesReceived: 0, total: null } }), /GAVE UP/);
 });
 
 t.test('health table with overrides', async (t) => {

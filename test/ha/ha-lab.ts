@@ -1,4 +1,4 @@
-// Shared lab fixture for HA end-to-end tests and bench/failover.ts: client, lb1, lb2 (+ attacker) on one bridge,
+// Shared lab fixture for HA end-to-end tests and bench/takeover.ts: client, lb1, lb2 (+ attacker) on one bridge,
 // HaNode runner processes on lb1/lb2, status files, ARP/ping helpers.
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -62,7 +62,7 @@ export class HaLab {
   }
 
   /** Write the runner's spec (config); `virtuals` replaces the default one-VIP list. */
-  writeSpec(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; virtuals?: VirtualServiceConfig[] } = {}): string {
+  writeSpec(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; seedBurst?: number; virtuals?: VirtualServiceConfig[] } = {}): string {
     const { virtuals, ...rest } = extra;
     const keyed = 'heartbeatKeyFile' in over ? over : { heartbeatKeyFile: this.keyFile, ...over };
     const spec = { name, config: haConfig(keyed, virtuals), statusFile: this.statusFile(name), ...rest };
@@ -71,14 +71,24 @@ export class HaLab {
     return specFile;
   }
 
-  start(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; virtuals?: VirtualServiceConfig[] } = {}): ChildProcess {
+  start(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; seedBurst?: number; virtuals?: VirtualServiceConfig[] } = {}): ChildProcess {
     const specFile = this.writeSpec(name, over, extra);
     rmSync(this.statusFile(name), { force: true });
     const child = this.lab.spawn(name, [process.execPath, runnerJs, specFile]);
     const lines: string[] = [];
     this.logs.set(name, lines);
-    child.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
-    child.stderr!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+    // A pipe chunk may end mid-line (a loaded machine splits them anywhere): keep the partial line for the next one.
+    const collect = (stream: NodeJS.ReadableStream): void => {
+      let partial = '';
+      stream.on('data', (d) => {
+        const parts = (partial + String(d)).split('\n');
+        partial = parts.pop() ?? '';
+        lines.push(...parts.filter(Boolean));
+      });
+      stream.on('end', () => partial && lines.push(partial));
+    };
+    collect(child.stdout!);
+    collect(child.stderr!);
     this.procs.set(name, child);
     return child;
   }

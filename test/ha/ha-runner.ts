@@ -15,6 +15,8 @@ interface RunnerSpec {
   statusFile: string;
   /** Seed the tiny data plane with this many fake connections (for the sync test) when active. */
   syncConnections?: number;
+  /** How many of them per 100 ms (default 20). */
+  seedBurst?: number;
 }
 
 if (!process.argv[2]) {
@@ -47,15 +49,21 @@ let seeded = 0;
 const timer = setInterval(() => {
   // The active node "accepts" new connections, which the data plane would queue for sync.
   if (dp.forwarding && spec.syncConnections && seeded < spec.syncConnections) {
-    for (let i = 0; i < 20 && seeded < spec.syncConnections; i++, seeded++) {
-      dp.record({ protocol: 'tcp', caddr: '10.63.0.10', cport: 20000 + seeded, vaddr: '10.63.0.100', vport: 3306, daddr: '10.63.1.1', dport: 3306, state: 'ESTABLISHED', expiresMs: 900000, template: false });
+    for (let i = 0; i < (spec.seedBurst ?? 20) && seeded < spec.syncConnections; i++, seeded++) {
+      dp.record({ protocol: 'tcp', caddr: `10.63.${seeded >> 15}.10`, cport: 20000 + (seeded & 0x7fff), vaddr: '10.63.0.100', vport: 3306, daddr: '10.63.1.1', dport: 3306, state: 'ESTABLISHED', expiresMs: 900000, template: false });
     }
   }
   writeStatus();
 }, 100);
 
 // Operator actions and reload, as directorctl takeover/release and SIGHUP would do in the daemon.
-process.on('SIGUSR1', () => ha.takeover());
+process.on('SIGUSR1', () => {
+  try {
+    ha.takeover();
+  } catch (e) {
+    root.error({ err: e, code: (e as { code?: string }).code }, 'takeover refused');
+  }
+});
 process.on('SIGUSR2', () => ha.release());
 process.on('SIGHUP', () => {
   const next = JSON.parse(readFileSync(process.argv[2], 'utf8')) as RunnerSpec;

@@ -194,16 +194,31 @@ t.test('nextDeadlineMs follows heartbeats and the failback hold-down', async (t)
   t.equal(m.nextDeadlineMs(), 300);
 });
 
-t.test('failback waits for the connection table (failbackHold); the deadtime rule never does', async (t) => {
+t.test('failback waits for the connection table (syncHold); the deadtime rule never does', async (t) => {
   let hold: string | undefined = 'the connection table is still being fetched';
-  const m = machine({ failback: true, failbackHolddownMs: 200, failbackHold: () => hold });
+  const m = machine({ failback: true, failbackHolddownMs: 200, syncHold: () => hold });
   m.heartbeat(10, { nodeId: 'lb2', role: 'backup', state: 'active', term: 1, flags: noFlags() });
   t.equal(m.nextDeadlineMs(), 10 + DEAD, 'no timer for a held failback (it would fire in a loop)');
   t.same(m.tick(300), [], 'hold-down passed, table not synced: no failback');
   t.equal(m.active, false);
   hold = undefined;
   t.same(m.tick(301).map((a) => a.kind), ['activate', 'send-heartbeat'], 'synced: the caller ticks and failback happens');
-  const b = machine({ role: 'backup', nodeId: 'lb2', failbackHold: () => 'never synced' });
+  const b = machine({ role: 'backup', nodeId: 'lb2', syncHold: () => 'never synced' });
   b.heartbeat(10, { nodeId: 'lb1', role: 'primary', state: 'active', term: 1, flags: noFlags() });
   t.same(b.tick(10 + DEAD).map((a) => a.kind), ['peer-dead', 'activate', 'send-heartbeat'], 'a dead partner: take over at once');
+});
+
+t.test('a master restarted within deadtime waits for the table the standby peer holds before it activates', async (t) => {
+  let hold: string | undefined = 'fetching';
+  const m = machine({ syncHold: () => hold });
+  t.same(m.heartbeat(10, { nodeId: 'lb2', role: 'backup', state: 'standby', term: 3, flags: noFlags() }).map((a) => a.kind), ['peer-alive'], 'held: no activation');
+  t.same(m.syncDone(20), [], 'still held');
+  hold = undefined;
+  t.same(m.syncDone(30).map((a) => a.kind), ['activate', 'send-heartbeat'], 'synced: the master activates');
+  const b = machine({ role: 'backup', nodeId: 'lb2', syncHold: () => undefined });
+  b.heartbeat(10, { nodeId: 'lb1', role: 'primary', state: 'standby', term: 1, flags: noFlags() });
+  t.same(b.syncDone(20), [], 'the backup never activates beside a standby master');
+  const y = machine({ syncHold: () => undefined });
+  y.heartbeat(10, { nodeId: 'lb2', role: 'backup', state: 'active', term: 1, flags: noFlags() });
+  t.same(y.syncDone(20), [], 'nor the master beside an active backup without failback');
 });
