@@ -195,6 +195,7 @@ export class HaNode extends EventEmitter {
   /** Why activating now (failback, takeover) would lose connections the live peer holds, or undefined. */
   private syncHold(): string | undefined {
     if (!this.sync || this.sync.synced || !this.machine?.peer.alive || this.machine.active) return undefined;
+    if (this.link?.protocol.mode === 'pulse') return undefined; // pulse keeps no table to fetch
     const p = this.sync.status().transfer;
     return `the connection table is still being fetched from the peer (${p.entriesReceived}${p.total === null ? '' : ` of ${p.total}`} entries, attempt ${p.attempt})`;
   }
