@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     const med = median(takeovers);
     const max = Math.max(...takeovers);
     const dead = DEADTIME * 1000;
-    const earliest = (DEADTIME - KEEPALIVE) * 1000;
+    const earliest = Math.round((DEADTIME - KEEPALIVE) * 1000);
     console.log(JSON.stringify({ failovers: takeovers.length, keepaliveS: KEEPALIVE, deadtimeMs: dead, medianMs: med, maxMs: max, takeoversMs: takeovers }));
     console.log(`takeover (kill -9 → client served by the new director): median ${med} ms, max ${max} ms over ${takeovers.length}`);
     console.log(`reference: deadtime ${dead} ms (the backup may act from ${earliest} ms) → median/deadtime = ${(med / dead).toFixed(2)}, max/deadtime = ${(max / dead).toFixed(2)}`);
