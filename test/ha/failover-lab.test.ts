@@ -1,5 +1,5 @@
 // End to end in namespaces: two HaNode processes (lb1 primary, lb2 backup) and a client; kill -9, SIGSTOP,
-// link down, partition + heal, forged/replayed heartbeats. keepalive 0.2 s, deadtime 0.6 s.
+// link down, two-way partition healed in both orders. keepalive 0.2 s, deadtime 0.6 s.
 import t, { type Test } from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
 import { HaLab, captureJs } from './ha-lab';
