@@ -143,7 +143,7 @@ for (const first of ['lb1', 'lb2'] as const) {
     t.same(await h.vipHolders(), ['lb1', 'lb2']);
 
     // Every ARP lb1 sends, from inside the partition until well after the heal.
-    const cap = h.lab.spawn('client', [process.execPath, captureJs, 'eth0', `arp and ether src ${HA_LAB.lb1Mac}`, '200', '6000']);
+    const cap = h.lab.spawn('client', [process.execPath, captureJs, 'eth0', `arp and ether src ${HA_LAB.lb1Mac}`, '200', '8000']);
     let capOut = '';
     cap.stdout!.on('data', (d) => (capOut += d));
     await waitFor('capture ready', () => capOut.includes('ready'), 5000, 20);
