@@ -25,6 +25,16 @@ const FIGURES = process.env.FIGURES ?? 'all';
 const BUSY_POLL_US = Number(process.env.BUSY_POLL_US ?? 0);
 // QUOTA: the share of a core the director keeps for the true-2x overload figure.
 const QUOTA = Number(process.env.QUOTA ?? 0.25);
+// Lab variants tried while looking for the frames/s ceiling (docs/benchmarks.md, "What was tried"), each a flag so
+// the figures quoted there can be reproduced: BR_NETFILTER=1 turns br_netfilter's hooks back on in the switch
+// (the labs turn them off; needs the module loaded), GRO=1 turns GRO on on every host's eth0, RPS=1 steers the
+// director's receive to CPU 1 (rps_cpus = 2 on its eth0), SENDER=copy makes trafgen send through sendto() (-t 0)
+// instead of its zero-copy TX ring.
+const BR_NETFILTER = process.env.BR_NETFILTER === '1';
+const GRO = process.env.GRO === '1';
+const RPS = process.env.RPS === '1';
+const SENDER = process.env.SENDER ?? 'ring';
+if (SENDER !== 'ring' && SENDER !== 'copy') throw new Error(`SENDER=${SENDER}: ring or copy`);
 
 const sh = (lab: Lab, host: string, script: string): string =>
   execFileSync('ip', ['netns', 'exec', lab.ns(host), 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
@@ -65,7 +75,8 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: 
   const windowS = o.windowS ?? WINDOW_S;
   const conf = `{ eth(da=${dstMac}, sa=${CLI_MAC}), ipv4(saddr=10.61.1.1, daddr=${dstIp}, ttl=64), udp(sp=4000, dp=9), fill(0x41, 18) }`;
   const rate = o.rate ? ['-b', `${Math.round(o.rate)}pps`] : [];
-  const tg = lab.spawn('cli', ['trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...rate, conf]);
+  const copy = SENDER === 'copy' ? ['-t', '0'] : [];
+  const tg = lab.spawn('cli', ['trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...copy, ...rate, conf]);
   await sleep(1000);
   const rx0 = counter(lab, 'rs1', 'rx_packets'), tx0 = counter(lab, 'cli', 'tx_packets');
   const c0 = dirPid ? cpuTicks(dirPid) : 0;
@@ -281,6 +292,11 @@ async function main(): Promise<void> {
   ], { tag: 'dpbench' });
   try {
     sh(lab, 'dir', `ip addr add ${VIP}/32 dev eth0`);
+    if (BR_NETFILTER) sh(lab, 'sw', 'sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.bridge.bridge-nf-call-arptables=1');
+    if (GRO) for (const h of ['cli', 'dir', 'rs1']) sh(lab, h, 'ethtool -K eth0 gro on');
+    if (RPS) sh(lab, 'dir', 'echo 2 > /sys/class/net/eth0/queues/rx-0/rps_cpus');
+    const variant = [BR_NETFILTER && 'br_netfilter hooks on', GRO && 'GRO on', RPS && 'RPS to CPU 1', SENDER === 'copy' && 'copying sender'].filter(Boolean);
+    if (variant.length) console.log(`lab variant: ${variant.join(', ')}`);
     sh(lab, 'rs1', `nft -f - <<'E'
 table netdev sink {
   chain ing {

@@ -1,6 +1,9 @@
 // Failover time: keepalive 0.2 s / deadtime 0.6 s, N kill -9s of the active HaNode runner in a namespace lab;
-// time from the kill until the client's TCP connect to the VIP is answered by the new director. Printed next to the
-// configured deadtime and a same-run baseline (the same probe against a healthy director).
+// time from the kill until the client's TCP connect to the VIP is answered by the new director. The reference is the
+// configuration, not a healthy connect (which says nothing about failover): the backup may act between
+// deadtime - keepalive (the last heartbeat left just before the kill) and deadtime after the kill, so each figure is
+// printed as a ratio to deadtime, next to that window. Anchor: keepalived's VRRP default master-down time is
+// 3 x advert_int + skew, about 3.5 s at advert_int 1 (anchors.md 2.2); printed for comparison, not measured here.
 // Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/takeover.ts [failovers]
 import type { ChildProcess } from 'node:child_process';
 import { HaLab } from '../test/ha/ha-lab';
@@ -46,9 +49,6 @@ async function main(): Promise<void> {
     h.start('lb2', timing);
     await waitFor('lb2 standby', () => h.status('lb2')?.peer.alive && h.status('lb2')?.state === 'standby', 5000, 20);
 
-    const baseline: number[] = [];
-    for (let i = 0; i < 10; i++) baseline.push(await runProbe(h, 'lb1'));
-
     const takeovers: number[] = [];
     let active: 'lb1' | 'lb2' = 'lb1';
     for (let i = 0; i < FAILOVERS; i++) {
@@ -66,11 +66,12 @@ async function main(): Promise<void> {
     }
     const med = median(takeovers);
     const max = Math.max(...takeovers);
-    const base = median(baseline);
-    console.log(JSON.stringify({ failovers: takeovers.length, keepaliveS: KEEPALIVE, deadtimeMs: DEADTIME * 1000, medianMs: med, maxMs: max, takeoversMs: takeovers, baselineProbeMedianMs: base }));
+    const dead = DEADTIME * 1000;
+    const earliest = Math.round((DEADTIME - KEEPALIVE) * 1000);
+    console.log(JSON.stringify({ failovers: takeovers.length, keepaliveS: KEEPALIVE, deadtimeMs: dead, medianMs: med, maxMs: max, takeoversMs: takeovers }));
     console.log(`takeover (kill -9 → client served by the new director): median ${med} ms, max ${max} ms over ${takeovers.length}`);
-    console.log(`configured deadtime ${DEADTIME * 1000} ms → median/deadtime = ${(med / (DEADTIME * 1000)).toFixed(2)}, max/deadtime = ${(max / (DEADTIME * 1000)).toFixed(2)}`);
-    console.log(`baseline (same probe, healthy director): median ${base} ms → takeover/baseline = ${(med / Math.max(1, base)).toFixed(1)}`);
+    console.log(`reference: deadtime ${dead} ms (the backup may act from ${earliest} ms) → median/deadtime = ${(med / dead).toFixed(2)}, max/deadtime = ${(max / dead).toFixed(2)}`);
+    console.log(`anchor (not measured): keepalived VRRP at its default advert_int 1 s takes over after ~3500 ms → median/anchor = ${(med / 3500).toFixed(2)}`);
   } finally {
     await h.destroy();
   }

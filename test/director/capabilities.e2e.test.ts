@@ -1,6 +1,7 @@
 // The systemd unit's promise, checked without systemd: directord runs as an unprivileged user holding only
 // CAP_NET_RAW, CAP_NET_ADMIN and CAP_NET_BIND_SERVICE (setpriv sets them as the unit's AmbientCapabilities do),
-// and the programs it runs for the operator (send_program, active_cmd) get none of them.
+// and the programs it runs for the operator (send_program, active_cmd) get none of them. Its own SIGTERM leaves no
+// VIP, no nft table and no XDP program, also with --dataplane afxdp (given CAP_BPF, CAP_PERFMON and CAP_IPC_LOCK as well).
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -69,8 +70,47 @@ t.test('directord as nobody with three capabilities', { skip: (!labAvailable() &
     t.equal(capabilitySet('CapAmb', st), 0n, `${who}: CapAmb 0`);
     t.equal(capabilitySet('CapPrm', st), 0n, `${who}: CapPrm 0`);
   }
+  t.same(await directordTables(lab), ['table netdev directord'], 'ingress table present while running (CAP_NET_ADMIN)');
   const exited = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
   process.kill(daemon.pid!, 'SIGTERM');
   t.equal(await exited, 0, log.slice(-1000));
   t.notMatch(await lab.sh('lb1', 'ip -4 addr show dev eth0'), VIP, 'VIP given up');
+  t.same(await directordTables(lab), [], 'no directord nft table after its own SIGTERM (nft list tables)');
+  t.notMatch(await lab.sh('lb1', 'ip link show dev eth0'), /\bxdp/, 'no XDP program on eth0');
+
+  // AF_XDP needs CAP_BPF, CAP_PERFMON (the verifier refuses the program with EACCES without it) and CAP_IPC_LOCK
+  // (or a LimitMEMLOCK large enough for the UMEM: xsk_umem__create fails with ENOBUFS) on top of the unit's three (the unit also leaves AF_XDP out of its address families, so
+  // there the daemon falls back to AF_PACKET). Given both, the unprivileged daemon attaches its XDP program and
+  // its own SIGTERM must detach it and drop the nft table.
+  const xcaps = `${CAPS},+bpf,+perfmon,+ipc_lock`;
+  const xd = lab.spawn('lb1', [
+    'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=-all,${xcaps}`, `--ambient-caps=-all,${xcaps}`, `--bounding-set=-all,${xcaps}`,
+    'env', '-u', 'NODE_OPTIONS', 'node', paths.directord, '--config', cf, '--socket', sock, '--interface', 'eth0', '--dataplane', 'afxdp',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let xlog = '';
+  xd.stdout!.on('data', (d) => (xlog += d));
+  xd.stderr!.on('data', (d) => (xlog += d));
+  const xs = await waitFor('AF_XDP daemon up and forwarding', async () => {
+    if (xd.exitCode !== null) throw new Error(`directord exited ${xd.exitCode}: ${xlog.slice(-2000)}`);
+    const st = await status();
+    return st && st.ha.forwarding ? st : undefined;
+  }, 40000, 250).catch((e: Error) => {
+    t.fail(`${e.message}\n${xlog.slice(-2000)}`);
+    return undefined;
+  });
+  if (!xs) return;
+  t.equal(xs.dataplane, 'afxdp', `the AF_XDP data plane runs as nobody with CAP_BPF, CAP_PERFMON, CAP_IPC_LOCK (${xlog.split('\n').find((l) => /fallback/.test(l)) ?? 'no fallback'})`);
+  t.match(await lab.sh('lb1', 'ip link show dev eth0'), /\bxdp/, 'XDP program attached while running');
+  t.same(await directordTables(lab), ['table netdev directord'], 'ingress table present while running');
+  const xexited = new Promise<number | null>((r) => (xd.exitCode !== null ? r(xd.exitCode) : xd.once('exit', (c) => r(c))));
+  process.kill(xd.pid!, 'SIGTERM');
+  t.equal(await xexited, 0, 'exited with status 0', { log: xlog.slice(-1000) });
+  t.notMatch(await lab.sh('lb1', 'ip link show dev eth0'), /\bxdp/, 'no XDP program after its own SIGTERM');
+  t.same(await directordTables(lab), [], 'no directord nft table after its own SIGTERM');
+  t.notMatch(await lab.sh('lb1', 'ip -4 addr show dev eth0'), VIP, 'VIP given up');
 });
+
+/** The nft tables named directord in the namespace, any family. */
+async function directordTables(lab: Lab): Promise<string[]> {
+  return (await lab.sh('lb1', 'nft list tables')).split('\n').filter((l) => /\sdirectord$/.test(l.trim()));
+}

@@ -1,5 +1,6 @@
 // Captures frames with the `pcap` package inside a lab namespace: argv = device, BPF filter, max frames, ms.
-// Prints one JSON line per frame ({ ts, hex }) and exits; run via lab.spawn/exec.
+// Prints one JSON line per frame ({ ts, kts, hex }: ts = delivery to us, kts = the kernel's receive time, both ms
+// since the epoch) and exits; run via lab.spawn/exec.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pcap = require('pcap') as {
   createSession(dev: string, opts: Record<string, unknown>): { on(ev: 'packet', cb: (p: { buf: Buffer; header: Buffer }) => void): void; close(): void };
@@ -21,7 +22,9 @@ const done = (): void => {
 };
 session.on('packet', (p) => {
   const caplen = p.header.readUInt32LE(8);
-  process.stdout.write(JSON.stringify({ ts: Date.now(), hex: p.buf.subarray(0, caplen).toString('hex') }) + '\n');
+  // The pcap header's timeval is when the frame arrived, not when libpcap's buffer reached us (up to 10 ms later).
+  const kts = p.header.readUInt32LE(0) * 1000 + p.header.readUInt32LE(4) / 1000;
+  process.stdout.write(JSON.stringify({ ts: Date.now(), kts, hex: p.buf.subarray(0, caplen).toString('hex') }) + '\n');
   if (++n >= max) done();
 });
 process.stdout.write(JSON.stringify({ ready: true }) + '\n');

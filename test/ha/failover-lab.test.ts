@@ -1,5 +1,5 @@
 // End to end in namespaces: two HaNode processes (lb1 primary, lb2 backup) and a client; kill -9, SIGSTOP,
-// link down, partition + heal, forged/replayed heartbeats. keepalive 0.2 s, deadtime 0.6 s.
+// link down, two-way partition healed in both orders. keepalive 0.2 s, deadtime 0.6 s.
 import t, { type Test } from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
 import { HaLab, captureJs } from './ha-lab';
@@ -119,19 +119,76 @@ t.test('link down (bridge port) of the active director: monitor_links fails over
   t.ok(await h.pingVip());
 });
 
-t.test('partition (heartbeats dropped) and heal: both active meanwhile, exactly one afterwards, client reaches the VIP', { skip }, async (t) => {
-  const h = await HaLab.create();
-  t.teardown(() => h.destroy());
-  await bothUp(t, h);
-  const drop = `nft add table inet ddha; nft add chain inet ddha in '{ type filter hook input priority 0; }'; nft add rule inet ddha in ip saddr ${HA_LAB.lb1} udp dport 539 drop`;
-  await h.sh('lb2', drop);
-  await h.waitState('lb2', 'active', 5000);
-  t.equal(h.status('lb1')!.state, 'active', 'lb1 still active: split brain during the partition');
-  t.same(await h.vipHolders(), ['lb1', 'lb2']);
-  await h.sh('lb2', 'nft delete table inet ddha');
-  await waitFor('one active after heal', () => h.status('lb1')?.state === 'active' && h.status('lb2')?.state === 'standby', 5000, 20);
-  await waitFor('VIP only on lb1', async () => JSON.stringify(await h.vipHolders()) === '["lb1"]', 3000, 50);
-  await waitFor('client ARP on lb1 (winner re-announced)', async () => (await h.clientArp()) === HA_LAB.lb1Mac, 5000, 50);
-  t.ok(await h.pingVip(), 'client reaches the VIP');
-  t.ok(h.status('lb1')!.splitBrains >= 1 && h.status('lb2')!.splitBrains >= 1, 'split brain counted on both');
-});
+// Two-way partition: each director drops the other's heartbeats, so during the partition neither hears the other
+// and nothing makes lb1 re-announce. The heal is done one direction at a time, in both orders; what must hold is
+// that lb1 (the winner) sends gratuitous ARPs for the VIP after it hears lb2 again, and none during the partition.
+// - lb1 hears first: it sees lb2 active -> split brain won -> re-announce; then lb2 hears lb1 and steps down.
+// - lb2 hears first: it steps down before lb1 ever sees it active (no split brain on lb1's side); lb1 must still
+//   re-announce when lb2 is heard again, or the client keeps lb2's MAC.
+const dropFrom = (peer: string): string =>
+  `nft add table inet ddha && nft add chain inet ddha in '{ type filter hook input priority 0; }' && nft add rule inet ddha in ip saddr ${peer} udp dport 539 drop`;
+
+for (const first of ['lb1', 'lb2'] as const) {
+  const second = first === 'lb1' ? 'lb2' : 'lb1';
+  t.test(`two-way partition healed ${first} hearing first: split brain meanwhile, then lb1 alone and it re-announces after the heal`, { skip }, async (t) => {
+    const h = await HaLab.create();
+    t.teardown(() => h.destroy());
+    await bothUp(t, h);
+    await h.sh('lb1', dropFrom(HA_LAB.lb2));
+    await h.sh('lb2', dropFrom(HA_LAB.lb1));
+    await h.waitState('lb2', 'active', 5000);
+    // lb2's takeover GARPs moved the client; nobody pings the VIP from here on, so only a GARP can move it back.
+    await waitFor('client ARP on lb2 (its takeover GARPs)', async () => (await h.clientArp()) === HA_LAB.lb2Mac, 5000, 50);
+    t.equal(h.status('lb1')!.state, 'active', 'lb1 still active: split brain during the partition');
+    t.same(await h.vipHolders(), ['lb1', 'lb2']);
+
+    // Every ARP lb1 sends, from inside the partition until well after the heal.
+    const cap = h.lab.spawn('client', [process.execPath, captureJs, 'eth0', `arp and ether src ${HA_LAB.lb1Mac}`, '200', '8000']);
+    let capOut = '';
+    cap.stdout!.on('data', (d) => (capOut += d));
+    await waitFor('capture ready', () => capOut.includes('ready'), 5000, 20);
+    const capturedFrom = Date.now();
+    const resends = (): number => h.records('lb1').filter((r) => r.msg === 'partner active: resending arps').length;
+    const resendsBefore = resends(); // lb1 re-announced once when lb2 first started (partner heard)
+    // A second of partition: at 0.2 s keepalive, a one-way partition would have made lb1 re-announce ~5 times.
+    await new Promise((r) => setTimeout(r, 1000));
+    const announced = resends() - resendsBefore;
+    t.equal(h.status('lb1')!.state, 'active');
+    t.equal(h.status('lb2')!.state, 'active');
+
+    const healed: Record<string, number> = {};
+    healed[first] = Date.now();
+    await h.sh(first, 'nft delete table inet ddha');
+    if (first === 'lb1') await waitFor('lb1 sees the split brain', () => (h.status('lb1')?.splitBrains ?? 0) >= 1, 5000, 20);
+    else await waitFor('lb2 steps down', () => h.status('lb2')?.state === 'standby', 5000, 20);
+    // Give the half-healed state a few heartbeats before the other direction heals.
+    await new Promise((r) => setTimeout(r, 600));
+    healed[second] = Date.now();
+    await h.sh(second, 'nft delete table inet ddha');
+    await waitFor('one active after heal', () => h.status('lb1')?.state === 'active' && h.status('lb2')?.state === 'standby', 5000, 20);
+    await waitFor('VIP only on lb1', async () => JSON.stringify(await h.vipHolders()) === '["lb1"]', 3000, 50);
+    await waitFor("client's existing ARP entry moved to lb1", async () => (await h.clientArp()) === HA_LAB.lb1Mac, 5000, 50);
+    await new Promise<void>((r) => (cap.exitCode !== null ? r() : cap.once('exit', () => r())));
+
+    const garps = capOut
+      .split('\n')
+      .filter((l) => l.includes('hex'))
+      .map((l) => JSON.parse(l) as { kts: number; hex: string })
+      .filter((f) => {
+        const a = parseArpFrame(Buffer.from(f.hex, 'hex'));
+        return a?.targetIp === HA_LAB.vip && a.senderIp === HA_LAB.vip;
+      });
+    // lb1's GARPs are caused by lb1 hearing lb2 again, whichever direction healed first.
+    const lb1Hears = healed.lb1;
+    t.equal(announced, 0, 'lb1 did not re-announce while it heard nothing from lb2');
+    t.same(garps.filter((f) => f.kts < lb1Hears), [], `no lb1 GARP for the VIP during the partition (captured from ${capturedFrom})`);
+    const after = garps.filter((f) => f.kts >= lb1Hears);
+    t.ok(after.length >= 5, `lb1 sent a burst of GARPs for the VIP after it heard lb2 again (${after.length} frames, first ${after.length ? Math.round(after[0].kts - lb1Hears) : '-'} ms after)`);
+    const reasons = h.records('lb1').filter((r) => r.msg === 'partner active: resending arps').map((r) => String(r.reason));
+    if (first === 'lb1') t.ok(reasons.some((r) => r.startsWith('split brain won')), `lb1 re-announced as split-brain winner (${reasons.join('; ')})`);
+    else t.ok(reasons.includes('partner heard again'), `lb1 re-announced because lb2 was heard again (${reasons.join('; ')})`);
+    t.ok(await h.pingVip(), 'client reaches the VIP');
+    t.ok(h.status('lb2')!.splitBrains >= 1, 'lb2 counted the split brain');
+    t.equal(h.status('lb1')!.splitBrains >= 1, first === 'lb1', first === 'lb1' ? 'lb1 saw lb2 active' : 'lb1 never saw lb2 active (it stepped down first)');
+  });
+}

@@ -19,6 +19,8 @@ export interface DirectorProcessOptions {
   /** A directory laid over /usr/local/bin inside this process only (holds check_tcp_port.sh). */
   overlayBin?: string;
   logLevel?: string;
+  /** More daemon arguments (e.g. ['--dataplane', 'afxdp']). */
+  args?: string[];
 }
 
 export class DirectorProcess {
@@ -46,6 +48,7 @@ export class DirectorProcess {
   private argv(): string[] {
     const daemon = ['node', paths.directord, '--config', this.opts.config, '--socket', this.opts.socket];
     if (this.opts.logLevel) daemon.push('--log-level', this.opts.logLevel);
+    if (this.opts.args) daemon.push(...this.opts.args);
     if (!this.opts.overlayBin) return daemon;
     const mount = `mount -t overlay overlay -o lowerdir=${this.opts.overlayBin}:/usr/local/bin /usr/local/bin && exec "$@"`;
     return ['sh', '-c', mount, 'sh', ...daemon];

@@ -177,7 +177,7 @@ export class SeedLab {
   }
 
   /** Start directord in lb1/lb2 with a private /usr/local/bin overlay that holds check_tcp_port.sh. */
-  async startDirector(host: Director, lvsCf: string = readFileSync(paths.seedConfig, 'utf8'), opts: { logLevel?: string } = {}): Promise<DirectorProcess> {
+  async startDirector(host: Director, lvsCf: string = readFileSync(paths.seedConfig, 'utf8'), opts: { logLevel?: string; args?: string[] } = {}): Promise<DirectorProcess> {
     const script = join(this.dirs.bin, 'check_tcp_port.sh');
     if (!existsSync(script)) {
       copyFileSync(checkScriptPath(), script);
@@ -189,6 +189,7 @@ export class SeedLab {
       socket: join(this.dirs.root, `${host}.sock`),
       overlayBin: this.dirs.bin,
       logLevel: opts.logLevel,
+      args: opts.args,
     });
     this.directors.set(host, d);
     await d.start();
