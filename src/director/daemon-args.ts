@@ -28,18 +28,26 @@ export interface DaemonArgs {
   /** Packet-thread busy-poll budget in µs (0: sleep as soon as the ring is empty). */
   busyPollUs: number;
   help: boolean;
+  version: boolean;
+  /** --check-config -q: nothing on success (errors still go to stderr); for ExecStartPre. */
+  quiet: boolean;
+  /** --check-config --strict: warnings fail the check. */
+  strict: boolean;
 }
 
 export const DAEMON_USAGE = `usage: directord [--config FILE] [--socket PATH] [--metrics ADDR:PORT] [--log-level LEVEL]
                  [--dataplane afpacket|afxdp|fake] [--interface IF] [--busy-poll-us N]
                  [--read-only-socket] [--foreground]
-       directord --check-config [--config FILE | FILE] [--json]
+       directord --check-config|-t [--config FILE | -f FILE | FILE] [--json] [-q] [--strict]
+       directord --version | --help
        directord --cleanup [--config FILE] [--socket PATH] [--interface IF]
 defaults: --config ${defaultOptions.configFile}  --socket ${defaultOptions.controlSocket} (in a named netns: /run/directord/netns/NAME/directord.sock)  --metrics off
           --log-level from lvs.cf debug_level (NONE/LOW → info, else debug)  --dataplane ${defaultOptions.dataplaneBackend}
           --busy-poll-us ${defaultOptions.busyPollUs} (0..${MAX_BUSY_POLL_US}: how long a packet thread spins for the next frame before it sleeps)
           --read-only-socket: also listen on PATH.ro.sock (mode 0666) for read-only commands from any local user
           --cleanup: remove the VIPs, nftables table and XDP program a killed directord left; for ExecStopPost
+          -f FILE = --config FILE and -t = --check-config, as keepalived's -f and -t
+          -q: no output when the file is valid (for ExecStartPre)   --strict: warnings fail the check (exit 1)
 signals:  SIGHUP reloads (only the difference is applied), SIGTERM/SIGINT stop cleanly (the VIP is released first)
 `;
 
@@ -51,6 +59,7 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
   const a: DaemonArgs = {
     configFile: defaultOptions.configFile, socket: defaultControlSocket(), metrics: defaultOptions.metricsAddress,
     checkConfig: false, cleanup: false, json: false, foreground: false, dataplane: defaultOptions.dataplaneBackend, busyPollUs: defaultOptions.busyPollUs, help: false,
+    version: false, quiet: false, strict: false,
   };
   let readOnly: boolean = defaultOptions.readOnlySocket;
   const positional: string[] = [];
@@ -93,6 +102,9 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
       case '--read-only-socket': readOnly = true; break;
       case '--no-read-only-socket': readOnly = false; break; // the default now; kept for old unit files
       case '--help': case '-h': a.help = true; break;
+      case '--version': case '-v': a.version = true; break;
+      case '--quiet': case '-q': a.quiet = true; break;
+      case '--strict': a.strict = true; break;
       default:
         if (w.startsWith('-')) throw usage(`unknown option '${w}'`);
         positional.push(w);
@@ -103,6 +115,7 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
     a.configFile = positional[0];
   }
   if (a.cleanup && a.checkConfig) throw usage('--cleanup and --check-config exclude each other');
+  if ((a.quiet || a.strict) && !a.checkConfig) throw usage('-q and --strict go with --check-config');
   if (readOnly) a.readOnlySocket = readOnlySocketPathFor(a.socket);
   return a;
 }

@@ -21,6 +21,10 @@ t.test('accepted', async (t) => {
     [['--config=/x.cf'], { configFile: '/x.cf' }],
     [['--check-config', '/y.cf', '--json'], { checkConfig: true, configFile: '/y.cf', json: true }],
     [['-t'], { checkConfig: true }],
+    [['-t', '-f', '/k.cf', '-q', '--strict'], { checkConfig: true, configFile: '/k.cf', quiet: true, strict: true }],
+    [['--check-config', '--quiet', '/k.cf'], { checkConfig: true, configFile: '/k.cf', quiet: true, strict: false }],
+    [['--version'], { version: true }],
+    [['-v'], { version: true }],
     [['--socket', '/tmp/d.sock'], { socket: '/tmp/d.sock', readOnlySocket: undefined }],
     [['--socket', '/tmp/d.sock', '--read-only-socket'], { socket: '/tmp/d.sock', readOnlySocket: '/tmp/d.ro.sock' }],
     [['--socket', '/tmp/d.sock', '--no-read-only-socket'], { readOnlySocket: undefined }],
@@ -47,6 +51,8 @@ t.test('refused with E_DAEMON_USAGE', async (t) => {
     [['--check-config', 'a', 'b'], /unexpected argument/],
     [['--cleanup', '--check-config'], /exclude each other/],
     [['--cleanup', '/x.cf'], /unexpected argument/],
+    [['-q'], /-q and --strict go with --check-config/],
+    [['--strict', '--config', '/x.cf'], /-q and --strict go with --check-config/],
   ];
   for (const [argv, re] of cases) t.throws(() => parseDaemonArgs(argv), { code: 'E_DAEMON_USAGE', message: re }, argv.join(' '));
 });
