@@ -75,7 +75,7 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
     await waitFor('notify receiver', () => notified.includes('listening'), 30000, 20);
   }
 
-  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', backend, '--metrics', '127.0.0.1:9539', '--interface', 'eth0'], {
+  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', backend, '--metrics', '127.0.0.1:9539', '--interface', 'eth0', '--read-only-socket'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: canNotify ? { ...process.env, NOTIFY_SOCKET: notifySock } : process.env,
   });
@@ -137,6 +137,21 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
       const c = await ctl('status', '--connections');
       t.match(c.stdout, new RegExp(`TCP \\d\\d:\\d\\d  ESTABLISHED 10\\.64\\.1\\.10:\\d+ +${VIP}:3306 +10\\.64\\.0\\.[45]:3306`));
     } else t.pass('the client connection in status --connections', { skip: noFrames });
+  });
+
+  await t.test('status -t VIP:PORT: one service, as ipvsadm -L -t', async (t) => {
+    const all = await ctl('status');
+    const one = await ctl('status', '-t', `${VIP}:3306`);
+    t.equal(one.code, 0, one.stderr);
+    t.equal(one.stdout, all.stdout.split('\n').slice(0, 6).join('\n') + '\n', 'the table of that service only, no status block');
+    const st = await ctl('status', '-t', `${VIP}:3306`, '--stats');
+    t.match(st.stdout, new RegExp(`^IP Virtual Server version 1\\.2\\.1 \\(size=4096\\)\nProt LocalAddress:Port +Conns`));
+    const j = await json('status', '-t', `${VIP}:3306`);
+    t.equal(j.body.result.services.length, 1);
+    const none = await json('status', '-u', `${VIP}:3306`);
+    t.equal(none.code, 1, 'no such service: exit 1');
+    t.equal(none.body.error?.code, 'E_CLI_NO_SUCH_SERVICE');
+    t.same(none.body.error?.details?.known, [`-t ${VIP}:3306`]);
   });
 
   await t.test('drain / weight / enable are runtime overrides, shown as such', async (t) => {
