@@ -17,6 +17,8 @@ const displayOptions: Record<string, [string, string][]> = {
   ],
 };
 
+const LOGS_USAGE = 'logs [-f] [-n N] [--since T] [-p PRIO] | logs -';
+
 export const STATUS_USAGE = 'status [--stats | --rate | --connections] [--nosort] [-t|-u VIP:PORT | -f MARK]';
 
 export function helpText(): string {
@@ -27,6 +29,7 @@ export function helpText(): string {
     lines.push(`  ${shown.padEnd(44)} ${c.summary}${c.mutating ? '' : ' (read-only)'}`);
   }
   lines.push(`  ${'wait-ready [--timeout MS]'.padEnd(44)} wait until the daemon has started (for scripts)`);
+  lines.push(`  ${LOGS_USAGE.padEnd(44)} the daemon's log for people (journalctl, or stdin with -)`);
   lines.push('', 'commands (offline, from a configuration file):');
   for (const c of offlineCommands) lines.push(`  ${c.usage.padEnd(44)} ${c.summary}`);
   lines.push('', EXIT_LINE);
@@ -38,7 +41,9 @@ export function commandHelp(name: string): string | undefined {
   const out: string[] = [];
   const offline = offlineCommands.filter((c) => c.name === name);
   const spec = findCommand(name);
-  if (name === 'wait-ready') {
+  if (name === 'logs') {
+    out.push(`usage: directorctl ${LOGS_USAGE}`, '', "directord's JSON log lines as `TIME LEVEL [subsystem] message key=value`, from", '`journalctl -u directord -o cat` (the options are passed on) or, with -, from stdin (a saved log file).');
+  } else if (name === 'wait-ready') {
     out.push('usage: directorctl wait-ready [--timeout MS]', '', 'Waits until the daemon answers status (it does once fully started); for scripts.', 'The global --timeout bounds the wait.');
   } else if (spec && spec.name !== 'ping') {
     out.push(`usage: directorctl ${spec.name === 'status' ? STATUS_USAGE : usageLine(spec)}`, '', `${spec.summary} (${spec.mutating ? 'mutating: needs the full socket, root or group directord' : 'read-only'}).`);

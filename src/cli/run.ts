@@ -13,6 +13,7 @@ import { offlineCommands } from './offline';
 import { commandHelp, helpText } from './help';
 import { applyServiceFilter, parseServiceFilter, type ServiceFilter } from './service-filter';
 import { versionLine } from '../util/version';
+import { runLogs } from './logs';
 
 export { helpText };
 
@@ -175,6 +176,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     if (cmd === 'wait-ready') return await waitReady(g, io);
+    if (cmd === 'logs') return await runLogs(words, io);
     const offline = offlineCommands.find((c) => c.name === cmd && c.applies(words));
     if (offline) return await offline.run(words, io, g.json);
     const spec = findCommand(cmd);

@@ -20,7 +20,7 @@ async function run(...argv: string[]) {
 const version = (require('../../package.json') as { version: string }).version;
 
 t.test('every command has --help, exit 0, without a daemon', async (t) => {
-  const names = new Set([...commandTable.map((c) => c.name).filter((n) => n !== 'ping'), ...offlineCommands.map((c) => c.name), 'wait-ready']);
+  const names = new Set([...commandTable.map((c) => c.name).filter((n) => n !== 'ping'), ...offlineCommands.map((c) => c.name), 'wait-ready', 'logs']);
   for (const name of names) {
     for (const flag of ['--help', '-h']) {
       const r = await run('--socket', '/nonexistent/d.sock', name, flag);

@@ -19,7 +19,7 @@ COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length 
 
 t.test('directorctl completion', { skip: skipUnless(haveTool('bash'), 'bash is not installed') }, async (t) => {
   const all = complete(['directorctl', '']);
-  for (const c of [...commandTable.filter((c) => c.name !== 'ping').map((c) => c.name), ...offlineCommands.map((c) => c.name), 'wait-ready']) t.ok(all.includes(c), `offers ${c}`);
+  for (const c of [...commandTable.filter((c) => c.name !== 'ping').map((c) => c.name), ...offlineCommands.map((c) => c.name), 'wait-ready', 'logs']) t.ok(all.includes(c), `offers ${c}`);
   t.same(complete(['directorctl', 'st']), ['status']);
   t.same(complete(['directorctl', '--json', 'dr']), ['drain'], 'after a global option');
   t.same(complete(['directorctl', '--socket', '/x', 'w']), ['wait-ready', 'weight', 'where'], 'an option value is not the command');
