@@ -1,4 +1,5 @@
 // directorctl's logic (argv → request → output + exit status), separate from the process entry so tests can call it.
+import { parseArgs } from 'node:util';
 import { DirectordError } from '../errors';
 import { findCommand, argsFromArgv } from '../control/commands';
 import { ControlErrorCode } from '../control/protocol';
@@ -53,22 +54,30 @@ interface Globals {
   rest: string[];
 }
 
+/**
+ * The global options, anywhere on the line, through node:util parseArgs; everything else is passed on in order
+ * (the command, its words and its options, which the command table checks: src/control/commands.ts argsFromArgv).
+ */
 function parseGlobals(argv: string[]): Globals {
   const g: Globals = { json: false, socket: defaultControlSocket(), explicitSocket: false, timeoutMs: defaultOptions.cliTimeoutMs, version: false, rest: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--json') g.json = true;
-    else if ((a === '--version' || a === '-V') && g.rest.length === 0) g.version = true;
-    else if (a === '--socket' || a.startsWith('--socket=')) {
-      const v = a.includes('=') ? a.slice(9) : argv[++i];
-      if (!v) throw usage('--socket needs a path');
-      g.socket = v;
+  const { tokens } = parseArgs({
+    args: argv, strict: false, allowPositionals: true, tokens: true,
+    options: { json: { type: 'boolean' }, version: { type: 'boolean', short: 'V' }, socket: { type: 'string' }, timeout: { type: 'string' } },
+  });
+  for (const t of tokens) {
+    if (t.kind === 'positional') g.rest.push(t.value);
+    else if (t.kind === 'option-terminator') g.rest.push('--');
+    else if (t.name === 'json') g.json = true;
+    else if (t.name === 'version' && g.rest.length === 0) g.version = true;
+    else if (t.name === 'socket') {
+      if (!t.value) throw usage('--socket needs a path');
+      g.socket = t.value;
       g.explicitSocket = true;
-    } else if (a === '--timeout' || a.startsWith('--timeout=')) {
-      const v = Number(a.includes('=') ? a.slice(10) : argv[++i]);
-      if (!Number.isInteger(v) || v <= 0) throw usage('--timeout needs milliseconds');
+    } else if (t.name === 'timeout') {
+      const v = Number(t.value);
+      if (!t.value || !Number.isInteger(v) || v <= 0) throw usage('--timeout needs milliseconds');
       g.timeoutMs = v;
-    } else g.rest.push(a);
+    } else g.rest.push(t.inlineValue ? `${t.rawName}=${t.value}` : t.rawName);
   }
   return g;
 }

@@ -39,3 +39,16 @@ t.test('usage errors are caught before any connection', async (t) => {
     t.equal(r.code, 2, argv.join(' '));
   }
 });
+
+t.test('global options anywhere on the line (node:util parseArgs), the rest passed on in order', async (t) => {
+  // Not running: the socket named after the command is the one asked, whatever the position.
+  const after = await run('status', '--socket', '/nonexistent/after.sock', '--stats');
+  t.equal(after.code, 3);
+  t.match(after.err, '/nonexistent/after.sock');
+  const eq = await run('--json', 'drain', 'rs1', '--socket=/nonexistent/eq.sock');
+  t.equal(JSON.parse(eq.out).error.code, 'E_CTL_NOT_RUNNING');
+  t.match(JSON.parse(eq.out).error.message, '/nonexistent/eq.sock');
+  for (const argv of [['--socket='], ['--timeout=0', 'status'], ['--timeout', 'soon', 'status']]) t.equal((await run(...argv)).code, 2, argv.join(' '));
+  t.equal((await run('--socket', '/nonexistent/d.sock', 'status', '--version')).code, 2, '--version after a command is that command\'s (unknown) option');
+  t.equal((await run('--socket', '/nonexistent/d.sock', 'status', '-t', '10.0.0.3:3306', '--stats')).code, 3, 'a command\'s options keep their values');
+});
