@@ -7,6 +7,7 @@ APT_PACKAGES=(
   build-essential python3 pkg-config libpcap-dev libbpf-dev libxdp-dev clang llvm
   iproute2 iputils-ping arping ethtool nftables netcat-openbsd tcpdump procps psmisc
   mariadb-server mariadb-client sysbench haproxy iperf3 netsniff-ng prometheus systemd
+  lintian mmdebstrap dpkg-repack man-db
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

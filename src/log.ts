@@ -1,6 +1,6 @@
-// The pino root logger and one child per subsystem; JSON to stdout so journald keeps it.
+// The pino root logger and one child per subsystem; JSON to stdout so journald keeps it (with each line's priority).
 // Tests pass their own destination stream to assert on parsed records, not on strings.
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import pino, { type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -18,6 +18,30 @@ export interface LogOptions {
 const EAGAIN_BUDGET_MS = 1000;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** pino level → syslog priority (sd-daemon(3)): fatal is crit, so `journalctl -p err` finds it with the errors. */
+const PRIORITY: Record<string, number> = { fatal: 2, error: 3, warn: 4, info: 6, debug: 7, trace: 7 };
+
+/** `<N>` for a pino JSON line (its level comes first); info when the line carries none. */
+export function priorityPrefix(line: string): string {
+  const m = /^\{"level":"(\w+)"/.exec(line);
+  return `<${(m && PRIORITY[m[1]]) ?? 6}>`;
+}
+
+/**
+ * True when `fd` is the journal's stream: systemd sets JOURNAL_STREAM=dev:ino for the stdout/stderr it connects to
+ * journald, and the check on dev:ino keeps a redirected stdout (a file, a pipe to pino-pretty) free of prefixes.
+ */
+export function isJournalStream(fd = 1, env: NodeJS.ProcessEnv = process.env): boolean {
+  const m = /^(\d+):(\d+)$/.exec(env.JOURNAL_STREAM ?? '');
+  if (!m) return false;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return st.dev === BigInt(m[1]) && st.ino === BigInt(m[2]);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * stdout written synchronously, one whole line per write, and never throwing: a full disk (ENOSPC), a closed pipe
  * (EPIPE) or a stalled reader costs log lines (counted, reported once writes work again), never the daemon or a
@@ -29,11 +53,16 @@ export class StdoutSink implements DestinationStream {
   private reported = 0;
   private lastError = '';
 
-  constructor(private readonly fd = 1) {}
+  /** `journal`: prefix each line with its `<N>` syslog priority, which journald reads (SyslogLevelPrefix=yes). */
+  constructor(private readonly fd = 1, private readonly journal = false) {}
 
   write(line: string): void {
-    if (this.dropped > this.reported && this.tryWrite(this.lostLine())) this.reported = this.dropped;
-    if (!this.tryWrite(line)) this.dropped++;
+    if (this.dropped > this.reported && this.tryWrite(this.prefixed(this.lostLine()))) this.reported = this.dropped;
+    if (!this.tryWrite(this.prefixed(line))) this.dropped++;
+  }
+
+  private prefixed(line: string): string {
+    return this.journal ? priorityPrefix(line) + line : line;
   }
 
   private lostLine(): string {
@@ -68,7 +97,7 @@ export function createRootLogger(opts: LogOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return pino(options, opts.destination ?? new StdoutSink());
+  return pino(options, opts.destination ?? new StdoutSink(1, isJournalStream(1)));
 }
 
 export function subsystemLogger(root: Logger, subsystem: Subsystem): Logger {

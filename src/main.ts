@@ -19,6 +19,7 @@ import { armHardExit, runStopSteps } from './director/shutdown';
 import { vipStateFileFor } from './control/socket-path';
 import { withDeadline } from './util/deadline';
 import { childCapabilityWarning } from './util/child';
+import { versionLine } from './util/version';
 
 /** Answers E_CTL_UNAVAILABLE until the director is up (so the socket can be claimed first) and once it stops. */
 function gate(): { target: ControlTarget; open(d: Director): void; close(): void } {
@@ -224,7 +225,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(DAEMON_USAGE);
     return 0;
   }
-  if (args.checkConfig) return runCheckConfigCommand(args.configFile, args.json);
+  if (args.version) {
+    process.stdout.write(versionLine('directord'));
+    return 0;
+  }
+  if (args.checkConfig) return runCheckConfigCommand(args.configFile, args.json, { quiet: args.quiet, strict: args.strict });
   if (args.cleanup) return runCleanupCommand(args);
   return runDaemon(args);
 }

@@ -17,13 +17,17 @@ export interface OfflineCommand {
 
 export const offlineCommands: OfflineCommand[] = [
   {
-    name: 'check-config', usage: 'check-config [FILE]', summary: 'validate lvs.cf and print the effective configuration (as directord --check-config)',
+    name: 'check-config', usage: 'check-config [FILE] [-q] [--strict] [--show-secrets]', summary: 'validate lvs.cf and print the effective configuration (as directord --check-config)',
     applies: () => true,
     run: async (words, io, json) => {
-      const files = words.filter((w) => !w.startsWith('--'));
-      const unknown = words.filter((w) => w.startsWith('--') && w !== '--show-secrets');
-      if (files.length > 1 || unknown.length) throw new DirectordError('E_CLI_USAGE', 'usage: directorctl check-config [FILE] [--json]');
-      const r = runCheckConfig({ file: files[0] ?? defaultOptions.configFile, json, showSecrets: words.includes('--show-secrets') });
+      const flags = ['--show-secrets', '-q', '--quiet', '--strict'];
+      const files = words.filter((w) => !w.startsWith('-'));
+      const unknown = words.filter((w) => w.startsWith('-') && !flags.includes(w));
+      if (files.length > 1 || unknown.length) throw new DirectordError('E_CLI_USAGE', 'usage: directorctl check-config [FILE] [--json] [-q] [--strict] [--show-secrets]');
+      const r = runCheckConfig({
+        file: files[0] ?? defaultOptions.configFile, json, showSecrets: words.includes('--show-secrets'),
+        quiet: words.includes('-q') || words.includes('--quiet'), strict: words.includes('--strict'),
+      });
       io.out(r.stdout);
       if (r.stderr) io.err(r.stderr);
       return r.exitCode;

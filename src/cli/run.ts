@@ -1,14 +1,22 @@
 // directorctl's logic (argv → request → output + exit status), separate from the process entry so tests can call it.
+import { parseArgs } from 'node:util';
 import { DirectordError } from '../errors';
-import { commandTable, findCommand, argsFromArgv, usageLine } from '../control/commands';
+import { findCommand, argsFromArgv } from '../control/commands';
 import { ControlErrorCode } from '../control/protocol';
 import { request } from '../control/client';
 import { readOnlySocketPathFor, defaultControlSocket } from '../control/socket-path';
 import type { ReloadAnswer, StatusSnapshot, WhereAnswer } from '../control/types';
+import type { ConnEntry } from '../dataplane/types';
 import { defaultOptions } from '../defaults';
 import { renderConnections, renderList, renderRate, renderStats } from './ipvsadm-format';
 import { renderStatusBlock } from './status-format';
 import { offlineCommands } from './offline';
+import { commandHelp, helpText } from './help';
+import { applyServiceFilter, parseServiceFilter, type ServiceFilter } from './service-filter';
+import { versionLine } from '../util/version';
+import { runLogs } from './logs';
+
+export { helpText };
 
 export interface CliIo {
   out(s: string): void;
@@ -42,44 +50,40 @@ interface Globals {
   socket: string;
   explicitSocket: boolean;
   timeoutMs: number;
+  version: boolean;
   rest: string[];
 }
 
+/**
+ * The global options, anywhere on the line, through node:util parseArgs; everything else is passed on in order
+ * (the command, its words and its options, which the command table checks: src/control/commands.ts argsFromArgv).
+ */
 function parseGlobals(argv: string[]): Globals {
-  const g: Globals = { json: false, socket: defaultControlSocket(), explicitSocket: false, timeoutMs: defaultOptions.cliTimeoutMs, rest: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--json') g.json = true;
-    else if (a === '--socket' || a.startsWith('--socket=')) {
-      const v = a.includes('=') ? a.slice(9) : argv[++i];
-      if (!v) throw usage('--socket needs a path');
-      g.socket = v;
+  const g: Globals = { json: false, socket: defaultControlSocket(), explicitSocket: false, timeoutMs: defaultOptions.cliTimeoutMs, version: false, rest: [] };
+  const { tokens } = parseArgs({
+    args: argv, strict: false, allowPositionals: true, tokens: true,
+    options: { json: { type: 'boolean' }, version: { type: 'boolean', short: 'V' }, socket: { type: 'string' }, timeout: { type: 'string' } },
+  });
+  for (const t of tokens) {
+    if (t.kind === 'positional') g.rest.push(t.value);
+    else if (t.kind === 'option-terminator') g.rest.push('--');
+    else if (t.name === 'json') g.json = true;
+    else if (t.name === 'version' && g.rest.length === 0) g.version = true;
+    else if (t.name === 'socket') {
+      if (!t.value) throw usage('--socket needs a path');
+      g.socket = t.value;
       g.explicitSocket = true;
-    } else if (a === '--timeout' || a.startsWith('--timeout=')) {
-      const v = Number(a.includes('=') ? a.slice(10) : argv[++i]);
-      if (!Number.isInteger(v) || v <= 0) throw usage('--timeout needs milliseconds');
+    } else if (t.name === 'timeout') {
+      const v = Number(t.value);
+      if (!t.value || !Number.isInteger(v) || v <= 0) throw usage('--timeout needs milliseconds');
       g.timeoutMs = v;
-    } else g.rest.push(a);
+    } else g.rest.push(t.inlineValue ? `${t.rawName}=${t.value}` : t.rawName);
   }
   return g;
 }
 
 function usage(msg: string): DirectordError {
   return new DirectordError('E_CLI_USAGE', msg);
-}
-
-export function helpText(): string {
-  const lines = ['usage: directorctl [--socket PATH] [--json] [--timeout MS] COMMAND [ARGS]', '', 'commands (live, ask the daemon):'];
-  for (const c of commandTable) {
-    if (c.name === 'ping') continue;
-    const shown = c.name === 'status' ? 'status [--stats | --rate | --connections] [--nosort]' : usageLine(c);
-    lines.push(`  ${shown.padEnd(44)} ${c.summary}${c.mutating ? '' : ' (read-only)'}`);
-  }
-  lines.push(`  ${'wait-ready [--timeout MS]'.padEnd(44)} wait until the daemon has started (for scripts)`);
-  lines.push('', 'commands (offline, from a configuration file):');
-  for (const c of offlineCommands) lines.push(`  ${c.usage.padEnd(44)} ${c.summary}`);
-  lines.push('', 'exit status: 0 ok, 1 command failed, 2 usage, 3 daemon not running, 4 permission denied, 5 no answer');
-  return lines.join('\n') + '\n';
 }
 
 /** Read-only commands fall back to the read-only socket when the full one is not ours to open. */
@@ -104,11 +108,13 @@ function printError(io: CliIo, json: boolean, e: unknown): number {
   return exitCodeFor(err.code);
 }
 
-function formatHuman(cmd: string, result: unknown, flags: Set<string>): string {
+function formatHuman(cmd: string, result: unknown, flags: Set<string>, only?: ServiceFilter): string {
   switch (cmd) {
     case 'status': {
       const s = result as StatusSnapshot;
       const o = { tableSize: defaultOptions.ipvsBannerTableSize, nosort: flags.has('--nosort') };
+      // One service: only its table, as `ipvsadm -L -t VIP:PORT` prints it.
+      if (only && !flags.has('--connections')) return flags.has('--stats') ? renderStats(s.services, o) : flags.has('--rate') ? renderRate(s.services, o) : renderList(s.services, o);
       if (flags.has('--stats')) return renderStats(s.services, o);
       if (flags.has('--rate')) return renderRate(s.services, o);
       if (flags.has('--connections')) return renderConnections(s.connections ?? []);
@@ -160,27 +166,54 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     return printError(io, false, e);
   }
+  if (g.version) {
+    io.out(g.json ? JSON.stringify({ ok: true, result: { version: versionLine('directorctl').trim() } }) + '\n' : versionLine('directorctl'));
+    return ExitCode.Ok;
+  }
   const [cmd, ...words] = g.rest;
   if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    io.out(helpText());
+    const about = cmd === 'help' && words[0] ? commandHelp(words[0]) : undefined;
+    io.out(about ?? helpText());
     return cmd ? ExitCode.Ok : ExitCode.Usage;
+  }
+  if (words.includes('--help') || words.includes('-h')) {
+    const about = commandHelp(cmd);
+    if (about) {
+      io.out(about);
+      return ExitCode.Ok;
+    }
   }
   try {
     if (cmd === 'wait-ready') return await waitReady(g, io);
+    if (cmd === 'logs') return await runLogs(words, io);
     const offline = offlineCommands.find((c) => c.name === cmd && c.applies(words));
     if (offline) return await offline.run(words, io, g.json);
     const spec = findCommand(cmd);
     if (!spec) throw new DirectordError(ControlErrorCode.UnknownCommand, `unknown command '${cmd}' (try 'directorctl help')`);
     const flags = new Set<string>();
     let cmdWords = words;
+    let only: ServiceFilter | undefined;
     if (cmd === 'status') {
-      for (const w of words) if (['--stats', '--rate', '--connections', '--nosort'].includes(w)) flags.add(w);
-      cmdWords = words.filter((w) => !flags.has(w));
+      cmdWords = [];
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i];
+        if (['--stats', '--rate', '--connections', '--nosort'].includes(w)) flags.add(w);
+        else if (w === '-t' || w === '-u' || w === '-f') {
+          if (only) throw new DirectordError('E_CLI_USAGE', 'status: one of -t, -u or -f at most');
+          only = parseServiceFilter(w, words[++i]);
+        } else cmdWords.push(w);
+      }
       if (flags.has('--connections')) cmdWords.push('--connections');
     }
     const args = argsFromArgv(spec, cmdWords);
-    const result = await ask(g, spec.name, args, spec.mutating);
-    io.out(g.json ? JSON.stringify({ ok: true, result }) + '\n' : formatHuman(spec.name, result, flags));
+    let result = await ask(g, spec.name, args, spec.mutating);
+    if (only) {
+      const s = result as StatusSnapshot;
+      const services = applyServiceFilter(s.services, only);
+      const mine = (c: ConnEntry): boolean => services.some((v) => (v.fwmark ? c.fwmark === v.fwmark || v.vip === c.vaddr : v.protocol === c.protocol && v.vip === c.vaddr && v.port === c.vport));
+      result = { ...s, services, connections: s.connections?.filter(mine) };
+    }
+    io.out(g.json ? JSON.stringify({ ok: true, result }) + '\n' : formatHuman(spec.name, result, flags, only));
     return ExitCode.Ok;
   } catch (e) {
     return printError(io, g.json, e);

@@ -1,5 +1,5 @@
-// `directord --check-config [FILE] [--json]`: load and validate without starting anything, like `keepalived -t`
-// and `haproxy -c`. Exit 0 with the effective configuration, or 1 with every error found.
+// `directord --check-config [FILE] [--json] [-q] [--strict]`: load and validate without starting anything, like
+// `keepalived -t` and `haproxy -c`. Exit 0 with the effective configuration, or 1 with every error found.
 import { readFileSync } from 'node:fs';
 import { defaultOptions } from '../defaults';
 import { DirectordError, DirectordErrors, isDirectordError } from '../errors';
@@ -13,6 +13,10 @@ export interface CheckConfigOptions {
   json?: boolean;
   /** Print mysql_password values instead of a placeholder. */
   showSecrets?: boolean;
+  /** Nothing on success (ExecStartPre); errors, and warnings that fail a --strict check, still go to stderr. */
+  quiet?: boolean;
+  /** Warnings fail the check (exit 1), like `haproxy -c` with zero-warning. */
+  strict?: boolean;
   parse?: ParseOptions & ValidateOptions;
 }
 
@@ -75,10 +79,16 @@ export function runCheckConfig(opts: CheckConfigOptions = {}): CheckConfigResult
     return { exitCode: 1, stdout: '', stderr: `${errors.map((x) => x.format()).join('\n')}\n${summary}\n` };
   }
   const warnings = [...(cfg.warnings ?? []), ...riskWarnings(cfg)];
+  const failed = opts.strict === true && warnings.length > 0;
   if (opts.json) {
-    const body = { ok: true, file, config: configToJSON(cfg, { maskSecrets: !opts.showSecrets }), warnings: warnings.map((w) => w.toJSON()) };
-    return { exitCode: 0, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };
+    const body = { ok: !failed, file, ...(failed ? { strict: true } : {}), config: configToJSON(cfg, { maskSecrets: !opts.showSecrets }), warnings: warnings.map((w) => w.toJSON()) };
+    return { exitCode: failed ? 1 : 0, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };
   }
+  if (failed) {
+    const summary = `${file}: configuration refused by --strict (${warnings.length} warning${warnings.length === 1 ? '' : 's'})`;
+    return { exitCode: 1, stdout: '', stderr: `${[...warnings.map((w) => w.format()), summary].join('\n')}\n` };
+  }
+  if (opts.quiet) return { exitCode: 0, stdout: '', stderr: '' };
   const active = cfg.virtuals.filter((v) => v.active);
   const servers = active.reduce((n, v) => n + v.servers.filter((s) => s.active).length, 0);
   const summary = `${file}: configuration is valid (${active.length} active virtual service${active.length === 1 ? '' : 's'}, ${servers} active real server${servers === 1 ? '' : 's'}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''})`;

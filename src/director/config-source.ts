@@ -26,8 +26,8 @@ export function configSubsystem(): ConfigSubsystem {
 }
 
 /** `directord --check-config [FILE] [--json]`: the config subsystem renders; we print and return its exit status. */
-export function runCheckConfigCommand(file: string, json: boolean): number {
-  const r = runCheckConfig({ file, json });
+export function runCheckConfigCommand(file: string, json: boolean, opts: { quiet?: boolean; strict?: boolean } = {}): number {
+  const r = runCheckConfig({ file, json, ...opts });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   return r.exitCode;

@@ -5,6 +5,7 @@ import type { StatusSnapshot } from '../control/types';
 import type { DataPlaneStats } from '../dataplane/types';
 import { CHECK_DURATION_BUCKETS, type DirectorCounters } from '../director/counters';
 import type { CheckObservation, HaStatusView } from '../director/subsystems';
+import { buildInfo } from '../util/version';
 
 /** What the metrics need from the daemon (src/director.ts implements it). */
 export interface MetricsSource {
@@ -25,6 +26,10 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
     // These gauges end in _total, which the exposition linter (promtool check metrics) rejects for non-counters.
     for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`directord_${n}`);
   }
+
+  // As Prometheus' own *_build_info: constant 1, the facts in labels (version skew between lb1 and lb2 shows).
+  const build = buildInfo();
+  new Gauge({ name: 'directord_build_info', help: 'directord version and the Node.js running it; always 1.', labelNames: ['version', 'nodejs'], registers: [registry] }).set({ version: build.version, nodejs: build.nodejs }, 1);
 
   // Each collector reads the live state itself: no cache that could serve a previous scrape's numbers.
   const snapshot = (): StatusSnapshot => src.status({ connections: false, connectionLimit: 0 });

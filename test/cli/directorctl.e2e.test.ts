@@ -139,6 +139,21 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
     } else t.pass('the client connection in status --connections', { skip: noFrames });
   });
 
+  await t.test('status -t VIP:PORT: one service, as ipvsadm -L -t', async (t) => {
+    const all = await ctl('status');
+    const one = await ctl('status', '-t', `${VIP}:3306`);
+    t.equal(one.code, 0, one.stderr);
+    t.equal(one.stdout, all.stdout.split('\n').slice(0, 6).join('\n') + '\n', 'the table of that service only, no status block');
+    const st = await ctl('status', '-t', `${VIP}:3306`, '--stats');
+    t.match(st.stdout, new RegExp(`^IP Virtual Server version 1\\.2\\.1 \\(size=4096\\)\nProt LocalAddress:Port +Conns`));
+    const j = await json('status', '-t', `${VIP}:3306`);
+    t.equal(j.body.result.services.length, 1);
+    const none = await json('status', '-u', `${VIP}:3306`);
+    t.equal(none.code, 1, 'no such service: exit 1');
+    t.equal(none.body.error?.code, 'E_CLI_NO_SUCH_SERVICE');
+    t.same(none.body.error?.details?.known, [`-t ${VIP}:3306`]);
+  });
+
   await t.test('drain / weight / enable are runtime overrides, shown as such', async (t) => {
     let r = await ctl('drain', 'rs1');
     t.equal(r.code, 0, r.stderr);

@@ -62,3 +62,16 @@ t.test('without a read-only socket, a user who may not open the control socket g
   t.equal(r.status, 4, r.stderr);
   t.match(r.stderr, /E_CTL_PERMISSION permission denied on .*directord\.sock/);
 });
+
+t.test('global options anywhere on the line (node:util parseArgs), the rest passed on in order', async (t) => {
+  // Not running: the socket named after the command is the one asked, whatever the position.
+  const after = await run('status', '--socket', '/nonexistent/after.sock', '--stats');
+  t.equal(after.code, 3);
+  t.match(after.err, '/nonexistent/after.sock');
+  const eq = await run('--json', 'drain', 'rs1', '--socket=/nonexistent/eq.sock');
+  t.equal(JSON.parse(eq.out).error.code, 'E_CTL_NOT_RUNNING');
+  t.match(JSON.parse(eq.out).error.message, '/nonexistent/eq.sock');
+  for (const argv of [['--socket='], ['--timeout=0', 'status'], ['--timeout', 'soon', 'status']]) t.equal((await run(...argv)).code, 2, argv.join(' '));
+  t.equal((await run('--socket', '/nonexistent/d.sock', 'status', '--version')).code, 2, '--version after a command is that command\'s (unknown) option');
+  t.equal((await run('--socket', '/nonexistent/d.sock', 'status', '-t', '10.0.0.3:3306', '--stats')).code, 3, 'a command\'s options keep their values');
+});

@@ -142,3 +142,27 @@ t.test('W_CONFIG_PIRANHA_DIFFERS: weight 0 under slow start, send_program withou
   t.match(warn({ virtual: ['send_program = "/bin/check %h"', 'send_program_needs_expect = 1'] }), [[6, /never passes .* never used/]]);
   t.same(warn({ virtual: ['send_program = "/bin/check %h"', 'expect = "OK"'] }), [], 'with expect: as nanny');
 });
+
+t.test('-q: nothing on success; --strict: warnings fail the check', async (t) => {
+  // The seed's file has three warnings (a repeated key, send next to send_program, no heartbeat key) and no error.
+  const q = runCheckConfig({ file: seedFile, quiet: true });
+  t.same(q, { exitCode: 0, stdout: '', stderr: '' }, 'quiet on success');
+  const s = runCheckConfig({ file: seedFile, strict: true });
+  t.equal(s.exitCode, 1, 'warnings fail a strict check');
+  t.equal(s.stdout, '');
+  t.match(s.stderr, /W_CONFIG_DUPLICATE_KEY/);
+  t.match(s.stderr, /configuration refused by --strict \(3 warnings\)/);
+  const sq = runCheckConfig({ file: seedFile, strict: true, quiet: true });
+  t.equal(sq.exitCode, 1, 'quiet does not hide a strict failure');
+  t.match(sq.stderr, /refused by --strict/);
+  const j = JSON.parse(runCheckConfig({ file: seedFile, strict: true, json: true }).stdout);
+  t.equal(j.ok, false);
+  t.equal(j.strict, true);
+  t.equal(j.warnings.length, 3);
+  const clean = t.testdir({ 'ok.cf': mk({}) });
+  t.equal(runCheckConfig({ file: join(clean, 'ok.cf'), strict: true, quiet: true }).exitCode, 0, 'a file without warnings passes a strict check');
+  const bad = t.testdir({ 'bad.cf': mk({ virtual: ['schedular = rr'] }) });
+  const b = runCheckConfig({ file: join(bad, 'bad.cf'), quiet: true });
+  t.equal(b.exitCode, 1);
+  t.match(b.stderr, /E_CONFIG_UNKNOWN_KEY/, 'errors are printed even with -q');
+});

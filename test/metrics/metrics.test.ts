@@ -96,6 +96,13 @@ t.test('reload failures are counted and the timestamp kept', async (t) => {
   t.match(await registry.metrics(), /^directord_config_last_reload_successful 1$/m);
 });
 
+t.test('directord_build_info: version and Node.js as labels, value 1', async (t) => {
+  const src = { status: () => ({ services: [], health: [] }), counters: {}, haStatus: () => undefined, dataplaneStats: () => ({}) } as unknown as Parameters<typeof createMetricsRegistry>[0];
+  const version = (require('../../package.json') as { version: string }).version;
+  const text = await createMetricsRegistry(src, { processMetrics: false }).getSingleMetricAsString('directord_build_info');
+  t.match(text, new RegExp(`^directord_build_info\\{version="${version.replace(/\./g, '\\.')}",nodejs="${process.versions.node.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
+});
+
 t.test('parseListenAddress', async (t) => {
   t.same(parseListenAddress('127.0.0.1:9539'), { host: '127.0.0.1', port: 9539 });
   t.same(parseListenAddress('[::1]:9539'), { host: '::1', port: 9539 });
