@@ -284,9 +284,8 @@ export class HaNode extends EventEmitter {
     const before = this.machine.peer.state;
     // Our table missed what happened while the partner was unheard (or we just started): ask for it before the
     // machine decides, so syncHold holds a failback or a master's activation until it is here.
-    if (!this.machine.peer.alive && !this.machine.active) this.sync?.requestTable('partner heard');
+    if (!this.machine.peer.alive) this.sync?.requestTable(this.machine.active ? 'partner heard again while active: merge its table' : 'partner heard');
     this.apply(this.machine.heartbeat(now(), { nodeId: hb.nodeId, role: hb.role, state: hb.state, term: hb.term, flags: hb.flags }));
-    if (restarted && this.machine.active) this.sync?.sendFullTable();
     if (before !== hb.state) this.emitState();
   };
 
@@ -388,6 +387,8 @@ export class HaNode extends EventEmitter {
           break;
         case 'split-brain':
           this.log.error({ winner: a.winner, reason: a.reason, peer: this.peerAddress }, 'split brain: both directors active');
+          // The peer served connections we never saw (we were paused or cut off): merge its table before they reach us.
+          if (a.winner === 'self') this.sync?.requestTable('split brain won: merge the peer\'s table');
           this.emit('split-brain', { winner: a.winner, reason: a.reason });
           break;
         case 'peer-dead':
@@ -396,7 +397,6 @@ export class HaNode extends EventEmitter {
           break;
         case 'peer-alive':
           this.log.info({ peer: this.peerAddress }, 'partner heartbeats received');
-          if (this.machine?.active) this.sync?.sendFullTable(); // a standby asks for it (onHeartbeat)
           break;
       }
     }
