@@ -312,9 +312,10 @@ export class HaNode extends EventEmitter {
     const before = `${this.machine.peer.state}|${this.link?.protocol.mode}`;
     // Our table missed what happened while the partner was unheard (or we just started): ask for it before the
     // machine decides, so syncHold holds a failback or a master's activation until it is here. pulse has no table.
-    if (!this.machine.peer.alive && !this.machine.active && this.link?.protocol.mode !== 'pulse') this.sync?.requestTable('partner heard');
+    if (!this.machine.peer.alive && this.link?.protocol.mode !== 'pulse') {
+      this.sync?.requestTable(this.machine.active ? 'partner heard again while active: merge its table' : 'partner heard');
+    }
     this.apply(this.machine.heartbeat(now(), hb));
-    if (restarted && this.machine.active) this.sync?.sendFullTable();
     if (before !== `${hb.state}|${this.link?.protocol.mode}`) this.emitState();
   };
 
@@ -396,6 +397,8 @@ export class HaNode extends EventEmitter {
           break;
         case 'split-brain':
           this.log.error({ winner: a.winner, reason: a.reason, peer: this.peerAddress }, 'split brain: both directors active');
+          // The peer served connections we never saw (we were paused or cut off): merge its table before they reach us.
+          if (a.winner === 'self') this.sync?.requestTable('split brain won: merge the peer\'s table');
           this.emit('split-brain', { winner: a.winner, reason: a.reason });
           break;
         case 'peer-dead':
@@ -404,7 +407,6 @@ export class HaNode extends EventEmitter {
           break;
         case 'peer-alive':
           this.log.info({ peer: this.peerAddress }, 'partner heartbeats received');
-          if (this.machine?.active) this.sync?.sendFullTable(); // a standby asks for it (onHeartbeat)
           break;
       }
     }

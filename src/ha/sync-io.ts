@@ -102,9 +102,13 @@ export class SyncChannel {
     return this.bulkIn.synced;
   }
 
-  /** Standby whose table may be behind the peer's (we started, or the partner is heard again): fetch it all. */
+  /**
+   * Standby whose table may be behind the peer's (we started, or the partner is heard again): fetch it all. Active
+   * (a partition healed, or we resumed from a pause and win the split brain): merge the peer's table into ours, since
+   * it served connections we never saw; one merge at a time.
+   */
   requestTable(reason: string): void {
-    if (this.sending) return;
+    if (this.sending && this.bulkIn.inProgress) return;
     this.opts.log.info({ peer: this.opts.peer, reason }, 'asking the peer for its whole connection table; failback and takeover wait for it');
     this.act(this.bulkIn.begin(this.now(), reason));
   }
@@ -209,7 +213,8 @@ export class SyncChannel {
     const bulk = r.batch.bulk;
     if (bulk?.kind === 'request') return this.serve(bulk.transferId, 'requested by the peer');
     if (bulk?.kind === 'end') return this.act(this.bulkIn.onEnd(bulk, this.now()));
-    if (this.sending) return; // we are active: the peer's view is older than ours
+    // Active: the peer's incremental stream is older than our view, but a table we asked for (a merge) is applied.
+    if (this.sending && !(bulk?.kind === 'data' && bulk.transferId === this.bulkIn.currentTransfer)) return;
     this.opts.dataplane.applySyncUpdates(r.batch.entries);
     this.entriesApplied += r.batch.entries.length;
     if (bulk?.kind === 'data') this.act(this.bulkIn.onData(bulk, r.batch.entries.length, this.now()));

@@ -62,7 +62,7 @@ export class HaLab {
   }
 
   /** Write the runner's spec (config); `virtuals` replaces the default one-VIP list. */
-  writeSpec(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; seedBurst?: number; virtuals?: VirtualServiceConfig[] } = {}): string {
+  writeSpec(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; seedBurst?: number; seedBase?: number; virtuals?: VirtualServiceConfig[] } = {}): string {
     const { virtuals, ...rest } = extra;
     const keyed = 'heartbeatKeyFile' in over ? over : { heartbeatKeyFile: this.keyFile, ...over };
     const spec = { name, config: haConfig(keyed, virtuals), statusFile: this.statusFile(name), ...rest };
@@ -71,7 +71,7 @@ export class HaLab {
     return specFile;
   }
 
-  start(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; seedBurst?: number; virtuals?: VirtualServiceConfig[] } = {}): ChildProcess {
+  start(name: 'lb1' | 'lb2', over: Partial<GlobalConfig> = {}, extra: { syncConnections?: number; seedBurst?: number; seedBase?: number; virtuals?: VirtualServiceConfig[] } = {}): ChildProcess {
     const specFile = this.writeSpec(name, over, extra);
     rmSync(this.statusFile(name), { force: true });
     const child = this.lab.spawn(name, [process.execPath, runnerJs, specFile]);

@@ -15,8 +15,9 @@ interface RunnerSpec {
   statusFile: string;
   /** Seed the tiny data plane with this many fake connections (for the sync test) when active. */
   syncConnections?: number;
-  /** How many of them per 100 ms (default 20). */
+  /** How many of them per 100 ms (default 20), and the first one's number (two nodes seeding different connections). */
   seedBurst?: number;
+  seedBase?: number;
 }
 
 if (!process.argv[2]) {
@@ -50,7 +51,8 @@ const timer = setInterval(() => {
   // The active node "accepts" new connections, which the data plane would queue for sync.
   if (dp.forwarding && spec.syncConnections && seeded < spec.syncConnections) {
     for (let i = 0; i < (spec.seedBurst ?? 20) && seeded < spec.syncConnections; i++, seeded++) {
-      dp.record({ protocol: 'tcp', caddr: `10.63.${seeded >> 15}.10`, cport: 20000 + (seeded & 0x7fff), vaddr: '10.63.0.100', vport: 3306, daddr: '10.63.1.1', dport: 3306, state: 'ESTABLISHED', expiresMs: 900000, template: false });
+      const k = (spec.seedBase ?? 0) + seeded;
+      dp.record({ protocol: 'tcp', caddr: `10.63.${k >> 15}.10`, cport: 20000 + (k & 0x7fff), vaddr: '10.63.0.100', vport: 3306, daddr: '10.63.1.1', dport: 3306, state: 'ESTABLISHED', expiresMs: 900000, template: false });
     }
   }
   writeStatus();
