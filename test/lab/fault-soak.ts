@@ -9,7 +9,7 @@ import { Workload, WORKLOAD_TABLE_SQL } from './workload';
 import { ensureLabBuilt, paths } from './build-lab';
 import { fuzzRandom } from '../ha/fuzz-seed';
 import { HolderMonitor, segments, msWhere, longestMs, DIRECTORS, type Director, type Window } from './soak-timeline';
-import { FAULTS, FAULT_KINDS, DEAF_KINDS, TAKEN_PORT, captureHeartbeats, type FaultKind, type SoakContext } from './soak-faults';
+import { FAULTS, FAULT_KINDS, TAKEN_PORT, captureHeartbeats, type FaultKind, type SoakContext } from './soak-faults';
 
 export const SOAK_SEED_ENV = 'DIRECTORD_SOAK_SEED';
 const KEEPALIVE_MS = FAST_TIMINGS.global.keepalive * 1000;
@@ -22,8 +22,9 @@ export const SLACK_MS = 3000;
  */
 export const NONE_BOUND_MS = DEADTIME_MS + KEEPALIVE_MS + SLACK_MS;
 /**
- * After a fault that kept the directors deaf to each other (SIGSTOP, link down, partition) ends, both may hold the
- * VIP until each hears the other: one keepalive each way, plus the slack. Two holders later than this count.
+ * After a fault that kept the directors deaf to each other ends (a partition, a link down, the SIGCONT of a frozen
+ * VIP holder), both may hold the VIP until each hears the other: one keepalive each way, plus the slack. Two live
+ * holders at any other time count against the goal.
  */
 export const RESOLVE_MS = 2 * KEEPALIVE_MS + SLACK_MS;
 /** Pause after a fault has recovered, before the next: the system settles (deadtime + margin). */
@@ -115,7 +116,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       }, 30000, 100).catch(() => undefined);
 
     const t0 = Date.now();
-    const records: Array<{ kind: FaultKind | 'warm-up'; target: string; detail: string; start: number; end: number; recovered: number | undefined }> = [];
+    const records: Array<{ kind: FaultKind | 'warm-up'; target: string; detail: string; start: number; end: number; deaf?: Window; recovered: number | undefined }> = [];
     records.push({ kind: 'warm-up', target: '-', detail: 'no fault', start: t0, end: t0, recovered: t0 });
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     // Rounds of every kind in a seeded order: each kind occurs once per round, the order differs per seed.
@@ -139,9 +140,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const segs = segments(t0, tEnd, mon.events, ctx.notLive);
     const faults: FaultResult[] = records.map((r, n) => {
       const win: Window = { from: r.start, to: n + 1 < records.length ? records[n + 1].start : tEnd };
-      const deaf: Window = DEAF_KINDS.includes(r.kind as FaultKind) ? { from: r.start, to: r.end + RESOLVE_MS } : { from: r.start, to: r.start };
       const two = (s: { live: Director[] }): boolean => s.live.length === 2;
-      const split = msWhere(segs, { from: win.from, to: Math.min(win.to, deaf.to) }, two);
+      const split = r.deaf ? msWhere(segs, { from: r.deaf.from, to: Math.min(win.to, r.deaf.to + RESOLVE_MS) }, two) : 0;
       const none = (s: { live: Director[] }): boolean => s.live.length === 0;
       return {
         n, kind: r.kind, target: r.target, detail: r.detail, at: r.start - t0, appliedMs: r.end - r.start,

@@ -14,8 +14,6 @@ import { DIRECTORS, type Director, type HolderMonitor, type Window } from './soa
 
 export const FAULT_KINDS = ['kill', 'stop', 'link', 'partition', 'reload', 'flood', 'replay', 'forge'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
-/** Faults during which the two directors cannot hear each other: both holding the VIP is then inherent (split brain). */
-export const DEAF_KINDS: readonly FaultKind[] = ['stop', 'link', 'partition'];
 
 /** SYNs per flood: a few thousand, bounded (the table and the lab's rate are not the subject; the director's HA is). */
 export const FLOOD_SYNS = 3000;
@@ -36,7 +34,17 @@ export interface SoakContext {
   log: (line: string) => void;
 }
 
-export interface FaultOutcome { target: string; detail: string; end: number }
+export interface FaultOutcome {
+  target: string;
+  detail: string;
+  end: number;
+  /**
+   * When the two directors could not hear each other, so both holding the VIP is inherent (a split brain the
+   * caller lets resolve for a bounded time after `to`): a partition, a link down, and a frozen director that held
+   * the VIP, from its SIGCONT. A frozen standby resumes hearing its queued heartbeats: no excuse.
+   */
+  deaf?: Window;
+}
 
 const peerOf = (h: Director): Director => (h === 'lb1' ? 'lb2' : 'lb1');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -110,26 +118,30 @@ async function kill(ctx: SoakContext): Promise<FaultOutcome> {
 async function stop(ctx: SoakContext): Promise<FaultOutcome> {
   const h = pick(ctx, DIRECTORS);
   const frozen = between(ctx, 800, 2500);
+  const held = ctx.mon.holders().includes(h);
   const from = Date.now();
   ctx.seed.director(h).signal('SIGSTOP');
   await sleep(frozen);
   ctx.seed.director(h).signal('SIGCONT');
   const to = Date.now();
   ctx.notLive[h].push({ from, to });
-  return { target: h, detail: `SIGSTOP for ${frozen} ms`, end: to };
+  return { target: h, detail: `SIGSTOP for ${frozen} ms (${held ? 'holding' : 'not holding'} the VIP)`, end: to, deaf: held ? { from: to, to } : undefined };
 }
 
 async function link(ctx: SoakContext): Promise<FaultOutcome> {
   const h = pick(ctx, DIRECTORS);
   const ms = between(ctx, 500, 2500);
+  const from = Date.now();
   await ctx.seed.must(h, ['ip', 'link', 'set', 'eth0', 'down']);
   await sleep(ms);
   await ctx.seed.must(h, ['ip', 'link', 'set', 'eth0', 'up']);
-  return { target: h, detail: `eth0 down ${ms} ms`, end: Date.now() };
+  const to = Date.now();
+  return { target: h, detail: `eth0 down ${ms} ms`, end: to, deaf: { from, to } };
 }
 
 async function partition(ctx: SoakContext): Promise<FaultOutcome> {
   const ms = between(ctx, 800, 2500);
+  const from = Date.now();
   for (const h of DIRECTORS) {
     // Every UDP datagram from the peer: heartbeats (539) and connection sync (8848), both ways.
     const rule = `nft add table inet ddsoak && nft add chain inet ddsoak in '{ type filter hook input priority 0; }' && nft add rule inet ddsoak in ip saddr ${addressOf(peerOf(h))} meta l4proto udp drop`;
@@ -137,7 +149,8 @@ async function partition(ctx: SoakContext): Promise<FaultOutcome> {
   }
   await sleep(ms);
   for (const h of DIRECTORS) await ctx.seed.must(h, ['nft', 'delete', 'table', 'inet', 'ddsoak']);
-  return { target: 'both', detail: `heartbeats and sync dropped both ways ${ms} ms`, end: Date.now() };
+  const to = Date.now();
+  return { target: 'both', detail: `heartbeats and sync dropped both ways ${ms} ms`, end: to, deaf: { from, to } };
 }
 
 /** The reload storm's rotating files: a good change, a syntax error, and one that validates but cannot apply. */
