@@ -46,6 +46,9 @@ export interface FaultResult {
   /** No live VIP holder: total and longest run. */
   noneMs: number;
   noneLongestMs: number;
+  /** VIP addresses added or removed in either director during the fault's window. */
+  vipMoves: number;
+  quiet: boolean;
 }
 
 export interface SoakReport {
@@ -116,7 +119,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       }, 30000, 100).catch(() => undefined);
 
     const t0 = Date.now();
-    const records: Array<{ kind: FaultKind | 'warm-up'; target: string; detail: string; start: number; end: number; deaf?: Window; recovered: number | undefined }> = [];
+    const records: Array<{ kind: FaultKind | 'warm-up'; target: string; detail: string; start: number; end: number; deaf?: Window; quiet?: boolean; recovered: number | undefined }> = [];
     records.push({ kind: 'warm-up', target: '-', detail: 'no fault', start: t0, end: t0, recovered: t0 });
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     // Rounds of every kind in a seeded order: each kind occurs once per round, the order differs per seed.
@@ -148,10 +151,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         recoveredMs: r.recovered === undefined ? -1 : r.recovered - r.end,
         splitMs: split, doubleMs: msWhere(segs, win, two) - split,
         noneMs: msWhere(segs, win, none), noneLongestMs: longestMs(segs, win, none),
+        vipMoves: mon.events.filter((e) => e.t >= win.from && e.t < win.to).length, quiet: !!r.quiet,
       };
     });
     for (const f of faults) {
       if (f.doubleMs > 0) ctx.violations.push(`fault ${f.n} (${f.kind} ${f.target}): two live VIP holders for ${f.doubleMs} ms outside the deaf window`);
+      if (f.quiet && f.vipMoves > 0) ctx.violations.push(`fault ${f.n} (${f.kind} ${f.target}): moved the VIP (${f.vipMoves} address changes) though it must not`);
       if (f.noneLongestMs > NONE_BOUND_MS) ctx.violations.push(`fault ${f.n} (${f.kind} ${f.target}): no live VIP holder for ${f.noneLongestMs} ms (bound ${NONE_BOUND_MS} ms)`);
     }
 
@@ -181,9 +186,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 /** Human-readable lines: one per fault, then the totals. */
 export function formatReport(r: SoakReport): string[] {
   const lines = [`seed ${r.seed} (replay: ${r.replay}), ${r.faults.length - 1} faults in ${r.faultSeconds} s`,
-    '  n kind      target  applied  whole-after  split(deaf)  double  none(total/longest)  detail'];
+    '  n kind      target  applied  whole-after  split(deaf)  double  none(total/longest)  VIP-moves  detail'];
   for (const f of r.faults) {
-    lines.push(`${String(f.n).padStart(3)} ${f.kind.padEnd(9)} ${f.target.padEnd(6)} ${String(f.appliedMs).padStart(7)} ${String(f.recoveredMs).padStart(11)} ${String(f.splitMs).padStart(12)} ${String(f.doubleMs).padStart(7)} ${`${f.noneMs}/${f.noneLongestMs}`.padStart(20)}  ${f.detail}`);
+    lines.push(`${String(f.n).padStart(3)} ${f.kind.padEnd(9)} ${f.target.padEnd(6)} ${String(f.appliedMs).padStart(7)} ${String(f.recoveredMs).padStart(11)} ${String(f.splitMs).padStart(12)} ${String(f.doubleMs).padStart(7)} ${`${f.noneMs}/${f.noneLongestMs}`.padStart(20)} ${`${f.vipMoves}${f.quiet ? ' (0 due)' : ''}`.padStart(10)}  ${f.detail}`);
   }
   lines.push(`committed ${r.committed} (failed attempts ${r.failedAttempts}), lost ${r.lost.length}; two live holders outside deaf windows ${r.doubleMs} ms (inside ${r.splitMs} ms); rows sql1 ${r.rows[0]}, sql2 ${r.rows[1]}, differing ${r.differing}`);
   lines.push(`no-holder bound per fault ${NONE_BOUND_MS} ms (deadtime ${DEADTIME_MS} + keepalive ${KEEPALIVE_MS} + slack ${SLACK_MS}); deaf window = fault + ${RESOLVE_MS} ms`);

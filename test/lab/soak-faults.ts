@@ -44,6 +44,9 @@ export interface FaultOutcome {
    * the VIP, from its SIGCONT. A frozen standby resumes hearing its queued heartbeats: no excuse.
    */
   deaf?: Window;
+  /** The fault must not move the VIP at all (no address added or removed anywhere until the next fault): a reload,
+   *  a flood, replayed or forged heartbeats, and a kill, SIGSTOP or link down of the director not holding it. */
+  quiet: boolean;
 }
 
 const peerOf = (h: Director): Director => (h === 'lb1' ? 'lb2' : 'lb1');
@@ -100,6 +103,7 @@ export async function captureHeartbeats(ctx: SoakContext, sender: Director, n = 
 async function kill(ctx: SoakContext): Promise<FaultOutcome> {
   const h = pick(ctx, DIRECTORS);
   await captureHeartbeats(ctx, h); // frames of the boot about to end: replayed after the restart
+  const held = ctx.mon.holders().includes(h);
   const d = ctx.seed.director(h);
   const from = Date.now();
   await d.stop('SIGKILL');
@@ -112,7 +116,7 @@ async function kill(ctx: SoakContext): Promise<FaultOutcome> {
   const to = Date.now();
   ctx.notLive[h].push({ from, to });
   await d.start();
-  return { target: h, detail: `kill -9, --cleanup done ${cleaned} ms after, restarted ${down} ms later`, end: to };
+  return { target: h, detail: `kill -9${held ? ' (holding the VIP)' : ''}, --cleanup done ${cleaned} ms after, restarted ${down} ms later`, end: to, quiet: !held };
 }
 
 async function stop(ctx: SoakContext): Promise<FaultOutcome> {
@@ -125,18 +129,19 @@ async function stop(ctx: SoakContext): Promise<FaultOutcome> {
   ctx.seed.director(h).signal('SIGCONT');
   const to = Date.now();
   ctx.notLive[h].push({ from, to });
-  return { target: h, detail: `SIGSTOP for ${frozen} ms (${held ? 'holding' : 'not holding'} the VIP)`, end: to, deaf: held ? { from: to, to } : undefined };
+  return { target: h, detail: `SIGSTOP for ${frozen} ms (${held ? 'holding' : 'not holding'} the VIP)`, end: to, deaf: held ? { from: to, to } : undefined, quiet: !held };
 }
 
 async function link(ctx: SoakContext): Promise<FaultOutcome> {
   const h = pick(ctx, DIRECTORS);
   const ms = between(ctx, 500, 2500);
+  const held = ctx.mon.holders().includes(h);
   const from = Date.now();
   await ctx.seed.must(h, ['ip', 'link', 'set', 'eth0', 'down']);
   await sleep(ms);
   await ctx.seed.must(h, ['ip', 'link', 'set', 'eth0', 'up']);
   const to = Date.now();
-  return { target: h, detail: `eth0 down ${ms} ms`, end: to, deaf: { from, to } };
+  return { target: h, detail: `eth0 down ${ms} ms${held ? ' (holding the VIP)' : ''}`, end: to, deaf: { from, to }, quiet: !held };
 }
 
 async function partition(ctx: SoakContext): Promise<FaultOutcome> {
@@ -150,7 +155,7 @@ async function partition(ctx: SoakContext): Promise<FaultOutcome> {
   await sleep(ms);
   for (const h of DIRECTORS) await ctx.seed.must(h, ['nft', 'delete', 'table', 'inet', 'ddsoak']);
   const to = Date.now();
-  return { target: 'both', detail: `heartbeats and sync dropped both ways ${ms} ms`, end: to, deaf: { from, to } };
+  return { target: 'both', detail: `heartbeats and sync dropped both ways ${ms} ms`, end: to, deaf: { from, to }, quiet: false };
 }
 
 /** The reload storm's rotating files: a good change, a syntax error, and one that validates but cannot apply. */
@@ -192,7 +197,7 @@ async function reload(ctx: SoakContext): Promise<FaultOutcome> {
     const sql2 = (await ctx.seed.director(h).status()).health.find((x) => x.address === SEED.sql2);
     if (sql2?.configuredWeight !== 1) ctx.violations.push(`reload ${h}: after the storm sql2 has weight ${sql2?.configuredWeight}, the base file says 1`);
   }
-  return { target, detail: `${steps} reloads: ${names.join(', ')}`, end: Date.now() };
+  return { target, detail: `${steps} reloads: ${names.join(', ')}`, end: Date.now(), quiet: true };
 }
 
 async function flood(ctx: SoakContext): Promise<FaultOutcome> {
@@ -200,7 +205,7 @@ async function flood(ctx: SoakContext): Promise<FaultOutcome> {
   const to = holders.length === 1 ? holders[0] : pick(ctx, DIRECTORS);
   const mac = await ctx.seed.lab.macOf(to);
   await sendFrames(ctx, [synFloodConfig(mac, SEED.vip, 3306)], FLOOD_SYNS);
-  return { target: to, detail: `${FLOOD_SYNS} spoofed SYNs to ${SEED.vip}:3306 via ${to}'s MAC`, end: Date.now() };
+  return { target: to, detail: `${FLOOD_SYNS} spoofed SYNs to ${SEED.vip}:3306 via ${to}'s MAC`, end: Date.now(), quiet: true };
 }
 
 async function replay(ctx: SoakContext): Promise<FaultOutcome> {
@@ -211,7 +216,7 @@ async function replay(ctx: SoakContext): Promise<FaultOutcome> {
   const frames = chosen.map((c) => Buffer.concat([c.frame.subarray(0, 6), clientMac, c.frame.subarray(12)]));
   if (frames.length) await sendFrames(ctx, frames.map(block), frames.length * 3);
   const ages = chosen.map((c) => `${c.receiver}<-${Math.round((Date.now() - c.at) / 1000)}s old`);
-  return { target: 'both', detail: `${frames.length * 3} replayed heartbeats (${ages.join(', ') || 'none captured yet'})`, end: Date.now() };
+  return { target: 'both', detail: `${frames.length * 3} replayed heartbeats (${ages.join(', ') || 'none captured yet'})`, end: Date.now(), quiet: true };
 }
 
 async function forge(ctx: SoakContext): Promise<FaultOutcome> {
@@ -235,7 +240,7 @@ async function forge(ctx: SoakContext): Promise<FaultOutcome> {
     for (const p of payloads) frames.push(udpFrame(mac, clientMac, addressOf(from), addressOf(to), 539, p));
   }
   await sendFrames(ctx, frames.map(block), frames.length * 2);
-  return { target: 'both', detail: `${frames.length * 2} forged heartbeats (wrong key, keyless, pulse "stopped", noise) from each peer's address`, end: Date.now() };
+  return { target: 'both', detail: `${frames.length * 2} forged heartbeats (wrong key, keyless, pulse "stopped", noise) from each peer's address`, end: Date.now(), quiet: true };
 }
 
 export const FAULTS: Record<FaultKind, (ctx: SoakContext) => Promise<FaultOutcome>> = { kill, stop, link, partition, reload, flood, replay, forge };
