@@ -23,7 +23,8 @@ export class HolderMonitor {
 
   async start(): Promise<void> {
     for (const host of DIRECTORS) {
-      const c = this.lab.spawn(host, ['ip', '-o', '-4', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // -ts: the time `ip` read the netlink message, not when this (busy) process got round to reading the pipe.
+      const c = this.lab.spawn(host, ['ip', '-ts', '-o', '-4', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
       this.children.push(c);
       let buf = '';
       c.stdout!.on('data', (d) => {
@@ -32,7 +33,10 @@ export class HolderMonitor {
         while ((nl = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
-          if (line.includes(` inet ${this.vip}/`)) this.events.push({ t: Date.now(), host, has: !line.startsWith('Deleted') });
+          const m = /^\[([0-9T:.-]+)\] (.*)$/.exec(line);
+          if (!m || !m[2].includes(` inet ${this.vip}/`)) continue;
+          const t = new Date(m[1]).getTime();
+          this.events.push({ t: Number.isFinite(t) ? t : Date.now(), host, has: !m[2].startsWith('Deleted') });
         }
       });
     }
