@@ -1,16 +1,21 @@
 // The bounded fault soak (issue 12): ~90 s of seeded random faults on the seed lab under a MySQL workload through
 // the VIP. Goals asserted: no committed transaction lost, no time with two live VIP holders outside the windows where
 // the directors cannot hear each other, sql1 and sql2 identical, every fault recovered, and nothing left behind.
+// Time without a live holder is reported per fault (t.comment) and held only loosely, to one takeover's worth
+// (deadtime + keepalive + 3 s of scheduling slack, NONE_BOUND_MS): how fast a takeover is belongs to
+// bench/failover.ts, not to a timed assertion; faults that must not move the VIP are held to zero address changes.
 // Replay a run: DIRECTORD_SOAK_SEED=<seed> npx tap --disable-coverage test/acceptance/fault-soak.test.ts
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { labAvailable } from '../lab/lab';
+import { haveTool, skipUnless } from '../lab/needs';
 import { runSoak, formatReport, type SoakReport } from '../lab/fault-soak';
 import { FAULT_KINDS } from '../lab/soak-faults';
 
 const FAULT_SECONDS = 90;
+const skip = (!labAvailable() && 'needs root and ip netns') || skipUnless(haveTool('which', ['trafgen']), 'trafgen (netsniff-ng) for the SYN floods and the forged heartbeats');
 
-t.test('a fault soak under a database workload keeps every promise', { skip: !labAvailable() && 'needs root and ip netns', timeout: 300_000 }, async (t) => {
+t.test('a fault soak under a database workload keeps every promise', { skip, timeout: 300_000 }, async (t) => {
   let report: SoakReport | undefined;
   try {
     report = await runSoak({ faultSeconds: FAULT_SECONDS, log: (l) => t.comment(l) });
