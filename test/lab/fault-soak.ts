@@ -64,6 +64,8 @@ export interface SoakReport {
   differing: number;
   rows: [number, number];
   violations: string[];
+  /** The directors' warnings and errors during each fault that broke a goal (to diagnose a seed's finding). */
+  evidence: string[];
 }
 
 export interface SoakOptions {
@@ -160,6 +162,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       if (f.noneLongestMs > NONE_BOUND_MS) ctx.violations.push(`fault ${f.n} (${f.kind} ${f.target}): no live VIP holder for ${f.noneLongestMs} ms (bound ${NONE_BOUND_MS} ms)`);
     }
 
+    const evidence: string[] = [];
+    for (const f of faults.filter((x) => (x.quiet && x.vipMoves > 0) || x.doubleMs > 0 || x.noneLongestMs > NONE_BOUND_MS)) {
+      const from = t0 + f.at - 500;
+      const to = f.n + 1 < faults.length ? t0 + faults[f.n + 1].at : tEnd;
+      for (const h of DIRECTORS) {
+        for (const rec of seed.directors.get(h)?.records ?? []) {
+          const at = Date.parse(String(rec.time));
+          if (at >= from && at < to && ['warn', 'error', 'fatal', '40', '50', '60'].includes(String(rec.level))) evidence.push(`fault ${f.n} ${h} ${String(rec.time)} ${JSON.stringify(rec).slice(0, 300)}`);
+        }
+      }
+      for (const e of mon.events.filter((x) => x.t >= from && x.t < to)) evidence.push(`fault ${f.n} VIP ${e.has ? 'added on' : 'removed from'} ${e.host} at ${new Date(e.t).toISOString()}`);
+    }
+
     // Replication catches up both ways, then the servers are compared with what the workload saw committed.
     await waitCaughtUp(seed.sql1, seed.sql2, 60000);
     await waitCaughtUp(seed.sql2, seed.sql1, 60000);
@@ -174,7 +189,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       seed: rnd.seed, replay: `${SOAK_SEED_ENV}=${rnd.seed}`, faultSeconds: opts.faultSeconds, faults,
       committed: w.committed.length, failedAttempts: w.failures.length, lost,
       doubleMs: faults.reduce((a, f) => a + f.doubleMs, 0), splitMs: faults.reduce((a, f) => a + f.splitMs, 0),
-      differing, rows: [r1.size, r2.size], violations: ctx.violations,
+      differing, rows: [r1.size, r2.size], violations: ctx.violations, evidence,
     };
   } finally {
     mon.stop();
@@ -193,5 +208,6 @@ export function formatReport(r: SoakReport): string[] {
   lines.push(`committed ${r.committed} (failed attempts ${r.failedAttempts}), lost ${r.lost.length}; two live holders outside deaf windows ${r.doubleMs} ms (inside ${r.splitMs} ms); rows sql1 ${r.rows[0]}, sql2 ${r.rows[1]}, differing ${r.differing}`);
   lines.push(`no-holder bound per fault ${NONE_BOUND_MS} ms (deadtime ${DEADTIME_MS} + keepalive ${KEEPALIVE_MS} + slack ${SLACK_MS}); deaf window = fault + ${RESOLVE_MS} ms`);
   for (const v of r.violations) lines.push(`VIOLATION: ${v}`);
+  for (const e of r.evidence) lines.push(`  evidence: ${e}`);
   return lines;
 }
