@@ -71,6 +71,8 @@ export interface SoakReport {
 export interface SoakOptions {
   faultSeconds: number;
   seed?: number;
+  /** Only these kinds (to chase one finding); default all. */
+  kinds?: readonly FaultKind[];
   log?: (line: string) => void;
 }
 
@@ -127,7 +129,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     // Rounds of every kind in a seeded order: each kind occurs once per round, the order differs per seed.
     let round: FaultKind[] = [];
     while (Date.now() - t0 < opts.faultSeconds * 1000) {
-      if (round.length === 0) round = [...FAULT_KINDS].map((k) => ({ k, r: rnd.random() })).sort((a, b) => a.r - b.r).map((x) => x.k);
+      if (round.length === 0) round = [...(opts.kinds ?? FAULT_KINDS)].map((k) => ({ k, r: rnd.random() })).sort((a, b) => a.r - b.r).map((x) => x.k);
       const kind = round.shift()!;
       const start = Date.now();
       const out = await FAULTS[kind](ctx);
