@@ -363,10 +363,13 @@ export class HaNode extends EventEmitter {
     if (this.deadTimer) clearTimeout(this.deadTimer);
     if (!this.started || !this.machine) return;
     const delay = Math.max(1, Math.ceil(this.machine.nextDeadlineMs() - now()));
-    this.deadTimer = setTimeout(() => {
-      this.apply(this.machine!.tick(now()));
-      if (!this.machine!.peer.alive) this.emitState();
-    }, delay);
+    // Judged after the loop's next I/O poll (setImmediate): after a stall or SIGSTOP the timer fires before the
+    // heartbeats already queued in the socket are read, and the peer would be declared dead while it is not.
+    this.deadTimer = setTimeout(() => setImmediate(() => {
+      if (!this.started || !this.machine) return;
+      this.apply(this.machine.tick(now()));
+      if (!this.machine.peer.alive) this.emitState();
+    }), delay);
   }
 
   private apply(actions: HaAction[]): void {

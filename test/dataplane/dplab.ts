@@ -78,15 +78,15 @@ sess.on('packet', (p) => frames.push(lengths ? p.header.readUInt32LE(12) : p.buf
 setTimeout(() => { sess.close(); process.stdout.write(JSON.stringify(frames) + '\\n', () => process.exit(0)); }, Number(ms));
 `;
 
-/** trafgen config: 54-byte SYNs to VIP:80 from random 10.62.x.y:port (outside every lab subnet, so nothing in the
+/** trafgen config: 54-byte SYNs to VIP:80 (or the given MAC, VIP and port: the fault soak) from random 10.62.x.y:port (outside every lab subnet, so nothing in the
  *  lab answers them; real servers should drop 10.62.0.0/16 at ingress, see dropFlood). Checksums per frame. */
-export function synFloodConfig(): string {
+export function synFloodConfig(dstMac = DIR_MAC, vip: string = VIP, port = 80): string {
   return `{
-  ${DIR_MAC.split(':').map((b) => `0x${b}`).join(', ')},
+  ${dstMac.split(':').map((b) => `0x${b}`).join(', ')},
   0x02, 0x61, 0x00, 0x00, 0x01, 0x01, 0x08, 0x00,
   0x45, 0x00, const16(40), drnd(2), 0x40, 0x00, 64, 6, csumip(14, 33),
-  10, 62, drnd(1), drnd(1), ${VIP.split('.').join(', ')},
-  drnd(2), const16(80), drnd(4), const32(0), 0x50, 0x02, const16(65535), csumtcp(14, 34), const16(0)
+  10, 62, drnd(1), drnd(1), ${vip.split('.').join(', ')},
+  drnd(2), const16(${port}), drnd(4), const32(0), 0x50, 0x02, const16(65535), csumtcp(14, 34), const16(0)
 }`;
 }
 

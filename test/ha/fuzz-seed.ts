@@ -12,9 +12,11 @@ export interface FuzzRandom {
   replay: string;
 }
 
-export function fuzzRandom(): FuzzRandom {
-  const env = process.env.FUZZ_SEED;
-  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : randomInt(2 ** 32 - 1);
+/** opts.seed wins, then the environment variable opts.env (default FUZZ_SEED), then a fresh random seed. */
+export function fuzzRandom(opts: { env?: string; seed?: number } = {}): FuzzRandom {
+  const name = opts.env ?? 'FUZZ_SEED';
+  const env = process.env[name];
+  const seed = opts.seed !== undefined ? opts.seed >>> 0 : env !== undefined && env !== '' ? Number(env) >>> 0 : randomInt(2 ** 32 - 1);
   let a = seed;
   const random = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -27,5 +29,5 @@ export function fuzzRandom(): FuzzRandom {
     for (let i = 0; i < n; i++) b[i] = Math.floor(random() * 256);
     return b;
   };
-  return { seed, random, bytes, replay: `seed ${seed}, replay with FUZZ_SEED=${seed}` };
+  return { seed, random, bytes, replay: `seed ${seed}, replay with ${name}=${seed}` };
 }
