@@ -194,7 +194,7 @@ static void *xdp_main(void *arg) {
       uint8_t *f = xsk_umem__get_data(x->umem_area, d->addr);
       uint8_t reply[DD_REPLY_MAX];
       uint32_t rlen = 0;
-      int r = dd_forward_frame(t, f, d->len, d->len, now, x->mac, reply, &rlen);
+      int r = dd_forward_frame(t, f, d->len, d->len, DD_TAG_NONE, now, x->mac, reply, &rlen);   /* XDP sees tags inline */
       if (r == 2) memcpy(f, reply, rlen);   /* the reply takes the frame's place in its 4 KiB chunk */
       if (r) {
         fwd[nf] = d->addr;
