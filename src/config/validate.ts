@@ -3,7 +3,7 @@
 import { DirectordError, DirectordErrors } from '../errors';
 import { locationOf } from './locations';
 import type { GlobalConfig, LvsConfig, RealServerConfig, VirtualServiceConfig } from './schema';
-import { inetAton, isContiguousMask, shown } from './values';
+import { deviceVlan, inetAton, isContiguousMask, shown } from './values';
 import { DATAPLANE_LIMITS } from '../dataplane/validate';
 import { readHeartbeatKey } from '../ha/key';
 
@@ -127,6 +127,8 @@ function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
   // Piranha ignores inactive blocks entirely, so only active ones must be complete.
   c.address(v, 'address', v.address, what, v.active);
   if (v.address && !v.device) c.error('E_CONFIG_MISSING_VALUE', `${what}: address needs a device ('address = VIP DEVICE')`, v, 'address');
+  const dv = v.device ? deviceVlan(v.device) : undefined;
+  if (dv && 'error' in dv) c.error('E_CONFIG_BAD_VLAN', `${what}: ${dv.error}`, v, 'address');
   c.netmask(v, 'vip_nmask', v.vipNetmask, what);
   c.netmask(v, 'pmask', v.pmask, what);
   if (v.fwmark !== 0) c.range(v, 'fwmark', v.fwmark, 1, 2 ** 31 - 1, what);
