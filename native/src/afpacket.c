@@ -58,16 +58,15 @@ static int fail(char *err, size_t errlen, const char *what) {
   return -1;
 }
 
-/* libpcap compiles `filter` for the untagged frame. On a VLAN, a prefix first requires an 802.1Q tag in the skb's
- * metadata (the BPF ancillary loads: by the taps the receive path has always untagged the frame); which VLAN is
- * dd_parse_frame's to say, so a frame of another VLAN is counted `vlan` rather than never seen. libpcap's own
- * `vlan N` would test the tag inline only: pcap_open_dead does not know it will run on a Linux socket. */
+/* libpcap compiles `filter` for the untagged frame. On a VLAN, a prefix first requires a tag in the skb's metadata
+ * (BPF ancillary load: by the taps the receive path has always taken the outer tag out of the frame); which VLAN
+ * and TPID is dd_parse_frame's to say, so a frame of another VLAN or a QinQ frame is counted `vlan` rather than
+ * never seen. libpcap's own `vlan N` would test the tag inline only here: pcap_open_dead does not know it will run
+ * on a Linux socket (BPF_SPECIAL_VLAN_HANDLING is set by a live capture only). */
 int dd_loop_set_filter(struct dd_loop *l, const char *filter, char *err, size_t errlen) {
   static const struct sock_filter tagged[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, 0),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TPID),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8100, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, 0),
   };
   const unsigned np = sizeof(tagged) / sizeof(tagged[0]);
