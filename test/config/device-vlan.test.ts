@@ -1,6 +1,8 @@
 // The VIP device's VLAN id (lvs.cf `address = VIP eth0.100:1`), as the data plane is started with it.
 import t from 'tap';
 import { deviceVlan } from '../../src/config/values';
+import { checkConfig, parseConfig } from '../../src/config';
+import { mk, parseOpts } from './helpers';
 
 t.test('PARENT.VID names a VLAN; anything else is untagged', async (t) => {
   const rows: [string, ReturnType<typeof deviceVlan>][] = [
@@ -18,10 +20,8 @@ t.test('PARENT.VID names a VLAN; anything else is untagged', async (t) => {
 });
 
 t.test('virtuals on different VLANs: a warning (the data plane serves the first one\'s)', async (t) => {
-  const { parseConfig, validateConfig } = await import('../../src/config');
-  const { mk, parseOpts } = await import('./helpers');
   const second = ['virtual w {', '  active = 1', '  address = 10.0.0.9 eth0.200:1', '  server s {', '    address = 10.0.0.4', '    active = 1', '  }', '}'];
-  const warnings = (text: string) => validateConfig(parseConfig(text, 'lvs.cf', parseOpts), parseOpts).warnings.filter((w) => /VLAN/.test(w.message));
+  const warnings = (text: string) => checkConfig(parseConfig(text, 'lvs.cf', parseOpts), parseOpts).warnings.filter((w) => /VLAN/.test(w.message));
   const w = warnings(mk({ tail: second }).replace('eth0:1', 'eth0.100:1'));
   t.equal(w.length, 1);
   t.match(w[0], { code: 'W_CONFIG_NOT_IMPLEMENTED', message: /VLAN 200.*one VLAN.*VLAN 100/ });
