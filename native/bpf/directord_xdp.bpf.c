@@ -34,10 +34,11 @@ struct {
   __type(value, __u32);
 } dd_xsks SEC(".maps");
 
-/* [0]: our MAC in bytes 0-5; bytes 6-7: the longest frame the socket takes (MTU + Ethernet header, big-endian). */
+/* [0]: our MAC in bytes 0-5; bytes 6-7: the longest frame the socket takes (MTU + Ethernet header, big-endian).
+ * [1]: the 802.1Q VLAN id served (0: untagged frames). */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
+  __uint(max_entries, 2);
   __type(key, __u32);
   __type(value, __u64);
 } dd_config SEC(".maps");
@@ -93,16 +94,30 @@ SEC("xdp.frags")
 int directord_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
   struct ethhdr *eth = data;
-  struct iphdr *ip;
+  struct iphdr *ip = (void *)(eth + 1);
   struct svc_key k = {};
-  __u32 zero = 0;
-  __u64 *cfg;
+  __u32 zero = 0, one = 1, tag = 0;
+  __u64 *cfg, *vlan;
   __u8 *ports;
   __u64 len = bpf_xdp_get_buff_len(ctx);
+  __be16 proto;
   int big;
-  if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
+  if ((void *)(eth + 1) > end) return XDP_PASS;
   cfg = bpf_map_lookup_elem(&dd_config, &zero);
-  if (!cfg) return XDP_PASS;
+  vlan = bpf_map_lookup_elem(&dd_config, &one);
+  if (!cfg || !vlan) return XDP_PASS;
+  /* On a VLAN (lvs.cf eth0.100): one inline 802.1Q tag of that VLAN is skipped. Every other frame passes, so the
+   * AF_PACKET path behind sees it: one whose tag the NIC took out (rx-vlan offload, invisible here) is forwarded
+   * there with its tag put back; another VLAN, QinQ or a missing tag is counted `vlan` there. */
+  proto = eth->h_proto;
+  if (proto == bpf_htons(ETH_P_8021Q)) {
+    __be16 *vh = (void *)(eth + 1);
+    if (!*vlan || (void *)(vh + 2) > end || (bpf_ntohs(vh[0]) & 0xfff) != *vlan) return XDP_PASS;
+    proto = vh[1];
+    ip = (void *)(vh + 2);
+    tag = 4;
+  } else if (*vlan) return XDP_PASS;
+  if (proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
   {
     const __u8 *ours = (const __u8 *)cfg;
 #pragma unroll
@@ -110,9 +125,8 @@ int directord_xdp(struct xdp_md *ctx) {
       if (eth->h_dest[i] != ours[i]) return XDP_PASS;
     /* Multi-buffer, or longer than the MTU (a small GRO/GSO frame in generic mode): only the AF_PACKET path can
      * send it on, as GSO; the socket would send it as one oversize frame that the next hop drops. */
-    big = len > (__u64)(end - data) || len > ((__u32)ours[6] << 8 | ours[7]);
+    big = len > (__u64)(end - data) || len > ((__u32)ours[6] << 8 | ours[7]) + tag;
   }
-  ip = (void *)(eth + 1);
   if ((void *)(ip + 1) > end) return XDP_PASS;
   k.vip = ip->daddr;
   if (ip->frag_off & bpf_htons(0x3fff)) {

@@ -5,13 +5,15 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 7
+#define DD_ABI_VERSION 8
 /* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
 #define DD_MAX_SPIN_US 10000
 
 #define DD_MAX_SERVICES 256
 #define DD_MAX_DESTS_PER_SERVICE 256
 #define DD_MAX_DESTS 4096          /* dest slots incl. the "trash" of removed dests still referenced by connections */
+/* 802.1Q: the VLAN id the data plane serves (setVlan; lvs.cf device eth0.100), 0 for untagged frames. */
+#define DD_VLAN_MAX 4094
 #define DD_SYNC_RING 65536         /* sync records buffered between two drains; overflow is counted */
 
 enum dd_scheduler { DD_SCHED_WLC = 0, DD_SCHED_LC, DD_SCHED_RR, DD_SCHED_WRR, DD_SCHED_SH, DD_SCHED_MH, DD_SCHED_COUNT };
@@ -29,7 +31,7 @@ enum dd_verdict {
   DD_V_FORWARD = 0,
   DD_V_TRUNCATED,      /* shorter than its headers claim */
   DD_V_NOT_IPV4,       /* ethertype is not IPv4 (ARP etc. are the kernel's) */
-  DD_V_VLAN,           /* 802.1Q tagged: not on a VLAN interface of ours */
+  DD_V_VLAN,           /* 802.1Q tag of another VLAN than ours, a missing tag, or 802.1ad/QinQ */
   DD_V_BAD_IHL,        /* IHL < 5 or version != 4 or total length < header */
   DD_V_FRAGMENT,       /* non-first IP fragment whose first fragment was not seen (or has aged out) */
   DD_V_NO_SERVICE,     /* no virtual service for proto/VIP/port (incl. non-TCP to a TCP service) */

@@ -109,6 +109,21 @@ static napi_value table_set_forwarding(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Args: handle, VLAN id (0 untagged .. DD_VLAN_MAX). Set before loopStart: the capture filter depends on it. */
+static napi_value table_set_vlan(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  struct handle *h = get_handle(env, argv[0]);
+  uint32_t vid = 0;
+  if (!h) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &vid));
+  if (vid > DD_VLAN_MAX) { napi_throw_range_error(env, "E_DATAPLANE_VLAN", "VLAN id out of range"); return NULL; }
+  if (h->loop) { napi_throw_error(env, "E_DATAPLANE_STATE", "set the VLAN before the packet loop starts"); return NULL; }
+  pthread_mutex_lock(&h->t->lock);
+  h->t->vlan = (uint16_t)vid;
+  pthread_mutex_unlock(&h->t->lock);
+  return NULL;
+}
+
 static napi_value copy_out(napi_env env, const void *src, size_t len);
 
 static napi_value decision_value(napi_env env, struct handle *h, int verdict, const struct dd_decision *dc) {
@@ -136,7 +151,7 @@ static napi_value table_process_frame(napi_env env, napi_callback_info info) {
   if (!h || get_buffer(env, argv[1], &fb, &fl)) return NULL;
   int64_t now = clock_arg(env, argv[2]);
   pthread_mutex_lock(&h->t->lock);
-  v = dd_parse_frame(fb, (uint32_t)fl, &p);
+  v = dd_parse_frame_vlan(fb, (uint32_t)fl, h->t->vlan, DD_TAG_NONE, &p);
   if (v == DD_V_FORWARD) { dd_process(h->t, &p, now, &dc); v = dc.verdict; }
   if (v != DD_V_FORWARD) h->t->verdicts[v]++;
   pthread_mutex_unlock(&h->t->lock);
@@ -144,10 +159,17 @@ static napi_value table_process_frame(napi_env env, napi_callback_info info) {
 }
 
 /* Test entry: one frame through dd_forward_frame, the step every packet loop runs (frame in, frame out). Args: handle,
- * frame (not modified), nowMs, our MAC. Returns [result (0 drop, 1 forward, 2 reply), verdict index, frame out or
- * null]: the forwarded frame, or the reply in place of a dropped one. */
+ * frame (not modified), nowMs, our MAC, and optionally the TCI of a tag the receive path took out (-1 none, -2 not
+ * 802.1Q). Returns [result (0 drop, 1 forward, 2 reply, 3 forward with the tag put back), verdict index, frame out
+ * or null]: the forwarded frame (tag back inline for 3), or the reply in place of a dropped one. */
 static napi_value table_forward_frame(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t meta = DD_TAG_NONE;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "missing arguments"); return NULL; }
+  if (argc > 4) CHECK(napi_get_value_int32(env, argv[4], &meta));
+  if (meta < DD_TAG_OTHER || meta > 0xffff) { napi_throw_range_error(env, "E_DATAPLANE_VLAN", "tag out of range"); return NULL; }
   struct handle *h = get_handle(env, argv[0]);
   void *fb, *mb;
   size_t fl, ml;
@@ -159,19 +181,20 @@ static napi_value table_forward_frame(napi_env env, napi_callback_info info) {
   if (!h || get_buffer(env, argv[1], &fb, &fl) || get_buffer(env, argv[3], &mb, &ml)) return NULL;
   if (ml != 6) { napi_throw_error(env, "E_DATAPLANE_MAC", "our MAC must be 6 bytes"); return NULL; }
   int64_t now = clock_arg(env, argv[2]);
-  copy = malloc(fl ? fl : 1);
+  copy = malloc(fl + 4);   /* 4 bytes of room before the frame, as PACKET_RESERVE gives the ring */
   if (!copy) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
-  memcpy(copy, fb, fl);
+  memcpy(copy + 4, fb, fl);
   pthread_mutex_lock(&h->t->lock);
   memcpy(before, h->t->verdicts, sizeof(before));
-  r = dd_forward_frame(h->t, copy, (uint32_t)fl, (uint32_t)fl, now, mb, reply, &rlen);
+  r = dd_forward_frame(h->t, copy + 4, (uint32_t)fl, (uint32_t)fl, meta, now, mb, reply, &rlen);
   for (i = 0; i < DD_V_COUNT; i++) if (h->t->verdicts[i] != before[i]) v = i;
   pthread_mutex_unlock(&h->t->lock);
   napi_create_array_with_length(env, 3, &arr);
   napi_set_element(env, arr, 0, num(env, r));
   napi_set_element(env, arr, 1, num(env, v));
   napi_get_null(env, &nul);
-  out = r == 1 ? copy_out(env, copy, fl) : r == 2 ? copy_out(env, reply, rlen) : nul;
+  out = r == 1 ? copy_out(env, copy + 4, fl) : r == 3 ? copy_out(env, dd_insert_tag(copy + 4, meta), fl + 4)
+      : r == 2 ? copy_out(env, reply, rlen) : nul;
   napi_set_element(env, arr, 2, out ? out : nul);
   free(copy);
   return arr;
@@ -410,7 +433,7 @@ static napi_value init(napi_env env, napi_value exports) {
   static const struct dd_export fns[] = {
     { "abiVersion", abi_version }, { "layout", layout }, { "nowMs", now_ms }, { "parseFrame", parse_frame },
     { "tableCreate", table_create }, { "tableSetServices", table_set_services }, { "tableSetTimeouts", table_set_timeouts },
-    { "tableSetForwarding", table_set_forwarding }, { "tableProcessFrame", table_process_frame },
+    { "tableSetForwarding", table_set_forwarding }, { "tableSetVlan", table_set_vlan }, { "tableProcessFrame", table_process_frame },
     { "tableProcessPacket", table_process_packet }, { "tableForwardFrame", table_forward_frame }, { "tableCounters", table_counters },
     { "tableDestStats", table_dest_stats }, { "tableConnections", table_connections },
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },

@@ -58,11 +58,23 @@ static int fail(char *err, size_t errlen, const char *what) {
   return -1;
 }
 
+/* libpcap compiles `filter` for the untagged frame. On a VLAN, a prefix first requires a tag in the skb's metadata
+ * (BPF ancillary load: by the taps the receive path has always taken the outer tag out of the frame); which VLAN
+ * and TPID is dd_parse_frame's to say, so a frame of another VLAN or a QinQ frame is counted `vlan` rather than
+ * never seen. libpcap's own `vlan N` would test the tag inline only here: pcap_open_dead does not know it will run
+ * on a Linux socket (BPF_SPECIAL_VLAN_HANDLING is set by a live capture only). */
 int dd_loop_set_filter(struct dd_loop *l, const char *filter, char *err, size_t errlen) {
+  static const struct sock_filter tagged[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  const unsigned np = sizeof(tagged) / sizeof(tagged[0]);
+  struct sock_filter *code = NULL;
   struct bpf_program prog;
   struct sock_fprog fp;
   pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
-  int rc;
+  int rc, pre = l->t->vlan ? 1 : 0;
   if (!p) { snprintf(err, errlen, "pcap_open_dead failed"); return -1; }
   if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
     snprintf(err, errlen, "bad filter: %s", pcap_geterr(p));
@@ -71,7 +83,22 @@ int dd_loop_set_filter(struct dd_loop *l, const char *filter, char *err, size_t 
   }
   fp.len = (unsigned short)prog.bf_len;
   fp.filter = (struct sock_filter *)prog.bf_insns;
+  if (pre) {
+    code = malloc((prog.bf_len + np) * sizeof(*code));
+    if (!code || prog.bf_len + np > BPF_MAXINSNS) {
+      snprintf(err, errlen, "filter too long");
+      free(code);
+      pcap_freecode(&prog);
+      pcap_close(p);
+      return -1;
+    }
+    memcpy(code, tagged, sizeof(tagged));
+    memcpy(code + np, prog.bf_insns, prog.bf_len * sizeof(*code));
+    fp.len = (unsigned short)(prog.bf_len + np);
+    fp.filter = code;
+  }
   rc = setsockopt(l->rx, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
+  free(code);
   pcap_freecode(&prog);
   pcap_close(p);
   if (rc != 0) return fail(err, errlen, "SO_ATTACH_FILTER");
@@ -93,16 +120,39 @@ static void flush(struct dd_loop *l, unsigned n) {
   }
 }
 
-/* One frame through dd_forward_frame: 1 to send it on; a reply (rare: rate-limited ICMP) goes out at once. */
-static int step(struct dd_loop *l, uint8_t *f, uint32_t caplen, uint32_t wirelen, int64_t now) {
-  uint32_t rlen = 0;
-  int r = dd_forward_frame(l->t, f, caplen, wirelen, now, l->mac, l->reply + VNET_LEN, &rlen);
+/* The receive path's 802.1Q tag (always out of the frame by then: __netif_receive_skb_core untags before the taps). */
+static inline int32_t ring_tag(uint32_t status, uint16_t tci, uint16_t tpid) {
+  if (!(status & TP_STATUS_VLAN_VALID)) return DD_TAG_NONE;
+  if ((status & TP_STATUS_VLAN_TPID_VALID) && tpid != 0x8100) return DD_TAG_OTHER;
+  return tci;
+}
+
+/* One frame through dd_forward_frame: 1 with *iov set to send it on; a reply (rare: rate-limited ICMP) goes out at
+ * once. A tag that came in the ring header goes back inline, into the PACKET_RESERVE room before the frame; the
+ * virtio-net header moves with it and its offsets grow by the tag's 4 bytes. */
+static int step(struct dd_loop *l, uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t meta, int64_t now,
+                struct iovec *iov) {
+  uint32_t rlen = 0, vlen = l->vnet ? VNET_LEN : 0;
+  int r = dd_forward_frame(l->t, f, caplen, wirelen, meta, now, l->mac, l->reply + VNET_LEN, &rlen);
   if (r == 2) {
     const uint8_t *b = l->vnet ? l->reply : l->reply + VNET_LEN;
-    if (send(l->tx, b, rlen + (l->vnet ? VNET_LEN : 0), MSG_DONTWAIT) < 0) l->t->verdicts[DD_V_TX_ERROR]++;
+    if (send(l->tx, b, rlen + vlen, MSG_DONTWAIT) < 0) l->t->verdicts[DD_V_TX_ERROR]++;
     else l->t->counters[DD_C_TX_FRAMES]++;
   }
-  return r == 1;
+  if (r == 3) {
+    if (l->vnet) {
+      struct virtio_net_hdr *vh;
+      memmove(f - 4 - VNET_LEN, f - VNET_LEN, VNET_LEN);
+      vh = (struct virtio_net_hdr *)(f - 4 - VNET_LEN);
+      if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) vh->csum_start += 4;
+      if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) vh->hdr_len += 4;
+    }
+    f = dd_insert_tag(f, meta);
+    caplen += 4;
+  } else if (r != 1) return 0;
+  iov->iov_base = f - vlen;
+  iov->iov_len = caplen + vlen;
+  return 1;
 }
 
 static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
@@ -114,9 +164,7 @@ static void walk_block(struct dd_loop *l, struct tpacket_block_desc *bd) {
   pthread_mutex_lock(&t->lock);
   for (i = 0; i < n; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
     uint8_t *f = (uint8_t *)h + h->tp_mac;
-    if (!step(l, f, h->tp_snaplen, h->tp_len, now)) continue;
-    l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
-    l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
+    if (!step(l, f, h->tp_snaplen, h->tp_len, ring_tag(h->tp_status, h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid), now, &l->iov[out])) continue;
     out++;
     if (out == BATCH) { pthread_mutex_unlock(&t->lock); flush(l, out); out = 0; pthread_mutex_lock(&t->lock); }
   }
@@ -161,9 +209,7 @@ static void *loop_main_v2(void *arg) {
     for (k = 0; k < n; k++) {
       struct tpacket2_hdr *h = batch[k];
       uint8_t *f = (uint8_t *)h + h->tp_mac;
-      if (!step(l, f, h->tp_snaplen, h->tp_len, now)) continue;
-      l->iov[out].iov_base = l->vnet ? f - VNET_LEN : f;
-      l->iov[out].iov_len = h->tp_snaplen + (l->vnet ? VNET_LEN : 0);
+      if (!step(l, f, h->tp_snaplen, h->tp_len, ring_tag(h->tp_status, h->tp_vlan_tci, h->tp_vlan_tpid), now, &l->iov[out])) continue;
       out++;
     }
     pthread_mutex_unlock(&t->lock);
@@ -215,6 +261,7 @@ int dd_loop_start(struct dd_loop **out, struct dd_table *t, const char *ifname, 
   struct tpacket_req3 req;
   struct sockaddr_ll sll;
   int one = 1, ver = v2 ? TPACKET_V2 : TPACKET_V3;
+  unsigned reserve = 4;   /* room to put a stripped 802.1Q tag back before sending */
   if (!l) { snprintf(err, errlen, "out of memory"); return -1; }
   l->t = t; l->rx = l->tx = l->wake = -1; l->vnet = vnet; l->v2 = v2;
   l->spin_us = spin_us;
@@ -230,7 +277,8 @@ int dd_loop_start(struct dd_loop **out, struct dd_table *t, const char *ifname, 
       (vnet && setsockopt(l->rx, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) ||
       (vnet && setsockopt(l->tx, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) ||
       setsockopt(l->tx, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) ||
-      setsockopt(l->rx, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver))) {
+      setsockopt(l->rx, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) ||
+      setsockopt(l->rx, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof(reserve))) {
     fail(err, errlen, "setsockopt(SOL_PACKET)"); close_loop(l); return -1;
   }
   memset(&req, 0, sizeof(req));

@@ -141,13 +141,13 @@ static uint16_t fold(uint32_t s) {
  * with only the pseudo-header sum in its TCP/UDP checksum field. Such a frame (and only such: the field equals that
  * sum) gets its checksum completed; recomputing a correct checksum would give the same value anyway. */
 static void complete_partial_csum(uint8_t *f, uint32_t len) {
-  uint32_t ihl, tot, l4len, pseudo;
-  uint8_t *ip = f + 14, *l4, *field;
+  uint32_t ihl, tot, l4len, pseudo, l2 = len >= 18 && f[12] == 0x81 && f[13] == 0x00 ? 18 : 14;   /* one 802.1Q tag */
+  uint8_t *ip = f + l2, *l4, *field;
   uint16_t c;
-  if (len < 34 || f[12] != 0x08 || f[13] != 0x00) return;
+  if (len < l2 + 20 || f[l2 - 2] != 0x08 || f[l2 - 1] != 0x00) return;
   ihl = (uint32_t)(ip[0] & 0x0f) * 4;
   tot = (uint32_t)ip[2] << 8 | ip[3];
-  if (ihl < 20 || tot < ihl || 14 + tot > len || (ip[6] & 0x3f) || ip[7]) return;
+  if (ihl < 20 || tot < ihl || l2 + tot > len || (ip[6] & 0x3f) || ip[7]) return;
   l4 = ip + ihl;
   l4len = tot - ihl;
   if (ip[9] == 6 && l4len >= 20) field = l4 + 16;
@@ -194,7 +194,7 @@ static void *xdp_main(void *arg) {
       uint8_t *f = xsk_umem__get_data(x->umem_area, d->addr);
       uint8_t reply[DD_REPLY_MAX];
       uint32_t rlen = 0;
-      int r = dd_forward_frame(t, f, d->len, d->len, now, x->mac, reply, &rlen);
+      int r = dd_forward_frame(t, f, d->len, d->len, DD_TAG_NONE, now, x->mac, reply, &rlen);   /* XDP sees tags inline */
       if (r == 2) memcpy(f, reply, rlen);   /* the reply takes the frame's place in its 4 KiB chunk */
       if (r) {
         fwd[nf] = d->addr;
@@ -323,6 +323,11 @@ int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, co
     c[7] = (uint8_t)maxlen;
   }
   if ((rc = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))) { failc(err, errlen, "dd_config", rc); close_xdp(x); return -1; }
+  {
+    uint32_t one = 1;
+    uint64_t vlan = t->vlan;   /* [1]: the VLAN id served, 0 for untagged */
+    if ((rc = bpf_map_update_elem(cfg_fd, &one, &vlan, BPF_ANY))) { failc(err, errlen, "dd_config[1]", rc); close_xdp(x); return -1; }
+  }
 
   x->umem_area = mmap(NULL, (size_t)NUM_FRAMES * FRAME_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (x->umem_area == MAP_FAILED) { x->umem_area = NULL; failc(err, errlen, "mmap(umem)", errno); close_xdp(x); return -1; }

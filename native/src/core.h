@@ -21,7 +21,11 @@
 #define DD_ICMP_RATE_PER_S 1000u
 #define DD_ICMP_BURST 50u
 /* A reply is at most Ethernet + IP + ICMP + the offending IP header (60) + 8 bytes of it (RFC 792). */
-#define DD_REPLY_MAX (14u + 20u + 8u + 60u + 8u)
+#define DD_REPLY_MAX (18u + 20u + 8u + 60u + 8u)   /* incl. an 802.1Q tag */
+/* A frame's tag as the receive path left it in metadata (TPACKET tp_vlan_tci): none, a TCI (0..0xffff) of an
+ * 802.1Q tag, or an outer tag of another TPID (802.1ad). */
+#define DD_TAG_NONE (-1)
+#define DD_TAG_OTHER (-2)
 /* Fragments: (saddr, daddr, id, proto) of a first fragment -> its dest, for the later ones; direct-mapped. */
 #define DD_FRAG_SLOTS 4096u
 #define DD_FRAG_TIMEOUT_MS 2000
@@ -37,6 +41,7 @@ struct dd_pkt {
   uint8_t proto, tcpflags;
   uint8_t pflags;               /* DD_PF_* */
   uint16_t ipid;
+  uint8_t l2;                   /* Ethernet header length: 14, or 18 with an inline 802.1Q tag */
 };
 
 struct dd_frag {
@@ -131,6 +136,7 @@ struct dd_table {
   uint32_t sync_head, sync_count;
   int sync_enabled;
   volatile int forwarding;
+  uint16_t vlan;                /* the VLAN id served (0: untagged); frames of any other are DD_V_VLAN */
   int64_t icmp_refill_ms;       /* token bucket of the port unreachables */
   uint32_t icmp_tokens;
   uint16_t icmp_ipid;
@@ -148,12 +154,16 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
  * (DD_EXPIRE_BUDGET from the packet path, DD_EXPIRE_ALL for read-outs). */
 void dd_expire(struct dd_table *t, int64_t now, uint32_t budget);
 void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *d);
-/* Verdict of the frame parser; fills p when DD_V_FORWARD. */
+/* Verdict of the frame parser; fills p when DD_V_FORWARD. `vlan`: the VLAN id served (0 untagged); `meta`: the tag
+ * the receive path took out of the frame (DD_TAG_*, or the TCI). VLAN id 0 (a priority tag) counts as untagged. */
+int dd_parse_frame_vlan(const uint8_t *f, uint32_t len, uint16_t vlan, int32_t meta, struct dd_pkt *p);
+/* An untagged frame on an untagged configuration. */
 int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p);
 /* For a DD_V_NO_DEST frame (already parsed, so its headers are in bounds): writes an ICMP port unreachable from
  * `ourmac` to the frame's sender into out (DD_REPLY_MAX bytes) and returns its length, or 0 when the rate limit
- * (or the sender's address) says no reply. */
-uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, const uint8_t ourmac[6], int64_t now, uint8_t *out);
+ * (or the sender's address) says no reply. `l2`: the frame's Ethernet header length; the reply carries a tag
+ * with t->vlan when that is set. */
+uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, uint32_t l2, const uint8_t ourmac[6], int64_t now, uint8_t *out);
 uint32_t dd_stats(struct dd_table *t, struct dd_dest_stats *out, uint32_t max);
 uint32_t dd_connections(struct dd_table *t, int64_t now, struct dd_conn_record *out, uint32_t max);
 uint32_t dd_drain_sync(struct dd_table *t, struct dd_conn_record *out, uint32_t max);

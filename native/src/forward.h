@@ -1,14 +1,16 @@
 /* The per-frame step shared by every packet loop (AF_PACKET v2/v3, AF_XDP): count, parse, decide, rewrite the
- * MACs. Called with t->lock held. Returns 1 when the frame is to be sent on, 2 when instead the reply written to
- * `reply` (DD_REPLY_MAX bytes, *replylen long) is to be sent (an ICMP port unreachable for DD_V_NO_DEST), 0 when the
- * frame was counted as a drop and nothing is sent. */
+ * MACs. Called with t->lock held. `meta`: the 802.1Q tag the receive path took out of the frame (DD_TAG_NONE,
+ * DD_TAG_OTHER or the TCI). Returns 1 when the frame is to be sent on, 3 when it is to be sent on with the TCI
+ * `meta` put back inline after the MACs (the caller has 4 bytes of room before f), 2 when instead the reply written
+ * to `reply` (DD_REPLY_MAX bytes, *replylen long) is to be sent (an ICMP port unreachable for DD_V_NO_DEST), 0 when
+ * the frame was counted as a drop and nothing is sent. */
 #ifndef DIRECTORD_FORWARD_H
 #define DIRECTORD_FORWARD_H
 #include <string.h>
 #include <time.h>
 #include "core.h"
 
-static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t caplen, uint32_t wirelen, int64_t now,
+static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t meta, int64_t now,
                                    const uint8_t mac[6], uint8_t *reply, uint32_t *replylen) {
   struct dd_pkt p;
   struct dd_decision dc;
@@ -17,19 +19,29 @@ static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t capl
   t->counters[DD_C_RX_BYTES] += wirelen;
   if (caplen < wirelen) v = DD_V_TRUNCATED;
   else if (!t->forwarding) v = DD_V_NOT_ACTIVE;
-  else v = dd_parse_frame(f, caplen, &p);
+  else v = dd_parse_frame_vlan(f, caplen, t->vlan, meta, &p);
   if (v == DD_V_FORWARD) { dd_process(t, &p, now, &dc); v = dc.verdict; }
   if (v != DD_V_FORWARD) {
     t->verdicts[v]++;
-    if (v == DD_V_NO_DEST && (*replylen = dd_icmp_unreach(t, f, mac, now, reply)) != 0) return 2;
+    if (v == DD_V_NO_DEST && (*replylen = dd_icmp_unreach(t, f, p.l2, mac, now, reply)) != 0) return 2;
     return 0;
   }
   memcpy(f, t->dests[dc.dest].mac, 6);
   memcpy(f + 6, mac, 6);
-  return 1;
+  return meta >= 0 ? 3 : 1;
 }
 
 /* Time taken for the lock: a batch's stall (lock wait + decisions) is measured from here to dd_batch_end. */
+/* For a result of 3: the frame moved 4 bytes earlier, its tag back between the MACs and the ethertype. */
+static inline uint8_t *dd_insert_tag(uint8_t *f, int32_t meta) {
+  memmove(f - 4, f, 12);
+  f[8] = 0x81;
+  f[9] = 0x00;
+  f[10] = (uint8_t)(meta >> 8);
+  f[11] = (uint8_t)meta;
+  return f - 4;
+}
+
 static inline int64_t dd_batch_start(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -34,23 +34,48 @@ static int parse_icmp(const uint8_t *l4, uint32_t l4len, struct dd_pkt *p) {
   return DD_V_FORWARD;
 }
 
-int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
-  const uint8_t *ip, *l4;
-  uint32_t ihl, tot, l4len;
-  uint16_t et, frag;
+/* The Ethernet header: 14 bytes, or 18 with one inline 802.1Q tag. A frame belongs to VLAN `vlan` when its one
+ * 802.1Q tag (inline, or taken out by the receive path into `meta`) says so, or it has none and vlan is 0. Two tags
+ * (QinQ), an 802.1ad outer tag, another VLAN or a missing tag: DD_V_VLAN, checked before the ethertype. */
+static int parse_l2(const uint8_t *f, uint32_t len, uint16_t vlan, int32_t meta, uint32_t *l2) {
+  uint16_t et;
+  int32_t vid = meta >= 0 ? (meta & 0xfff) : -1;
+  if (meta == DD_TAG_OTHER) return DD_V_VLAN;
   if (len < 14) return DD_V_TRUNCATED;
   et = rd16(f + 12);
-  if (et == 0x8100 || et == 0x88a8) return DD_V_VLAN;
+  *l2 = 14;
+  if (et == 0x8100) {
+    if (vid >= 0) return DD_V_VLAN;   /* a second tag inside the stripped one */
+    if (len < 18) return DD_V_TRUNCATED;
+    vid = rd16(f + 14) & 0xfff;
+    et = rd16(f + 16);
+    *l2 = 18;
+  }
+  if (et == 0x8100 || et == 0x88a8 || et == 0x9100) return DD_V_VLAN;
+  if ((vid < 0 ? 0 : vid) != vlan) return DD_V_VLAN;
   if (et != 0x0800) return DD_V_NOT_IPV4;
-  if (len < 34) return DD_V_TRUNCATED;
-  ip = f + 14;
+  return DD_V_FORWARD;
+}
+
+int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
+  return dd_parse_frame_vlan(f, len, 0, DD_TAG_NONE, p);
+}
+
+int dd_parse_frame_vlan(const uint8_t *f, uint32_t len, uint16_t vlan, int32_t meta, struct dd_pkt *p) {
+  const uint8_t *ip, *l4;
+  uint32_t ihl, tot, l4len, l2 = 14;
+  uint16_t frag;
+  int v = parse_l2(f, len, vlan, meta, &l2);
+  if (v != DD_V_FORWARD) return v;
+  if (len < l2 + 20) return DD_V_TRUNCATED;
+  ip = f + l2;
   if ((ip[0] >> 4) != 4) return DD_V_BAD_IHL;
   ihl = (uint32_t)(ip[0] & 15) * 4;
   if (ihl < 20) return DD_V_BAD_IHL;
   tot = rd16(ip + 2);
   if (tot < ihl) return DD_V_BAD_IHL;
   /* GRO/GSO super-frames carry a total length of 0 or of one segment; the vnet header says which. */
-  if (tot > len - 14) return DD_V_TRUNCATED;
+  if (tot > len - l2) return DD_V_TRUNCATED;
   frag = rd16(ip + 6);
   p->proto = ip[9];
   p->saddr = rd32(ip + 12);
@@ -59,6 +84,7 @@ int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
   p->tcpflags = 0;
   p->pflags = 0;
   p->ipid = rd16(ip + 4);
+  p->l2 = (uint8_t)l2;
   if (frag & 0x1fff) {   /* a later fragment: matched to its first one by (saddr, daddr, id, proto) */
     if (p->proto != 6 && p->proto != 17) return DD_V_NO_SERVICE;
     p->sport = p->dport = 0;
@@ -93,10 +119,10 @@ static uint16_t csum(const uint8_t *b, uint32_t n) {
 }
 
 /* ip_vs_leave's icmp_send(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH): from the VIP, back through the frame's sender. */
-uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, const uint8_t ourmac[6], int64_t now, uint8_t *out) {
-  const uint8_t *ip = f + 14;
-  uint32_t ihl = (uint32_t)(ip[0] & 15) * 4, saddr = rd32(ip + 12), len = 14 + 20 + 8 + ihl + 8;
-  uint8_t *o = out + 14, *ic = out + 34;
+uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, uint32_t l2, const uint8_t ourmac[6], int64_t now, uint8_t *out) {
+  const uint8_t *ip = f + l2;
+  uint32_t tag = t->vlan ? 4 : 0, ihl = (uint32_t)(ip[0] & 15) * 4, saddr = rd32(ip + 12), len = 14 + tag + 20 + 8 + ihl + 8;
+  uint8_t *o = out + 14 + tag, *ic = o + 20;
   /* Never to a source that cannot have sent it (0/8, multicast, broadcast), as icmp_send refuses. */
   if ((saddr >> 24) == 0 || saddr >= 0xe0000000u) return 0;
   if (!t->icmp_started) {
@@ -112,11 +138,15 @@ uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, const uint8_t our
   t->icmp_tokens--;
   memcpy(out, f + 6, 6);
   memcpy(out + 6, ourmac, 6);
-  wr16(out + 12, 0x0800);
+  if (tag) {   /* back on the VLAN the frame came from */
+    wr16(out + 12, 0x8100);
+    wr16(out + 14, t->vlan);
+  }
+  wr16(out + 12 + tag, 0x0800);
   memset(o, 0, 28);
   o[0] = 0x45;
   o[1] = 0xc0;   /* IPTOS_PREC_INTERNETCONTROL, as the kernel's ICMP */
-  wr16(o + 2, len - 14);
+  wr16(o + 2, len - 14 - tag);
   wr16(o + 4, t->icmp_ipid++);
   o[8] = 64;
   o[9] = 1;

@@ -3,7 +3,7 @@
 import { DirectordError, DirectordErrors } from '../errors';
 import { locationOf } from './locations';
 import type { GlobalConfig, LvsConfig, RealServerConfig, VirtualServiceConfig } from './schema';
-import { inetAton, isContiguousMask, shown } from './values';
+import { deviceVlan, inetAton, isContiguousMask, shown } from './values';
 import { DATAPLANE_LIMITS } from '../dataplane/validate';
 import { readHeartbeatKey } from '../ha/key';
 
@@ -122,11 +122,25 @@ function checkGlobal(c: Checker, cfg: LvsConfig): void {
 
 const CHECK_KEYS_MYSQL = ['mysql_user', 'mysql_password', 'mysql_credentials_file', 'mysql_check_read_only', 'mysql_check_replication', 'mysql_max_lag', 'mysql_connect_timeout'];
 
+/** The data plane serves one 802.1Q VLAN, the first active virtual's (docs/dataplane.md). */
+function checkOneVlan(c: Checker, cfg: LvsConfig): void {
+  const active = cfg.virtuals.filter((v) => v.active && v.device);
+  const first = active.length ? deviceVlan(active[0].device) : undefined;
+  if (!first || 'error' in first) return;
+  for (const v of active.slice(1)) {
+    const dv = deviceVlan(v.device);
+    if ('error' in dv || dv.vlan === first.vlan) continue;
+    c.warn('W_CONFIG_NOT_IMPLEMENTED', `virtual '${shown(v.name)}': device ${shown(v.device)} is ${dv.vlan ? `VLAN ${dv.vlan}` : 'untagged'}, but the data plane serves one VLAN, that of virtual '${shown(active[0].name)}' (${first.vlan ? `VLAN ${first.vlan}` : 'untagged'}); its frames are counted \`vlan\` and dropped`, v, 'address');
+  }
+}
+
 function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
   const what = `virtual '${shown(v.name)}'`;
   // Piranha ignores inactive blocks entirely, so only active ones must be complete.
   c.address(v, 'address', v.address, what, v.active);
   if (v.address && !v.device) c.error('E_CONFIG_MISSING_VALUE', `${what}: address needs a device ('address = VIP DEVICE')`, v, 'address');
+  const dv = v.device ? deviceVlan(v.device) : undefined;
+  if (dv && 'error' in dv) c.error('E_CONFIG_BAD_VLAN', `${what}: ${dv.error}`, v, 'address');
   c.netmask(v, 'vip_nmask', v.vipNetmask, what);
   c.netmask(v, 'pmask', v.pmask, what);
   if (v.fwmark !== 0) c.range(v, 'fwmark', v.fwmark, 1, 2 ** 31 - 1, what);
@@ -250,6 +264,7 @@ export function checkConfig(cfg: LvsConfig, opts: ValidateOptions = {}): Validat
     if (dev && dev.device !== v.device) c.warn('W_CONFIG_NO_EFFECT', `virtual '${shown(v.name)}': VIP ${v.address} is already on device ${shown(dev.device)} (virtual '${shown(dev.name)}'); device ${shown(v.device)} is not used (as in lvsd)`, v, 'address');
     if (!dev) devices.set(v.address, v);
   }
+  checkOneVlan(c, cfg);
   checkLimits(c, cfg);
   if (!cfg.virtuals.some((v) => v.active) && (cfg.failoverServices ?? []).length === 0) {
     c.errors.push(new DirectordError('E_CONFIG_NO_ACTIVE_VIRTUAL', `no active virtual service is defined (pulse refuses to start too); set 'active = 1' in a virtual block`, { location: { file: cfg.file, line: cfg.virtuals[0]?.source.line ?? 1, column: 1 } }));

@@ -175,3 +175,15 @@ export function shown(text: string, max = 40): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
   return cut.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+
+/** A VIP's device as lvs.cf names it (`eth0:1`, `eth0.100:1`): the device frames arrive on and, for the kernel's
+ * VLAN device naming `PARENT.VID` (VID with or without zero padding), the 802.1Q VLAN id (0: untagged). A VID
+ * outside 1..4094 is an error string. */
+export function deviceVlan(device: string): { parent: string; vlan: number } | { error: string } {
+  const dev = device.split(':')[0];
+  const m = /^(.+)\.(\d+)$/.exec(dev);
+  if (!m) return { parent: dev, vlan: 0 };
+  const vid = Number(m[2]);
+  if (m[2].length > 4 || vid < 1 || vid > 4094) return { error: `VLAN id ${m[2]} of device ${dev} is not 1..4094` };
+  return { parent: m[1], vlan: vid };
+}

@@ -11,7 +11,11 @@ import type { ConnEntry, DataPlane, DataPlaneStats, ServiceSpec, Timeouts } from
 import { captureFilter, isMac } from './validate';
 
 export interface AfPacketOptions {
+  /** The device frames arrive on: the parent (eth0) of a VLAN device, with `vlan` set. */
   interface: string;
+  /** 802.1Q VLAN id served on `interface` (lvs.cf device eth0.100): tagged frames of that VLAN only, forwarded with
+   * their tag. 0 or absent: untagged frames only. */
+  vlan?: number;
   ourMac?: string;
   connTableSize: number;
   logger: Logger;
@@ -61,6 +65,7 @@ export class AfPacketDataPlane implements DataPlane {
     this.opts = opts;
     this.log = opts.logger;
     this.table = new NativeTable(opts.connTableSize, opts.binding);
+    this.table.setVlan(opts.vlan ?? 0);
   }
 
   get backend(): string {
@@ -86,7 +91,7 @@ export class AfPacketDataPlane implements DataPlane {
     const rxRing = this.opts.rxRing ?? DEFAULT_RX_RING;
     const busyPollUs = this.opts.busyPollUs ?? 0;
     this.table.startLoop(this.opts.interface, this.ourMac, captureFilter(this.ourMac, this.services), vnet, rxRing, busyPollUs);
-    this.log.info({ interface: this.opts.interface, mac: this.ourMac, vnetHdr: vnet, rxRing, busyPollUs, connTableSize: this.opts.connTableSize }, 'AF_PACKET data plane started');
+    this.log.info({ interface: this.opts.interface, vlan: this.opts.vlan ?? 0, mac: this.ourMac, vnetHdr: vnet, rxRing, busyPollUs, connTableSize: this.opts.connTableSize }, 'AF_PACKET data plane started');
   }
 
   async stop(): Promise<void> {

@@ -20,6 +20,8 @@ export interface CreateDataPlaneOptions {
   backend: BackendName;
   /** The director's interface facing clients and real servers (DR: one L2 segment). */
   interface: string;
+  /** 802.1Q VLAN id served on `interface` (0 or absent: untagged); from lvs.cf's VIP device eth0.100. */
+  vlan?: number;
   /** Defaults to the interface's own address. */
   ourMac?: string;
   /** Connection-table slots, a power of two (defaults.connTableSize). */
@@ -51,6 +53,7 @@ export function createDataPlane(opts: CreateDataPlaneOptions): DataPlane {
   loadNative();
   const common = {
     interface: opts.interface,
+    vlan: opts.vlan,
     ourMac: opts.ourMac,
     connTableSize: opts.connTableSize,
     logger: log,

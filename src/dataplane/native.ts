@@ -6,7 +6,9 @@ import { defaultOptions } from '../defaults';
 import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
 import { DATAPLANE_LIMITS, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 7;
+export const EXPECTED_ABI_VERSION = 8;
+/** DD_VLAN_MAX: the highest 802.1Q VLAN id (0 means untagged). */
+export const VLAN_MAX = 4094;
 
 
 interface RecordLayout {
@@ -44,9 +46,11 @@ export interface NativeBinding {
   tableSetServices(h: Handle, services: Buffer, dests: Buffer): void;
   tableSetTimeouts(h: Handle, tcp: number, tcpfin: number, udp: number): void;
   tableSetForwarding(h: Handle, on: boolean): void;
+  tableSetVlan(h: Handle, vid: number): void;
   tableProcessFrame(h: Handle, frame: Buffer, nowMs: number): RawDecision;
-  /** Test entry: dd_forward_frame as the packet loops run it; [0 drop | 1 forward | 2 reply, verdict, frame out]. */
-  tableForwardFrame(h: Handle, frame: Buffer, nowMs: number, ourMac: Buffer): [number, number, Buffer | null];
+  /** Test entry: dd_forward_frame as the packet loops run it; [0 drop | 1 forward | 2 reply | 3 forward with the
+   * metadata tag put back inline, verdict, frame out]. tag: the TCI the receive path took out, -1 none, -2 not 802.1Q. */
+  tableForwardFrame(h: Handle, frame: Buffer, nowMs: number, ourMac: Buffer, tag?: number): [number, number, Buffer | null];
   tableProcessPacket(h: Handle, saddr: number, sport: number, daddr: number, dport: number, proto: number, flags: number, iplen: number, nowMs: number): RawDecision;
   tableCounters(h: Handle): Buffer;
   tableDestStats(h: Handle): Buffer;
@@ -245,6 +249,12 @@ export class NativeTable {
     this.binding.tableSetForwarding(this.handle, on);
   }
 
+  /** The 802.1Q VLAN the table serves (0: untagged frames); before startLoop/startXdp, whose filters depend on it. */
+  setVlan(vid: number): void {
+    if (!Number.isInteger(vid) || vid < 0 || vid > VLAN_MAX) throw new DirectordError('E_DATAPLANE_VLAN', `VLAN id must be 0..${VLAN_MAX}, got ${vid}`);
+    wrapNative(() => this.binding.tableSetVlan(this.handle, vid));
+  }
+
   nowMs(): number {
     return this.binding.nowMs();
   }
@@ -260,10 +270,13 @@ export class NativeTable {
 
   /** Test entry: a frame through the packet loops' own step (parse, decide, MAC rewrite, or an ICMP reply): what
    * would be sent, or the drop reason. The input is not modified. */
-  forwardFrame(frame: Buffer, nowMs: number, ourMac: string): { action: 'forward' | 'reply' | 'drop'; verdict: string; frame?: Buffer } {
-    const [r, v, out] = this.binding.tableForwardFrame(this.handle, frame, nowMs, macToBytes(ourMac));
-    return { action: r === 1 ? 'forward' : r === 2 ? 'reply' : 'drop', verdict: this.layout.verdicts[v], ...(out ? { frame: out } : {}) };
+  forwardFrame(frame: Buffer, nowMs: number, ourMac: string, tag?: { tci: number } | 'other'): { action: 'forward' | 'reply' | 'drop'; verdict: string; frame?: Buffer } {
+    const meta = tag === undefined ? -1 : tag === 'other' ? -2 : tag.tci;
+    if (!Number.isInteger(meta) || meta < -2 || meta > 0xffff) throw new DirectordError('E_DATAPLANE_VLAN', `bad tag ${JSON.stringify(tag)}`);
+    const [r, v, out] = this.binding.tableForwardFrame(this.handle, frame, nowMs, macToBytes(ourMac), meta);
+    return { action: r === 1 || r === 3 ? 'forward' : r === 2 ? 'reply' : 'drop', verdict: this.layout.verdicts[v], ...(out ? { frame: out } : {}) };
   }
+
 
   /** Test entry: a packet summary straight into the table (no frame, no socket). */
   processPacket(p: PacketSummary, nowMs: number): NativeDecision {

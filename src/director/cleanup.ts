@@ -3,6 +3,7 @@
 // when the configuration does not validate. Idempotent; without a valid lvs.cf it still does what it can.
 import { readdirSync, rmSync } from 'node:fs';
 import type { LvsConfig } from '../config/schema';
+import { deviceVlan } from '../config/values';
 import { DirectordError, isDirectordError } from '../errors';
 import type { Logger } from '../log';
 import { NFT_TABLE, removeIngressDrop } from '../dataplane/ingress-drop';
@@ -127,7 +128,9 @@ export async function cleanupHost(o: CleanupOptions): Promise<CleanupReport> {
     }
   }
   if (xdp) {
-    const own = o.iface ?? cfg?.virtuals.find((v) => v.active)?.device.split(':')[0];
+    const dev = cfg?.virtuals.find((v) => v.active)?.device;
+    const dv = dev ? deviceVlan(dev) : undefined;
+    const own = o.iface ?? (dv && 'parent' in dv ? dv.parent : undefined);
     for (const ifname of own ? [own] : interfaces()) {
       try {
         if (xdp.xdpRemoveStale(ifname)) {

@@ -3,6 +3,7 @@
 import type { Logger } from '../log';
 import { subsystemLogger } from '../log';
 import type { LvsConfig } from '../config/schema';
+import { deviceVlan } from '../config/values';
 import { createDataPlane, type DataPlane } from '../dataplane';
 import { HealthMonitor, type CheckEvent, type HealthChange } from '../health';
 import { HaNode } from '../ha';
@@ -13,8 +14,11 @@ import { probeHaPorts } from './port-probe';
 
 export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger, busyPollUs = 0): DataPlane {
   const first = cfg.virtuals.find((v) => v.active);
-  const device = iface ?? first?.device.split(':')[0] ?? 'eth0';
-  return createDataPlane({ backend, interface: device, connTableSize, busyPollUs, logger: subsystemLogger(root, 'dataplane') });
+  // eth0.100:1 -> VLAN 100 on eth0 (validateConfig has refused a bad VLAN id); --interface names the device as is.
+  const dv = first ? deviceVlan(first.device) : undefined;
+  const on = dv && 'parent' in dv ? dv : { parent: 'eth0', vlan: 0 };
+  const device = iface ?? on.parent;
+  return createDataPlane({ backend, interface: device, vlan: on.vlan, connTableSize, busyPollUs, logger: subsystemLogger(root, 'dataplane') });
 }
 
 export function buildHealth(root: Logger): HealthSubsystem {

@@ -33,6 +33,9 @@ interface Case {
 }
 
 const cases: Case[] = [
+  { name: 'VLAN id 4095 on the VIP device', text: mk().replace('eth0:1', 'eth0.4095:1'), code: 'E_CONFIG_BAD_VLAN', line: 5, says: '1..4094' },
+  { name: 'VLAN id 0 on the VIP device', text: mk().replace('eth0:1', 'eth0.0:1'), code: 'E_CONFIG_BAD_VLAN', line: 5 },
+  { name: 'VLAN id with five digits', text: mk().replace('eth0:1', 'eth0.00100'), code: 'E_CONFIG_BAD_VLAN', line: 5 },
   { name: 'misspelt key gets a suggestion', text: mk({ virtual: ['schedular = wlc'] }), code: 'E_CONFIG_UNKNOWN_KEY', line: 6, column: 3, says: "did you mean 'scheduler'" },
   { name: 'unknown global key', text: mk({ global: ['frobnicate = 1'] }), code: 'E_CONFIG_UNKNOWN_KEY', line: 3, column: 1 },
   { name: 'keys are case-sensitive', text: mk({ virtual: ['Timeout = 5'] }), code: 'E_CONFIG_UNKNOWN_KEY', line: 6, column: 3, says: "did you mean 'timeout'" },

@@ -130,10 +130,10 @@ export class DataPlaneLab {
   /** Backend the harness runs after start() (an 'afxdp' request may have fallen back to 'afpacket'). */
   backend = '';
 
-  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0, tableSize = 1 << 16): Promise<void> {
+  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0, tableSize = 1 << 16, vlan = 0): Promise<void> {
     this.exited = undefined;
     this.stopped = false;
-    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(tableSize), rxRing, bpfObject, xdpAttach, String(busyPollUs)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(tableSize), rxRing, bpfObject, xdpAttach, String(busyPollUs), String(vlan)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
     child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it

@@ -1,6 +1,6 @@
 /* Frame fuzz of the C data plane under ASan/UBSan, run by frame-fuzz.test.ts: every frame is an exactly-sized heap
  * allocation, so a read one byte past its end aborts. Structured cases (truncations at every length, bad IHL, IP
- * options, fragments, VLAN tags, TCP data offsets) check the verdict the construction implies; seeded random
+ * options, fragments, VLAN tags inline or in metadata, QinQ, TCP data offsets) check the verdict the construction implies; seeded random
  * mutations check the invariants. Both go through dd_parse_frame and through dd_forward_frame (parse, dd_process,
  * MAC rewrite) as the packet loops call it. ICMP errors (with their embedded header) and fragments are built and
  * mutated too. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
@@ -48,7 +48,7 @@ static uint64_t next64(void) { /* splitmix64 */
 static uint32_t rnd(uint32_t n) { return n ? (uint32_t)(next64() % n) : 0; }
 
 struct spec {
-  int vlan;            /* an 802.1Q (1) or 802.1ad (2) tag before the ethertype */
+  int vlan;            /* an 802.1Q (1) or 802.1ad (2) tag, or both (3: QinQ), before the ethertype */
   uint16_t ethertype;
   uint8_t version;
   int ihl;             /* -1 = 5 + opt_words */
@@ -59,6 +59,7 @@ struct spec {
   uint16_t frag, sport, dport;
   uint32_t saddr, daddr;
   int payload, pad_to, tot; /* tot 0 = the true length */
+  int tci;             /* of the 802.1Q tag; 0 = VLAN 5 */
 };
 
 static struct spec base(void) {
@@ -76,7 +77,8 @@ static uint32_t build(const struct spec *s, uint8_t *f, uint32_t *l3, uint32_t *
   memset(f, 0, MAXF);
   memcpy(f, DEST_MAC[0], 6); /* the director's own MAC as the switch delivers it; rewritten when forwarded */
   memcpy(f + 6, "\x02\x61\x00\x00\x09\x09", 6);
-  if (s->vlan) { wr16(f + 12, s->vlan == 2 ? 0x88a8 : 0x8100); wr16(f + 14, 5); o = 16; }
+  if (s->vlan == 3) { wr16(f + 12, 0x88a8); wr16(f + 14, 7); o = 16; }
+  if (s->vlan) { wr16(f + o, s->vlan == 2 ? 0x88a8 : 0x8100); wr16(f + o + 2, s->tci ? (uint32_t)s->tci : 5); o += 4; }
   wr16(f + o, s->ethertype);
   o += 2;
   l4h = s->proto == 6 ? 20 + s->tcp_opt_words * 4 : 8;
@@ -148,45 +150,59 @@ static uint8_t *exact(const uint8_t *f, uint32_t len) {
 
 static int parse(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
   uint8_t *b = exact(f, len);
-  int v = dd_parse_frame(len ? b : b + 1, len, p); /* len 0: a pointer to nothing addressable */
+  int v = dd_parse_frame_vlan(len ? b : b + 1, len, tab->vlan, DD_TAG_NONE, p); /* len 0: a pointer to nothing addressable */
   free(b);
   CHECK(v >= 0 && v < DD_V_COUNT, "verdict %d out of range", v);
   return v;
 }
 
-/* dd_forward_frame on an exact copy: returns 1 when forwarded, 2 when answered with a port unreachable; checks that
- * only the MACs changed, and only then, and that a reply quotes the frame. */
-static int forward(const uint8_t *f, uint32_t caplen, uint32_t wirelen) {
-  uint8_t *b = exact(f, caplen);
+/* The Ethernet header length of a frame as the parser reads it (one inline 802.1Q tag or none). */
+static uint32_t l2_of(const uint8_t *f, uint32_t len) { return len >= 18 && rd16(f + 12) == 0x8100 ? 18 : 14; }
+
+/* dd_forward_frame on an exact copy (with the 4 bytes of room before it that PACKET_RESERVE gives the ring), `meta`
+ * the tag the receive path took out: returns 1 when forwarded, 3 when forwarded with that tag put back, 2 when
+ * answered with a port unreachable; checks that only the MACs changed (and the tag went back), and only then, and
+ * that a reply quotes the frame and carries the table's VLAN. */
+static int forward_meta(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t meta) {
+  uint8_t *room = malloc(caplen + 4), *b = room + 4;
   uint8_t *reply = malloc(DD_REPLY_MAX);
-  uint32_t rlen = 0;
+  uint32_t rlen = 0, l2 = l2_of(f, caplen), tag = tab->vlan ? 4 : 0, R = 14 + tag;
   uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0, nodest = tab->verdicts[DD_V_NO_DEST];
-  if (!reply) abort();
+  if (!reply || !room) abort();
+  memcpy(b, f, caplen);
   for (int i = 0; i < DD_V_COUNT; i++) dropped += tab->verdicts[i];
-  int r = dd_forward_frame(tab, caplen ? b : b + 1, caplen, wirelen, now_ms, OUR_MAC, reply, &rlen);
+  int r = dd_forward_frame(tab, b, caplen, wirelen, meta, now_ms, OUR_MAC, reply, &rlen);
   uint64_t dropped_after = 0;
   for (int i = 0; i < DD_V_COUNT; i++) dropped_after += tab->verdicts[i];
   CHECK(tab->counters[DD_C_RX_FRAMES] == rx + 1, "rx_frames not counted");
-  CHECK(dropped_after == dropped + (r == 1 ? 0 : 1), "a dropped frame is counted by reason exactly once (r=%d)", r);
+  CHECK(dropped_after == dropped + (r == 1 || r == 3 ? 0 : 1), "a dropped frame is counted by reason exactly once (r=%d)", r);
+  CHECK(r != 3 || meta >= 0, "a tag put back that was not taken out");
+  CHECK(r != 1 || meta < 0, "a tag taken out but not put back");
   if (r == 2) {
-    uint32_t ihl = (f[14] & 15) * 4;
+    uint32_t ihl = (f[l2] & 15) * 4;
     CHECK(tab->verdicts[DD_V_NO_DEST] == nodest + 1, "a reply only for no_dest");
-    CHECK(rlen == 14 + 28 + ihl + 8 && rlen <= DD_REPLY_MAX, "reply length %u", rlen);
+    CHECK(rlen == R + 28 + ihl + 8 && rlen <= DD_REPLY_MAX, "reply length %u", rlen);
     CHECK(memcmp(reply, f + 6, 6) == 0 && memcmp(reply + 6, OUR_MAC, 6) == 0, "reply goes back to the sender's MAC");
-    CHECK(reply[23] == 1 && reply[34] == 3 && reply[35] == 3, "reply is an ICMP port unreachable");
-    CHECK(memcmp(reply + 26, f + 30, 4) == 0 && memcmp(reply + 30, f + 26, 4) == 0, "reply from the VIP to the client");
-    CHECK(memcmp(reply + 42, f + 14, ihl + 8) == 0, "reply quotes the IP header and 8 bytes");
+    CHECK(!tag || (rd16(reply + 12) == 0x8100 && rd16(reply + 14) == tab->vlan), "reply on our VLAN");
+    CHECK(rd16(reply + R - 2) == 0x0800 && reply[R + 9] == 1 && reply[R + 20] == 3 && reply[R + 21] == 3, "reply is an ICMP port unreachable");
+    CHECK(memcmp(reply + R + 12, f + l2 + 16, 4) == 0 && memcmp(reply + R + 16, f + l2 + 12, 4) == 0, "reply from the VIP to the client");
+    CHECK(memcmp(reply + R + 28, f + l2, ihl + 8) == 0, "reply quotes the IP header and 8 bytes");
     CHECK(memcmp(b, f, caplen) == 0, "the frame itself is left untouched");
   } else if (r) {
-    CHECK(caplen >= 12 && memcmp(b + 6, OUR_MAC, 6) == 0, "source MAC is ours");
-    CHECK(memcmp(b, DEST_MAC[0], 6) == 0 || memcmp(b, DEST_MAC[1], 6) == 0, "destination MAC is a real server's");
-    CHECK(memcmp(b + 12, f + 12, caplen - 12) == 0, "nothing but the MACs changed");
+    uint8_t *o = r == 3 ? dd_insert_tag(b, meta) : b;
+    uint32_t at = r == 3 ? 16 : 12;
+    CHECK(caplen >= 12 && memcmp(o + 6, OUR_MAC, 6) == 0, "source MAC is ours");
+    CHECK(memcmp(o, DEST_MAC[0], 6) == 0 || memcmp(o, DEST_MAC[1], 6) == 0, "destination MAC is a real server's");
+    CHECK(r != 3 || (rd16(o + 12) == 0x8100 && rd16(o + 14) == (uint32_t)meta), "the tag is back, TCI unchanged");
+    CHECK(memcmp(o + at, f + 12, caplen - 12) == 0, "nothing but the MACs changed");
     forwarded++;
   } else CHECK(caplen == 0 || memcmp(b, f, caplen) == 0, "a dropped frame is left untouched");
-  free(b);
+  free(room);
   free(reply);
   return r;
 }
+
+static int forward(const uint8_t *f, uint32_t caplen, uint32_t wirelen) { return forward_meta(f, caplen, wirelen, DD_TAG_NONE); }
 
 static uint64_t verdict_count(int v) { return tab->verdicts[v]; }
 
@@ -215,7 +231,7 @@ static void accepted(const char *name, const struct spec *s) {
   CHECK(p.saddr == s->saddr && p.daddr == s->daddr && p.sport == s->sport && p.dport == s->dport &&
         p.proto == s->proto && p.iplen == tot && p.tcpflags == (s->proto == 6 ? s->flags : 0), "%s: fields", name);
   for (uint32_t l = 0; l < len; l++) {
-    int want = l < 14 + tot ? DD_V_TRUNCATED : DD_V_FORWARD;
+    int want = l < l3 + tot ? DD_V_TRUNCATED : DD_V_FORWARD;
     v = parse(f, l, &p);
     CHECK(v == want, "%s cut to %u of %u bytes: verdict %d, want %d", name, l, len, v, want);
     forward(f, l, l);
@@ -260,6 +276,41 @@ static void icmp_cases(void) {
   for (unsigned i = 0; i < sizeof(types); i++) { c = icmp_base(); c.type = types[i]; icmp_one("not an error IPVS relays", &c, DD_V_NO_SERVICE); }
 }
 
+/* On VLAN 5: one 802.1Q tag of it, inline or in metadata; everything else is `vlan`. */
+static void vlan_cases(void) {
+  struct spec s;
+  uint8_t f[MAXF];
+  uint32_t l3, tot, len;
+  tab->vlan = 5;
+  s = base(); s.vlan = 1; accepted("802.1Q on our VLAN", &s);
+  s = base(); s.vlan = 1; s.tci = 0xa005; s.opt_words = 3; accepted("802.1Q on our VLAN, PCP 5, IP options", &s);
+  s = base(); s.vlan = 1; s.proto = 17; s.dport = 53; s.pad_to = 64; accepted("UDP on our VLAN, padded", &s);
+  s = base(); expect("untagged on a VLAN", &s, DD_V_VLAN);
+  s = base(); s.vlan = 1; s.tci = 6; expect("another VLAN", &s, DD_V_VLAN);
+  s = base(); s.vlan = 2; expect("802.1ad", &s, DD_V_VLAN);
+  s = base(); s.vlan = 3; expect("QinQ", &s, DD_V_VLAN);
+  s = base(); s.vlan = 1; s.ethertype = 0x8100; expect("a second 802.1Q tag", &s, DD_V_VLAN);
+  s = base(); s.vlan = 1; s.ethertype = 0x0806; expect("ARP on our VLAN", &s, DD_V_NOT_IPV4);
+  /* The tag in metadata: the frame untagged, the TCI beside it. */
+  s = base(); s.sport = 40700; len = build(&s, f, &l3, &tot);
+  where_case++;
+  CHECK(forward_meta(f, len, len, 5) == 3, "metadata tag of our VLAN: forwarded, tag put back");
+  CHECK(forward_meta(f, len, len, 0xe005) == 3, "with its priority bits");
+  CHECK(forward_meta(f, len, len, 6) == 0, "metadata tag of another VLAN: vlan");
+  CHECK(forward_meta(f, len, len, DD_TAG_OTHER) == 0, "metadata tag of 802.1ad: vlan");
+  for (uint32_t l = 0; l < len; l++) CHECK(forward_meta(f, l, l, 5) == 0, "metadata tag, frame cut to %u", l);
+  s.vlan = 1; len = build(&s, f, &l3, &tot);
+  CHECK(forward_meta(f, len, len, 5) == 0, "a tag in metadata and one inline: vlan");
+  s = base(); s.proto = 17; s.dport = 53; s.vlan = 1; len = build(&s, f, &l3, &tot);
+  CHECK(forward(f, len, len) == 2, "no_dest on our VLAN: answered (tagged, checked by forward)");
+  s.vlan = 0; len = build(&s, f, &l3, &tot);
+  CHECK(forward_meta(f, len, len, 5) == 2, "no_dest, tag in metadata: answered on our VLAN");
+  tab->vlan = 0;
+  s = base(); s.sport = 40701; len = build(&s, f, &l3, &tot);
+  CHECK(forward_meta(f, len, len, 5) == 0, "metadata tag on no VLAN: vlan, not forwarded untagged");
+  CHECK(forward_meta(f, len, len, 0x2000) == 3, "a priority tag in metadata on no VLAN: forwarded, tag put back");
+}
+
 static void structured(void) {
   struct spec s;
   where_phase = "structured";
@@ -295,6 +346,8 @@ static void structured(void) {
   icmp_cases();
   s = base(); s.vlan = 1; expect("802.1Q tag", &s, DD_V_VLAN);
   s = base(); s.vlan = 2; expect("802.1ad tag", &s, DD_V_VLAN);
+  s = base(); s.vlan = 1; s.tci = 0xa000; accepted("priority tag (VLAN 0) on no VLAN", &s);
+  vlan_cases();
   static const uint16_t ets[] = { 0x0806, 0x86dd, 0x0000, 0xffff, 0x0801, 0x8035 };
   for (unsigned i = 0; i < sizeof(ets) / sizeof(ets[0]); i++) { s = base(); s.ethertype = ets[i]; expect("not IPv4", &s, DD_V_NOT_IPV4); }
   for (int d = 0; d < 5; d++) { s = base(); s.doff = d; expect("TCP data offset < 5", &s, DD_V_BAD_IHL); }
@@ -390,7 +443,8 @@ static void random_spec(struct spec *s) {
   s->opt_words = rnd(4) ? 0 : (int)rnd(11);
   s->tcp_opt_words = rnd(4) ? 0 : (int)rnd(11);
   s->payload = rnd(3) ? (int)rnd(64) : (int)rnd(1400);
-  s->vlan = rnd(16) ? 0 : 1 + (int)rnd(2);
+  s->vlan = rnd(8) ? 0 : 1 + (int)rnd(3);
+  if (s->vlan && rnd(2)) s->tci = (int)(rnd(2) ? 5 | rnd(8) << 13 : rnd(65536));
   if (!rnd(16)) s->frag = (uint16_t)rnd(65536);
   if (!rnd(16)) s->ihl = (int)rnd(16);
   if (!rnd(16)) s->doff = (int)rnd(16);
@@ -434,28 +488,36 @@ static void random_phase(unsigned long long iterations, double max_s) {
       if (rnd(3) == 0) len = rnd(len + 1);
     }
     struct dd_pkt p;
+    tab->vlan = rnd(4) ? 0 : 5;   /* the same table on a VLAN now and then */
     int v = parse(f, len, &p);
     seen[v]++;
     if (v == DD_V_FORWARD) {
       /* Independent of the parser: what it claims to have read lies inside the frame. */
-      uint32_t ihl = (f[14] & 15) * 4;
-      CHECK(rd16(f + 12) == 0x0800 && (f[14] >> 4) == 4 && ihl >= 20, "accepted with a bad header");
-      CHECK(14 + p.iplen <= len, "accepted beyond the frame");
+      uint32_t l2 = l2_of(f, len), ihl = (f[l2] & 15) * 4;
+      CHECK(p.l2 == l2 && (l2 == 18 ? (rd16(f + 14) & 0xfff) : 0) == tab->vlan, "accepted on another VLAN");
+      CHECK(rd16(f + l2 - 2) == 0x0800 && (f[l2] >> 4) == 4 && ihl >= 20, "accepted with a bad header");
+      CHECK(l2 + p.iplen <= len, "accepted beyond the frame");
       if (p.pflags & DD_PF_FRAG_LATER) {
-        CHECK(p.sport == 0 && p.dport == 0 && (rd16(f + 20) & 0x1fff) != 0, "a later fragment has no ports");
+        CHECK(p.sport == 0 && p.dport == 0 && (rd16(f + l2 + 6) & 0x1fff) != 0, "a later fragment has no ports");
       } else if (p.pflags & DD_PF_ICMP) {
-        const uint8_t *e = f + 14 + ihl + 8;
+        const uint8_t *e = f + l2 + ihl + 8;
         uint32_t eihl = (e[0] & 15) * 4;   /* in bounds: the outer total length covers an embedded header */
-        CHECK(f[23] == 1 && p.iplen >= ihl + 8 + 20 && p.iplen >= ihl + 8 + eihl + 8, "ICMP quote beyond the packet");
+        CHECK(f[l2 + 9] == 1 && p.iplen >= ihl + 8 + 20 && p.iplen >= ihl + 8 + eihl + 8, "ICMP quote beyond the packet");
         CHECK(p.dport == rd16(e + eihl) && p.sport == rd16(e + eihl + 2), "ports read from the embedded L4 header");
       } else {
         CHECK(p.iplen >= ihl + (p.proto == 6 ? 20u : 8u), "accepted beyond the frame");
-        CHECK(p.sport == rd16(f + 14 + ihl) && p.dport == rd16(f + 14 + ihl + 2), "ports read from the L4 header");
+        CHECK(p.sport == rd16(f + l2 + ihl) && p.dport == rd16(f + l2 + ihl + 2), "ports read from the L4 header");
       }
     }
     if (rnd(32) == 0) now_ms += rnd(rnd(4) ? 2000 : 400000); /* timers fire, connections expire */
     now_ms++;
-    forward(f, len, rnd(16) ? len : len + rnd(100));
+    if (len >= 18 && rd16(f + 12) == 0x8100 && rnd(2)) {
+      /* The receive path's untag: the tag leaves the frame for metadata (AF_PACKET's ring header). */
+      int32_t meta = rd16(f + 14);
+      memmove(f + 12, f + 16, len - 16);
+      len -= 4;
+      forward_meta(f, len, rnd(16) ? len : len + rnd(100), rnd(16) ? meta : DD_TAG_OTHER);
+    } else forward(f, len, rnd(16) ? len : len + rnd(100));
   }
 }
 

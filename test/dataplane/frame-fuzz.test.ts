@@ -77,8 +77,9 @@ t.test('frame parser and forward path under ASan/UBSan, seeded', { skip }, async
 });
 
 const BOUNDS = [
-  ['its IPv4 header bound', '  if (len < 34) return DD_V_TRUNCATED;'],
+  ['its IPv4 header bound', '  if (len < l2 + 20) return DD_V_TRUNCATED;'],
   ['the bound of an ICMP error\'s quoted header', '  if (elen < eihl + 8) return DD_V_TRUNCATED;'],
+  ['the bound of its 802.1Q tag', '    if (len < 18) return DD_V_TRUNCATED;'],
 ] as const;
 
 for (const [what, bound] of BOUNDS) t.test(`the harness sees an overread: frame.c without ${what} fails`, { skip }, async (t) => {

@@ -10,7 +10,8 @@ export interface FrameSpec {
   fragOff?: number; // raw flags+offset field
   payload?: number;
   ethertype?: number;
-  vlan?: boolean;
+  vlan?: boolean; // one 802.1Q tag, VLAN 5
+  tags?: { tpid: number; tci: number }[]; // the tags between the MACs and the ethertype, outermost first
   ihl?: number; // override
   version?: number;
   id?: number; // IP identification
@@ -26,14 +27,15 @@ export function frame(f: FrameSpec = {}): Buffer {
   const ihlBytes = 20 + optWords * 4;
   const payload = f.payload ?? 0;
   const tot = ihlBytes + l4 + payload;
-  const eth = Buffer.alloc(f.vlan ? 18 : 14);
+  const tags = f.tags ?? (f.vlan ? [{ tpid: 0x8100, tci: 5 }] : []);
+  const eth = Buffer.alloc(14 + 4 * tags.length);
   Buffer.from([2, 0x61, 0, 0, 0, 2, 2, 0x61, 0, 0, 1, 1]).copy(eth);
   if (f.srcMac) Buffer.from(f.srcMac.split(':').map((h) => parseInt(h, 16))).copy(eth, 6);
-  if (f.vlan) {
-    eth.writeUInt16BE(0x8100, 12);
-    eth.writeUInt16BE(5, 14);
-    eth.writeUInt16BE(f.ethertype ?? 0x0800, 16);
-  } else eth.writeUInt16BE(f.ethertype ?? 0x0800, 12);
+  tags.forEach((g, i) => {
+    eth.writeUInt16BE(g.tpid, 12 + 4 * i);
+    eth.writeUInt16BE(g.tci, 14 + 4 * i);
+  });
+  eth.writeUInt16BE(f.ethertype ?? 0x0800, 12 + 4 * tags.length);
   const b = Buffer.alloc(tot);
   b[0] = ((f.version ?? 4) << 4) | (f.ihl ?? ihlBytes / 4);
   b.writeUInt16BE(tot, 2);
