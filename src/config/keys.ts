@@ -1,6 +1,6 @@
 // Every lvs.cf key directord knows, per block, with its value kind, defaults and where it lands in the schema.
 // One table drives the parser, the effective-config printer and the key-coverage test of docs/config.md.
-import type { GlobalConfig, MysqlCheckConfig, RealServerConfig, SourceRef, VirtualServiceConfig } from './schema';
+import { type GlobalConfig, type MysqlCheckConfig, type RealServerConfig, SCHEDULER_NAMES, type SourceRef, type VirtualServiceConfig } from './schema';
 
 export type Scope = 'global' | 'virtual' | 'server';
 
@@ -123,7 +123,7 @@ export const VIRTUAL_KEYS: readonly KeyDef[] = [
   field('port', 'virtual', 'port', 'port'),
   field('protocol', 'virtual', 'enum', 'protocol', { values: ['tcp', 'udp'] }),
   field('fwmark', 'virtual', 'int', 'fwmark'),
-  field('scheduler', 'virtual', 'enum', 'scheduler', { values: ['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] }),
+  field('scheduler', 'virtual', 'enum', 'scheduler', { values: [...SCHEDULER_NAMES] }),
   field('persistent', 'virtual', 'int', 'persistent'),
   field('pmask', 'virtual', 'netmask', 'pmask'),
   field('send', 'virtual', 'nanny-string', 'send'),

@@ -3,7 +3,9 @@
 import type { DirectordError } from '../errors';
 
 export type Protocol = 'tcp' | 'udp';
-export type SchedulerName = 'wlc' | 'lc' | 'rr' | 'wrr' | 'sh' | 'mh';
+/** Every scheduler directord implements, in native/include/abi.h's enum dd_scheduler order. */
+export const SCHEDULER_NAMES = ['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh', 'fo'] as const;
+export type SchedulerName = typeof SCHEDULER_NAMES[number];
 export type NetworkMode = 'direct' | 'nat' | 'tunnel';
 export type LoadMonitor = 'none' | 'uptime' | 'rup' | 'ruptime';
 export type CheckKind = 'tcp' | 'mysql' | 'icmp';

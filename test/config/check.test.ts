@@ -118,3 +118,8 @@ t.test('what apply would refuse, --check-config refuses: a short key file, too m
   t.equal(big.exitCode, 1);
   t.same(JSON.parse(big.stdout).errors.map((e: { code: string }) => e.code), ['E_CONFIG_TOO_MANY_SERVERS']);
 });
+
+t.test('scheduler = fo (weighted failover) is accepted and printed back', async (t) => {
+  const cfg = validateConfig(parseConfig(mk({ virtual: ['scheduler = fo'] }), 'lvs.cf', parseOpts), parseOpts);
+  t.equal(cfg.virtuals[0].scheduler, 'fo');
+});
