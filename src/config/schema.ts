@@ -41,6 +41,19 @@ export interface MysqlCheckConfig {
   connectTimeoutMs?: number;
 }
 
+/** Writer mode (docs/writer.md): one real server at a time takes new connections. */
+export interface WriterConfig {
+  /** writer_mode; default false. */
+  enabled: boolean;
+  /** writer_holddown, seconds: how long a server must have been fit before it becomes the writer, and the least
+   * time between two voluntary switches. Default 30. */
+  holddown: number;
+  /** writer_fencing: SET GLOBAL read_only on the demoted and the new writer. Default false. */
+  fencing: boolean;
+  /** writer_failback: the preferred server takes the writer back once fit. Default false; needs fencing. */
+  failback: boolean;
+}
+
 export interface VirtualServiceConfig {
   name: string;
   active: boolean;          // Piranha default 0
@@ -80,6 +93,8 @@ export interface VirtualServiceConfig {
   expireNodestConn: boolean;        // IPVS sysctl; default false
   /** IPVS: a server down by its health check but quiesced (weight 0) keeps its persistent clients; default false. */
   failedServerKeepsTemplates: boolean;
+  /** Set by any writer_* key; absent = writer mode off. */
+  writer?: WriterConfig;
   servers: RealServerConfig[];
   source: SourceRef;
 }

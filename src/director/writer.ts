@@ -53,7 +53,9 @@ export class WriterState {
   since: number | null = null;
   lastSwitchAt = -Infinity;
   reason = 'no writer yet: waiting for every server to be checked once';
+  /** Changes from one writer to another (the first choice is not one). */
   switches = 0;
+  private chosen = false;
   private readonly obs = new Map<string, WriterObservation[]>();
   private readonly checked = new Set<string>();
   private readonly eligibleSince = new Map<string, number>();
@@ -89,6 +91,7 @@ export class WriterState {
     this.writer = writer;
     this.since = since;
     this.reason = `adopted from the active director: ${reason}`;
+    this.chosen = true;
   }
 
   /** Fit to become the writer, by replication state and position against the current writer (or its last known one). */
@@ -131,9 +134,10 @@ export class WriterState {
       this.since = now;
       this.lastSwitchAt = now;
       this.reason = reason;
-      this.switches++;
+      if (switched.from !== null) this.switches++;
+      this.chosen = true;
     };
-    if (this.writer === null && this.switches === 0) {
+    if (this.writer === null && !this.chosen) {
       // The first choice: once every server has been checked, the preferred one among the most advanced.
       if (servers.length > 0 && servers.every((s) => this.checked.has(s.key))) {
         const up = byPref.filter((s) => s.up && this.latest(s.key));

@@ -22,6 +22,11 @@ export interface Positions {
   } | null;
 }
 
+/** What the MySQL check reports to writer mode after each successful probe. */
+export interface MysqlObservation extends Positions {
+  readOnly: boolean;
+}
+
 /** "0-1-100,1-2-7" → domain → seq_no (the highest per domain, should a domain repeat). */
 export function parseGtidList(s: string): Map<number, number> {
   const out = new Map<number, number>();

@@ -26,7 +26,7 @@ t.test('first choice waits for every server, then takes the preferred among the 
   t.equal(w.evaluate(pair(), 0).writer, null, 'sql2 not checked yet');
   w.observe('b', obs(0, '0-1-10'));
   const d = w.evaluate(pair(), 0);
-  t.same([d.writerName, d.switches], ['sql1', 1], 'equal positions: config order');
+  t.same([d.writerName, d.switches], ['sql1', 0], 'equal positions: config order; a first choice is no switch');
   const w2 = new WriterState({ holddownMs: HOLD, failback: false });
   w2.observe('a', obs(0, '0-1-8'));
   w2.observe('b', obs(0, '0-1-10'));
@@ -51,7 +51,7 @@ t.test('writer down: a caught-up standby that was eligible for the hold-down tak
   w.observe('a', null);
   w.observe('b', obs(41 * S, '0-1-50', { replica: { io: 'Connecting', sql: 'Yes', lag: null } }));
   const d = w.evaluate(pair(false, true), 41 * S);
-  t.same([d.writerName, d.switched?.from, d.switched?.to, d.switches], ['sql2', 'a', 'b', 2]);
+  t.same([d.writerName, d.switched?.from, d.switched?.to, d.switches], ['sql2', 'a', 'b', 1]);
   t.match(d.reason, /sql1 is down: sql2 caught up: gtid 0-1-50 >= 0-1-50 \(its last known position\)/, 'IO thread Connecting is fine once the writer is gone');
   t.match(d.servers[0], { role: 'out' });
 });
