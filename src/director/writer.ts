@@ -102,8 +102,9 @@ export class WriterState {
     const r = o.replica;
     if (!r) return { fit: false, why: 'not a replica (SHOW SLAVE STATUS is empty): cannot tell whether it has caught up' };
     if (r.sql !== 'Yes') return { fit: false, why: `replication SQL thread ${r.sql}${r.lastError ? `: ${r.lastError}` : ''}` };
-    // With the writer gone its IO thread cannot connect: what counts then is having applied all it had.
-    if (refUp && r.io !== 'Yes') return { fit: false, why: `replication IO thread ${r.io}` };
+    // Stopped (by an operator or an error) is unfit. Connecting is what the writer's death looks like from here,
+    // before the writer's own check has failed: the position comparison decides, not a transient thread state.
+    if (refUp && r.io === 'No') return { fit: false, why: `replication IO thread stopped${r.lastError ? `: ${r.lastError}` : ''}` };
     if (!refKey || refKey === c.key) return { fit: true, why: 'replication running' };
     const ref = this.referenceAt(refKey, o.at);
     if (!ref) return { fit: false, why: 'the writer was never observed: nothing to compare with' };

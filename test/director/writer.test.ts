@@ -165,3 +165,14 @@ t.test('adopting the active director\'s decision', async (t) => {
   t.same([d.writerName, d.since], ['sql2', 5]);
   t.match(d.reason, /^adopted from the active director/);
 });
+
+t.test('IO thread: Connecting while the writer still looks up keeps a standby fit; stopped does not', async (t) => {
+  for (const [io, fit] of [['Connecting', true], ['No', false]] as const) {
+    const w = new WriterState({ holddownMs: HOLD, failback: false });
+    both(w, 0, '0-1-10', '0-1-10');
+    w.evaluate(pair(), 0);
+    w.observe('b', obs(S, '0-1-10', { replica: { io, sql: 'Yes', lag: null } }));
+    const d = w.evaluate(pair(), S);
+    t.equal(d.servers[1].why.startsWith('caught up'), fit, `IO ${io}: ${d.servers[1].why}`);
+  }
+});
