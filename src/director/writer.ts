@@ -160,8 +160,9 @@ export class WriterState {
     const name = (k: string | null): string | null => servers.find((s) => s.key === k)?.name ?? null;
     const views: ServerView[] = servers.map((s) => {
       const o = this.latest(s.key);
-      const f = fit.get(s.key)!;
       const isWriter = s.key === this.writer;
+      // After a switch, say how each server stands against the new writer, not the old one.
+      const f = switched && !isWriter ? this.fitness(s, this.writer, true) : fit.get(s.key)!;
       let why = f.why;
       if (!isWriter && f.fit && !settled(s)) why += `; eligible for ${Math.floor((now - this.eligibleSince.get(s.key)!) / 1000)} s of ${this.policy.holddownMs / 1000}`;
       // A server that just became the writer is compared with itself: say what made it fit instead.
