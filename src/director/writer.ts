@@ -48,6 +48,9 @@ export interface WriterDecision {
 
 const HISTORY = 6;
 
+/** pending: not decidable until a newer observation; keeps the eligibility it had. */
+type Fitness = { fit: boolean; why: string; pending?: boolean };
+
 export class WriterState {
   writer: string | null = null;
   since: number | null = null;
@@ -78,11 +81,18 @@ export class WriterState {
   }
 
   /** The reference's newest observation taken no later than `at` (so a busy writer is not compared with a position
-   * it reached after the candidate was looked at); its oldest one when all are newer. */
+   * it reached after the candidate was looked at); undefined when all are newer. */
   private referenceAt(key: string, at: number): WriterObservation | undefined {
     const h = this.obs.get(key) ?? [];
     for (let i = h.length - 1; i >= 0; i--) if (h[i].at <= at) return h[i];
-    return h[0];
+    return undefined;
+  }
+
+  /** Is `key` behind `other` as far as can be told (other observed no later than key)? */
+  private behind(key: string, other: string): boolean {
+    const o = this.latest(key)!;
+    const r = this.referenceAt(other, o.at);
+    return r !== undefined && !compareApplied(o, r).caughtUp;
   }
 
   /** Take the active director's decision (a standby, or a new active right after a takeover). */
@@ -95,7 +105,7 @@ export class WriterState {
   }
 
   /** Fit to become the writer, by replication state and position against the current writer (or its last known one). */
-  private fitness(c: WriterCandidate, refKey: string | null, refUp: boolean): { fit: boolean; why: string } {
+  private fitness(c: WriterCandidate, refKey: string | null, refUp: boolean): Fitness {
     if (!c.up) return { fit: false, why: 'down by its health check' };
     const o = this.latest(c.key);
     if (!o) return { fit: false, why: 'no MySQL observation yet' };
@@ -106,7 +116,12 @@ export class WriterState {
     // before the writer's own check has failed: the position comparison decides, not a transient thread state.
     if (refUp && r.io === 'No') return { fit: false, why: `replication IO thread stopped${r.lastError ? `: ${r.lastError}` : ''}` };
     if (!refKey || refKey === c.key) return { fit: true, why: 'replication running' };
-    const ref = this.referenceAt(refKey, o.at);
+    // A live writer moves on: compare with where it was when the candidate was looked at. A dead one's last known
+    // position is the floor; a candidate observed before it must be looked at once more (eligibility is kept).
+    const last = this.latest(refKey);
+    if (!refUp && last && last.at > o.at) return { fit: false, pending: true, why: 'waiting for a check newer than the writer\'s last known position' };
+    const ref = refUp ? this.referenceAt(refKey, o.at) : last;
+    if (!ref && last) return { fit: false, pending: true, why: 'waiting for a check newer than the writer\'s first' };
     if (!ref) return { fit: false, why: 'the writer was never observed: nothing to compare with' };
     const cmp = compareApplied(o, ref);
     const stale = refUp ? '' : ' (its last known position)';
@@ -121,11 +136,11 @@ export class WriterState {
       this.reason = 'the writer left the configuration';
     }
     const writerUp = cur?.up === true;
-    const fit = new Map<string, { fit: boolean; why: string }>();
+    const fit = new Map<string, Fitness>();
     for (const s of servers) {
       const f = s.key === this.writer ? { fit: s.up, why: s.up ? 'the writer' : 'down by its health check' } : this.fitness(s, this.writer, writerUp);
       fit.set(s.key, f);
-      if (f.fit) { if (!this.eligibleSince.has(s.key)) this.eligibleSince.set(s.key, now); } else this.eligibleSince.delete(s.key);
+      if (f.fit) { if (!this.eligibleSince.has(s.key)) this.eligibleSince.set(s.key, now); } else if (!f.pending) this.eligibleSince.delete(s.key);
     }
     const settled = (s: WriterCandidate): boolean => fit.get(s.key)!.fit && now - (this.eligibleSince.get(s.key) ?? now) >= this.policy.holddownMs;
     let switched: WriterDecision['switched'];
@@ -142,7 +157,7 @@ export class WriterState {
       // The first choice: once every server has been checked, the preferred one among the most advanced.
       if (servers.length > 0 && servers.every((s) => this.checked.has(s.key))) {
         const up = byPref.filter((s) => s.up && this.latest(s.key));
-        const ahead = up.filter((s) => up.every((o) => o === s || compareApplied(this.latest(s.key)!, this.latest(o.key)!).caughtUp));
+        const ahead = up.filter((s) => up.every((o) => o === s || !this.behind(s.key, o.key)));
         const pick = ahead[0] ?? up[0];
         if (pick) switchTo(pick, ahead[0] ? `first choice: the preferred server among the most advanced` : 'first choice: positions not comparable, the preferred server that is up');
       }

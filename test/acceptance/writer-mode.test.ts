@@ -54,6 +54,9 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
   });
   const lb1 = await seed.startDirector('lb1', writerConfig());
   await lb1.waitForwarding(true, 15000);
+  const lb2 = await seed.startDirector('lb2', writerConfig());
+  /** The director whose decision counts: the active one. */
+  let lb = lb1;
   await seed.sql1.query(`${COUNTERS_TABLE_SQL}; INSERT INTO test.counters (id) VALUES ${Array.from({ length: ROWS }, (_, i) => `(${i})`).join(',')}`);
   await waitCaughtUp(seed.sql2, seed.sql1);
   const first = await waitFor('sql1 writer, sql2 a caught-up standby', async () => {
@@ -101,7 +104,19 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
       return w.servers.find((s) => s.name === SQL1)?.why.startsWith('caught up') ? w : undefined;
     }, 30000, 200);
     t.equal(back.writerName, SQL2, 'no failback: sql2 stays the writer');
-    t.equal(back.switches, 1);
+    t.equal(back.switches, 1, 'one switch');
+  });
+
+  await t.test('the active director killed: the backup keeps the same writer', async (t) => {
+    const standbyView = await writer(lb2);
+    t.equal(standbyView.writerName, SQL2, 'the backup reached the same decision on its own checks');
+    const t0 = Date.now();
+    await lb1.stop('SIGKILL');
+    await lb2.waitForwarding(true, 15000);
+    lb = lb2;
+    await waitFor('commits through lb2', () => okAfter(t0, 2).length > 10, 20000, 100);
+    t.equal((await writer(lb2)).writerName, SQL2, 'no flip on takeover');
+    t.same(okAfter(t0, 1), [], 'no write reached sql1');
   });
 
   await t.test('the old writer returning while lagging: never a writer until it has caught up', async (t) => {
@@ -115,7 +130,7 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
     const committedBefore = committed();
     await waitFor('more commits on sql2 while sql1 lags', () => committed() > committedBefore + 20, 20000, 100);
     const lagging = await waitFor('sql1 seen as not fit', async () => {
-      const w = await writer(lb1);
+      const w = await writer(lb);
       const s1 = w.servers.find((s) => s.name === SQL1);
       return s1?.role === 'standby' && /SQL thread No/.test(s1.why) ? w : undefined;
     }, 20000, 200);
@@ -125,13 +140,13 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
     const t0 = Date.now();
     await seed.sql2.kill();
     await new Promise((r) => setTimeout(r, (HOLDDOWN + 3) * 1000));
-    let w = await writer(lb1);
+    let w = await writer(lb);
     t.equal(w.writerName, SQL2, `no switch to the lagging sql1 (${w.reason})`);
     t.same(okAfter(t0, 1), [], 'no write reached sql1');
     // Its replication restarted, but its master is gone: it cannot have caught up.
     await seed.sql1.query('START SLAVE');
     await new Promise((r) => setTimeout(r, (HOLDDOWN + 2) * 1000));
-    w = await writer(lb1);
+    w = await writer(lb);
     t.equal(w.writerName, SQL2, `still no switch: ${w.servers[0].why}`);
     t.match(w.servers[0].why, /behind: gtid/, 'sql1 is behind the writer\'s last known position');
     t.same(okAfter(t0, 1), [], 'still no write reached sql1');
@@ -140,7 +155,7 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
     const t1 = Date.now();
     await seed.sql2.start();
     await waitFor('commits on sql2 again', () => okAfter(t1, 2).length > 5, 30000, 100);
-    await waitFor('sql1 caught up', async () => ((await writer(lb1)).servers[0].why.startsWith('caught up') ? true : undefined), 30000, 200);
+    await waitFor('sql1 caught up', async () => ((await writer(lb)).servers[0].why.startsWith('caught up') ? true : undefined), 30000, 200);
     t.same(okAfter(t0, 1), [], 'sql1 never took a write');
   });
 

@@ -39,6 +39,10 @@ t.test('first choice waits for every server, then takes the preferred among the 
   w4.observe('a', null);
   w4.observe('b', obs(0, '0-1-3'));
   t.equal(w4.evaluate(pair(false, true), 0).writerName, 'sql2', 'a failed first check counts as checked');
+  const w5 = new WriterState({ holddownMs: HOLD, failback: false });
+  w5.observe('a', obs(0, '0-1-7'));
+  w5.observe('b', obs(1, '0-1-8'));
+  t.equal(w5.evaluate(pair(), 1).writerName, 'sql1', 'sql2 was looked at later: sql1 is not known to be behind');
 });
 
 t.test('writer down: a caught-up standby that was eligible for the hold-down takes over at once', async (t) => {
@@ -175,4 +179,37 @@ t.test('IO thread: Connecting while the writer still looks up keeps a standby fi
     const d = w.evaluate(pair(), S);
     t.equal(d.servers[1].why.startsWith('caught up'), fit, `IO ${io}: ${d.servers[1].why}`);
   }
+});
+
+t.test('writer dead: the standby is compared with its last known position, after a check newer than it', async (t) => {
+  const w = new WriterState({ holddownMs: HOLD, failback: false });
+  both(w, 0, '0-1-10', '0-1-10');
+  w.evaluate(pair(), 0);
+  w.observe('b', obs(40 * S, '0-1-50'));
+  w.observe('a', obs(40 * S, '0-1-50', { readOnly: false }));
+  w.evaluate(pair(), 40 * S);
+  w.observe('a', obs(41 * S, '0-1-60', { readOnly: false }));
+  w.evaluate(pair(), 41 * S);
+  w.observe('a', null);
+  let d = w.evaluate(pair(false, true), 42 * S);
+  t.equal(d.writerName, 'sql1', 'b was last seen before a\'s last check: no switch yet');
+  t.match(d.servers[1].why, /waiting for a check newer/);
+  w.observe('b', obs(43 * S, '0-1-59'));
+  d = w.evaluate(pair(false, true), 43 * S);
+  t.match([d.writerName, d.servers[1].why], ['sql1', /behind: gtid 0-1-59 < 0-1-60/], 'behind the last known 0-1-60');
+  w.observe('b', obs(44 * S, '0-1-60'));
+  t.equal(w.evaluate(pair(false, true), 44 * S).writerName, 'sql1', 'caught up, hold-down starts');
+  d = w.evaluate(pair(false, true), 44 * S + HOLD);
+  t.equal(d.writerName, 'sql2', 'caught up: after its hold-down (being behind reset it)');
+  const w2 = new WriterState({ holddownMs: HOLD, failback: false });
+  both(w2, 0, '0-1-10', '0-1-10');
+  w2.evaluate(pair(), 0);
+  w2.observe('b', obs(40 * S, '0-1-50'));
+  w2.observe('a', obs(40 * S, '0-1-50', { readOnly: false }));
+  w2.evaluate(pair(), 40 * S);
+  w2.observe('a', obs(41 * S, '0-1-60', { readOnly: false }));
+  w2.observe('a', null);
+  t.equal(w2.evaluate(pair(false, true), 42 * S).writerName, 'sql1', 'pending');
+  w2.observe('b', obs(43 * S, '0-1-60'));
+  t.equal(w2.evaluate(pair(false, true), 43 * S).writerName, 'sql2', 'a pending check kept its eligibility: no new hold-down');
 });
