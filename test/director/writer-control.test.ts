@@ -84,3 +84,20 @@ t.test('a writable standby is in the view; writer mode off leaves the pool alone
   t.same(dests(s.pool), ['10.0.0.4:1', '10.0.0.5:1'], 'both take connections again');
   t.same(s.wc.views(s.pool), []);
 });
+
+t.test('a reload keeps the writer (the pool is cloned and merged; the decision state lives on)', async (t) => {
+  const s = setup();
+  s.pool.applyHealth(health('sql1', '10.0.0.4', true), 'x');
+  s.pool.applyHealth(health('sql2', '10.0.0.5', true), 'x');
+  s.wc.observe(s.pool, 'mysql', 'sql1', obs('0-1-5', false));
+  s.wc.observe(s.pool, 'mysql', 'sql2', obs('0-1-5'));
+  s.run();
+  const next = s.pool.clone();
+  const cfg = writerCfg();
+  cfg.virtuals[0].servers[1].weight = 9; // sql2 now preferred: without failback the writer stays
+  next.applyConfig(cfg, 1);
+  t.same(dests(next), ['10.0.0.4:1', '10.0.0.5:0:failed'], 'the merged pool keeps sql1 as the writer');
+  s.pool = next;
+  s.run();
+  t.equal(s.wc.views(s.pool)[0].writerName, 'sql1');
+});
