@@ -120,8 +120,10 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
   });
 
   await t.test('the old writer returning while lagging: never a writer until it has caught up', async (t) => {
-    // sql1 goes out again and comes back with its replication stopped: it falls behind sql2's writes.
-    await seed.sql1.kill();
+    // sql1 goes out again and comes back with its replication stopped: it falls behind sql2's writes. A clean
+    // shutdown: the seed's file/position replication is not crash-safe on the replica side (a SIGKILLed replica that
+    // was applying sql2's updates can apply its last one twice on restart; docs/writer.md, limits).
+    await seed.sql1.stop();
     const cnf = join(seed.sql1.dir, 'my.cnf');
     const original = readFileSync(cnf, 'utf8');
     writeFileSync(cnf, original.replace('[mysqld]', '[mysqld]\nskip-slave-start'));
