@@ -280,5 +280,5 @@ function markStandbys(svc: PoolService): void {
 }
 
 function serviceShape(v: VirtualServiceConfig): string {
-  return JSON.stringify([v.scheduler, v.persistent, v.pmask, v.expireQuiescentTemplate, v.expireNodestConn, v.failedServerKeepsTemplates, v.name]);
+  return JSON.stringify([v.scheduler, v.persistent, v.pmask, v.expireQuiescentTemplate, v.expireNodestConn, v.failedServerKeepsTemplates, v.name, v.writer ?? null]);
 }
