@@ -30,7 +30,8 @@ export class WriterControl {
       return undefined;
     }
     let s = this.states.get(svc.key);
-    const policy = { holddownMs: w.holddown * 1000, failback: w.failback };
+    // One check interval of tolerance for a standby behind a busy, live writer (see WriterPolicy.toleranceMs).
+    const policy = { holddownMs: w.holddown * 1000, failback: w.failback, toleranceMs: (svc.config.interval ?? svc.config.timeout) * 1000 };
     if (!s) {
       s = new WriterState(policy);
       // A pool that already names a writer (a reload) keeps it.

@@ -8,6 +8,10 @@ export interface WriterPolicy {
   holddownMs: number;
   /** The preferred server takes the writer back once it is eligible (needs fencing: see docs/writer.md). */
   failback: boolean;
+  /** While the writer is up, a standby counts as caught up when it has applied what the writer had this long
+   * before the standby was looked at (a check interval): replication a few milliseconds behind a busy writer must
+   * not restart the hold-down. A switch itself always compares strictly. Default 0. */
+  toleranceMs?: number;
 }
 
 /** One server as the pool sees it now, in configuration order. */
@@ -105,7 +109,7 @@ export class WriterState {
   }
 
   /** Fit to become the writer, by replication state and position against the current writer (or its last known one). */
-  private fitness(c: WriterCandidate, refKey: string | null, refUp: boolean): Fitness {
+  private fitness(c: WriterCandidate, refKey: string | null, refUp: boolean, strict = false): Fitness {
     if (!c.up) return { fit: false, why: 'down by its health check' };
     const o = this.latest(c.key);
     if (!o) return { fit: false, why: 'no MySQL observation yet' };
@@ -120,8 +124,8 @@ export class WriterState {
     // position is the floor; a candidate observed before it must be looked at once more (eligibility is kept).
     const last = this.latest(refKey);
     if (!refUp && last && last.at > o.at) return { fit: false, pending: true, why: 'waiting for a check newer than the writer\'s last known position' };
-    const ref = refUp ? this.referenceAt(refKey, o.at) : last;
-    if (!ref && last) return { fit: false, pending: true, why: 'waiting for a check newer than the writer\'s first' };
+    const ref = refUp ? this.referenceAt(refKey, o.at - (strict ? 0 : this.policy.toleranceMs ?? 0)) : last;
+    if (!ref && last) return { fit: false, pending: true, why: 'replication running; not compared yet (the writer has not been observed for a check interval)' };
     if (!ref) return { fit: false, why: 'the writer was never observed: nothing to compare with' };
     const cmp = compareApplied(o, ref);
     const stale = refUp ? '' : ' (its last known position)';
@@ -168,7 +172,7 @@ export class WriterState {
       else this.reason = `${was}; no server is fit to take over yet (caught up and eligible for ${this.policy.holddownMs / 1000} s)`;
     } else if (this.policy.failback) {
       const pref = byPref.find((s) => s.up);
-      if (pref && pref.key !== this.writer && settled(pref) && now - this.lastSwitchAt >= this.policy.holddownMs) {
+      if (pref && pref.key !== this.writer && settled(pref) && now - this.lastSwitchAt >= this.policy.holddownMs && this.fitness(pref, this.writer, true, true).fit) {
         switchTo(pref, `failback to the preferred server: ${pref.name} ${fit.get(pref.key)!.why}`);
       }
     }

@@ -213,3 +213,41 @@ t.test('writer dead: the standby is compared with its last known position, after
   w2.observe('b', obs(43 * S, '0-1-60'));
   t.equal(w2.evaluate(pair(false, true), 43 * S).writerName, 'sql2', 'a pending check kept its eligibility: no new hold-down');
 });
+
+t.test('a standby a moment behind a busy writer keeps its hold-down (tolerance); a failback compares strictly', async (t) => {
+  const w = new WriterState({ holddownMs: HOLD, failback: false, toleranceMs: S });
+  both(w, 0, '0-1-10', '0-1-10');
+  w.evaluate(pair(), 0);
+  w.observe('a', obs(40 * S, '0-1-50', { readOnly: false }));
+  w.observe('b', obs(40 * S, '0-1-50'));
+  w.evaluate(pair(), 40 * S);
+  w.observe('a', obs(41 * S, '0-1-60', { readOnly: false }));
+  w.observe('b', obs(41 * S + 1, '0-1-55'));
+  let d = w.evaluate(pair(), 41 * S + 1);
+  t.match(d.servers[1].why, /^caught up: gtid 0-1-55 >= 0-1-50/, 'compared with the writer one interval earlier');
+  w.observe('a', null);
+  w.observe('b', obs(42 * S, '0-1-60'));
+  d = w.evaluate(pair(false, true), 42 * S);
+  t.equal(d.writerName, 'sql2', 'still settled: switched at once once it has the last known position');
+  const w0 = new WriterState({ holddownMs: HOLD, failback: false });
+  both(w0, 0, '0-1-10', '0-1-10');
+  w0.evaluate(pair(), 0);
+  w0.observe('a', obs(41 * S, '0-1-60', { readOnly: false }));
+  w0.observe('b', obs(41 * S + 1, '0-1-55'));
+  t.match(w0.evaluate(pair(), 41 * S + 1).servers[1].why, /^behind/, 'without tolerance the same moment is behind');
+  // Failback: settled with tolerance, but the switch waits until it has what the writer had when it was looked at.
+  const f = new WriterState({ holddownMs: HOLD, failback: true, toleranceMs: S });
+  both(f, 0, '0-1-10', '0-1-10');
+  f.evaluate(pair(), 0);
+  f.observe('a', null);
+  f.evaluate(pair(false, true), HOLD);
+  t.equal(f.writer, 'b');
+  f.observe('b', obs(100 * S, '0-1-70', { readOnly: false }));
+  f.observe('a', obs(100 * S, '0-1-70'));
+  f.evaluate(pair(), 100 * S);
+  f.observe('b', obs(200 * S, '0-1-90', { readOnly: false }));
+  f.observe('a', obs(200 * S + 1, '0-1-80'));
+  t.equal(f.evaluate(pair(), 200 * S + 1).writer, 'b', 'settled, but strictly behind: no failback');
+  f.observe('a', obs(201 * S, '0-1-90'));
+  t.equal(f.evaluate(pair(), 201 * S).writer, 'a', 'failback once strictly caught up');
+});
