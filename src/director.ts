@@ -83,7 +83,7 @@ export class Director implements ControlTarget {
       this.opts.health.onCheck?.((o) => {
         this.counters.observeCheck(o);
         for (const p of [this.pool, this.shadow]) p?.noteCheck(o.virtual, o.server, new Date().toISOString(), o.ok, o.reason);
-        this.writers.observe(this.pool, o.virtual, o.server, o.mysql);
+        this.writers.observe(this.pool, o.virtual, o.server, o.mysql, o.durationSeconds * 1000);
         this.decideWriters();
         for (const fn of this.checkObservers) fn(o);
       });

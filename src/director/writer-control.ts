@@ -42,13 +42,14 @@ export class WriterControl {
     return s;
   }
 
-  /** One finished MySQL check (`obs` undefined: the probe failed). */
-  observe(pool: Pool, virtual: string, server: string, obs: MysqlObservation | undefined): void {
+  /** One finished MySQL check (`obs` undefined: the probe failed) that took `durationMs`. */
+  observe(pool: Pool, virtual: string, server: string, obs: MysqlObservation | undefined, durationMs = 0): void {
     for (const svc of pool.services.values()) {
       if (svc.config.name !== virtual) continue;
       const st = this.state(svc);
       if (!st) continue;
-      for (const [dk, e] of svc.entries) if (e.server === server) st.observe(dk, obs ? { ...obs, at: this.now() } : null);
+      const at = this.now();
+      for (const [dk, e] of svc.entries) if (e.server === server) st.observe(dk, obs ? { ...obs, at, from: at - durationMs } : null);
     }
   }
 

@@ -24,7 +24,11 @@ export interface WriterCandidate {
 }
 
 export interface WriterObservation extends Positions {
+  /** When the result arrived. */
   at: number;
+  /** When the probe started: the data is no older than this (default `at`). Two servers' results can arrive out of
+   * order, so "A's data is older than B's" is only known when A's result arrived before B's probe started. */
+  from?: number;
   readOnly: boolean;
 }
 
@@ -95,7 +99,7 @@ export class WriterState {
   /** Is `key` behind `other` as far as can be told (other observed no later than key)? */
   private behind(key: string, other: string): boolean {
     const o = this.latest(key)!;
-    const r = this.referenceAt(other, o.at);
+    const r = this.referenceAt(other, o.from ?? o.at);
     return r !== undefined && !compareApplied(o, r).caughtUp;
   }
 
@@ -123,8 +127,9 @@ export class WriterState {
     // A live writer moves on: compare with where it was when the candidate was looked at. A dead one's last known
     // position is the floor; a candidate observed before it must be looked at once more (eligibility is kept).
     const last = this.latest(refKey);
-    if (!refUp && last && last.at > o.at) return { fit: false, pending: true, why: 'waiting for a check newer than the writer\'s last known position' };
-    const ref = refUp ? this.referenceAt(refKey, o.at - (strict ? 0 : this.policy.toleranceMs ?? 0)) : last;
+    const from = o.from ?? o.at;
+    if (!refUp && last && last.at > from) return { fit: false, pending: true, why: 'waiting for a check newer than the writer\'s last known position' };
+    const ref = refUp ? this.referenceAt(refKey, from - (strict ? 0 : this.policy.toleranceMs ?? 0)) : last;
     if (!ref && last) return { fit: false, pending: true, why: 'replication running; not compared yet (the writer has not been observed for a check interval)' };
     if (!ref) return { fit: false, why: 'the writer was never observed: nothing to compare with' };
     const cmp = compareApplied(o, ref);

@@ -46,7 +46,11 @@ t.test('observations decide the writer; status and metrics show it', async (t) =
 
   observe('sql1', undefined);
   verdict('sql1', '10.64.0.4', false);
-  t.same(weights(), ['10.64.0.5=1'], 'sql2 writes once sql1 fails its check');
+  t.same(weights(), ['10.64.0.5=0'], 'sql2 was last checked before sql1\'s last position: nobody writes yet');
+  t.match(director.status({ connections: false, connectionLimit: 0 }).writers?.[0].servers[1].why, /waiting for a check newer than the writer's last known position/);
+  await new Promise((r) => setTimeout(r, 30));
+  observe('sql2', '0-1-7', false);
+  t.same(weights(), ['10.64.0.5=1'], 'sql2 writes after its next check');
   s = director.status({ connections: false, connectionLimit: 0 });
   t.match(s.writers?.[0], { writerName: 'sql2', switches: 1, reason: /sql1 is down: sql2 caught up/ });
   text = await registry.metrics();

@@ -43,6 +43,10 @@ t.test('first choice waits for every server, then takes the preferred among the 
   w5.observe('a', obs(0, '0-1-7'));
   w5.observe('b', obs(1, '0-1-8'));
   t.equal(w5.evaluate(pair(), 1).writerName, 'sql1', 'sql2 was looked at later: sql1 is not known to be behind');
+  const w6 = new WriterState({ holddownMs: HOLD, failback: false });
+  w6.observe('b', obs(100, '0-1-8'));
+  w6.observe('a', { ...obs(150, '0-1-7'), from: 90 });
+  t.equal(w6.evaluate(pair(), 150).writerName, 'sql1', "sql1's probe started before sql2's result arrived: not known to be behind");
 });
 
 t.test('writer down: a caught-up standby that was eligible for the hold-down takes over at once', async (t) => {
