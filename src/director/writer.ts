@@ -70,6 +70,10 @@ export class WriterState {
   private readonly obs = new Map<string, WriterObservation[]>();
   private readonly checked = new Set<string>();
   private readonly eligibleSince = new Map<string, number>();
+  /** Servers this director has seen unfit: only they must prove themselves for the hold-down. One fit from its
+   * first look is a hot standby as far as this director knows, so a director that just (re)started agrees with its
+   * peer at once instead of refusing a failover for a hold-down. */
+  private readonly seenUnfit = new Set<string>();
 
   constructor(public policy: WriterPolicy) {}
 
@@ -149,9 +153,12 @@ export class WriterState {
     for (const s of servers) {
       const f = s.key === this.writer ? { fit: s.up, why: s.up ? 'the writer' : 'down by its health check' } : this.fitness(s, this.writer, writerUp);
       fit.set(s.key, f);
-      if (f.fit) { if (!this.eligibleSince.has(s.key)) this.eligibleSince.set(s.key, now); } else if (!f.pending) this.eligibleSince.delete(s.key);
+      if (f.fit) { if (!this.eligibleSince.has(s.key)) this.eligibleSince.set(s.key, now); } else if (!f.pending) {
+        this.eligibleSince.delete(s.key);
+        if (this.chosen) this.seenUnfit.add(s.key);
+      }
     }
-    const settled = (s: WriterCandidate): boolean => fit.get(s.key)!.fit && now - (this.eligibleSince.get(s.key) ?? now) >= this.policy.holddownMs;
+    const settled = (s: WriterCandidate): boolean => fit.get(s.key)!.fit && (!this.seenUnfit.has(s.key) || now - (this.eligibleSince.get(s.key) ?? now) >= this.policy.holddownMs);
     let switched: WriterDecision['switched'];
     const switchTo = (to: WriterCandidate, reason: string): void => {
       switched = { from: this.writer, to: to.key, reason };

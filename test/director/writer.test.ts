@@ -255,3 +255,19 @@ t.test('a standby a moment behind a busy writer keeps its hold-down (tolerance);
   f.observe('a', obs(201 * S, '0-1-90'));
   t.equal(f.evaluate(pair(), 201 * S).writer, 'a', 'failback once strictly caught up');
 });
+
+t.test('a standby fit from this director\'s first look needs no hold-down (a restarted director agrees with its peer)', async (t) => {
+  const w = new WriterState({ holddownMs: HOLD, failback: false });
+  both(w, 0, '0-1-10', '0-1-10');
+  w.evaluate(pair(), 0);
+  w.observe('a', null);
+  w.observe('b', obs(S, '0-1-10'));
+  t.equal(w.evaluate(pair(false, true), S).writerName, 'sql2', 'switched 1 s after start');
+  // The one that was seen down must prove itself: it is not settled when sql2 dies right after it came back.
+  w.observe('a', obs(2 * S, '0-1-10'));
+  w.evaluate(pair(), 2 * S);
+  w.observe('b', null);
+  w.observe('a', obs(3 * S, '0-1-10'));
+  t.equal(w.evaluate(pair(true, false), 3 * S).writerName, 'sql2', 'sql1 was out: hold-down');
+  t.equal(w.evaluate(pair(true, false), 2 * S + HOLD).writerName, 'sql1', 'after it');
+});
