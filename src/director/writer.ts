@@ -69,6 +69,9 @@ export class WriterState {
   private chosen = false;
   private readonly obs = new Map<string, WriterObservation[]>();
   private readonly checked = new Set<string>();
+  /** Servers whose last check failed. */
+  private readonly lastFailed = new Set<string>();
+  private firstEvaluation: number | undefined;
   private readonly eligibleSince = new Map<string, number>();
   /** Servers this director has seen unfit: only they must prove themselves for the hold-down. One fit from its
    * first look is a hot standby as far as this director knows, so a director that just (re)started agrees with its
@@ -80,7 +83,11 @@ export class WriterState {
   /** A finished check of one server: its observation, or null when the probe failed. */
   observe(key: string, o: WriterObservation | null): void {
     this.checked.add(key);
-    if (!o) return;
+    if (!o) {
+      this.lastFailed.add(key);
+      return;
+    }
+    this.lastFailed.delete(key);
     const h = this.obs.get(key) ?? [];
     h.push(o);
     if (h.length > HISTORY) h.shift();
@@ -169,9 +176,13 @@ export class WriterState {
       if (switched.from !== null) this.switches++;
       this.chosen = true;
     };
+    this.firstEvaluation ??= now;
     if (this.writer === null && !this.chosen) {
-      // The first choice: once every server has been checked, the preferred one among the most advanced.
-      if (servers.length > 0 && servers.every((s) => this.checked.has(s.key))) {
+      // The first choice: once every server is up by its check or its last check failed (one that passes checks
+      // but is not up yet, rise not reached, would otherwise lose the choice by a second), or after the hold-down;
+      // then the preferred one among the most advanced.
+      const settledIn = servers.every((s) => s.up || this.lastFailed.has(s.key)) || now - this.firstEvaluation >= this.policy.holddownMs;
+      if (servers.length > 0 && servers.every((s) => this.checked.has(s.key)) && settledIn) {
         const up = byPref.filter((s) => s.up && this.latest(s.key));
         const ahead = up.filter((s) => up.every((o) => o === s || !this.behind(s.key, o.key)));
         const pick = ahead[0] ?? up[0];

@@ -39,6 +39,17 @@ t.test('first choice waits for every server, then takes the preferred among the 
   w4.observe('a', null);
   w4.observe('b', obs(0, '0-1-3'));
   t.equal(w4.evaluate(pair(false, true), 0).writerName, 'sql2', 'a failed first check counts as checked');
+  const w7 = new WriterState({ holddownMs: HOLD, failback: false });
+  w7.observe('a', obs(0, '0-1-7'));
+  w7.observe('b', obs(0, '0-1-7'));
+  t.equal(w7.evaluate(pair(false, true), 0).writer, null, 'sql1 passes its check but is not up yet (rise): wait');
+  t.equal(w7.evaluate(pair(), 1).writerName, 'sql1', 'then the preferred one');
+  t.equal(new WriterState({ holddownMs: HOLD, failback: false }).evaluate(pair(false, true), 0).writer, null);
+  const w8 = new WriterState({ holddownMs: HOLD, failback: false });
+  w8.observe('a', obs(0, '0-1-7'));
+  w8.observe('b', obs(0, '0-1-7'));
+  w8.evaluate(pair(false, true), 0);
+  t.equal(w8.evaluate(pair(false, true), HOLD).writerName, 'sql2', 'sql1 never comes up: after the hold-down');
   const w5 = new WriterState({ holddownMs: HOLD, failback: false });
   w5.observe('a', obs(0, '0-1-7'));
   w5.observe('b', obs(1, '0-1-8'));
