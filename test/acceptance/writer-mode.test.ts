@@ -110,6 +110,10 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
   await t.test('the active director killed: the backup keeps the same writer', async (t) => {
     const standbyView = await writer(lb2);
     t.equal(standbyView.writerName, SQL2, 'the backup reached the same decision on its own checks');
+    if (standbyView.writerName !== SQL2) {
+      t.comment(`lb2: ${lastView}`);
+      t.comment(lb2.records.filter((r) => /writer|real server state/.test(String(r.msg))).map((r) => JSON.stringify(r)).join('\n'));
+    }
     const t0 = Date.now();
     await lb1.stop('SIGKILL');
     await lb2.waitForwarding(true, 15000);
