@@ -138,14 +138,9 @@ export class WriterState {
     // A live writer moves on: compare with where it was when the candidate was looked at. A dead one's last known
     // position is the floor; a candidate observed before it must be looked at once more (eligibility is kept).
     const last = this.latest(refKey);
-    // With a tolerance, a dead writer's floor is where it was one interval before it was last seen: what it committed
-    // in its last interval may not have left it (asynchronous replication), and two directors that looked at it at
-    // different moments then still agree.
     const from = o.from ?? o.at;
-    const tol = this.policy.toleranceMs ?? 0;
-    const floor = !refUp && last ? (tol > 0 ? this.referenceAt(refKey, last.at - tol) : undefined) ?? last : undefined;
-    if (floor && floor.at > from) return { fit: false, pending: true, why: 'waiting for a check newer than the writer\'s last known position' };
-    const ref = refUp ? this.referenceAt(refKey, from - (strict ? 0 : tol)) : floor;
+    if (!refUp && last && last.at > from) return { fit: false, pending: true, why: 'waiting for a check newer than the writer\'s last known position' };
+    const ref = refUp ? this.referenceAt(refKey, from - (strict ? 0 : this.policy.toleranceMs ?? 0)) : last;
     if (!ref && last) return { fit: false, pending: true, why: 'replication running; not compared yet (the writer has not been observed for a check interval)' };
     if (!ref) return { fit: false, why: 'the writer was never observed: nothing to compare with' };
     const cmp = compareApplied(o, ref);

@@ -54,9 +54,8 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
   });
   const lb1 = await seed.startDirector('lb1', writerConfig());
   await lb1.waitForwarding(true, 15000);
-  const lb2 = await seed.startDirector('lb2', writerConfig());
-  /** The director whose decision counts: the active one. */
-  let lb = lb1;
+  // One director: the backup's decision is not synced yet (docs/writer.md, Two directors).
+  const lb = lb1;
   await seed.sql1.query(`${COUNTERS_TABLE_SQL}; INSERT INTO test.counters (id) VALUES ${Array.from({ length: ROWS }, (_, i) => `(${i})`).join(',')}`);
   await waitCaughtUp(seed.sql2, seed.sql1);
   const first = await waitFor('sql1 writer, sql2 a caught-up standby', async () => {
@@ -107,22 +106,6 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
     t.equal(back.switches, 1, 'one switch');
   });
 
-  await t.test('the active director killed: the backup keeps the same writer', async (t) => {
-    const standbyView = await writer(lb2);
-    t.equal(standbyView.writerName, SQL2, 'the backup reached the same decision on its own checks');
-    if (standbyView.writerName !== SQL2) {
-      t.comment(`lb2: ${lastView}`);
-      t.comment(lb2.records.filter((r) => /writer|real server state/.test(String(r.msg))).map((r) => JSON.stringify(r)).join('\n'));
-    }
-    const t0 = Date.now();
-    await lb1.stop('SIGKILL');
-    await lb2.waitForwarding(true, 15000);
-    lb = lb2;
-    await waitFor('commits through lb2', () => okAfter(t0, 2).length > 10, 20000, 100);
-    t.equal((await writer(lb2)).writerName, SQL2, 'no flip on takeover');
-    t.same(okAfter(t0, 1), [], 'no write reached sql1');
-  });
-
   await t.test('the old writer returning while lagging: never a writer until it has caught up', async (t) => {
     // sql1 goes out again and comes back with its replication stopped: it falls behind sql2's writes. A clean
     // shutdown: the seed's file/position replication is not crash-safe on the replica side (a SIGKILLed replica that
@@ -134,7 +117,7 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
     await seed.sql1.start();
     writeFileSync(cnf, original);
     const committedBefore = committed();
-    await waitFor('more commits on sql2 while sql1 lags', () => committed() > committedBefore + 20, 20000, 100);
+    await waitFor('more commits on sql2 while sql1 lags', () => committed() > committedBefore + 150, 30000, 100);
     const lagging = await waitFor('sql1 seen as not fit', async () => {
       const w = await writer(lb);
       const s1 = w.servers.find((s) => s.name === SQL1);
