@@ -14,6 +14,7 @@ import { DirectorCounters } from './director/counters';
 import { validateServices } from './dataplane/validate';
 import { runStopSteps, type StopStep } from './director/shutdown';
 import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './director/subsystems';
+import { WriterControl } from './director/writer-control';
 
 export interface DirectorOptions {
   configFile: string;
@@ -55,9 +56,12 @@ export class Director implements ControlTarget {
   private readonly startedAt = new Date().toISOString();
   private readonly log: Logger;
   private readonly checkObservers: ((o: CheckObservation) => void)[] = [];
+  readonly writers: WriterControl;
 
   constructor(private readonly opts: DirectorOptions) {
     this.log = opts.logger;
+    const ro = opts.health?.setReadOnly;
+    this.writers = new WriterControl(this.log, ro && ((svc, address, port, readOnly) => ro(svc.config.name, address, port, readOnly)));
     this.pool = new Pool({ healthWired: opts.health !== undefined, drainTimeoutMs: opts.drainTimeoutMs });
   }
 
@@ -79,6 +83,8 @@ export class Director implements ControlTarget {
       this.opts.health.onCheck?.((o) => {
         this.counters.observeCheck(o);
         for (const p of [this.pool, this.shadow]) p?.noteCheck(o.virtual, o.server, new Date().toISOString(), o.ok, o.reason);
+        this.writers.observe(this.pool, o.virtual, o.server, o.mysql, o.durationSeconds * 1000);
+        this.decideWriters();
         for (const fn of this.checkObservers) fn(o);
       });
       this.opts.health.configure(this.cfg);
@@ -133,12 +139,18 @@ export class Director implements ControlTarget {
     this.opts.dataplane.setServices(this.pool.specs());
   }
 
+  /** Writer mode: decide on the current pool; a changed writer rewrites the tables. */
+  private decideWriters(): void {
+    this.writers.evaluate(() => this.pool, () => this.pushTables());
+  }
+
   private onHealthChange(c: HealthChange): void {
     this.counters.transition(c);
     const at = new Date().toISOString();
     this.shadow?.applyHealth(c, at);
     if (this.pool.applyHealth(c, at)) this.pushTables();
     this.log.info({ virtual: c.virtual, server: c.server, up: c.up, weight: c.weight, inTable: c.inTable, reason: c.reason }, 'real server state');
+    this.decideWriters();
   }
 
   private pollDrains(): void {
@@ -221,6 +233,7 @@ export class Director implements ControlTarget {
     } finally {
       this.shadow = undefined;
     }
+    this.decideWriters();
     this.counters.reloadSucceeded();
     this.log.info({ changes, configDiff: diff?.lines }, diff?.empty ? 'reload: configuration unchanged' : 'reload applied');
     return { result: 'success', changes };
@@ -251,6 +264,7 @@ export class Director implements ControlTarget {
     const entries = this.resolve(word);
     for (const e of [...entries, ...(this.shadow?.match(word) ?? [])]) e.override = o && { ...o };
     this.pushTables();
+    this.decideWriters();
     const servers = entries.map((e) => `${e.virtual}/${e.server}`);
     this.log.info({ servers, override: o ?? null }, what);
     return { servers, override: o ?? null };
@@ -370,6 +384,7 @@ export class Director implements ControlTarget {
         ? { enabled: true, role: ha.role, state: ha.state, peer: ha.peer, lastHeartbeatAgeMs: ha.lastHeartbeatAgeMs, forwarding: this.forwarding, ...(ha.sync ? { sync: ha.sync } : {}) }
         : { enabled: false, role: 'standalone', state: this.forwarding ? 'active' : 'inactive', forwarding: this.forwarding },
       reload: this.counters.reloadView(),
+      writers: this.writers.views(this.pool),
       connections: opts.connections ? this.opts.dataplane.connections(opts.connectionLimit) : undefined,
     };
   }

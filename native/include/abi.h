@@ -5,7 +5,7 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 8
+#define DD_ABI_VERSION 9
 /* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
 #define DD_MAX_SPIN_US 10000
 
@@ -16,7 +16,7 @@
 #define DD_VLAN_MAX 4094
 #define DD_SYNC_RING 65536         /* sync records buffered between two drains; overflow is counted */
 
-enum dd_scheduler { DD_SCHED_WLC = 0, DD_SCHED_LC, DD_SCHED_RR, DD_SCHED_WRR, DD_SCHED_SH, DD_SCHED_MH, DD_SCHED_COUNT };
+enum dd_scheduler { DD_SCHED_WLC = 0, DD_SCHED_LC, DD_SCHED_RR, DD_SCHED_WRR, DD_SCHED_SH, DD_SCHED_MH, DD_SCHED_FO, DD_SCHED_COUNT };
 
 /* TCP states, in the kernel's order (IP_VS_TCP_S_*); UDP connections use DD_STATE_UDP. */
 enum dd_state {

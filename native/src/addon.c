@@ -386,7 +386,7 @@ static const char *const state_names[DD_S_COUNT] = { "NONE", "ESTABLISHED", "SYN
 static const char *const counter_names[DD_C_COUNT] = { "rxFrames", "txFrames", "rxBytes", "conns", "syncOverflow",
   "ringDrops", "loopWakeups", "evictions", "loopMaxUs", "icmpRelayed", "icmpUnreachSent", "icmpUnreachLimited",
   "fragments" };
-static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh" };
+static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh", "fo" };
 
 /* Sizes and offsets of every record in abi.h, so native.ts never hard-codes a layout. */
 static napi_value layout(napi_env env, napi_callback_info info) {

@@ -1,5 +1,5 @@
-/* IPVS schedulers over one service's dest list (wlc lc rr wrr sh mh), written from the kernel's algorithms
- * (ip_vs_{wlc,lc,rr,wrr,sh,mh}.c) so that list order, ties and weight 0 behave exactly as there. */
+/* IPVS schedulers over one service's dest list (wlc lc rr wrr sh mh fo), written from the kernel's algorithms
+ * (ip_vs_{wlc,lc,rr,wrr,sh,mh,fo}.c) so that list order, ties and weight 0 behave exactly as there. */
 #include <stdlib.h>
 #include <string.h>
 #include "core.h"
@@ -37,6 +37,17 @@ static uint32_t lc(struct dd_table *t, struct dd_service *s) {
     if (least < 0 || overhead(d) < loh) { least = i; loh = overhead(d); }
   }
   return least < 0 ? DD_NIL : s->dests[least];
+}
+
+/* ip_vs_fo.c: the highest weight among non-overloaded dests; strict > keeps ties on the earlier entry and
+ * never picks weight 0. */
+static uint32_t fo(struct dd_table *t, struct dd_service *s) {
+  int i, best = -1, hw = 0;
+  for (i = 0; i < s->ndests; i++) {
+    const struct dd_dest *d = &t->dests[s->dests[i]];
+    if (!overloaded(d) && d->weight > hw) { best = i; hw = d->weight; }
+  }
+  return best < 0 ? DD_NIL : s->dests[best];
 }
 
 /* The cursor is a list position; -1 is the list head, so a scan starts at entry 0. */
@@ -236,6 +247,7 @@ uint32_t dd_schedule(struct dd_table *t, struct dd_service *s, uint32_t saddr) {
     case DD_SCHED_WRR: return wrr(t, s);
     case DD_SCHED_SH: return sh(t, s, saddr);
     case DD_SCHED_MH: return mh(t, s, saddr);
+    case DD_SCHED_FO: return fo(t, s);
     default: return DD_NIL;
   }
 }

@@ -68,6 +68,24 @@ export function renderStatusBlock(s: StatusSnapshot, now: number): string {
   if (s.reload.lastResult === 'failure' && s.reload.lastError) {
     out += `Last reload FAILED (${s.reload.lastError.code}): ${s.reload.lastError.message}; running configuration kept\n`;
   }
+  out += renderWriters(s.writers ?? []);
   out += renderHealth(s.health, now);
+  return out;
+}
+
+/** "writer sql1 since 12:01:03; sql2 standby, caught up: gtid …, lag 0" — one line per writer-mode virtual. */
+export function renderWriters(writers: NonNullable<StatusSnapshot['writers']>): string {
+  let out = '';
+  for (const w of writers) {
+    const at = w.sinceIso ? ` since ${w.sinceIso.slice(11, 19)}` : '';
+    const head = w.writerName
+      ? `writer ${w.writerName}${at}${w.servers.find((s) => s.name === w.writerName)?.role === 'writer' ? '' : ' (DOWN: no server takes writes)'}`
+      : 'no writer (no server takes writes)';
+    const others = w.servers.filter((s) => s.name !== w.writerName).map((s) => {
+      const lag = s.lag === null ? '' : `, lag ${s.lag}`;
+      return `${s.name} ${s.role}, ${s.why}${lag}${s.writable ? ', WRITABLE (read_only = 0) while not the writer' : ''}`;
+    });
+    out += `Writer (${w.virtual}): ${[head, ...others].join('; ')}; ${w.switches} switch${w.switches === 1 ? '' : 'es'}; ${w.reason}\n`;
+  }
   return out;
 }

@@ -58,7 +58,7 @@ const HA_FIELDS: ReadonlyArray<keyof GlobalConfig> = [
 const TIMEOUT_FIELDS: ReadonlyArray<keyof GlobalConfig> = ['tcpTimeout', 'tcpfinTimeout', 'udpTimeout'];
 
 /** Virtual-level fields that change what a probe does. */
-const PROBE_FIELDS: ReadonlyArray<keyof VirtualServiceConfig> = ['check', 'timeout', 'send', 'expect', 'useRegex', 'sendProgram', 'sendProgramNeedsExpect', 'mysql', 'protocol'];
+const PROBE_FIELDS: ReadonlyArray<keyof VirtualServiceConfig> = ['check', 'timeout', 'send', 'expect', 'useRegex', 'sendProgram', 'sendProgramNeedsExpect', 'mysql', 'protocol', 'writer'];
 /** Virtual-level fields that change only how results are judged or paced. */
 const POLICY_FIELDS: ReadonlyArray<keyof VirtualServiceConfig> = ['reentry', 'interval', 'rise', 'fall', 'jitter', 'quiesceServer', 'slowStart'];
 

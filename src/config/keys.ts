@@ -1,6 +1,6 @@
 // Every lvs.cf key directord knows, per block, with its value kind, defaults and where it lands in the schema.
 // One table drives the parser, the effective-config printer and the key-coverage test of docs/config.md.
-import type { GlobalConfig, MysqlCheckConfig, RealServerConfig, SourceRef, VirtualServiceConfig } from './schema';
+import { type GlobalConfig, type MysqlCheckConfig, type RealServerConfig, SCHEDULER_NAMES, type SourceRef, type VirtualServiceConfig, type WriterConfig } from './schema';
 
 export type Scope = 'global' | 'virtual' | 'server';
 
@@ -123,7 +123,7 @@ export const VIRTUAL_KEYS: readonly KeyDef[] = [
   field('port', 'virtual', 'port', 'port'),
   field('protocol', 'virtual', 'enum', 'protocol', { values: ['tcp', 'udp'] }),
   field('fwmark', 'virtual', 'int', 'fwmark'),
-  field('scheduler', 'virtual', 'enum', 'scheduler', { values: ['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] }),
+  field('scheduler', 'virtual', 'enum', 'scheduler', { values: [...SCHEDULER_NAMES] }),
   field('persistent', 'virtual', 'int', 'persistent'),
   field('pmask', 'virtual', 'netmask', 'pmask'),
   field('send', 'virtual', 'nanny-string', 'send'),
@@ -162,7 +162,24 @@ export const VIRTUAL_KEYS: readonly KeyDef[] = [
   field('expire_quiescent_template', 'virtual', 'bool', 'expireQuiescentTemplate', { extension: true }),
   field('expire_nodest_conn', 'virtual', 'bool', 'expireNodestConn', { extension: true }),
   field('failed_server_keeps_templates', 'virtual', 'bool', 'failedServerKeepsTemplates', { extension: true }),
+  writerField('writer_mode', 'bool', 'enabled'),
+  writerField('writer_holddown', 'decimal', 'holddown'),
+  writerField('writer_fencing', 'bool', 'fencing'),
+  writerField('writer_failback', 'bool', 'failback'),
 ];
+
+function writerField(name: string, kind: ValueKind, prop: keyof WriterConfig): KeyDef {
+  return {
+    name, scope: 'virtual', kind, extension: true,
+    set: (t: VirtualServiceConfig, v) => { ((t.writer ??= defaultWriter()) as any)[prop] = v; },
+    // Printed only where a writer_* key was set, so the seed's effective config stays as it was.
+    get: (t: VirtualServiceConfig) => t.writer?.[prop],
+  };
+}
+
+export function defaultWriter(): WriterConfig {
+  return { enabled: false, holddown: 30, fencing: false, failback: false };
+}
 
 export const SERVER_KEYS: readonly KeyDef[] = [
   field('address', 'server', 'host', 'address'),

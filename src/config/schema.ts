@@ -3,7 +3,9 @@
 import type { DirectordError } from '../errors';
 
 export type Protocol = 'tcp' | 'udp';
-export type SchedulerName = 'wlc' | 'lc' | 'rr' | 'wrr' | 'sh' | 'mh';
+/** Every scheduler directord implements, in native/include/abi.h's enum dd_scheduler order. */
+export const SCHEDULER_NAMES = ['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh', 'fo'] as const;
+export type SchedulerName = typeof SCHEDULER_NAMES[number];
 export type NetworkMode = 'direct' | 'nat' | 'tunnel';
 export type LoadMonitor = 'none' | 'uptime' | 'rup' | 'ruptime';
 export type CheckKind = 'tcp' | 'mysql' | 'icmp';
@@ -37,6 +39,19 @@ export interface MysqlCheckConfig {
   /** Max Seconds_Behind_Master; 0 = not judged. */
   maxLagSeconds: number;
   connectTimeoutMs?: number;
+}
+
+/** Writer mode (docs/writer.md): one real server at a time takes new connections. */
+export interface WriterConfig {
+  /** writer_mode; default false. */
+  enabled: boolean;
+  /** writer_holddown, seconds: how long a server must have been fit before it becomes the writer, and the least
+   * time between two voluntary switches. Default 30. */
+  holddown: number;
+  /** writer_fencing: SET GLOBAL read_only on the demoted and the new writer. Default false. */
+  fencing: boolean;
+  /** writer_failback: the preferred server takes the writer back once fit. Default false; needs fencing. */
+  failback: boolean;
 }
 
 export interface VirtualServiceConfig {
@@ -80,6 +95,8 @@ export interface VirtualServiceConfig {
   expireNodestConn: boolean;        // IPVS sysctl; default false
   /** IPVS: a server down by its health check but quiesced (weight 0) keeps its persistent clients; default false. */
   failedServerKeepsTemplates: boolean;
+  /** Set by any writer_* key; absent = writer mode off. */
+  writer?: WriterConfig;
   servers: RealServerConfig[];
   source: SourceRef;
 }

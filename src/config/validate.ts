@@ -184,9 +184,27 @@ function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
   } else {
     for (const k of CHECK_KEYS_MYSQL) if (c.has(v, k)) c.warn('W_CONFIG_NO_EFFECT', `${what}: ${k} has no effect unless check = mysql`, v, k);
   }
+  checkWriter(c, v, what);
   if (v.loadMonitor !== 'none') c.warn('W_CONFIG_NOT_IMPLEMENTED', `${what}: load_monitor = ${v.loadMonitor} is not implemented; weights are not adjusted from remote load`, v, 'load_monitor');
   if (c.has(v, 'client_monitor')) c.warn('W_CONFIG_IGNORED_KEY', `${what}: client_monitor is ignored; directord checks servers itself`, v, 'client_monitor');
   checkServers(c, v, what);
+}
+
+const WRITER_KEYS = ['writer_holddown', 'writer_fencing', 'writer_failback'];
+
+function checkWriter(c: Checker, v: VirtualServiceConfig, what: string): void {
+  const w = v.writer;
+  if (!w?.enabled) {
+    for (const k of WRITER_KEYS) if (c.has(v, k)) c.warn('W_CONFIG_NO_EFFECT', `${what}: ${k} has no effect without writer_mode = 1`, v, k);
+    return;
+  }
+  if (v.check !== 'mysql') c.error('E_CONFIG_WRITER_NEEDS_MYSQL', `${what}: writer_mode = 1 needs check = mysql (it decides from replication state and positions)`, v, 'writer_mode');
+  if (!(w.holddown >= 0)) c.error('E_CONFIG_OUT_OF_RANGE', `${what}: writer_holddown must be >= 0 seconds`, v, 'writer_holddown');
+  if (w.failback && !w.fencing) {
+    c.error('E_CONFIG_WRITER_FAILBACK_UNFENCED', `${what}: writer_failback = 1 needs writer_fencing = 1: the demoted writer is alive and its established connections keep writing unless read_only stops them`, v, 'writer_failback');
+  }
+  if (v.mysql?.checkReadOnly) c.warn('W_CONFIG_NO_EFFECT', `${what}: mysql_check_read_only has no effect in writer mode (writer mode reports a writable standby instead)`, v, 'mysql_check_read_only');
+  if (v.sorryServer !== undefined) c.warn('W_CONFIG_NO_EFFECT', `${what}: sorry_server is not used in writer mode (no second place for writes)`, v, 'sorry_server');
 }
 
 function checkServers(c: Checker, v: VirtualServiceConfig, what: string): void {

@@ -90,7 +90,19 @@ export interface StatusSnapshot {
   health: ServerHealthView[];
   ha: HaView;
   reload: ReloadView;
+  /** Writer mode, per writer-mode virtual: who takes new connections, since when, and why. */
+  writers?: WriterStatusView[];
   connections?: ConnEntry[];
+}
+
+export interface WriterStatusView {
+  virtual: string;
+  writer: string | null;
+  writerName: string | null;
+  sinceIso: string | null;
+  reason: string;
+  switches: number;
+  servers: { name: string; role: 'writer' | 'standby' | 'out'; why: string; lag: number | null; writable: boolean }[];
 }
 
 export interface WhereAnswer {

@@ -6,7 +6,7 @@ import { defaultOptions } from '../defaults';
 import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
 import { DATAPLANE_LIMITS, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 8;
+export const EXPECTED_ABI_VERSION = 9;
 /** DD_VLAN_MAX: the highest 802.1Q VLAN id (0 means untagged). */
 export const VLAN_MAX = 4094;
 

@@ -1,10 +1,11 @@
 // Checks and conversions for data-plane tables, done in TypeScript so the addon receives only checked primitives.
+import { SCHEDULER_NAMES } from '../config/schema';
 import { DirectordError } from '../errors';
 import type { ServiceSpec } from './types';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-const SCHEDULERS = new Set(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh']);
+const SCHEDULERS = new Set<string>(SCHEDULER_NAMES);
 
 /** The native table's sizes (native/include/abi.h; NativeTable checks the addon's layout against them at load).
  * maxDests counts every dest slot of the table, including removed dests still referenced by connections. */

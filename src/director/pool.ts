@@ -26,6 +26,8 @@ export interface PoolEntry {
   seq: number;
   /** Down by its last health verdict (kept in the table at weight 0 only by quiesce_server). */
   failed?: boolean;
+  /** Writer mode: not the writer, so weight 0 and its persistence templates invalid (as a failed server's). */
+  standby?: boolean;
 }
 
 export interface PoolService {
@@ -34,6 +36,8 @@ export interface PoolService {
   /** Removed from the config but kept (weight 0 everywhere) while its servers drain. */
   removed: boolean;
   entries: Map<string, PoolEntry>;
+  /** Writer mode: the one entry (destKey) that takes new connections; undefined = none yet. */
+  writer?: string;
 }
 
 export function serviceKey(v: Pick<VirtualServiceConfig, 'protocol' | 'address' | 'port' | 'fwmark'>): string {
@@ -122,6 +126,7 @@ export class Pool {
       for (const [dk, e] of svc.entries) {
         if (!seenDests.has(dk) && e.drainDeadline === undefined) this.startDrain(svc, dk, e, now, changes);
       }
+      markStandbys(svc);
     }
     for (const [key, svc] of this.services) {
       if (seen.has(key) || svc.removed) continue;
@@ -142,6 +147,15 @@ export class Pool {
     e.state = 'draining';
     e.reason = 'removed from the configuration: draining';
     changes.push(`server ${e.virtual}/${e.server} (${dk}) removed: draining`);
+  }
+
+  /** Writer mode: the one server of a virtual that takes new connections (null: none). True when it changed. */
+  setWriter(key: string, writer: string | null): boolean {
+    const svc = this.services.get(key);
+    if (!svc || (svc.writer ?? null) === writer) return false;
+    svc.writer = writer ?? undefined;
+    markStandbys(svc);
+    return true;
   }
 
   /** A health verdict; returns true when the data-plane table must be rewritten. */
@@ -206,7 +220,7 @@ export class Pool {
 
   effectiveWeight(e: PoolEntry): number {
     if (e.drainDeadline !== undefined) return 0;
-    if (e.override?.kind === 'drain') return 0;
+    if (e.standby || e.override?.kind === 'drain') return 0;
     if (e.override?.kind === 'weight' && (e.state === 'up' || e.state === 'unchecked')) return e.override.weight;
     return e.healthWeight;
   }
@@ -234,7 +248,7 @@ export class Pool {
    * failed_server_keeps_templates = 1 restores IPVS's behaviour.
    */
   private failedForTemplates(svc: PoolService, e: PoolEntry): boolean {
-    return e.failed === true && !svc.config.failedServerKeepsTemplates;
+    return e.standby === true || (e.failed === true && !svc.config.failedServerKeepsTemplates);
   }
 
   /** The data plane's policy table: present dests in kernel list order (newest first). */
@@ -246,8 +260,8 @@ export class Pool {
         .filter((e) => e.inTable)
         .sort((a, b) => b.seq - a.seq)
         .map((e) => ({ address: e.address, port: e.port, weight: this.effectiveWeight(e), ...(this.failedForTemplates(svc, e) ? { failed: true } : {}) }));
-      // lvsd's sorry_server: added (weight 1) while no real server can take new connections, removed when one can.
-      if (v.sorryServer && !dests.some((d) => d.weight > 0)) dests.push({ address: v.sorryServer, port: v.port, weight: 1 });
+      // lvsd's sorry_server (never in writer mode: there is no second place for writes): added (weight 1) while no real server can take new connections, removed when one can.
+      if (v.sorryServer && !v.writer?.enabled && !dests.some((d) => d.weight > 0)) dests.push({ address: v.sorryServer, port: v.port, weight: 1 });
       out.push({
         vip: v.address, port: v.port, protocol: v.protocol, fwmark: v.fwmark, scheduler: v.scheduler,
         persistent: v.persistent, pmask: v.persistent > 0 && v.pmask ? v.pmask : '255.255.255.255',
@@ -258,6 +272,13 @@ export class Pool {
   }
 }
 
+/** Writer mode: every entry but the writer is a standby; without writer mode none is. */
+function markStandbys(svc: PoolService): void {
+  const on = svc.config.writer?.enabled === true;
+  if (!on) svc.writer = undefined;
+  for (const [dk, e] of svc.entries) e.standby = on && dk !== svc.writer;
+}
+
 function serviceShape(v: VirtualServiceConfig): string {
-  return JSON.stringify([v.scheduler, v.persistent, v.pmask, v.expireQuiescentTemplate, v.expireNodestConn, v.failedServerKeepsTemplates, v.name]);
+  return JSON.stringify([v.scheduler, v.persistent, v.pmask, v.expireQuiescentTemplate, v.expireNodestConn, v.failedServerKeepsTemplates, v.name, v.writer ?? null]);
 }

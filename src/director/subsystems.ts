@@ -3,6 +3,7 @@
 import type { LvsConfig } from '../config/schema';
 import type { ServiceCounters, ServiceSpec } from '../dataplane/types';
 import type { HealthChange } from './pool';
+import type { MysqlObservation } from '../health/mysqlPositions';
 
 export interface ConfigSubsystem {
   /** Parse and validate; throws a DirectordError (or DirectordErrors) and never returns a half-valid config. */
@@ -24,6 +25,8 @@ export interface CheckObservation {
   durationSeconds: number;
   ok: boolean;
   reason?: string;
+  /** Writer mode's input from the MySQL check (absent when the probe failed or the mode is off). */
+  mysql?: MysqlObservation;
 }
 
 export interface HealthSubsystem {
@@ -33,6 +36,8 @@ export interface HealthSubsystem {
   onChange(fn: (c: HealthChange) => void): void;
   /** Optional: every finished check, for the duration histogram and failure counters. */
   onCheck?(fn: (o: CheckObservation) => void): void;
+  /** Writer mode's fencing: SET GLOBAL read_only on one server with the MySQL check's credentials. */
+  setReadOnly?(virtual: string, address: string, port: number, readOnly: boolean): Promise<void>;
 }
 
 export interface HaStatusView {

@@ -5,7 +5,7 @@ import { subsystemLogger } from '../log';
 import type { LvsConfig } from '../config/schema';
 import { deviceVlan } from '../config/values';
 import { createDataPlane, type DataPlane } from '../dataplane';
-import { HealthMonitor, type CheckEvent, type HealthChange } from '../health';
+import { HealthMonitor, checkerSpec, setReadOnly, type CheckEvent, type HealthChange } from '../health';
 import { HaNode } from '../ha';
 import { whereNow } from '../scheduler';
 import type { HaFactory, HealthSubsystem, WhereFunction } from './subsystems';
@@ -23,13 +23,23 @@ export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string |
 
 export function buildHealth(root: Logger): HealthSubsystem {
   const monitor = new HealthMonitor({ logger: subsystemLogger(root, 'health') });
+  let current: LvsConfig | undefined;
   return {
-    configure: (cfg) => monitor.configure(cfg),
+    configure: (cfg) => {
+      monitor.configure(cfg);
+      current = cfg;
+    },
+    setReadOnly: async (virtual, address, port, readOnly) => {
+      const v = current?.virtuals.find((x) => x.active && x.name === virtual);
+      const s = v?.servers.find((x) => x.active && x.address === address && x.port === port);
+      if (!v || !s) throw new Error(`no active server ${address}:${port} in virtual ${virtual}`);
+      await setReadOnly(checkerSpec(v, s).probe, readOnly);
+    },
     start: () => monitor.start(),
     stop: () => monitor.stop(),
     onChange: (fn) => monitor.on('change', (c: HealthChange) => fn(c)),
     onCheck: (fn) =>
-      monitor.on('check', (e: CheckEvent) => fn({ virtual: e.virtual, server: e.server, durationSeconds: e.durationMs / 1000, ok: e.ok, reason: e.reason })),
+      monitor.on('check', (e: CheckEvent) => fn({ virtual: e.virtual, server: e.server, durationSeconds: e.durationMs / 1000, ok: e.ok, reason: e.reason, ...(e.observation ? { mysql: e.observation } : {}) })),
   };
 }
 

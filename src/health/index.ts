@@ -5,4 +5,6 @@ export type { ProbeResult, Probe } from './probe';
 export type { ProbeFactory } from './probes';
 export { defaultProbeFactory } from './probes';
 export { checkerSpec, checkerSpecs } from './spec';
+export { setReadOnly } from './mysql';
+export type { MysqlObservation } from './mysqlPositions';
 export type { CheckerSpec, ProbeSpec, ProbeKind } from './spec';

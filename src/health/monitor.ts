@@ -49,6 +49,8 @@ export interface CheckEvent {
   ok: boolean;
   reason: string;
   durationMs: number;
+  /** The MySQL check in writer mode: what writer mode decides on. */
+  observation?: ProbeResult['observation'];
 }
 
 export type AdminMode = 'up' | 'down' | 'drain' | null;
@@ -258,7 +260,7 @@ export class HealthMonitor extends EventEmitter {
     c.lastAt = this.clock.now();
     c.checksTotal++;
     if (!result.ok) c.failuresByReason[result.reason] = (c.failuresByReason[result.reason] ?? 0) + 1;
-    this.emit('check', { virtual: c.spec.virtual, server: c.spec.server, kind: c.spec.probe.kind, ok: result.ok, reason: result.reason, durationMs: result.durationMs } satisfies CheckEvent);
+    this.emit('check', { virtual: c.spec.virtual, server: c.spec.server, kind: c.spec.probe.kind, ok: result.ok, reason: result.reason, durationMs: result.durationMs, ...(result.observation ? { observation: result.observation } : {}) } satisfies CheckEvent);
     let ok = result.ok;
     let reason = result.ok ? 'ok' : result.reason;
     if (!ok && result.replicationOnly && !(await this.hasHealthyPeer(c))) {

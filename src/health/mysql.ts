@@ -7,7 +7,8 @@ import mysql from 'mysql2';
 import type { Connection, RowDataPacket } from 'mysql2';
 import type { Probe, ProbeResult } from './probe';
 import type { ProbeSpec, MysqlProbeOptions } from './spec';
-import { judgeMysql, mysqlErrorReason, parseCredentials, replicaFactsFromRow, type MysqlFacts } from './mysqlJudge';
+import { judgeMysql, mysqlErrorReason, observationOf, parseCredentials, replicaFactsFromRow, type MysqlFacts } from './mysqlJudge';
+import type { MysqlObservation } from './mysqlPositions';
 
 type MysqlError = Error & { code?: string; errno?: number; fatal?: boolean };
 
@@ -135,7 +136,8 @@ export class MysqlProbe implements Probe {
     const opts = this.spec.mysql!;
     const [alive] = await query(conn, 'SELECT 1 AS alive, @@global.read_only AS ro', timeoutMs);
     const facts: MysqlFacts = { readOnly: Number(alive?.ro) === 1, replica: null };
-    if (opts.checkReplication || opts.maxLagSeconds > 0) {
+    if (opts.writerMode) await this.positions(conn, timeoutMs, facts);
+    if (opts.checkReplication || opts.maxLagSeconds > 0 || opts.writerMode) {
       let rows: RowDataPacket[];
       try {
         rows = await query(conn, this.replicaStatusSql, timeoutMs);
@@ -150,6 +152,34 @@ export class MysqlProbe implements Probe {
     return facts;
   }
 
+  private gtidSql: string | null = 'SELECT @@global.gtid_current_pos AS gtid';
+  private masterStatusSql: string | null = 'SHOW MASTER STATUS';
+
+  /** Writer mode: where this server is (GTID on MariaDB, its own binlog coordinates). A statement the server does
+   * not know (MySQL has no gtid_current_pos; 8.4 renamed SHOW MASTER STATUS) is dropped or respelt once. */
+  private async positions(conn: Connection, timeoutMs: number, facts: MysqlFacts): Promise<void> {
+    if (this.gtidSql) {
+      try {
+        const [row] = await query(conn, this.gtidSql, timeoutMs);
+        facts.gtid = String(row?.gtid ?? '');
+      } catch (e) {
+        if ((e as MysqlError).errno !== 1193) throw e; // ER_UNKNOWN_SYSTEM_VARIABLE
+        this.gtidSql = null;
+      }
+    }
+    if (this.masterStatusSql) {
+      try {
+        const [row] = await query(conn, this.masterStatusSql, timeoutMs);
+        if (row?.File) facts.binlog = { file: String(row.File), pos: Number(row.Position) };
+      } catch (e) {
+        const errno = (e as MysqlError).errno;
+        if (errno === 1064 && this.masterStatusSql === 'SHOW MASTER STATUS') this.masterStatusSql = 'SHOW BINARY LOG STATUS';
+        else if (errno === 1227 || errno === 1064) this.masterStatusSql = null; // no privilege, or no such statement
+        else throw e;
+      }
+    }
+  }
+
   private inflight: Promise<ProbeResult> | undefined;
 
   /** Concurrent callers (the runner's peer re-check) share one probe: one connection, one query at a time. */
@@ -161,7 +191,8 @@ export class MysqlProbe implements Probe {
   private async probe(): Promise<ProbeResult> {
     const started = performance.now();
     const timeoutMs = this.spec.timeoutMs;
-    const result = (ok: boolean, reason: string, detail?: string, replicationOnly?: boolean): ProbeResult => ({ ok, reason, detail, replicationOnly, durationMs: performance.now() - started });
+    const result = (ok: boolean, reason: string, detail?: string, replicationOnly?: boolean, observation?: MysqlObservation): ProbeResult =>
+      ({ ok, reason, detail, replicationOnly, durationMs: performance.now() - started, ...(observation ? { observation } : {}) });
     let conn = this.conn;
     if (!conn) {
       try {
@@ -176,7 +207,7 @@ export class MysqlProbe implements Probe {
       // Like nanny's connect and read phases, each gets the full timeout: a slow login must not starve the queries.
       const facts = await this.facts(conn, timeoutMs);
       const v = judgeMysql(this.spec.mysql!, facts);
-      return result(v.ok, v.reason, v.detail, v.replicationOnly);
+      return result(v.ok, v.reason, v.detail, v.replicationOnly, this.spec.mysql!.writerMode ? observationOf(facts) : undefined);
     } catch (e) {
       const err = e as MysqlError;
       this.drop(conn);
@@ -215,4 +246,20 @@ export class MysqlProbe implements Probe {
 
 export function mysqlProbe(spec: ProbeSpec): Probe {
   return new MysqlProbe(spec);
+}
+
+/** Writer mode's fencing: SET GLOBAL read_only on one server over a short connection of its own (needs SUPER or
+ * READ_ONLY ADMIN). Rejects with the server's error; bounded by the check's timeout. */
+export async function setReadOnly(spec: ProbeSpec, readOnly: boolean): Promise<void> {
+  const opts = spec.mysql!;
+  const cred = credentials(opts);
+  const conn = mysql.createConnection({
+    host: spec.address, port: spec.port, user: cred.user, password: cred.password, connectTimeout: opts.connectTimeoutMs ?? spec.timeoutMs,
+  });
+  conn.on('error', () => conn.destroy());
+  try {
+    await query(conn, `SET GLOBAL read_only = ${readOnly ? 1 : 0}`, spec.timeoutMs);
+  } finally {
+    conn.end(() => conn.destroy());
+  }
 }

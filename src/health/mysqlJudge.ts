@@ -1,5 +1,6 @@
 // Pure verdicts of the MySQL check: what the queries returned → up/down with a stable reason.
 // Replication-only verdicts are marked so the runner can keep the last healthy server of a virtual in.
+import type { BinlogCoord, MysqlObservation } from './mysqlPositions';
 import type { MysqlProbeOptions } from './spec';
 
 export interface ReplicaFacts {
@@ -9,12 +10,22 @@ export interface ReplicaFacts {
   /** Seconds_Behind_Master / Seconds_Behind_Source; null when a thread is stopped or the IO thread reconnects. */
   lag: number | null;
   lastError?: string;
+  /** Relay_Master_Log_File / Exec_Master_Log_Pos: applied up to here in its master's binary log. */
+  exec?: BinlogCoord;
 }
 
 export interface MysqlFacts {
   readOnly: boolean;
   /** null: the server is not a replica (SHOW SLAVE STATUS returned no row). */
   replica: ReplicaFacts | null;
+  /** Writer mode only: @@gtid_current_pos (MariaDB) and SHOW MASTER STATUS. */
+  gtid?: string;
+  binlog?: BinlogCoord;
+}
+
+/** The facts writer mode decides on. */
+export function observationOf(f: MysqlFacts): MysqlObservation {
+  return { readOnly: f.readOnly, replica: f.replica, ...(f.gtid !== undefined ? { gtid: f.gtid } : {}), ...(f.binlog ? { binlog: f.binlog } : {}) };
 }
 
 export interface MysqlVerdict {
@@ -35,15 +46,20 @@ export function replicaFactsFromRow(row: Record<string, unknown> | undefined): R
   const lagNum = lagRaw === null || lagRaw === undefined || lagRaw === '' ? null : Number(lagRaw);
   const ioErr = String(pick('Last_IO_Error') ?? '');
   const sqlErr = String(pick('Last_SQL_Error') ?? '');
+  const execFile = pick('Relay_Master_Log_File', 'Relay_Source_Log_File') as string | undefined;
+  const execPos = pick('Exec_Master_Log_Pos', 'Exec_Source_Log_Pos');
   return {
     io: String(pick('Slave_IO_Running', 'Replica_IO_Running') ?? 'No'),
     sql: String(pick('Slave_SQL_Running', 'Replica_SQL_Running') ?? 'No'),
     lag: lagNum === null || Number.isNaN(lagNum) ? null : lagNum,
     lastError: sqlErr || ioErr || undefined,
+    ...(execFile && execPos !== undefined && !Number.isNaN(Number(execPos)) ? { exec: { file: execFile, pos: Number(execPos) } } : {}),
   };
 }
 
 export function judgeMysql(opts: MysqlProbeOptions, facts: MysqlFacts): MysqlVerdict {
+  // Writer mode judges read_only and replication itself (src/director/writer.ts): here only liveness counts.
+  if (opts.writerMode) return { ok: true, reason: 'ok' };
   if (opts.checkReadOnly && facts.readOnly) return { ok: false, reason: 'read_only', detail: '@@global.read_only = 1' };
   const r = facts.replica;
   if (opts.checkReplication && r) {

@@ -1,5 +1,6 @@
 // The contract between the runner and a check kind: one probe object per server, run once per interval.
 // A probe never throws: every failure is a result with a stable reason.
+import type { MysqlObservation } from './mysqlPositions';
 
 export interface ProbeResult {
   ok: boolean;
@@ -13,6 +14,8 @@ export interface ProbeResult {
    * when no other server of the virtual is healthy: never take the last one out because of replication alone.
    */
   replicationOnly?: boolean;
+  /** The MySQL check in writer mode: read_only and replication positions, for the writer decision. */
+  observation?: MysqlObservation;
 }
 
 export interface Probe {

@@ -7,7 +7,10 @@ import type { CheckerPolicy } from './state';
 export type ProbeKind = 'tcp' | 'udp' | 'program' | 'mysql' | 'icmp';
 
 /** The MySQL probe takes the virtual's (or server's) mysql settings as the config parsed them. */
-export type MysqlProbeOptions = MysqlCheckConfig;
+export type MysqlProbeOptions = MysqlCheckConfig & {
+  /** Writer mode: judge liveness only, and report read_only and replication positions for the writer decision. */
+  writerMode?: boolean;
+};
 
 export interface ProbeSpec {
   kind: ProbeKind;
@@ -57,6 +60,7 @@ function mysqlOptions(v: VirtualServiceConfig, s: RealServerConfig): MysqlProbeO
     checkReplication: base?.checkReplication ?? true,
     maxLagSeconds: base?.maxLagSeconds ?? 0,
     connectTimeoutMs: base?.connectTimeoutMs,
+    ...(v.writer?.enabled ? { writerMode: true } : {}),
   };
 }
 

@@ -149,6 +149,26 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
     },
   });
 
+  // Writer mode.
+  const writerGauge = (name: string, help: string, value: (w: NonNullable<StatusSnapshot['writers']>[number], s: NonNullable<StatusSnapshot['writers']>[number]['servers'][number]) => number): void => {
+    new Gauge({
+      name, help, labelNames: ['virtual', 'server'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of snapshot().writers ?? []) for (const s of w.servers) this.set({ virtual: w.virtual, server: s.name }, value(w, s));
+      },
+    });
+  };
+  writerGauge('directord_writer', 'Writer mode: 1 for the real server that takes new connections, 0 for the others.', (w, s) => (s.name === w.writerName && s.role === 'writer' ? 1 : 0));
+  writerGauge('directord_writer_writable_standby', 'Writer mode: 1 when a server that is not the writer has read_only = 0.', (_w, s) => (s.writable ? 1 : 0));
+  new Counter({
+    name: 'directord_writer_switches_total', help: 'Writer mode: changes of writer (the first choice is not counted).', labelNames: ['virtual'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of snapshot().writers ?? []) this.inc({ virtual: w.virtual }, w.switches);
+    },
+  });
+
   // Reloads.
   new Counter({
     name: 'directord_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers: [registry],

@@ -1,4 +1,4 @@
-// The IPVS schedulers (ip_vs_{wlc,lc,rr,wrr,sh,mh}.c) over a dest list in kernel order (index 0 = list head,
+// The IPVS schedulers (ip_vs_{wlc,lc,rr,wrr,sh,mh,fo}.c) over a dest list in kernel order (index 0 = list head,
 // the most recently added). Each keeps only the state its kernel module keeps (rr/wrr cursor, sh/mh tables).
 import type { SchedulerName } from '../config/schema';
 import { hash32, hsiphashU32, MH_HASH1, MH_HASH2 } from './hash';
@@ -61,8 +61,19 @@ export function lcPick(list: readonly SchedDest[]): SchedDest | null {
   return least;
 }
 
+/** Weighted failover (ip_vs_fo.c): the highest weight among non-overloaded dests; strict > so ties stay on the
+ * earlier list entry, and weight 0 never wins. */
+export function foPick(list: readonly SchedDest[]): SchedDest | null {
+  let best: SchedDest | null = null;
+  let hw = 0;
+  for (const d of list) {
+    if (!isOverloaded(d) && d.weight > hw) { best = d; hw = d.weight; }
+  }
+  return best;
+}
+
 class Stateless implements Scheduler {
-  constructor(readonly name: 'wlc' | 'lc', private readonly pick: (l: readonly SchedDest[]) => SchedDest | null) {}
+  constructor(readonly name: 'wlc' | 'lc' | 'fo', private readonly pick: (l: readonly SchedDest[]) => SchedDest | null) {}
   destsChanged(): void {}
   schedule(list: readonly SchedDest[]): SchedDest | null { return this.pick(list); }
 }
@@ -300,5 +311,6 @@ export function createScheduler(name: SchedulerName, list: readonly SchedDest[],
     case 'wrr': return new WeightedRoundRobin(list);
     case 'sh': return new SourceHash(list, flags);
     case 'mh': return new MaglevHash(list, flags);
+    case 'fo': return new Stateless('fo', foPick);
   }
 }

@@ -9,7 +9,7 @@ export {
 } from './tcp-states';
 export { type SchedDest, newSchedDest, overhead } from './dest';
 export {
-  createScheduler, wlcPick, lcPick, RoundRobin, WeightedRoundRobin, SourceHash, MaglevHash, gcd, wrrDestChanged, wrrCallSequence,
+  createScheduler, wlcPick, lcPick, foPick, RoundRobin, WeightedRoundRobin, SourceHash, MaglevHash, gcd, wrrDestChanged, wrrCallSequence,
   SH_TAB_SIZE, MH_TAB_SIZE, MH_TAB_BITS, type Scheduler, type SchedulerFlags,
 } from './algorithms';
 export type { ModelServiceSpec, ModelDestSpec } from './services';

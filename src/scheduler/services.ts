@@ -1,6 +1,6 @@
 // The model's policy table: services, their dest lists in IPVS order, the dest registry (live + trash) and the
 // diff that DataPlane.setServices semantics require (dests matched by address:port keep counters and connections).
-import type { Protocol, SchedulerName } from '../config/schema';
+import { type Protocol, SCHEDULER_NAMES, type SchedulerName } from '../config/schema';
 import type { DestSpec, ServiceSpec } from '../dataplane/types';
 import { DirectordError } from '../errors';
 import { ipToU32 } from './addr';
@@ -94,7 +94,7 @@ export class ServiceTable {
     const vaddr = ipToU32(spec.vip);
     const pmask = ipToU32(spec.pmask || '255.255.255.255');
     checkPort(spec.port, 'virtual');
-    if (!['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'].includes(spec.scheduler)) {
+    if (!(SCHEDULER_NAMES as readonly string[]).includes(spec.scheduler)) {
       throw badSpec(`unknown scheduler '${spec.scheduler}'`, { scheduler: spec.scheduler });
     }
     const seen = new Set<string>();

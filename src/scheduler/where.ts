@@ -64,6 +64,10 @@ function schedulerReason(svc: ModelServiceSpec, d: ModelDestSpec, clientIp: stri
       const port = svc.schedFlags?.port ? clientPort : 0;
       return `sh: hash_32(${clientIp}${port ? ` + port ${port}` : ''}, 8) = bucket ${SourceHash.bucketOf(client, port)} of 256, which belongs to ${label(d)}`;
     }
+    case 'fo': {
+      const hw = Math.max(...svc.dests.map((x) => x.weight));
+      return `fo: every new connection goes to the highest weight (${hw}), ties to the first in list order: ${label(d)}, ${position(svc, d)}`;
+    }
     case 'mh': {
       const port = svc.schedFlags?.port ? clientPort : 0;
       return `mh: hsiphash(${clientIp}${port ? ` + port ${port}` : ''}) mod ${MH_TAB_SIZE} = slot ${MaglevHash.hashKey(client, port) % MH_TAB_SIZE}, which belongs to ${label(d)}`;

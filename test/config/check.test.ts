@@ -166,3 +166,37 @@ t.test('-q: nothing on success; --strict: warnings fail the check', async (t) =>
   t.equal(b.exitCode, 1);
   t.match(b.stderr, /E_CONFIG_UNKNOWN_KEY/, 'errors are printed even with -q');
 });
+
+t.test('scheduler = fo (weighted failover) is accepted and printed back', async (t) => {
+  const cfg = validateConfig(parseConfig(mk({ virtual: ['scheduler = fo'] }), 'lvs.cf', parseOpts), parseOpts);
+  t.equal(cfg.virtuals[0].scheduler, 'fo');
+});
+
+t.test('writer mode: keys, validation, and what --check-config says about it', async (t) => {
+  const mysql = ['check = mysql', 'mysql_user = monitor'];
+  const cfg = validateConfig(parseConfig(mk({ virtual: [...mysql, 'writer_mode = 1', 'writer_holddown = 12.5'] }), 'lvs.cf', parseOpts), parseOpts);
+  t.same(cfg.virtuals[0].writer, { enabled: true, holddown: 12.5, fencing: false, failback: false });
+  const bad = (extra: string[]): string[] => {
+    try {
+      validateConfig(parseConfig(mk({ virtual: extra }), 'lvs.cf', parseOpts), parseOpts);
+      return [];
+    } catch (e) {
+      return ((e as { errors?: { code: string }[] }).errors ?? [e as { code: string }]).map((x) => x.code);
+    }
+  };
+  t.same(bad(['writer_mode = 1']), ['E_CONFIG_WRITER_NEEDS_MYSQL']);
+  t.same(bad([...mysql, 'writer_mode = 1', 'writer_failback = 1']), ['E_CONFIG_WRITER_FAILBACK_UNFENCED']);
+  t.same(bad([...mysql, 'writer_mode = 1', 'writer_holddown = -1']), ['E_CONFIG_OUT_OF_RANGE']);
+  t.same(bad([...mysql, 'writer_mode = 1', 'writer_failback = 1', 'writer_fencing = 1']), []);
+  const file = join(t.testdir(), 'lvs.cf');
+  writeFileSync(file, mk({ virtual: [...mysql, 'writer_mode = 1'] }));
+  const r = runCheckConfig({ file, parse: parseOpts });
+  t.equal(r.exitCode, 0);
+  t.match(r.stderr, /writer mode: exactly one of .* takes new connections/);
+  t.match(r.stderr, /no failback: the writer stays where it is until it fails; no fencing/);
+  t.match(r.stdout, /^ {2}writer_mode = 1$/m, 'printed in the effective configuration');
+  const off = runCheckConfig({ file: seedFile, parse: parseOpts });
+  t.notMatch(off.stdout + off.stderr, /writer_|writer mode/, 'nothing about writer mode for the seed');
+  writeFileSync(file, mk({ virtual: ['writer_holddown = 5'] }));
+  t.match(runCheckConfig({ file, parse: parseOpts }).stderr, /W_CONFIG_NO_EFFECT .*writer_holddown has no effect without writer_mode = 1/);
+});

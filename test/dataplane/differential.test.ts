@@ -73,7 +73,7 @@ function randomServices(r: Rng): ServiceSpec[] {
     const nd = 1 + r.int(5);
     out.push({
       vip: VIP, port, protocol, fwmark: 0,
-      scheduler: r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] as const),
+      scheduler: r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh', 'fo'] as const),
       persistent: port === 0 || r.chance(0.4) ? r.pick([30, 60, 300]) : 0,
       pmask: r.pick(['255.255.255.255', '255.255.255.0', '255.255.240.0', '255.255.0.0']),
       expireQuiescentTemplate: r.chance(0.3),
@@ -96,7 +96,7 @@ function mutate(r: Rng, services: ServiceSpec[]): ServiceSpec[] {
     case 1: if (s.dests.length > 1) s.dests.splice(r.int(s.dests.length), 1); break; // remove (to the trash)
     case 2: s.dests.unshift({ address: `10.61.0.${11 + r.int(7)}`, port: s.port, weight: 1 + r.int(3), mac: '02:61:00:00:00:99' }); break; // add at the head
     case 3: if (s.dests.length) { const d = r.pick(s.dests); if (d.mac) delete d.mac; else d.mac = '02:61:00:00:00:98'; } break;
-    case 4: s.scheduler = r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] as const); break;
+    case 4: s.scheduler = r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh', 'fo'] as const); break;
     case 5: return r.chance(0.5) ? randomServices(r) : out.slice(1).concat(out.slice(0, 1)); // new table or reordered services
     case 6: if (s.dests.length) { // down by its health check (quiesced, failed) or back after reentry
       const d = r.pick(s.dests);

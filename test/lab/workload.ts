@@ -19,12 +19,17 @@ export interface WorkloadTarget {
   queryTimeoutMs?: number;
   /** Table (created by the parent) that receives (seq, server_id). */
   table?: string;
+  /** Counter mode: each transaction is `UPDATE test.counters SET n = n + 1 WHERE id = seq % counterRows` instead of
+   * an INSERT, so concurrent clients write the same rows (COUNTERS_TABLE_SQL, rows 0..counterRows-1 made by the parent). */
+  counterRows?: number;
 }
 
 /** One line of the child's report. */
 export type WorkloadEvent =
   | { kind: 'ok'; seq: number; at: number; serverId: number; ms: number }
   | { kind: 'err'; seq: number; at: number; code: string; committed: 'no' | 'unknown'; ms: number };
+
+export const COUNTERS_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS test.counters (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0)';
 
 export const WORKLOAD_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS test.workload (seq INT PRIMARY KEY, server_id INT, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))';
 
@@ -120,7 +125,8 @@ async function runChild(target: WorkloadTarget): Promise<void> {
         const [rows] = await conn.query({ sql: 'SELECT @@server_id AS id', timeout: target.queryTimeoutMs ?? 5000 });
         const serverId = Number((rows as Array<{ id: number }>)[0].id);
         sent = true;
-        await conn.query({ sql: `INSERT INTO ${table} (seq, server_id) VALUES (?, ?)`, timeout: target.queryTimeoutMs ?? 5000 }, [seq, serverId]);
+        if (target.counterRows) await conn.query({ sql: 'UPDATE test.counters SET n = n + 1 WHERE id = ?', timeout: target.queryTimeoutMs ?? 5000 }, [seq % target.counterRows]);
+        else await conn.query({ sql: `INSERT INTO ${table} (seq, server_id) VALUES (?, ?)`, timeout: target.queryTimeoutMs ?? 5000 }, [seq, serverId]);
         process.stdout.write(JSON.stringify({ kind: 'ok', seq, at: Date.now(), serverId, ms: Date.now() - started }) + '\n');
       } finally {
         conn.destroy();

@@ -1,8 +1,8 @@
-// The six schedulers on hand-derived tables (from ip_vs_{wlc,lc,rr,wrr,sh,mh}.c): ties, weight 0, overload,
+// The seven schedulers on hand-derived tables (from ip_vs_{wlc,lc,rr,wrr,sh,mh,fo}.c): ties, weight 0, overload,
 // cursor moves on deletion, wrr reset on change, sh bucket layout, mh population and disruption.
 import t from 'tap';
 import {
-  MH_TAB_SIZE, MaglevHash, RoundRobin, SourceHash, WeightedRoundRobin, createScheduler, gcd, ipToU32, lcPick, newSchedDest, wlcPick,
+  MH_TAB_SIZE, MaglevHash, RoundRobin, SourceHash, WeightedRoundRobin, createScheduler, foPick, gcd, ipToU32, lcPick, newSchedDest, wlcPick,
   type SchedDest, wrrCallSequence, wrrDestChanged,
 } from '../../src/scheduler';
 import { dests, nameOf } from './helpers';
@@ -40,6 +40,27 @@ t.test('lc: weights ignored except 0, strict < keeps the first minimum', async (
     { why: 'nobody', rows: [{ name: 'a', weight: 0 }], want: null },
   ];
   for (const row of table) t.equal(nameOf(lcPick(dests(row.rows))), row.want, row.why);
+});
+
+t.test('fo: the highest weight among non-overloaded dests, ties to the earlier entry, weight 0 never', async (t) => {
+  // Expected values worked out by hand from ip_vs_fo_schedule's loop (`weight > hw`, hw starting at 0).
+  const table: { why: string; rows: Parameters<typeof dests>[0]; want: string | null }[] = [
+    { why: 'equal weights: the list head', rows: [{ name: 'a', weight: 1 }, { name: 'b', weight: 1 }], want: 'a' },
+    { why: 'a heavier later entry wins', rows: [{ name: 'a', weight: 1 }, { name: 'b', weight: 2 }], want: 'b' },
+    { why: 'a heavier head wins', rows: [{ name: 'a', weight: 5 }, { name: 'b', weight: 2 }], want: 'a' },
+    { why: 'tie between b and c after a lighter head: b', rows: [{ name: 'a', weight: 1 }, { name: 'b', weight: 3 }, { name: 'c', weight: 3 }], want: 'b' },
+    { why: 'connections do not matter', rows: [{ name: 'a', weight: 2, active: 900 }, { name: 'b', weight: 1 }], want: 'a' },
+    { why: 'the heaviest is overloaded: the next heaviest', rows: [{ name: 'a', weight: 9, overloaded: true }, { name: 'b', weight: 1 }, { name: 'c', weight: 4 }], want: 'c' },
+    { why: 'a quiesced (weight 0) heaviest is skipped', rows: [{ name: 'a', weight: 0 }, { name: 'b', weight: 1 }], want: 'b' },
+    { why: 'all weight 0: nobody', rows: [{ name: 'a', weight: 0 }, { name: 'b', weight: 0 }], want: null },
+    { why: 'only overloaded: nobody', rows: [{ name: 'a', weight: 3, overloaded: true }], want: null },
+    { why: 'empty list', rows: [], want: null },
+    { why: 'large weights', rows: [{ name: 'a', weight: 65534 }, { name: 'b', weight: 65535 }, { name: 'c', weight: 65535 }], want: 'b' },
+  ];
+  for (const row of table) t.equal(nameOf(foPick(dests(row.rows))), row.want, row.why);
+  const list = dests([{ name: 'a', weight: 1 }, { name: 'b', weight: 2 }]);
+  const fo = createScheduler('fo', list);
+  t.same(Array.from({ length: 4 }, () => nameOf(fo.schedule(list, 0, 0))), ['b', 'b', 'b', 'b'], 'stateless: always the same one');
 });
 
 function run(s: { schedule(l: readonly SchedDest[], a: number, p: number): SchedDest | null }, list: SchedDest[], n: number): (string | null)[] {
@@ -234,7 +255,7 @@ t.test('mh: lookup tables and lookups equal ip_vs_mh.c as rendered independently
 
 t.test('createScheduler gives each name its algorithm', async (t) => {
   const list = dests([{ name: 'a', weight: 1 }, { name: 'b', weight: 2 }]);
-  for (const n of ['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] as const) {
+  for (const n of ['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh', 'fo'] as const) {
     const s = createScheduler(n, list);
     t.equal(s.name, n);
     t.ok(s.schedule(list, 1, 0), `${n} picks someone`);

@@ -18,7 +18,7 @@ const FLAGS = [{ syn: true }, { syn: true }, { ack: true }, { ack: true }, { fin
 function randomSpec(r: Rng): ModelServiceSpec {
   const dests = POOL.filter(() => r.next() < 0.7).map((address) => ({ address, port: 3306, weight: r.pick([0, 1, 1, 2, 5]) }));
   return service({
-    scheduler: r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh'] as const), persistent: r.pick([0, 0, 30, 300]), pmask: r.pick(['255.255.240.0', '255.255.255.255']),
+    scheduler: r.pick(['wlc', 'lc', 'rr', 'wrr', 'sh', 'mh', 'fo'] as const), persistent: r.pick([0, 0, 30, 300]), pmask: r.pick(['255.255.240.0', '255.255.255.255']),
     expireQuiescentTemplate: r.next() < 0.5, expireNodestConn: r.next() < 0.5, dests,
   });
 }

@@ -64,6 +64,7 @@ t.test('per-scheduler explanations', async (t) => {
   t.match(mh.reason, new RegExp(`^mh: hsiphash\\(10\\.61\\.9\\.9\\) mod 4093 = slot ${slot}, which belongs to w[13]`));
   const mhp = where([service({ vip: '10.61.0.1', port: 80, scheduler: 'mh', schedFlags: { port: true }, dests })], '10.61.9.9', 99);
   t.match(mhp.reason, /\+ port 99/);
+  t.match(one({ scheduler: 'fo', dests: [...dests].reverse() }).reason, /^fo: every new connection goes to the highest weight \(3\), ties to the first in list order: w3 \(10\.61\.1\.3:80\), IPVS list position 2 of 2$/);
   const none = one({ dests: [{ ...dests[0], weight: 0 }] });
   t.same([none.dest, none.decision.verdict], [null, 'no_dest']);
   t.match(none.reason, /every real server has weight 0/);
