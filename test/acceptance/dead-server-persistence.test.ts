@@ -2,9 +2,8 @@
 // (persistent = 60, pmask /20, quiesce_server = 1, timeout = 5): IPVS keeps it on the dead, quiesced server.
 import t from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
-import { SeedLab, SEED, SEED_USERS } from '../lab/seed';
-import { waitCaughtUp } from '../lab/mariadb';
-import { Workload, WORKLOAD_TABLE_SQL, type WorkloadEvent } from '../lab/workload';
+import { SeedLab, SEED } from '../lab/seed';
+import type { Workload, WorkloadEvent } from '../lab/workload';
 import { ensureLabBuilt } from '../lab/build-lab';
 import type { ConnEntry } from '../../src/dataplane/types';
 import type { DirectorProcess } from '../lab/director-process';
@@ -40,12 +39,9 @@ t.test("a dead server's persistent client moves to the other server (seed lvs.cf
   const lb2 = await seed.startDirector('lb2');
   await waitFor('both servers up on lb1', async () => (await lb1.status()).health.filter((h) => h.inTable && h.state === 'up').length === 2, 30000, 200);
 
-  await seed.sql1.query(WORKLOAD_TABLE_SQL);
-  await waitCaughtUp(seed.sql2, seed.sql1);
   // One new TCP connection every 200 ms, each asking `select @@server_id` (then writing a numbered row).
-  const w = new Workload(seed.lab, 'client', { host: SEED.vip, ...SEED_USERS.nova, intervalMs: 200, connectTimeoutMs: 2000, queryTimeoutMs: 2000 });
+  const w = await seed.startWorkload({ intervalMs: 200, timeoutMs: 2000 });
   workload = w;
-  w.start();
   await waitFor('five commits through the VIP', () => w.committed.length >= 5, 30000, 100);
   const ids = new Set(w.events.filter((e) => e.kind === 'ok').map((e) => (e as Extract<WorkloadEvent, { kind: 'ok' }>).serverId));
   t.equal(ids.size, 1, `persistence pins the client to one server (server_id ${[...ids].join(', ')})`);

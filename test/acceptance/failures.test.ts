@@ -5,9 +5,9 @@
 import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { labAvailable, waitFor } from '../lab/lab';
-import { SeedLab, SEED, SEED_USERS, seedVariant, FAST_TIMINGS, type Director } from '../lab/seed';
+import { SeedLab, SEED, seedVariant, FAST_TIMINGS, type Director } from '../lab/seed';
 import { waitCaughtUp, type MariaDbServer } from '../lab/mariadb';
-import { Workload, WORKLOAD_TABLE_SQL } from '../lab/workload';
+import type { Workload } from '../lab/workload';
 import { ensureLabBuilt, paths } from '../lab/build-lab';
 
 const TIMEOUT = FAST_TIMINGS.virtual.timeout;
@@ -38,11 +38,8 @@ t.test('failures under a database workload', { skip: !labAvailable() && 'needs r
   await seed.startDirector('lb2', config);
   await waitFor('both servers in the table', async () => (await seed.director('lb1').status()).health.filter((h) => h.inTable).length === 2, 15000, 100);
 
-  await seed.sql1.query(WORKLOAD_TABLE_SQL);
-  await waitCaughtUp(seed.sql2, seed.sql1);
-  const w = new Workload(seed.lab, 'client', { host: SEED.vip, ...SEED_USERS.nova, intervalMs: 20, connectTimeoutMs: 1000, queryTimeoutMs: 1000 });
+  const w = await seed.startWorkload({ intervalMs: 20, timeoutMs: 1000 });
   workload = w;
-  w.start();
   await waitFor('the workload to commit through the VIP', () => w.committed.length > 5, 20000, 100);
 
   const server = (name: 'sql1' | 'sql2'): MariaDbServer => (name === 'sql1' ? seed.sql1 : seed.sql2);

@@ -4,9 +4,9 @@
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { labAvailable, waitFor } from '../lab/lab';
-import { SeedLab, SEED, SEED_USERS, seedVariant, FAST_TIMINGS } from '../lab/seed';
+import { SeedLab, SEED_USERS, seedVariant, FAST_TIMINGS } from '../lab/seed';
 import { waitCaughtUp, waitReplicating, type MariaDbServer } from '../lab/mariadb';
-import { Workload, WORKLOAD_TABLE_SQL } from '../lab/workload';
+import type { Workload } from '../lab/workload';
 import { ensureLabBuilt, paths } from '../lab/build-lab';
 
 const SLACK_MS = 3000;
@@ -32,11 +32,8 @@ t.test('the MySQL check takes out a hung server and a broken replica', { skip: !
   await lb1.waitForwarding(true, 15000);
   await waitFor('both servers up by the MySQL check', async () => (await lb1.status()).health.filter((h) => h.inTable && h.state === 'up').length === 2, 20000, 100);
 
-  await seed.sql1.query(WORKLOAD_TABLE_SQL);
-  await waitCaughtUp(seed.sql2, seed.sql1);
-  const w = new Workload(seed.lab, 'client', { host: SEED.vip, ...SEED_USERS.nova, intervalMs: 20, connectTimeoutMs: 1000, queryTimeoutMs: 1000 });
+  const w = await seed.startWorkload({ intervalMs: 20, timeoutMs: 1000 });
   workload = w;
-  w.start();
   await waitFor('the workload to commit through the VIP', () => w.committed.length > 5, 20000, 100);
   const server = (name: 'sql1' | 'sql2'): MariaDbServer => (name === 'sql1' ? seed.sql1 : seed.sql2);
 

@@ -3,9 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './lab';
-import { SeedLab, SEED, SEED_USERS, seedVariant, FAST_TIMINGS } from './seed';
+import { SeedLab, SEED, seedVariant, FAST_TIMINGS } from './seed';
 import { waitCaughtUp } from './mariadb';
-import { Workload, WORKLOAD_TABLE_SQL } from './workload';
+import type { Workload } from './workload';
 import { ensureLabBuilt, paths } from './build-lab';
 import { fuzzRandom } from '../ha/fuzz-seed';
 import { HolderMonitor, segments, msWhere, longestMs, DIRECTORS, type Director, type Window } from './soak-timeline';
@@ -101,11 +101,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     await seed.director('lb1').waitForwarding(true, 15000);
     await seed.startDirector('lb2', config);
     await waitFor('both servers in the table', async () => (await seed.director('lb1').status()).health.filter((h) => h.inTable).length === 2, 15000, 100);
-    await seed.sql1.query(WORKLOAD_TABLE_SQL);
-    await waitCaughtUp(seed.sql2, seed.sql1);
-    const w = new Workload(seed.lab, 'client', { host: SEED.vip, ...SEED_USERS.nova, intervalMs: 20, connectTimeoutMs: 1000, queryTimeoutMs: 1000 });
+    const w = await seed.startWorkload({ intervalMs: 20, timeoutMs: 1000 });
     workload = w;
-    w.start();
     await waitFor('the workload to commit through the VIP', () => w.committed.length > 5, 20000, 100);
 
     const ctx: SoakContext = { seed, rnd, mon, notLive: { lb1: [], lb2: [] }, baseConfig: config, captured: [], violations: [], log };

@@ -7,6 +7,7 @@ import { Lab, waitFor, type ExecResult } from './lab';
 import { MariaDbServer, setupMultiMaster, waitCaughtUp } from './mariadb';
 import { DirectorProcess } from './director-process';
 import { execIn } from './ns-exec';
+import { Workload, WORKLOAD_TABLE_SQL } from './workload';
 import { paths } from './build-lab';
 
 export const SEED = {
@@ -174,6 +175,15 @@ export class SeedLab {
   /** The lvs.cf path a director runs (a copy in the lab dir, so tests can rewrite it and reload). */
   configPath(host: Director): string {
     return join(this.dirs.root, `${host}-lvs.cf`);
+  }
+
+  /** The workload client (nova) through the VIP, once test.workload exists on both servers; the caller waits for commits. */
+  async startWorkload(opts: { intervalMs: number; timeoutMs: number }): Promise<Workload> {
+    await this.sql1.query(WORKLOAD_TABLE_SQL);
+    await waitCaughtUp(this.sql2, this.sql1);
+    const w = new Workload(this.lab, 'client', { host: SEED.vip, ...SEED_USERS.nova, intervalMs: opts.intervalMs, connectTimeoutMs: opts.timeoutMs, queryTimeoutMs: opts.timeoutMs });
+    w.start();
+    return w;
   }
 
   /** Start directord in lb1/lb2 with a private /usr/local/bin overlay that holds check_tcp_port.sh. */
