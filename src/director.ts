@@ -3,7 +3,8 @@
 // check everything apply needs → apply as a transaction (undone in reverse when a step throws).
 import type { Logger } from './log';
 import type { LvsConfig } from './config/schema';
-import type { DataPlane, Timeouts } from './dataplane/types';
+import type { DataPlane } from './dataplane/types';
+import { timeoutsFrom } from './director/timeouts';
 import { DirectordError, isDirectordError } from './errors';
 import { ControlErrorCode } from './control/protocol';
 import type { ControlTarget } from './control/commands';
@@ -32,15 +33,7 @@ export interface DirectorOptions {
   stopStepTimeoutMs?: number;
 }
 
-const IPVS_DEFAULT_TIMEOUTS: Timeouts = { tcp: 900, tcpfin: 120, udp: 300 };
-
-export function timeoutsFrom(cfg: LvsConfig): Timeouts {
-  return {
-    tcp: cfg.global.tcpTimeout || IPVS_DEFAULT_TIMEOUTS.tcp,
-    tcpfin: cfg.global.tcpfinTimeout || IPVS_DEFAULT_TIMEOUTS.tcpfin,
-    udp: cfg.global.udpTimeout || IPVS_DEFAULT_TIMEOUTS.udp,
-  };
-}
+export { timeoutsFrom } from './director/timeouts';
 
 export class Director implements ControlTarget {
   readonly counters = new DirectorCounters();
