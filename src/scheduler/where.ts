@@ -115,7 +115,7 @@ function candidates(services: readonly ModelServiceSpec[], target: WhereTarget):
   const found = services.filter((s) => (target.vip === undefined || s.vip === target.vip) && (target.port === undefined || s.port === target.port || s.port === 0));
   if (found.length === 0) {
     const what = target.vip || target.port !== undefined ? ` for ${target.vip ?? '*'}:${target.port ?? '*'}` : '';
-    throw new DirectordError('E_WHERE_NO_SERVICE', `no active virtual service${what} in the configuration`, { details: { ...target } });
+    throw new DirectordError('E_SCHED_NO_SERVICE', `no active virtual service${what} in the configuration`, { details: { ...target } });
   }
   return found;
 }
@@ -129,7 +129,7 @@ export function whereAll(services: readonly ModelServiceSpec[], clientIp: string
   ipToU32(clientIp);
   const cport = clientPort ?? WHERE_DEFAULT_CLIENT_PORT;
   if (!Number.isInteger(cport) || cport < 0 || cport > 65535) {
-    throw new DirectordError('E_WHERE_BAD_PORT', `client port ${clientPort} is not 0..65535`, { details: { port: clientPort } });
+    throw new DirectordError('E_SCHED_BAD_PORT', `client port ${clientPort} is not 0..65535`, { details: { port: clientPort } });
   }
   return candidates(services, target).map((s) => answerFor(s, clientIp, cport, s.port === 0 ? target.port ?? 0 : s.port));
 }

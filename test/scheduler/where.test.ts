@@ -23,10 +23,10 @@ t.test('seed lvs.cf: every client of a /20 goes to sql2, the server added last',
   t.same(wrong, [], `all ${clients.length} clients go to sql2, with the persistence and wlc reasons`);
   t.match(where(specs, '10.0.31.1').reason, /template for 10\.0\.16\.0\/20/);
   t.equal(where(specs, '10.0.1.7', 5000, { vip: '10.0.0.3', port: 3306 }).decision.verdict, 'forward');
-  t.throws(() => where(specs, '10.0.1.7', undefined, { vip: '10.0.0.9' }), { code: 'E_WHERE_NO_SERVICE' });
-  t.throws(() => where(specs, '10.0.1.7', undefined, { port: 80 }), { code: 'E_WHERE_NO_SERVICE' });
+  t.throws(() => where(specs, '10.0.1.7', undefined, { vip: '10.0.0.9' }), { code: 'E_SCHED_NO_SERVICE' });
+  t.throws(() => where(specs, '10.0.1.7', undefined, { port: 80 }), { code: 'E_SCHED_NO_SERVICE' });
   t.throws(() => where(specs, 'nope'), { code: 'E_SCHED_BAD_ADDRESS' });
-  t.throws(() => where(specs, '10.0.1.7', 70000), { code: 'E_WHERE_BAD_PORT' });
+  t.throws(() => where(specs, '10.0.1.7', 70000), { code: 'E_SCHED_BAD_PORT' });
 });
 
 function cfg(virtuals: Partial<VirtualServiceConfig>[]): LvsConfig {
