@@ -2,12 +2,13 @@
 // trailing spaces included, so operators' scripts and eyes keep working (reference/piranha-ipvs.md §5).
 import type { ConnEntry } from '../dataplane/types';
 import type { DestView, ServiceView } from '../control/types';
+import { ipv4ToU32 } from '../util/inet';
 
 const PROTO_NUMBER = { tcp: 6, udp: 17 } as const;
 
+/** The daemon sends canonical dotted quads; anything else is a bad reply. */
 function ipToInt(a: string): number {
-  const p = a.split('.').map(Number);
-  return ((p[0] << 24) >>> 0) + (p[1] << 16) + (p[2] << 8) + p[3];
+  return ipv4ToU32(a, 'E_CTL_BAD_REPLY');
 }
 
 /**

@@ -1,10 +1,9 @@
 // Checks and conversions for data-plane tables, done in TypeScript so the addon receives only checked primitives.
 import { SCHEDULER_NAMES } from '../config/schema';
 import { DirectordError } from '../errors';
+import { bytesToMac, ipv4ToU32, isIpv4, isMac, macToBytes as macBytes, u32ToIpv4 } from '../util/inet';
 import type { ServiceSpec } from './types';
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const SCHEDULERS = new Set<string>(SCHEDULER_NAMES);
 
 /** The native table's sizes (native/include/abi.h; NativeTable checks the addon's layout against them at load).
@@ -12,30 +11,15 @@ const SCHEDULERS = new Set<string>(SCHEDULER_NAMES);
 export const DATAPLANE_LIMITS = { maxServices: 256, maxDestsPerService: 256, maxDests: 4096 } as const;
 export type DataPlaneLimits = { maxServices: number; maxDestsPerService: number; maxDests: number };
 
-export function isIpv4(s: string): boolean {
-  return typeof s === 'string' && IPV4.test(s);
-}
+export { bytesToMac, isIpv4, isMac };
+export const intToIp = u32ToIpv4;
 
 export function ipToInt(s: string): number {
-  if (!isIpv4(s)) throw new DirectordError('E_DATAPLANE_ADDRESS', `not an IPv4 address: ${JSON.stringify(s)}`);
-  return s.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
-}
-
-export function intToIp(n: number): string {
-  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-export function isMac(s: string): boolean {
-  return typeof s === 'string' && MAC.test(s);
+  return ipv4ToU32(s, 'E_DATAPLANE_ADDRESS');
 }
 
 export function macToBytes(s: string): Buffer {
-  if (!isMac(s)) throw new DirectordError('E_DATAPLANE_MAC', `not an Ethernet address: ${JSON.stringify(s)}`);
-  return Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
-}
-
-export function bytesToMac(b: Buffer | Uint8Array): string {
-  return [...b.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  return macBytes(s, 'E_DATAPLANE_MAC');
 }
 
 function isPort(n: number): boolean {

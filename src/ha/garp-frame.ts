@@ -1,21 +1,18 @@
 // The gratuitous ARP frame exactly as pulse's send_arp builds it (pure): an ARP *reply* (op 2) to the broadcast
 // address, sender = target = VIP, target HW = our own MAC (not zeros), zero-padded to the 60-byte Ethernet minimum.
-import { DirectordError } from '../errors';
+import { bytesToMac, macToBytes } from '../util/inet';
 import { parseIpv4 } from './ipv4';
 
 export { parseIpv4 };
 
 export const GARP_FRAME_LEN = 60;
 
+/** Also the dash-separated form (`00-11-22-33-44-55`) operators may paste. */
 export function parseMac(mac: string): Buffer {
-  const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(mac.trim());
-  if (!m) throw new DirectordError('E_HA_BAD_MAC', `not an Ethernet address: '${mac}'`);
-  return Buffer.from(m.slice(1).map((h) => parseInt(h, 16)));
+  return macToBytes(mac.trim().replace(/-/g, ':'), 'E_HA_BAD_MAC');
 }
 
-export function formatMac(b: Buffer | Uint8Array): string {
-  return [...b.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
+export const formatMac = bytesToMac;
 
 export function buildGratuitousArp(mac: string, vip: string): Buffer {
   const hw = parseMac(mac);

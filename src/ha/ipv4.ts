@@ -1,12 +1,9 @@
 // IPv4 address arithmetic for VIPs (pure): dotted quads, vip_nmask → prefix length, broadcast address.
 import { DirectordError } from '../errors';
+import { ipv4ToBytes, maskPrefixLength } from '../util/inet';
 
 export function parseIpv4(ip: string): Buffer {
-  const parts = ip.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    throw new DirectordError('E_HA_BAD_ADDRESS', `not an IPv4 address: '${ip}'`);
-  }
-  return Buffer.from(parts.map(Number));
+  return ipv4ToBytes(ip, 'E_HA_BAD_ADDRESS');
 }
 
 /** Netmask (dotted quad) → prefix length; undefined netmask → the classful default Piranha's plain ifconfig gets. */
@@ -16,8 +13,8 @@ export function prefixFromNetmask(netmask: string | undefined, address: string):
     return first < 128 ? 8 : first < 192 ? 16 : first < 224 ? 24 : 32;
   }
   const bits = parseIpv4(netmask).readUInt32BE(0);
-  const prefix = 32 - Math.log2((~bits >>> 0) + 1);
-  if (!Number.isInteger(prefix)) throw new DirectordError('E_HA_BAD_NETMASK', `not a contiguous netmask: '${netmask}'`);
+  const prefix = maskPrefixLength(bits);
+  if (prefix < 0) throw new DirectordError('E_HA_BAD_NETMASK', `not a contiguous netmask: '${netmask}'`);
   return prefix;
 }
 
