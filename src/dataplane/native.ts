@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { DirectordError } from '../errors';
 import { defaultOptions } from '../defaults';
+import { SCHEDULER_NAMES } from '../config/schema';
 import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
 import { DATAPLANE_LIMITS, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
@@ -196,6 +197,10 @@ export class NativeTable {
     const L = this.layout;
     if (L.maxServices !== DATAPLANE_LIMITS.maxServices || L.maxDestsPerService !== DATAPLANE_LIMITS.maxDestsPerService || L.maxDests !== DATAPLANE_LIMITS.maxDests) {
       throw new DirectordError('E_DATAPLANE_ABI', `native addon limits ${L.maxServices}/${L.maxDestsPerService}/${L.maxDests} differ from DATAPLANE_LIMITS: run npm run build:native`);
+    }
+    // The scheduler list lives in SCHEDULER_NAMES; the addon's enum must name the same set (mapped by name below).
+    if (L.schedulers.length !== SCHEDULER_NAMES.length || !SCHEDULER_NAMES.every((n) => L.schedulers.includes(n))) {
+      throw new DirectordError('E_DATAPLANE_ABI', `native addon schedulers ${L.schedulers.join(' ')} differ from ${SCHEDULER_NAMES.join(' ')}: run npm run build:native`);
     }
     this.size = size;
     this.handle = wrapNative(() => binding.tableCreate(size));
