@@ -2,6 +2,14 @@
 // One table drives the parser, the effective-config printer and the key-coverage test of docs/config.md.
 import { type GlobalConfig, type MysqlCheckConfig, type RealServerConfig, SCHEDULER_NAMES, type SourceRef, type VirtualServiceConfig, type WriterConfig } from './schema';
 
+/** nanny's reentry: seconds a failed server must pass checks to come back; 0 (Piranha's unset) means 180. */
+export const DEFAULT_REENTRY = 180;
+
+/** The checks needed to re-enter (rise): nanny's reentry / timeout, integer division. The one place it is derived. */
+export function riseFromReentry(reentry: number, timeout: number): number {
+  return Math.floor((reentry > 0 ? reentry : DEFAULT_REENTRY) / timeout);
+}
+
 export type Scope = 'global' | 'virtual' | 'server';
 
 export type ValueKind =
@@ -213,7 +221,7 @@ export function defaultGlobal(): GlobalConfig {
 export function defaultVirtual(name: string, source: SourceRef): VirtualServiceConfig {
   return {
     name, active: false, address: '', device: '', port: 80, protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 0,
-    useRegex: false, loadMonitor: 'none', timeout: 10, reentry: 180, quiesceServer: false, clientMonitor: '/usr/sbin/nanny',
+    useRegex: false, loadMonitor: 'none', timeout: 10, reentry: DEFAULT_REENTRY, quiesceServer: false, clientMonitor: '/usr/sbin/nanny',
     check: 'tcp', fall: 1, jitter: 0, slowStart: true, sendProgramNeedsExpect: false, expireQuiescentTemplate: false,
     expireNodestConn: false, failedServerKeepsTemplates: false, servers: [], source,
   };

@@ -2,7 +2,7 @@
 // but collecting every error of a file (with line and column) instead of stopping at the first.
 import { DirectordError, DirectordErrors } from '../errors';
 import { arity, convertValue, type ConvertContext } from './convert';
-import { BLOCK_WORDS, KEYS_BY_SCOPE, defaultGlobal, defaultServer, defaultVirtual, ensureMysqlCheck, findKey, type KeyDef, type Scope } from './keys';
+import { BLOCK_WORDS, DEFAULT_REENTRY, KEYS_BY_SCOPE, defaultGlobal, defaultServer, defaultVirtual, ensureMysqlCheck, findKey, riseFromReentry, type KeyDef, type Scope } from './keys';
 import { lex, type Token, type TokenLine } from './lexer';
 import { recordLocation } from './locations';
 import { hostsFileResolver, servicesFileResolver, type HostResolver, type ServiceResolver } from './resolve';
@@ -238,11 +238,11 @@ class Parser {
 
 /** Piranha's derived values: reentry 0 means 180, pmask /32 means "no mask"; directord's interval and rise. */
 export function finishVirtual(v: VirtualServiceConfig): void {
-  if (v.reentry === 0) v.reentry = 180;
+  if (v.reentry === 0) v.reentry = DEFAULT_REENTRY;
   if (v.pmask === '255.255.255.255' || v.pmask === '0.0.0.0') v.pmask = undefined;
   if (v.vipNetmask === '0.0.0.0') v.vipNetmask = undefined;
   if (v.interval === undefined && v.timeout > 0) v.interval = v.timeout;
-  if (v.rise === undefined && v.timeout > 0 && v.reentry >= 0) v.rise = Math.floor(v.reentry / v.timeout);
+  if (v.rise === undefined && v.timeout > 0 && v.reentry >= 0) v.rise = riseFromReentry(v.reentry, v.timeout);
   if (v.check === 'mysql') ensureMysqlCheck(v);
 }
 

@@ -1,6 +1,7 @@
 // From the typed lvs.cf to what one server's checker runs: the probe spec and the state-machine policy.
 // Pure, so reload diffs compare plain values: same probe key = same checker, state kept.
 import type { VirtualServiceConfig, RealServerConfig, MysqlCheckConfig } from '../config/schema';
+import { riseFromReentry } from '../config/keys';
 import { DirectordError } from '../errors';
 import type { CheckerPolicy } from './state';
 
@@ -93,9 +94,8 @@ export function checkerSpec(v: VirtualServiceConfig, s: RealServerConfig): Check
     }
   }
   const intervalSec = v.interval ?? v.timeout;
-  const reentry = v.reentry > 0 ? v.reentry : 180;
   const policy: CheckerPolicy = {
-    rise: v.rise ?? Math.floor(reentry / v.timeout),
+    rise: v.rise ?? riseFromReentry(v.reentry, v.timeout),
     fall: Math.max(1, v.fall || 1),
     quiesce: v.quiesceServer,
     slowStart: v.slowStart,
