@@ -1,13 +1,15 @@
-// A DataPlane without sockets or native code, for unit tests of the rest of the daemon: the scheduler's reference
-// model (ConnTableModel) takes the decisions; tests feed it client→VIP packets with inject().
+// The one DataPlane without sockets or native code, for unit tests of the rest of the daemon: the scheduler's reference
+// model (ConnTableModel) takes the decisions; tests feed it client→VIP packets with inject(), or set what they read.
 import type { Logger } from '../log';
 import { ConnTableModel, type Decision, type PacketSummary } from '../scheduler';
-import type { ConnEntry, DataPlane, DataPlaneStats, ServiceSpec, Timeouts } from './types';
+import type { ConnEntry, DataPlane, DataPlaneStats, DestCounters, ServiceSpec, Timeouts } from './types';
 
 export interface FakeOptions {
   logger?: Logger;
   /** Test clock in ms (default Date.now). */
   clock?: () => number;
+  /** Forwarding at creation (default on; the native backends start off, as a standby director). */
+  forwarding?: boolean;
 }
 
 export type { PacketSummary as FakePacket } from '../scheduler';
@@ -25,12 +27,21 @@ export class FakeDataPlane implements DataPlane {
   readonly drops: Record<string, number> = {};
   rxFrames = 0;
   txFrames = 0;
+  /** Tables pushed so far (a test checks that a no-op reload pushes none). */
+  setServicesCalls = 0;
+  /** Counters a test sets per "vip:port>address:port", laid over the model's in stats(). */
+  readonly counters = new Map<string, Partial<DestCounters>>();
+  /** The native backends' extra figures (loopWakeups, icmpRelayed…) a test wants stats() to report. */
+  extraStats: Partial<Omit<DataPlaneStats, 'services'>> = {};
+  /** Entries received from the peer (applySyncUpdates) or recorded, by connection. */
+  readonly synced = new Map<string, ConnEntry>();
   private readonly clock: () => number;
   private readonly touched = new Set<string>();
-  private readonly synced = new Map<string, ConnEntry>();
+  private recorded: ConnEntry[] = [];
 
   constructor(opts: FakeOptions = {}) {
     this.clock = opts.clock ?? (() => Date.now());
+    this.forwarding = opts.forwarding ?? true;
   }
 
   async start(): Promise<void> {
@@ -44,6 +55,7 @@ export class FakeDataPlane implements DataPlane {
   setServices(services: ServiceSpec[]): void {
     this.model.setServices(services);
     this.services = services.map((s) => ({ ...s, dests: s.dests.map((d) => ({ ...d })) }));
+    this.setServicesCalls++;
   }
 
   setTimeouts(t: Timeouts): void {
@@ -75,7 +87,13 @@ export class FakeDataPlane implements DataPlane {
   }
 
   stats(): DataPlaneStats {
-    return { services: this.model.stats(), drops: { ...this.drops }, rxFrames: this.rxFrames, txFrames: this.txFrames };
+    const services = this.model.stats().map((s) => {
+      const dests = s.dests.map((d) => ({ ...d, ...this.counters.get(`${s.vip}:${s.port}>${d.address}:${d.port}`) }));
+      if (!this.counters.size) return s;
+      const sum = (k: 'conns' | 'inPkts' | 'inBytes'): number => dests.reduce((a, d) => a + d[k], 0);
+      return { ...s, dests, conns: sum('conns'), inPkts: sum('inPkts'), inBytes: sum('inBytes') };
+    });
+    return { rxFrames: this.rxFrames, txFrames: this.txFrames, ...this.extraStats, services, drops: { ...this.drops, ...this.extraStats.drops } };
   }
 
   /** The model's entries, then synced entries it does not hold (the model has no insert; they are listed as-is). */
@@ -88,11 +106,19 @@ export class FakeDataPlane implements DataPlane {
 
   /** Entries of connections that saw packets (and templates created) since the last drain. */
   drainSyncUpdates(): ConnEntry[] {
-    if (this.touched.size === 0) return [];
+    const out = this.recorded;
+    this.recorded = [];
+    if (this.touched.size === 0) return out;
     const all = this.model.connections(this.clock());
-    const out = all.filter((c) => this.touched.has(connId(c)) || (c.template && this.touched.has('template')));
+    out.push(...all.filter((c) => this.touched.has(connId(c)) || (c.template && this.touched.has('template'))));
     this.touched.clear();
     return out;
+  }
+
+  /** A connection as the forwarding path would create or change it: listed, and queued for the sync sender. */
+  record(e: ConnEntry): void {
+    this.synced.set(connId(e), e);
+    this.recorded.push(e);
   }
 
   applySyncUpdates(entries: ConnEntry[]): void {

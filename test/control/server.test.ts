@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ControlServer, request } from '../../src/control';
 import { Director } from '../../src/director';
 import { createRootLogger, silentLogger } from '../../src/log';
-import { MemoryDataPlane } from '../director/memory-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 import { config, server, virtual } from '../director/config-fixture';
 
 function rng(seed: number): () => number {
@@ -22,7 +22,7 @@ function rng(seed: number): () => number {
 
 async function setup(t: { teardown(fn: () => unknown): void }, readOnly = true) {
   const dir = mkdtempSync(join(tmpdir(), 'ddctl-'));
-  const dp = new MemoryDataPlane();
+  const dp = new FakeDataPlane();
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')])]);
   const director = new Director({
     configFile: 'mem', logger: silentLogger, dataplane: dp, config: { load: () => cfg },
@@ -207,7 +207,7 @@ async function pipelineWithoutReading(path: string, srv: ControlServer, ms: numb
 t.test('a client that pipelines requests and never reads: output stays bounded (reading stops past the soft limit)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ddctl-'));
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')])]);
-  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new MemoryDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
+  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new FakeDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
   await director.start();
   const socketPath = join(dir, 'directord.sock');
   const soft = 64 * 1024;
@@ -231,7 +231,7 @@ t.test('a client that pipelines requests and never reads: output stays bounded (
 t.test('past the hard limit the client is dropped, counted and logged', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ddctl-'));
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4')])]);
-  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new MemoryDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
+  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new FakeDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
   await director.start();
   const records: { msg: string; level: string }[] = [];
   const logger = createRootLogger({ level: 'info', destination: { write: (l: string) => void records.push(JSON.parse(l)) } });
@@ -251,7 +251,7 @@ t.test('past the hard limit the client is dropped, counted and logged', async (t
   s.pause();
   await new Promise((r) => s.once('connect', r));
   const big = JSON.stringify({ id: 1, cmd: 'status', args: { connections: true, limit: 100000 } }) + '\n';
-  const mem = director as unknown as { opts: { dataplane: MemoryDataPlane } };
+  const mem = director as unknown as { opts: { dataplane: FakeDataPlane } };
   mem.opts.dataplane.connections = () => Array.from({ length: 3000 }, (_, i) => ({ caddr: `10.1.${i >> 8}.${i & 255}`, cport: 40000 + i, vaddr: '10.64.0.100', vport: 3306, daddr: '10.64.0.4', dport: 3306, state: 'ESTABLISHED', template: false, expiresMs: 900000, protocol: 'tcp' })) as never;
   for (let i = 0; i < 8; i++) s.write(big);
   await new Promise((r) => setTimeout(r, 1500));

@@ -55,3 +55,22 @@ t.test('fake: a failed dest moves a persistent client; the synced template repla
   b.applySyncUpdates(a.drainSyncUpdates());
   t.same(reachable(b), [moved], "the peer's template for the network now points where the active's does");
 });
+
+t.test('what tests set: counters laid over the model, extra figures, recorded connections, forwarding at creation', async (t) => {
+  const fake = new FakeDataPlane({ forwarding: false });
+  t.equal(fake.forwarding, false);
+  fake.setServices([svc]);
+  t.equal(fake.setServicesCalls, 1);
+  fake.counters.set('10.61.0.100:80>10.61.0.12:80', { activeConns: 4, conns: 9, inPkts: 20, inBytes: 900 });
+  fake.extraStats = { loopWakeups: 7, drops: { no_dest: 1 } };
+  const st = fake.stats();
+  t.match(st.services[0].dests[1], { address: '10.61.0.12', activeConns: 4, conns: 9 });
+  t.match(st.services[0], { conns: 9, inPkts: 20, inBytes: 900 });
+  t.equal(st.loopWakeups, 7);
+  t.same(st.drops, { no_dest: 1 });
+  const e = { protocol: 'tcp' as const, caddr: '10.61.1.9', cport: 7, vaddr: '10.61.0.100', vport: 80, daddr: '10.61.0.11', dport: 80, state: 'ESTABLISHED', expiresMs: 900_000, template: false };
+  fake.record(e);
+  t.same(fake.connections(), [e]);
+  t.same(fake.drainSyncUpdates(), [e]);
+  t.same(fake.drainSyncUpdates(), []);
+});

@@ -7,7 +7,7 @@ import { DirectordError } from '../../src/errors';
 import type { HaHooks, HaStatusView, HealthSubsystem } from '../../src/director/subsystems';
 import type { HealthChange } from '../../src/director/pool';
 import type { LvsConfig } from '../../src/config/schema';
-import { MemoryDataPlane } from './memory-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 import { config, server, virtual } from './config-fixture';
 
 interface HaFaults {
@@ -30,7 +30,7 @@ function harness(initial: LvsConfig, faults: HaFaults = {}) {
   };
   let hooks!: HaHooks;
   const haStatus: HaStatusView = { role: 'primary', state: 'standby', heartbeatsReceived: 0, heartbeatsRejected: {}, failovers: 0, active: false, peer: { address: '10.64.0.2', state: 'active' }, lastHeartbeatAgeMs: 1500 };
-  const dp = new MemoryDataPlane();
+  const dp = new FakeDataPlane({ forwarding: false });
   const origStop = dp.stop.bind(dp);
   dp.stop = async () => {
     events.push('dataplane.stop');
@@ -69,7 +69,7 @@ function harness(initial: LvsConfig, faults: HaFaults = {}) {
 
 const base = () => config([virtual('db', '10.64.0.100', [server('a', '10.64.0.4'), server('b', '10.64.0.5', { weight: 2 })], { persistent: 60, pmask: '255.255.240.0' })]);
 const ch = (server: string, address: string, up: boolean, weight: number, inTable: boolean): HealthChange => ({ virtual: 'db', server, address, port: 3306, up, weight, inTable, reason: up ? 'ok' : 'connect_refused' });
-const table = (dp: MemoryDataPlane) => dp.services.map((s) => s.dests.map((d) => `${d.address}/${d.weight}`).join(' '));
+const table = (dp: FakeDataPlane) => dp.services.map((s) => s.dests.map((d) => `${d.address}/${d.weight}`).join(' '));
 
 t.test('health verdicts drive the table; HA hooks drive forwarding; status shows both', async (t) => {
   const h = harness(base());
@@ -166,10 +166,10 @@ t.test('where: live connection, then template, then the simulator; bad client', 
   await h.director.start();
   t.teardown(() => h.director.stop());
   h.emit(ch('a', '10.64.0.4', true, 1, true));
-  h.dp.conns = [
+  h.dp.applySyncUpdates([
     { protocol: 'tcp', caddr: '10.64.1.10', cport: 5000, vaddr: '10.64.0.100', vport: 3306, daddr: '10.64.0.4', dport: 3306, state: 'ESTABLISHED', expiresMs: 900_000, template: false },
     { protocol: 'tcp', caddr: '10.64.0.0', cport: 0, vaddr: '10.64.0.100', vport: 3306, daddr: '10.64.0.4', dport: 3306, state: 'NONE', expiresMs: 59_000, template: true },
-  ];
+  ]);
   t.match(h.director.where('10.64.1.10:5000'), { destination: { address: '10.64.0.4', server: 'a' }, reason: 'existing ESTABLISHED connection', virtual: 'db' });
   t.match(h.director.where('10.64.2.2'), { destination: { address: '10.64.0.4' }, reason: /persistence template 10\.64\.0\.0:0/ });
   t.match(h.director.where('10.99.0.1'), { reason: 'simulated' });

@@ -5,7 +5,7 @@ import { Director } from '../../src/director';
 import { runStopSteps } from '../../src/director/shutdown';
 import { createRootLogger, silentLogger } from '../../src/log';
 import { withDeadline } from '../../src/util/deadline';
-import { MemoryDataPlane } from './memory-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 import { config, server, virtual } from './config-fixture';
 
 const never = (): Promise<never> => new Promise<never>(() => undefined);
@@ -32,7 +32,7 @@ t.test('runStopSteps: a hanging or failing step is logged and skipped, the rest 
 });
 
 t.test('Director.stop: HA that never returns does not keep the checks and the data plane running', async (t) => {
-  const dp = new MemoryDataPlane();
+  const dp = new FakeDataPlane();
   const events: string[] = [];
   const cfg = config([virtual('db', '10.64.0.100', [server('a', '10.64.0.4')])]);
   const director = new Director({

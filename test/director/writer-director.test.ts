@@ -7,11 +7,11 @@ import { createMetricsRegistry } from '../../src/metrics';
 import { renderStatusBlock } from '../../src/cli/status-format';
 import type { CheckObservation, HealthSubsystem } from '../../src/director/subsystems';
 import type { HealthChange } from '../../src/director/pool';
-import { MemoryDataPlane } from './memory-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 import { config, server, virtual } from './config-fixture';
 
 t.test('observations decide the writer; status and metrics show it', async (t) => {
-  const dp = new MemoryDataPlane();
+  const dp = new FakeDataPlane();
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')], {
     check: 'mysql', writer: { enabled: true, holddown: 0, fencing: false, failback: false },
   })]);

@@ -6,7 +6,7 @@ import { HaNode } from '../../src/ha';
 import { createRootLogger, subsystemLogger } from '../../src/log';
 import type { LvsConfig } from '../../src/config/schema';
 import type { HaNodeOptions } from '../../src/ha';
-import { TinyDataPlane } from './tiny-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 
 interface RunnerSpec {
   name: string;
@@ -27,7 +27,7 @@ if (!process.argv[2]) {
 }
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as RunnerSpec;
 const root = createRootLogger({ level: 'debug', base: { node: spec.name } });
-const dp = new TinyDataPlane();
+const dp = new FakeDataPlane({ forwarding: false });
 const ha = new HaNode({
   config: spec.config,
   logger: subsystemLogger(root, 'ha'),

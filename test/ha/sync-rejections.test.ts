@@ -7,7 +7,7 @@ import { SyncChannel } from '../../src/ha/sync-io';
 import { encodeSyncPacket, type SyncBatch } from '../../src/ha/sync-codec';
 import { createRootLogger } from '../../src/log';
 import type { ConnEntry } from '../../src/dataplane/types';
-import { TinyDataPlane } from './tiny-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 
 const LOCAL = '127.0.0.2';
 const PEER = '127.0.0.3';
@@ -29,7 +29,7 @@ function bindUdp(address: string, port: number): Promise<Socket> {
 
 interface Rig {
   channel: SyncChannel;
-  dp: TinyDataPlane;
+  dp: FakeDataPlane;
   peer: Socket;
   stranger: Socket;
   /** Datagrams the channel sent to the peer's socket. */
@@ -42,7 +42,7 @@ interface Rig {
 async function rig(t: { teardown(fn: () => unknown): void }): Promise<Rig> {
   const logs: Array<Record<string, unknown>> = [];
   const log = createRootLogger({ level: 'debug', destination: { write: (l: string) => void logs.push(JSON.parse(l)) } });
-  const dp = new TinyDataPlane();
+  const dp = new FakeDataPlane({ forwarding: false });
   // sync_port is the same on both nodes: find one free on all three addresses (other tests may hold some).
   for (let attempt = 0; ; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 40000);
@@ -89,7 +89,7 @@ t.test('replayed: the same datagram again, or an older seq of the same boot, is 
   const r = await rig(t);
   const first = encodeSyncPacket({ bootId: BOOT, seq: 1n, entries: [conn(1)] }, key);
   await r.send(r.peer, first);
-  t.equal(r.dp.table.size, 1, 'the first datagram is applied');
+  t.equal(r.dp.synced.size, 1, 'the first datagram is applied');
   t.same(r.channel.status().rejected, {});
 
   await r.send(r.peer, first);
@@ -97,13 +97,13 @@ t.test('replayed: the same datagram again, or an older seq of the same boot, is 
   t.equal(r.channel.status().entriesApplied, 1);
 
   await r.send(r.peer, { bootId: BOOT, seq: 2n, entries: [conn(2)] });
-  t.equal(r.dp.table.size, 2, 'the next seq is applied');
+  t.equal(r.dp.synced.size, 2, 'the next seq is applied');
   // Validly authenticated but older: a captured datagram of this boot sent again, carrying other entries.
   await r.send(r.peer, { bootId: BOOT, seq: 1n, entries: [conn(3)] });
   await r.send(r.peer, { bootId: BOOT, seq: 2n, entries: [conn(4)] });
   t.same(r.channel.status().rejected, { replayed: 3 });
-  t.equal(r.dp.table.size, 2, 'no replayed entry reached the data plane');
-  t.notOk([...r.dp.table.values()].some((e) => e.caddr === '10.63.1.3' || e.caddr === '10.63.1.4'));
+  t.equal(r.dp.synced.size, 2, 'no replayed entry reached the data plane');
+  t.notOk([...r.dp.synced.values()].some((e) => e.caddr === '10.63.1.3' || e.caddr === '10.63.1.4'));
   t.match(rejectedLogs(r, 'replayed'), [
     { level: 'warn', from: PEER, detail: 'seq 1 <= last 1', count: 1 },
     { from: PEER, detail: 'seq 1 <= last 2', count: 2 },
@@ -123,7 +123,7 @@ t.test('unexpected_source: a valid datagram from another address is rejected; th
   const batch = encodeSyncPacket({ bootId: BOOT, seq: 10n, entries: [conn(5)] }, key);
   await r.send(r.stranger, batch);
   t.same(r.channel.status().rejected, { unexpected_source: 1 });
-  t.equal(r.dp.table.size, 0, 'nothing applied');
+  t.equal(r.dp.synced.size, 0, 'nothing applied');
   t.match(rejectedLogs(r, 'unexpected_source'), [{ level: 'warn', from: STRANGER, detail: STRANGER, count: 1 }]);
 
   // Its request for the table is not served (the table would go to the peer; the stranger must not trigger it).
@@ -133,7 +133,7 @@ t.test('unexpected_source: a valid datagram from another address is rejected; th
 
   // Rejected for where it came from, not for what it was, and without advancing the peer's sequence.
   await r.send(r.peer, batch);
-  t.equal(r.dp.table.size, 1, 'the same bytes from the peer are applied');
+  t.equal(r.dp.synced.size, 1, 'the same bytes from the peer are applied');
   t.same(r.channel.status().rejected, { unexpected_source: 2 });
   t.equal(r.toPeer.length, 0, 'nothing was sent to the peer for the stranger');
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Director } from '../../src/director';
 import { silentLogger } from '../../src/log';
 import { createMetricsRegistry } from '../../src/metrics';
-import { MemoryDataPlane } from '../director/memory-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 import { config, server, virtual } from '../director/config-fixture';
 
 t.test('every directord_* name in the dashboard is exported', async (t) => {
@@ -20,7 +20,7 @@ t.test('every directord_* name in the dashboard is exported', async (t) => {
   const used = new Set(exprs.flatMap((e) => e.match(/directord_[a-z_]+/g) ?? []));
 
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4')])]);
-  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new MemoryDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
+  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new FakeDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
   await director.start();
   t.teardown(() => director.stop());
   const text = await createMetricsRegistry(director, { processMetrics: false }).metrics();

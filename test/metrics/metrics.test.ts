@@ -5,7 +5,7 @@ import { Director } from '../../src/director';
 import { silentLogger } from '../../src/log';
 import { DirectordError } from '../../src/errors';
 import { createMetricsRegistry, startMetricsServer, parseListenAddress } from '../../src/metrics';
-import { MemoryDataPlane } from '../director/memory-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 import { config, server, virtual } from '../director/config-fixture';
 import { haveTool, skipUnless } from '../lab/needs';
 
@@ -17,7 +17,8 @@ async function scrape(port: number): Promise<string> {
 }
 
 t.test('scrape reflects live state; promtool accepts the exposition', async (t) => {
-  const dp = new MemoryDataPlane();
+  const dp = new FakeDataPlane();
+  dp.extraStats = { loopWakeups: 7, evictions: 2, icmpRelayed: 3, icmpUnreachSent: 4, icmpUnreachLimited: 5, fragments: 6, drops: { no_dest: 1 } };
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5', { weight: 4 })])]);
   const director = new Director({
     configFile: 'mem', logger: silentLogger, dataplane: dp, config: { load: () => cfg },
@@ -67,7 +68,7 @@ t.test('scrape reflects live state; promtool accepts the exposition', async (t) 
 });
 
 t.test('reload failures are counted and the timestamp kept', async (t) => {
-  const dp = new MemoryDataPlane();
+  const dp = new FakeDataPlane();
   const good = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4')])]);
   let fail = false;
   const director = new Director({

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Director } from '../../src/director';
 import { silentLogger } from '../../src/log';
 import { createMetricsRegistry } from '../../src/metrics';
-import { MemoryDataPlane } from '../director/memory-dataplane';
+import { FakeDataPlane } from '../../src/dataplane/fake';
 import { config, server, virtual } from '../director/config-fixture';
 import { haveTool, skipUnless } from '../lab/needs';
 
@@ -37,7 +37,7 @@ t.test('the alerts the issue asks for, on exported metrics only', async (t) => {
   t.equal(exprs.length, alerts.length);
   const used = new Set(exprs.flatMap((e) => e.match(/directord_[a-z_]+/g) ?? []));
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4')])]);
-  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new MemoryDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
+  const director = new Director({ configFile: 'mem', logger: silentLogger, dataplane: new FakeDataPlane(), config: { load: () => cfg }, drainTimeoutMs: 1000, drainPollMs: 50, rateSampleMs: 1000, bannerTableSize: 4096 });
   await director.start();
   t.teardown(() => director.stop());
   const exported = new Set([...(await createMetricsRegistry(director, { processMetrics: false }).metrics()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
