@@ -6,6 +6,7 @@
 // larger tables are not run on it (80k entries took 10.9 s; 1M would take about half an hour).
 import { loadNative, NativeTable, type NativeBinding } from '../src/dataplane/native';
 import type { ServiceSpec } from '../src/dataplane/types';
+import { tcpFlagsOf } from '../src/scheduler';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SIZES = (process.env.SIZES ?? '1000,10000,100000,1000000').split(',').map(Number);
@@ -17,7 +18,7 @@ const svc: ServiceSpec = { vip: VIP, port: 80, protocol: 'tcp', fwmark: 0, sched
   expireQuiescentTemplate: false, expireNodestConn: false,
   dests: [1, 2].map((i) => ({ address: `10.61.0.${10 + i}`, port: 80, weight: 1, mac: `02:61:00:00:00:1${i}` })) };
 const flow = (i: number, flags: number) =>
-  ({ saddr: `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, sport: 1024 + (i & 1023), daddr: VIP, dport: 80, protocol: 'tcp' as const, flags, length: 60 });
+  ({ saddr: `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, sport: 1024 + (i & 1023), daddr: VIP, dport: 80, protocol: 'tcp' as const, flags: tcpFlagsOf(flags), len: 60 });
 const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(16, 2 * n)));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const live = (tab: NativeTable) => tab.destStats().reduce((n, d) => n + d.activeConns + d.inactConns, 0);

@@ -1,6 +1,6 @@
 // Renders the live table exactly as ipvsadm 1.26 prints it (-Ln, --stats, --rate, -lnc), column for column,
 // trailing spaces included, so operators' scripts and eyes keep working (reference/piranha-ipvs.md §5).
-import type { ConnEntry } from '../dataplane/types';
+import type { ConnEntry } from '../table/types';
 import type { DestView, ServiceView } from '../control/types';
 import { ipv4ToU32 } from '../util/inet';
 

@@ -6,7 +6,7 @@ import { ControlErrorCode } from '../control/protocol';
 import { request } from '../control/client';
 import { readOnlySocketPathFor, defaultControlSocket } from '../control/socket-path';
 import type { ReloadAnswer, StatusSnapshot, WhereAnswer } from '../control/types';
-import type { ConnEntry } from '../dataplane/types';
+import type { ConnEntry } from '../table/types';
 import { defaultOptions } from '../defaults';
 import { renderConnections, renderList, renderRate, renderStats } from './ipvsadm-format';
 import { renderStatusBlock } from './status-format';

@@ -1,7 +1,7 @@
 // The shapes the daemon answers with: one snapshot of live state that status, the CLI renderers and metrics all read,
 // so what directorctl prints and what Prometheus scrapes cannot disagree.
 import type { Protocol, SchedulerName } from '../config/schema';
-import type { ConnEntry } from '../dataplane/types';
+import type { ConnEntry } from '../table/types';
 
 export type HealthState = 'up' | 'down' | 'quiesced' | 'unchecked' | 'draining';
 

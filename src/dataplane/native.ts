@@ -4,7 +4,8 @@ import path from 'node:path';
 import { DirectordError } from '../errors';
 import { defaultOptions } from '../defaults';
 import { SCHEDULER_NAMES } from '../config/schema';
-import type { ConnEntry, ServiceSpec, Timeouts, DestCounters } from './types';
+import type { ConnEntry, DestCounters, PacketSummary, ServiceSpec, Timeouts } from '../table/types';
+import { tcpFlagByte } from '../scheduler/tcp-states';
 import { DATAPLANE_LIMITS, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
 export const EXPECTED_ABI_VERSION = 9;
@@ -141,17 +142,7 @@ export function loadXdp(file?: string): XdpBinding {
   throw new DirectordError('E_DATAPLANE_NO_XDP', `AF_XDP addon not available (built only where libxdp/libbpf are installed): ${why}`, { cause: lastErr });
 }
 
-export interface PacketSummary {
-  saddr: string;
-  sport: number;
-  daddr: string;
-  dport: number;
-  protocol: 'tcp' | 'udp' | number;
-  /** TCP flags byte (FIN 1, SYN 2, RST 4, ACK 16). */
-  flags: number;
-  /** IP total length, for byte counters. */
-  length: number;
-}
+export type { PacketSummary };
 
 export interface NativeDecision {
   verdict: string;
@@ -285,13 +276,13 @@ export class NativeTable {
 
   /** Test entry: a packet summary straight into the table (no frame, no socket). */
   processPacket(p: PacketSummary, nowMs: number): NativeDecision {
-    const proto = p.protocol === 'tcp' ? 6 : p.protocol === 'udp' ? 17 : p.protocol;
-    return this.decision(this.binding.tableProcessPacket(this.handle, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport, proto, p.flags & 0xff, p.length, nowMs));
+    const proto = p.protocol === 'tcp' ? 6 : 17;
+    return this.decision(this.binding.tableProcessPacket(this.handle, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport, proto, tcpFlagByte(p.flags), p.len, nowMs));
   }
 
   /** Test entry: the 32-bit connection hash of a TCP/UDP key (the bucket is its low bits). */
   hashOf(p: Pick<PacketSummary, 'saddr' | 'sport' | 'daddr' | 'dport' | 'protocol'>, template = false): number {
-    const proto = p.protocol === 'tcp' ? 6 : p.protocol === 'udp' ? 17 : p.protocol;
+    const proto = p.protocol === 'tcp' ? 6 : 17;
     return this.binding.tableHash(this.handle, template, proto, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport);
   }
 

@@ -1,61 +1,9 @@
 // The contract between the control plane and any data-plane backend (native AF_PACKET, AF_XDP, the JS fake).
 // The control plane writes tables and reads counters; it never handles packets (Katran's split).
-import type { Protocol, SchedulerName } from '../config/schema';
+import type { ConnEntry, ServiceCounters, ServiceSpec, Timeouts } from '../table/types';
 
-export interface DestSpec {
-  address: string;          // real server IPv4
-  port: number;
-  weight: number;           // current effective weight (0 = quiesced: no new connections)
-  /** Resolved Ethernet address; a dest without one is never chosen (and says why in status). */
-  mac?: string;
-  /** Down by its health check (kept in the list at weight 0 by quiesce_server): persistence templates pointing
-   * here are invalid, so a persistent client is scheduled afresh. An operator's weight 0 leaves it unset. */
-  failed?: boolean;
-}
-
-export interface ServiceSpec {
-  vip: string;
-  port: number;
-  protocol: Protocol;
-  fwmark: number;
-  scheduler: SchedulerName;
-  persistent: number;       // seconds, 0 = off
-  pmask: string;            // dotted quad, 255.255.255.255 when unset
-  expireQuiescentTemplate: boolean;
-  expireNodestConn: boolean;
-  /** In IPVS list order: index 0 is the head (the most recently added dest). */
-  dests: DestSpec[];
-}
-
-export interface Timeouts {
-  tcp: number;              // ESTABLISHED, default 900
-  tcpfin: number;           // FIN_WAIT, default 120
-  udp: number;              // default 300
-}
-
-export interface DestCounters {
-  address: string;
-  port: number;
-  weight: number;
-  activeConns: number;
-  inactConns: number;
-  persistConns: number;
-  conns: number;            // total scheduled
-  inPkts: number;
-  inBytes: number;
-  /** Set when the data plane cannot use this dest (e.g. "no MAC address (failed)"); the dest is never chosen. */
-  unavailableReason?: string;
-}
-
-export interface ServiceCounters {
-  vip: string;
-  port: number;
-  protocol: Protocol;
-  conns: number;
-  inPkts: number;
-  inBytes: number;
-  dests: DestCounters[];
-}
+// The vocabulary is re-exported for the DataPlane interface's users; its home is src/table/types.ts.
+export type { ConnEntry, DestCounters, DestSpec, ServiceCounters, ServiceSpec, Timeouts } from '../table/types';
 
 export interface DataPlaneStats {
   services: ServiceCounters[];
@@ -78,22 +26,6 @@ export interface DataPlaneStats {
   icmpUnreachLimited?: number;
   /** Later IP fragments forwarded after their first fragment (unmatched ones: drops.fragment). Native only. */
   fragments?: number;
-}
-
-/** One row of `ipvsadm -lnc` / one conn-sync record. Templates have cport 0 and a masked caddr. */
-export interface ConnEntry {
-  protocol: Protocol;
-  caddr: string;
-  cport: number;
-  vaddr: string;
-  vport: number;
-  daddr: string;
-  dport: number;
-  state: string;            // NONE ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN SYNACK UDP; templates: NONE or ASSURED
-  expiresMs: number;        // remaining lifetime (in drainSyncUpdates records: the full timeout, just re-armed)
-  template: boolean;
-  /** fwmark templates only: the mark (shown by ipvsadm as protocol IP, virtual 0.0.0.<mark>). */
-  fwmark?: number;
 }
 
 export interface DataPlane {

@@ -1,7 +1,7 @@
 // The director's view of every real server: in the IPVS table or not, its weight from health and from runtime
 // overrides, drains after removal, and the kernel's list order. Pure: no timers, no I/O (fixture-tested).
 import type { LvsConfig, VirtualServiceConfig } from '../config/schema';
-import type { ServiceSpec } from '../dataplane/types';
+import type { ServiceSpec } from '../table/types';
 import type { HealthChange as HealthMonitorChange } from '../health';
 import type { HealthState, OverrideKind } from '../control/types';
 

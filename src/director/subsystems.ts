@@ -1,7 +1,7 @@
 // The small interfaces the director needs from config, health, HA and the scheduler's simulator. main.ts adapts
 // each subsystem's index.ts to these; a subsystem that is not there is simply absent (and status says so).
 import type { LvsConfig } from '../config/schema';
-import type { ServiceCounters, ServiceSpec } from '../dataplane/types';
+import type { ServiceCounters, ServiceSpec } from '../table/types';
 import type { HealthChange } from './pool';
 import type { MysqlObservation } from '../health/mysqlPositions';
 

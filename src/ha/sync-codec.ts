@@ -2,7 +2,7 @@
 // key, plus the bulk-transfer messages (request, data, end) a (re)joining node uses to fetch the whole table.
 // Unlike IPVS's multicast sync (no authentication at all), a forged datagram cannot plant connections on the backup.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ConnEntry } from '../dataplane/types';
+import type { ConnEntry } from '../table/types';
 import { parseIpv4 } from './ipv4';
 
 export const SYNC_MAGIC = 0x44445359; // 'DDSY'

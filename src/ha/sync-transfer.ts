@@ -1,7 +1,7 @@
 // Full-table transfer (pure, time injected): a (re)joining director asks its peer for the whole connection table
 // and is "synced" once every batch arrived, or after a bounded time with a loud log; failback and takeover wait for
 // it (keepalived #1966: a restarted node with an empty table must not take the VIP and reset every connection).
-import type { ConnEntry } from '../dataplane/types';
+import type { ConnEntry } from '../table/types';
 import { SYNC_BULK_MAX_ENTRIES, syncable, type BulkBlock } from './sync-codec';
 
 export const BULK_LIMITS = {

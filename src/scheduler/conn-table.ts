@@ -1,7 +1,7 @@
 // ConnTableModel: the reference IPVS data path for a DR director as a pure, table-driven function of
 // (policy table, packet summary, time in ms) → decision. No sockets, no timers: expiry runs on the given clock.
 import type { Protocol } from '../config/schema';
-import type { ConnEntry, ServiceCounters, Timeouts } from '../dataplane/types';
+import type { ConnEntry, PacketSummary, ServiceCounters, Timeouts } from '../table/types';
 import { DirectordError } from '../errors';
 import { ipToU32, u32ToIp } from './addr';
 import { checkOverloadAfterBind, checkOverloadAfterUnbind } from './dest';
@@ -12,18 +12,7 @@ import {
   TEMPLATE_RETRY_MS, nextTcpState, timeoutTableMs,
 } from './tcp-states';
 
-export interface PacketSummary {
-  protocol: Protocol;
-  saddr: string;
-  sport: number;
-  daddr: string;
-  dport: number;
-  flags?: Partial<TcpFlags>;
-  /** IP total length, counted into InBytes. */
-  len: number;
-  /** Firewall mark, for fwmark services. */
-  fwmark?: number;
-}
+export type { PacketSummary };
 
 export type Verdict = 'forward' | 'drop' | 'pass' | 'no_dest';
 /** pass: no_service, no_conn (TCP non-SYN without a connection: goes to the local stack as in ip_vs_in).

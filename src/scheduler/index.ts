@@ -4,7 +4,7 @@ export { ipToU32, u32ToIp, maskPrefixLength, destKey } from './addr';
 export { hash32, hsiphashBytes, hsiphashU32, MH_HASH1, MH_HASH2, type HsipKey } from './hash';
 export {
   TCP_STATES, TCP_EVENTS, UDP_STATE, DR_INPUT_ONLY_TABLE, DEFAULT_TIMEOUTS_S, TEMPLATE_RETRY_MS,
-  ACTIVE_STATES_CURRENT, ACTIVE_STATES_LEGACY, nextTcpState, tcpEvent, timeoutTableMs,
+  ACTIVE_STATES_CURRENT, ACTIVE_STATES_LEGACY, TCP_FLAG_BITS, nextTcpState, tcpEvent, tcpFlagByte, tcpFlagsOf, timeoutTableMs,
   type TcpState, type ConnState, type TcpEvent, type TcpFlags, type TimeoutOverrides,
 } from './tcp-states';
 export { type SchedDest, newSchedDest, overhead } from './dest';

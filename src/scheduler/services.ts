@@ -1,7 +1,7 @@
 // The model's policy table: services, their dest lists in IPVS order, the dest registry (live + trash) and the
 // diff that DataPlane.setServices semantics require (dests matched by address:port keep counters and connections).
 import { type Protocol, SCHEDULER_NAMES, type SchedulerName } from '../config/schema';
-import type { DestSpec, ServiceSpec } from '../dataplane/types';
+import type { DestSpec, ServiceSpec } from '../table/types';
 import { DirectordError } from '../errors';
 import { ipToU32 } from './addr';
 import { type Scheduler, type SchedulerFlags, createScheduler } from './algorithms';

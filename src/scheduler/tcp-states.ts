@@ -1,6 +1,7 @@
 // IPVS connection states, the DR (input-only) TCP transition table, default timeouts and active-state sets, as data
 // (ip_vs_proto_tcp.c tcp_states[] INPUT-ONLY rows, tcp_timeouts[], tcp_state_active_table; ip_vs_proto_udp.c).
 // The native data plane is generated from / checked against these exports.
+import type { TcpFlags } from '../table/types';
 
 /** TCP states in kernel enum order (IP_VS_TCP_S_*): the index is the state number. */
 export const TCP_STATES = [
@@ -15,11 +16,17 @@ export type ConnState = TcpState | typeof UDP_STATE;
 export const TCP_EVENTS = ['syn', 'fin', 'ack', 'rst'] as const;
 export type TcpEvent = (typeof TCP_EVENTS)[number];
 
-export interface TcpFlags {
-  syn: boolean;
-  ack: boolean;
-  fin: boolean;
-  rst: boolean;
+export type { TcpFlags };
+
+/** TCP header flag bits (FIN 1, SYN 2, RST 4, ACK 16), as the native table takes them. */
+export const TCP_FLAG_BITS = { fin: 0x01, syn: 0x02, rst: 0x04, ack: 0x10 } as const;
+
+export function tcpFlagByte(f: Partial<TcpFlags> | undefined): number {
+  return (f?.fin ? 0x01 : 0) | (f?.syn ? 0x02 : 0) | (f?.rst ? 0x04 : 0) | (f?.ack ? 0x10 : 0);
+}
+
+export function tcpFlagsOf(byte: number): TcpFlags {
+  return { fin: !!(byte & 0x01), syn: !!(byte & 0x02), rst: !!(byte & 0x04), ack: !!(byte & 0x10) };
 }
 
 /** tcp_state_idx(): which row a segment uses, or null when no flag is set (the kernel then moves to CLOSE). */

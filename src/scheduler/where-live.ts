@@ -1,6 +1,6 @@
 // `where` against the running table: which dest a NEW connection from a client would get now, using the data
 // plane's live counters (wlc/lc are exact; sh/mh do not depend on counters; rr/wrr cursors are not visible).
-import type { ServiceCounters } from '../dataplane/types';
+import type { ServiceCounters } from '../table/types';
 import { ipToU32 } from './addr';
 import { createScheduler } from './algorithms';
 import { type SchedDest, newSchedDest, overhead } from './dest';

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { NativeTable, type PacketSummary } from '../../src/dataplane/native';
 import type { ServiceSpec } from '../../src/dataplane/types';
+import { tcpFlagsOf } from '../../src/scheduler';
 
 const VIP = '10.61.0.100';
 const SYN = 0x02, ACK = 0x10;
@@ -11,7 +12,7 @@ const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({ vip: VIP, port:
   pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [dest(1), dest(2)], ...over });
 /** Flow i: a distinct client address:port. */
 const flow = (i: number, flags: number, protocol: 'tcp' | 'udp' = 'tcp'): PacketSummary =>
-  ({ saddr: `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, sport: 1024 + (i & 1023), daddr: VIP, dport: 80, protocol, flags, length: 60 });
+  ({ saddr: `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, sport: 1024 + (i & 1023), daddr: VIP, dport: 80, protocol, flags: tcpFlagsOf(flags), len: 60 });
 const live = (tab: NativeTable): number => tab.destStats().reduce((n, d) => n + d.activeConns + d.inactConns + d.persistConns, 0);
 const T0 = 10_000_000;
 
@@ -114,6 +115,6 @@ t.test('keyed hash: every table has its own key; collisions found for one key do
   t.ok(Math.max(...buckets.values()) <= 4, `spread over ${buckets.size} buckets under another key`);
   a.setServices([svc()]);
   t.equal(hit.filter((k) => a.processPacket(k, T0).created).length, 64, 'all 64 admitted as distinct connections');
-  t.equal(a.processPacket({ ...hit[63], flags: ACK }, T0).state, 'ESTABLISHED', 'lookups on the long chain still exact');
+  t.equal(a.processPacket({ ...hit[63], flags: tcpFlagsOf(ACK) }, T0).state, 'ESTABLISHED', 'lookups on the long chain still exact');
   t.throws(() => a.setHashKey(1n, 2n), /empty table/, 'the key of a table holding entries stays');
 });

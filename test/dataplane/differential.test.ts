@@ -3,11 +3,10 @@
 import t from 'tap';
 import { NativeTable } from '../../src/dataplane/native';
 import type { ServiceSpec } from '../../src/dataplane/types';
-import { ConnTableModel, type Decision, type PacketSummary } from '../../src/scheduler';
+import { ConnTableModel, type Decision, type PacketSummary, type TcpFlags } from '../../src/scheduler';
 
 const VIP = '10.61.0.100';
-const FLAGS = { fin: 1, syn: 2, rst: 4, ack: 16 } as const;
-type Flags = Partial<Record<keyof typeof FLAGS, boolean>>;
+type Flags = Partial<TcpFlags>;
 
 class Rng {
   constructor(private s: number) {}
@@ -108,15 +107,14 @@ function mutate(r: Rng, services: ServiceSpec[]): ServiceSpec[] {
   return out;
 }
 
-function randomPacket(r: Rng, services: ServiceSpec[]): PacketSummary & { flagByte: number } {
+function randomPacket(r: Rng, services: ServiceSpec[]): PacketSummary {
   const s = services.length ? r.pick(services) : undefined;
   const protocol = s && r.chance(0.9) ? s.protocol : r.pick(['tcp', 'udp'] as const);
   const dport = s && s.port && r.chance(0.9) ? s.port : r.pick([80, 3306, 53, 8080]);
   const flagSets: Flags[] = [{ syn: true }, { syn: true }, { ack: true }, { ack: true }, { ack: true }, { fin: true, ack: true }, { rst: true }, {}, { syn: true, ack: true }, { syn: true, rst: true }];
   const flags = protocol === 'tcp' ? r.pick(flagSets) : {};
-  const flagByte = Object.entries(flags).reduce((b, [k, v]) => (v ? b | FLAGS[k as keyof typeof FLAGS] : b), 0);
   const saddr = r.pick(['10.61.1.1', '10.61.1.2', '10.61.2.7', '10.61.15.3', '10.61.16.9', '10.62.0.5', '10.60.255.1', '10.61.1.200']);
-  return { protocol, saddr, sport: 1000 + r.int(6), daddr: VIP, dport, flags, len: 40 + r.int(1400), flagByte };
+  return { protocol, saddr, sport: 1000 + r.int(6), daddr: VIP, dport, flags, len: 40 + r.int(1400) };
 }
 
 /** size: the native table's entries, mirrored as the model's capacity (16: full most of the time, evicting). */
@@ -144,7 +142,7 @@ function runScenario(t: { fail: (...a: any[]) => unknown; pass: (...a: any[]) =>
       now += r.int(3) === 0 ? r.int(2000) : 0;
       const pkt = randomPacket(r, p.services);
       const m = p.model.process(pkt, now);
-      const n = p.native.processPacket({ ...pkt, flags: pkt.flagByte, length: pkt.len }, now);
+      const n = p.native.processPacket(pkt, now);
       if (trace) console.error(JSON.stringify({ pkt, m, n }));
       const want = expected(m);
       if (want === 'table_full') tableFull++;
@@ -212,9 +210,8 @@ t.test('hand-written sequence: persistence /20, quiesce, removal, timeouts, agai
   ];
   for (const [tm, saddr, sport, flags, want, why] of seq) {
     const pkt: PacketSummary = { protocol: 'tcp', saddr, sport, daddr: VIP, dport: 3306, flags, len: 60 };
-    const flagByte = Object.entries(flags).reduce((b, [k, v]) => (v ? b | FLAGS[k as keyof typeof FLAGS] : b), 0);
     const m = p.model.process(pkt, 1e6 + tm);
-    const n = p.native.processPacket({ ...pkt, flags: flagByte, length: 60 }, 1e6 + tm);
+    const n = p.native.processPacket(pkt, 1e6 + tm);
     const at = `${saddr}:${sport} ${JSON.stringify(flags)} @${tm}: ${why}`;
     t.same([m.verdict, m.dest?.address, m.verdict === 'forward' ? m.state : undefined, m.newConn], want, `model: ${at}`);
     const nv = nativeAsModel(n.verdict) === 'no_conn' ? 'pass' : nativeAsModel(n.verdict);
@@ -249,9 +246,9 @@ t.test('wrr: one setServices diff leaves the state of the ipvsadm calls it stand
     for (let i = 0; i < n; i++) {
       const pkt: PacketSummary = { protocol: 'tcp', saddr: '10.61.1.1', sport: port++, daddr: VIP, dport: 3306, flags: { syn: true }, len: 60 };
       m.push(p.model.process(pkt, 1e6).dest?.address.split('.')[3] ?? '-');
-      nat.push(p.native.processPacket({ ...pkt, flags: FLAGS.syn, length: 60 }, 1e6).dest?.address.split('.')[3] ?? '-');
+      nat.push(p.native.processPacket(pkt, 1e6).dest?.address.split('.')[3] ?? '-');
       p.model.process({ ...pkt, flags: { rst: true } }, 1e6);
-      p.native.processPacket({ ...pkt, flags: FLAGS.rst, length: 60 }, 1e6);
+      p.native.processPacket({ ...pkt, flags: { rst: true } }, 1e6);
     }
     return { model: m.join(' '), native: nat.join(' ') };
   };

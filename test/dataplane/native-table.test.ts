@@ -3,6 +3,7 @@
 import t from 'tap';
 import { NativeTable, type PacketSummary } from '../../src/dataplane/native';
 import type { ServiceSpec } from '../../src/dataplane/types';
+import { tcpFlagsOf } from '../../src/scheduler';
 
 const VIP = '10.61.0.100';
 const SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04;
@@ -10,7 +11,7 @@ const dest = (i: number, weight = 1) => ({ address: `10.61.0.${10 + i}`, port: 8
 const svc = (over: Partial<ServiceSpec>): ServiceSpec => ({ vip: VIP, port: 80, protocol: 'tcp', fwmark: 0, scheduler: 'wlc', persistent: 0,
   pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [dest(1), dest(2)], ...over });
 const pkt = (saddr: string, sport: number, flags: number, protocol: 'tcp' | 'udp' = 'tcp'): PacketSummary =>
-  ({ saddr, sport, daddr: VIP, dport: 80, protocol, flags, length: 60 });
+  ({ saddr, sport, daddr: VIP, dport: 80, protocol, flags: tcpFlagsOf(flags), len: 60 });
 const who = (d: { dest?: { address: string } }) => (d.dest ? d.dest.address.split('.')[3] : '-');
 
 t.test('DR input-only TCP states and Active/InAct accounting', async (t) => {

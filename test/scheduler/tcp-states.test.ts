@@ -3,7 +3,7 @@
 import t from 'tap';
 import {
   ACTIVE_STATES_CURRENT, ACTIVE_STATES_LEGACY, DEFAULT_TIMEOUTS_S, DR_INPUT_ONLY_TABLE, TCP_STATES, nextTcpState, tcpEvent,
-  timeoutTableMs, type TcpState,
+  tcpFlagByte, tcpFlagsOf, timeoutTableMs, type TcpState,
 } from '../../src/scheduler';
 
 // ip_vs_proto_tcp.c tcp_states[], INPUT-ONLY block, columns sNO sES sSS sSR sFW sTW sCL sCW sLA sLI sSA.
@@ -56,4 +56,10 @@ t.test('timeouts: IPVS defaults, tcp/tcpfin/udp overrides, 0 keeps', async (t) =
 t.test('active states: current kernels vs ESTABLISHED-only', async (t) => {
   t.same([...ACTIVE_STATES_CURRENT].sort(), ['ESTABLISHED', 'SYNACK', 'SYN_RECV', 'SYN_SENT']);
   t.same([...ACTIVE_STATES_LEGACY], ['ESTABLISHED']);
+});
+
+t.test('TCP flag byte ↔ flags, as the native table takes them', async (t) => {
+  for (let b = 0; b < 32; b++) t.equal(tcpFlagByte(tcpFlagsOf(b)), b & 0x17, `byte ${b}`);
+  t.same(tcpFlagsOf(0x12), { fin: false, syn: true, rst: false, ack: true });
+  t.equal(tcpFlagByte(undefined), 0);
 });
