@@ -1,21 +1,21 @@
 // The wiring: configuration → pool → data-plane tables; health verdicts and runtime overrides → table updates;
 // HA hooks → forwarding; live state → one snapshot for directorctl and /metrics. Reload = load → validate → diff →
 // check everything apply needs → apply as a transaction (undone in reverse when a step throws).
-import type { Logger } from './log';
-import type { LvsConfig } from './config/schema';
-import type { DataPlane } from './dataplane/types';
-import { timeoutsFrom } from './director/timeouts';
-import { DirectordError, isDirectordError } from './errors';
-import { ControlErrorCode } from './control/protocol';
-import type { ControlTarget } from './control/commands';
-import type { ReloadAnswer, ServerHealthView, ServiceView, StatusSnapshot, WhereAnswer } from './control/types';
-import { Pool, serviceKey, type HealthChange, type PoolEntry } from './director/pool';
-import { RateEstimator } from './director/rates';
-import { DirectorCounters } from './director/counters';
-import { validateServices } from './dataplane/validate';
-import { runStopSteps, type StopStep } from './director/shutdown';
-import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './director/subsystems';
-import { WriterControl } from './director/writer-control';
+import type { Logger } from '../log';
+import type { LvsConfig } from '../config/schema';
+import type { DataPlane } from '../dataplane/types';
+import { timeoutsFrom } from './timeouts';
+import { DirectordError, isDirectordError } from '../errors';
+import { ControlErrorCode } from '../control/protocol';
+import type { ControlTarget } from '../control/commands';
+import type { ReloadAnswer, ServerHealthView, ServiceView, StatusSnapshot, WhereAnswer } from '../control/types';
+import { Pool, serviceKey, type HealthChange, type PoolEntry } from './pool';
+import { RateEstimator } from './rates';
+import { DirectorCounters } from './counters';
+import { validateServices } from '../dataplane/validate';
+import { runStopSteps, type StopStep } from './shutdown';
+import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './subsystems';
+import { WriterControl } from './writer-control';
 
 export interface DirectorOptions {
   configFile: string;
@@ -33,7 +33,7 @@ export interface DirectorOptions {
   stopStepTimeoutMs?: number;
 }
 
-export { timeoutsFrom } from './director/timeouts';
+export { timeoutsFrom } from './timeouts';
 
 export class Director implements ControlTarget {
   readonly counters = new DirectorCounters();
