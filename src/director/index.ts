@@ -16,6 +16,7 @@ import { validateServices } from '../dataplane/validate';
 import { runStopSteps, type StopStep } from './shutdown';
 import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './subsystems';
 import { WriterControl } from './writer-control';
+import { liveDecision, parseWhereClient } from '../scheduler';
 
 export interface DirectorOptions {
   configFile: string;
@@ -286,15 +287,11 @@ export class Director implements ControlTarget {
   }
 
   where(client: string): WhereAnswer {
-    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(client);
-    if (!m || m[1].split('.').some((o) => Number(o) > 255) || (m[2] !== undefined && Number(m[2]) > 65535)) {
-      throw new DirectordError(ControlErrorCode.BadArgs, `where: '${client}' is not CLIENT_IP[:PORT] (e.g. 10.0.1.7:51000)`);
-    }
-    const ip = m[1];
-    const cport = m[2] === undefined ? undefined : Number(m[2]);
-    // An existing connection or persistence template decides before any scheduler does.
-    const conns = this.opts.dataplane.connections(100_000);
-    const hit = conns.find((c) => !c.template && c.caddr === ip && (cport === undefined || c.cport === cport)) ?? conns.find((c) => c.template && this.templateCovers(c.caddr, c.vaddr, c.vport, ip) && !this.templateToFailed(c.vaddr, c.vport, c.daddr));
+    const c = parseWhereClient(client);
+    if (!c) throw new DirectordError(ControlErrorCode.BadArgs, `where: '${client}' is not CLIENT_IP[:PORT] (e.g. 10.0.1.7:51000)`);
+    const { ip, port: cport } = c;
+    const virtuals = this.cfg.virtuals.map((v) => ({ vip: v.address, port: v.port, pmask: v.pmask }));
+    const hit = liveDecision(this.opts.dataplane.connections(100_000), c, virtuals, this.pool.specs());
     if (hit) {
       const name = this.pool.match(`${hit.daddr}:${hit.dport}`)[0]?.server;
       return {
@@ -319,17 +316,6 @@ export class Director implements ControlTarget {
       client: ip, clientPort: cport, virtual: this.virtualName(a.vip, a.port), vip: a.vip, port: a.port,
       destination: a.destination ? { ...a.destination, server: name } : undefined, reason: a.reason,
     };
-  }
-
-  private templateCovers(masked: string, vip: string, vport: number, client: string): boolean {
-    const v = this.cfg.virtuals.find((x) => x.address === vip && x.port === vport);
-    const mask = (v?.pmask ?? '255.255.255.255').split('.').map(Number);
-    return client.split('.').map((o, i) => Number(o) & mask[i]).join('.') === masked;
-  }
-
-  /** A template pointing at a failed server decides nothing: the data plane schedules its client afresh. */
-  private templateToFailed(vip: string, vport: number, daddr: string): boolean {
-    return this.pool.specs().some((s) => s.vip === vip && s.port === vport && s.dests.some((d) => d.failed && d.address === daddr));
   }
 
   private virtualName(vip: string, port: number): string {

@@ -17,4 +17,4 @@ export {
   ConnTableModel, type PacketSummary, type Decision, type DecisionReason, type Verdict, type ModelOptions,
 } from './conn-table';
 export { where, whereAll, servicesFromConfig, WHERE_DEFAULT_CLIENT_PORT, type WhereAnswer, type WhereTarget } from './where';
-export { whereNow } from './where-live';
+export { liveDecision, parseWhereClient, whereNow, type WhereClient, type WhereVirtual } from './where-live';

@@ -1,6 +1,6 @@
-// `where` against the running table: which dest a NEW connection from a client would get now, using the data
-// plane's live counters (wlc/lc are exact; sh/mh do not depend on counters; rr/wrr cursors are not visible).
-import type { ServiceCounters } from '../table/types';
+// `where` against the running table: the client's own connection or persistence template first, else which dest a NEW
+// connection would get now from the data plane's live counters (wlc/lc exact; sh/mh need none; rr/wrr cursors unseen).
+import type { ConnEntry, ServiceCounters, ServiceSpec } from '../table/types';
 import { ipToU32 } from './addr';
 import { createScheduler } from './algorithms';
 import { type SchedDest, newSchedDest, overhead } from './dest';
@@ -50,4 +50,40 @@ export function whereNow(
     const decision = { verdict: 'forward' as const, dest: { address: chosen.address, port: chosen.port }, newConn: true, templateCreated: svc.persistent > 0 };
     return { ...a, dest, reason, decision };
   });
+}
+
+export interface WhereClient {
+  ip: string;
+  port?: number;
+}
+
+/** `where`'s argument, CLIENT_IP[:PORT]; undefined when it is not one. */
+export function parseWhereClient(client: string): WhereClient | undefined {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(client);
+  if (!m || m[1].split('.').some((o) => Number(o) > 255) || (m[2] !== undefined && Number(m[2]) > 65535)) return undefined;
+  return { ip: m[1], port: m[2] === undefined ? undefined : Number(m[2]) };
+}
+
+/** A virtual service's persistence mask (undefined: /32). */
+export interface WhereVirtual {
+  vip: string;
+  port: number;
+  pmask?: string;
+}
+
+/**
+ * What already decides for this client before any scheduler: its own connection (on that port, when given), else a
+ * persistence template whose masked address covers it, unless the template points at a failed dest (the data plane
+ * then schedules the client afresh).
+ */
+export function liveDecision(conns: readonly ConnEntry[], client: WhereClient, virtuals: readonly WhereVirtual[], specs: readonly ServiceSpec[]): ConnEntry | undefined {
+  const covers = (c: ConnEntry): boolean => {
+    const v = virtuals.find((x) => x.vip === c.vaddr && x.port === c.vport);
+    const mask = (v?.pmask ?? '255.255.255.255').split('.').map(Number);
+    return client.ip.split('.').map((o, i) => Number(o) & mask[i]).join('.') === c.caddr;
+  };
+  const toFailed = (c: ConnEntry): boolean =>
+    specs.some((s) => s.vip === c.vaddr && s.port === c.vport && s.dests.some((d) => d.failed && d.address === c.daddr));
+  return conns.find((c) => !c.template && c.caddr === client.ip && (client.port === undefined || c.cport === client.port))
+    ?? conns.find((c) => c.template && covers(c) && !toFailed(c));
 }

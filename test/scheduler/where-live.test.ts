@@ -1,7 +1,7 @@
 // whereNow: a new connection's dest from the live counters (wlc/lc exact, rr/wrr cursor caveat, sh/mh unchanged).
 import t from 'tap';
 import type { ServiceCounters } from '../../src/dataplane/types';
-import { where, whereNow } from '../../src/scheduler';
+import { liveDecision, parseWhereClient, where, whereNow } from '../../src/scheduler';
 import { service } from './helpers';
 
 const SQL1 = { address: '10.0.0.4', port: 3306, weight: 1, name: 'sql1' };
@@ -36,4 +36,24 @@ t.test('cursor schedulers, hash schedulers, missing counters, nobody usable', as
   const none = whereNow([svc()], counters([['10.0.0.5', 0, 0, 'no MAC address'], ['10.0.0.4', 0, 0, 'no MAC address']]), '10.0.1.7')[0];
   t.same([none.dest, none.decision.verdict], [null, 'no_dest']);
   t.match(none.reason, /no real server: .*sql2 \(10\.0\.0\.5:3306\) w1, no MAC address/);
+});
+
+t.test('parseWhereClient: CLIENT_IP[:PORT] only', async (t) => {
+  t.same(parseWhereClient('10.0.1.7'), { ip: '10.0.1.7', port: undefined });
+  t.same(parseWhereClient('10.0.1.7:51000'), { ip: '10.0.1.7', port: 51000 });
+  for (const bad of ['10.0.0.256', 'host:1', '10.0.1.7:65536', '10.0.1', '']) t.equal(parseWhereClient(bad), undefined, bad);
+});
+
+t.test('liveDecision: own connection, then a covering template not pointing at a failed dest', async (t) => {
+  const conn = (caddr: string, cport: number, template: boolean, daddr = '10.0.0.4') =>
+    ({ protocol: 'tcp' as const, caddr, cport, vaddr: '10.0.0.3', vport: 3306, daddr, dport: 3306, state: 'ESTABLISHED', expiresMs: 1000, template });
+  const spec = (failed: boolean) => [{ vip: '10.0.0.3', port: 3306, protocol: 'tcp' as const, fwmark: 0, scheduler: 'wlc' as const, persistent: 60, pmask: '255.255.255.0',
+    expireQuiescentTemplate: false, expireNodestConn: false, dests: [{ address: '10.0.0.4', port: 3306, weight: 1, failed }] }];
+  const virtuals = [{ vip: '10.0.0.3', port: 3306, pmask: '255.255.255.0' }];
+  const conns = [conn('10.0.1.7', 5000, false, '10.0.0.5'), conn('10.0.2.0', 0, true)];
+  t.equal(liveDecision(conns, { ip: '10.0.1.7' }, virtuals, spec(false))?.daddr, '10.0.0.5', 'own connection, any port');
+  t.equal(liveDecision(conns, { ip: '10.0.1.7', port: 5001 }, virtuals, spec(false)), undefined, 'another port, no template for 10.0.1.0');
+  t.equal(liveDecision(conns, { ip: '10.0.2.9' }, virtuals, spec(false))?.template, true, 'the /24 template covers it');
+  t.equal(liveDecision(conns, { ip: '10.0.2.9' }, [{ vip: '10.0.0.3', port: 3306 }], spec(false)), undefined, 'no pmask: /32');
+  t.equal(liveDecision(conns, { ip: '10.0.2.9' }, virtuals, spec(true)), undefined, 'a template to a failed dest decides nothing');
 });
