@@ -8,7 +8,7 @@ import { timeoutsFrom } from './timeouts';
 import { DirectordError, isDirectordError } from '../errors';
 import { ControlErrorCode } from '../control/protocol';
 import type { ControlTarget } from '../control/commands';
-import type { ReloadAnswer, ServerHealthView, ServiceView, StatusSnapshot, WhereAnswer } from '../control/types';
+import type { ReloadAnswer, StatusSnapshot, WhereAnswer } from '../control/types';
 import { Pool, serviceKey, type HealthChange, type PoolEntry } from './pool';
 import { RateEstimator } from './rates';
 import { DirectorCounters } from './counters';
@@ -16,6 +16,7 @@ import { validateServices } from '../dataplane/validate';
 import { runStopSteps, type StopStep } from './shutdown';
 import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './subsystems';
 import { WriterControl } from './writer-control';
+import { tableViews } from './status-view';
 import { liveDecision, parseWhereClient } from '../scheduler';
 
 export interface DirectorOptions {
@@ -323,37 +324,7 @@ export class Director implements ControlTarget {
   }
 
   status(opts: { connections: boolean; connectionLimit: number }): StatusSnapshot {
-    const stats = this.opts.dataplane.stats();
-    const services: ServiceView[] = [];
-    const health: ServerHealthView[] = [];
-    const specs = this.pool.specs();
-    for (const [i, svc] of [...this.pool.services.values()].entries()) {
-      const spec = specs[i];
-      const v = svc.config;
-      const sc = stats.services.find((s) => s.vip === v.address && s.port === v.port && s.protocol === v.protocol);
-      const r = this.rates.service(v.address, v.port, v.protocol);
-      services.push({
-        virtual: v.name, protocol: v.protocol, vip: v.address, port: v.port, fwmark: v.fwmark, scheduler: v.scheduler,
-        persistent: v.persistent, pmask: spec.pmask, conns: sc?.conns ?? 0, inPkts: sc?.inPkts ?? 0, inBytes: sc?.inBytes ?? 0, ...r,
-        dests: spec.dests.map((d) => {
-          const dc = sc?.dests.find((x) => x.address === d.address && x.port === d.port);
-          const e = svc.entries.get(`${d.address}:${d.port}`);
-          return {
-            server: e?.server ?? d.address, address: d.address, port: d.port, forward: 'Route' as const, weight: d.weight,
-            activeConns: dc?.activeConns ?? 0, inactConns: dc?.inactConns ?? 0, conns: dc?.conns ?? 0, inPkts: dc?.inPkts ?? 0, inBytes: dc?.inBytes ?? 0,
-            ...this.rates.dest(v.address, v.port, v.protocol, d.address, d.port),
-          };
-        }),
-      });
-      for (const e of svc.entries.values()) {
-        const unavailable = sc?.dests.find((x) => x.address === e.address && x.port === e.port)?.unavailableReason;
-        health.push({
-          virtual: e.virtual, server: e.server, address: e.address, port: e.port, state: e.state, inTable: e.inTable,
-          configuredWeight: e.configuredWeight, healthWeight: e.healthWeight, effectiveWeight: e.inTable ? this.pool.effectiveWeight(e) : 0,
-          override: e.override, lastCheck: e.lastCheck, reason: e.reason, ...(unavailable ? { unavailable } : {}),
-        });
-      }
-    }
+    const { services, health } = tableViews(this.pool, this.opts.dataplane.stats(), this.rates);
     const ha = this.ha?.status();
     return {
       configFile: this.opts.configFile, startedAt: this.startedAt, dataplane: this.opts.dataplane.backend,
