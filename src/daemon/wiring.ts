@@ -8,7 +8,7 @@ import { createDataPlane, type DataPlane } from '../dataplane';
 import { HealthMonitor, checkerSpec, setReadOnly, type CheckEvent, type HealthChange } from '../health';
 import { HaNode } from '../ha';
 import { whereNow } from '../scheduler';
-import type { HaFactory, HealthSubsystem, WhereFunction } from './subsystems';
+import type { HaFactory, HealthSubsystem, WhereFunction } from '../director/subsystems';
 import type { Backend } from './daemon-args';
 import { probeHaPorts } from './port-probe';
 

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { parseConfig } from '../../src/config';
 import { createRootLogger } from '../../src/log';
-import { buildDataPlane } from '../../src/director/wiring';
+import { buildDataPlane } from '../../src/daemon/wiring';
 import type { AfPacketDataPlane } from '../../src/dataplane';
 import { mk, parseOpts } from '../config/helpers';
 

@@ -1,6 +1,6 @@
 // directord's argv: fixture table of accepted and refused command lines; defaults from one object.
 import t from 'tap';
-import { parseDaemonArgs } from '../../src/director/daemon-args';
+import { parseDaemonArgs } from '../../src/daemon/daemon-args';
 import { defaultOptions } from '../../src/defaults';
 
 t.test('defaults', async (t) => {

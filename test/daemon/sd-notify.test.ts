@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSdNotifier, startWatchdog } from '../../src/director/sd-notify';
+import { createSdNotifier, startWatchdog } from '../../src/daemon/sd-notify';
 import { createRootLogger, silentLogger } from '../../src/log';
 import { NOTIFY_RECEIVER as RECEIVER } from '../lab/notify-receiver';
 import { skipUnless } from '../lab/needs';

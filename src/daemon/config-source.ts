@@ -1,6 +1,6 @@
 // Adapter from the config subsystem's index.ts (loadConfig, runCheckConfig, diffConfigs) to what the daemon needs.
 import { loadConfig, runCheckConfig, diffConfigs, type ConfigDiff } from '../config';
-import type { ConfigChangeSummary, ConfigSubsystem } from './subsystems';
+import type { ConfigChangeSummary, ConfigSubsystem } from '../director/subsystems';
 
 function summarize(d: ConfigDiff): ConfigChangeSummary {
   const lines: string[] = [];

@@ -1,7 +1,7 @@
 // Reload preflight: which (address, port) pairs a configuration binds on this host, and that only new ones are tried.
 import t from 'tap';
-import { haBindings, probeHaPorts } from '../../src/director/port-probe';
-import { config, server, virtual } from './config-fixture';
+import { haBindings, probeHaPorts } from '../../src/daemon/port-probe';
+import { config, server, virtual } from '../director/config-fixture';
 
 const v = [virtual('db', '10.64.0.100', [server('a', '10.64.0.4')])];
 const local = new Set(['10.64.0.1', '192.168.9.1']);
