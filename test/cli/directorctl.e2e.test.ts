@@ -65,8 +65,8 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
   const notifySock = join(dir, 'notify.sock');
   const recvScript = join(dir, 'recv.py');
   writeFileSync(recvScript, NOTIFY_RECEIVER);
-  const canNotify = haveTool('python3') && haveTool('systemd-notify');
-  const noNotify = skipUnless(canNotify, 'the sd_notify checks need python3 and systemd-notify', t);
+  const canNotify = haveTool('python3');
+  const noNotify = skipUnless(canNotify, 'the sd_notify checks need python3', t);
   let notified = '';
   if (canNotify) {
     const recv = spawn('python3', [recvScript, notifySock], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -249,7 +249,7 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
     await waitFor('SIGHUP reload failure logged', () => records().filter((x) => x.msg === 'reload failed: running configuration kept').length >= 3, 5000, 50);
     t.ok(daemon.exitCode === null, 'daemon still running');
     if (canNotify) {
-      await waitFor('RELOADING then READY with the failure', () => /RELOADING=1\|STATUS=reloading\nREADY=1\|STATUS=last reload FAILED \(E_CONFIG/.test(notified), 5000, 50);
+      await waitFor('RELOADING then READY with the failure', () => /RELOADING=1\|MONOTONIC_USEC=\d+\|STATUS=reloading\npid=\d+ READY=1\|STATUS=last reload FAILED \(E_CONFIG/.test(notified), 5000, 50);
       t.pass('SIGHUP: RELOADING=1, then READY=1 saying the reload failed');
     } else t.pass('SIGHUP: RELOADING=1, then READY=1 saying the reload failed', { skip: noNotify });
   });
