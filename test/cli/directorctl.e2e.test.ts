@@ -283,10 +283,11 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
   await t.test('/metrics through promtool', async (t) => {
     const r = await lab.exec('lb1', ['node', '-e', "fetch('http://127.0.0.1:9539/metrics').then((r) => r.text()).then((x) => process.stdout.write(x))"], { timeoutMs: 10000 });
     t.equal(r.code, 0, r.stderr);
-    t.match(r.stdout, /directord_backend_connections_active\{local_address="10\.64\.0\.100",local_port="3306",remote_address="10\.64\.0\.4",remote_port="3306",proto="TCP"\} \d+/);
+    t.match(r.stdout, /directord_backend_connections_active\{local_address="10\.64\.0\.100",local_port="3306",remote_address="10\.64\.0\.4",remote_port="3306",proto="TCP",local_mark=""\} \d+/);
     t.match(r.stdout, /^directord_reloads_total\{result="failure"\} 3$/m);
     t.match(r.stdout, new RegExp(`^directord_reloads_total\\{result="success"\\} ${backend === 'fake' ? 1 : 2}$`, 'm'));
-    t.match(r.stdout, /^directord_ha_state\{role="primary",state="active"\} 1$/m);
+    t.match(r.stdout, /^directord_ha_state\{state="active"\} 1$/m);
+    t.match(r.stdout, /^directord_ha_active 1$/m);
     t.match(r.stdout, /^directord_check_duration_seconds_count [1-9]/m);
     if (haveTool('promtool')) {
       const p = spawnSync('promtool', ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
