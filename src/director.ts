@@ -8,7 +8,8 @@ import { timeoutsFrom } from './director/timeouts';
 import { DirectordError, isDirectordError } from './errors';
 import { ControlErrorCode } from './control/protocol';
 import type { ControlTarget } from './control/commands';
-import type { ReloadAnswer, ServerHealthView, ServiceView, StatusSnapshot, WhereAnswer } from './control/types';
+import type { ReloadAnswer, ServerHealthView, ServiceView, StatusSnapshot, WhereAnswer, WhereResult } from './control/types';
+import { parseWhereClient } from './control/where';
 import { Pool, serviceKey, type HealthChange, type PoolEntry } from './director/pool';
 import { RateEstimator } from './director/rates';
 import { DirectorCounters } from './director/counters';
@@ -285,23 +286,19 @@ export class Director implements ControlTarget {
     return (await this.ha.release()) ?? { ok: true };
   }
 
-  where(client: string): WhereAnswer {
-    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(client);
-    if (!m || m[1].split('.').some((o) => Number(o) > 255) || (m[2] !== undefined && Number(m[2]) > 65535)) {
-      throw new DirectordError(ControlErrorCode.BadArgs, `where: '${client}' is not CLIENT_IP[:PORT] (e.g. 10.0.1.7:51000)`);
-    }
-    const ip = m[1];
-    const cport = m[2] === undefined ? undefined : Number(m[2]);
+  where(client: string): WhereResult {
+    const { ip, port: cport } = parseWhereClient(client);
+    const result = (answers: WhereAnswer[]): WhereResult => ({ client: ip, ...(cport === undefined ? {} : { clientPort: cport }), source: 'daemon', answers });
     // An existing connection or persistence template decides before any scheduler does.
     const conns = this.opts.dataplane.connections(100_000);
     const hit = conns.find((c) => !c.template && c.caddr === ip && (cport === undefined || c.cport === cport)) ?? conns.find((c) => c.template && this.templateCovers(c.caddr, c.vaddr, c.vport, ip) && !this.templateToFailed(c.vaddr, c.vport, c.daddr));
     if (hit) {
       const name = this.pool.match(`${hit.daddr}:${hit.dport}`)[0]?.server;
-      return {
-        client: ip, clientPort: cport, virtual: this.virtualName(hit.vaddr, hit.vport), vip: hit.vaddr, port: hit.vport,
-        destination: { address: hit.daddr, port: hit.dport, server: name },
+      return result([{
+        virtual: this.virtualName(hit.vaddr, hit.vport), vip: hit.vaddr, port: hit.vport, protocol: hit.protocol,
+        destination: { address: hit.daddr, port: hit.dport, server: name }, decidedBy: hit.template ? 'template' : 'connection',
         reason: hit.template ? `persistence template ${hit.caddr}:0 → ${hit.daddr}:${hit.dport} (${Math.floor(hit.expiresMs / 1000)} s left)` : `existing ${hit.state} connection`,
-      };
+      }]);
     }
     if (!this.opts.where) {
       throw new DirectordError(ControlErrorCode.Unavailable, 'no existing connection for this client, and the scheduler simulator is not wired in this daemon');
@@ -312,13 +309,11 @@ export class Director implements ControlTarget {
       dests: s.dests.map((d) => ({ ...d, name: this.pool.match(`${d.address}:${d.port}`)[0]?.server })),
     }));
     const answers = this.opts.where({ services: named, live: this.opts.dataplane.stats().services, client: ip, clientPort: cport });
-    const a = answers[0];
-    if (!a) throw new DirectordError(ControlErrorCode.Unavailable, 'no virtual service is configured');
-    const name = a.destination ? this.pool.match(`${a.destination.address}:${a.destination.port}`)[0]?.server : undefined;
-    return {
-      client: ip, clientPort: cport, virtual: this.virtualName(a.vip, a.port), vip: a.vip, port: a.port,
-      destination: a.destination ? { ...a.destination, server: name } : undefined, reason: a.reason,
-    };
+    if (!answers.length) throw new DirectordError(ControlErrorCode.Unavailable, 'no virtual service is configured');
+    return result(answers.map((a) => ({
+      virtual: this.virtualName(a.vip, a.port), vip: a.vip, port: a.port, protocol: a.protocol, decidedBy: 'scheduler' as const, reason: a.reason,
+      destination: a.destination ? { ...a.destination, server: this.pool.match(`${a.destination.address}:${a.destination.port}`)[0]?.server } : null,
+    })));
   }
 
   private templateCovers(masked: string, vip: string, vport: number, client: string): boolean {

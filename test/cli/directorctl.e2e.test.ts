@@ -185,8 +185,9 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
   await t.test('where, takeover, release', async (t) => {
     const w = await json('where', '10.64.1.10');
     t.equal(w.code, 0, JSON.stringify(w.body));
-    t.match(w.body.result.destination.address, /^10\.64\.0\.[45]$/);
-    if (!noFrames) t.match(w.body.result.reason, /existing ESTABLISHED connection|persistence template/, 'the live table answers first');
+    t.match(w.body.result, { client: '10.64.1.10', source: 'daemon' });
+    t.match(w.body.result.answers[0].destination.address, /^10\.64\.0\.[45]$/);
+    if (!noFrames) t.match(w.body.result.answers[0].reason, /existing ESTABLISHED connection|persistence template/, 'the live table answers first');
     else t.pass('the live table answers first', { skip: noFrames });
     const fresh = await ctl('where', '10.64.3.3:4000');
     t.equal(fresh.code, 0, fresh.stderr);
@@ -194,7 +195,12 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
     const offline = await ctl('where', '--config', cf, '10.64.3.3');
     t.equal(offline.code, 0, offline.stderr);
     t.match(offline.stdout, /→ 10\.64\.0\.5:3306 \(rs2\)/, 'from the config alone: the server added last heads the list');
-    t.equal((await json('where', '--config', cf, '10.64.3.3')).body.result[0].destination.server, 'rs2');
+    const off = (await json('where', '--config', cf, '10.64.3.3')).body.result;
+    t.match(off, { client: '10.64.3.3', source: 'config', answers: [{ destination: { server: 'rs2' }, decidedBy: 'scheduler', virtual: 'mysql', protocol: 'tcp' }] });
+    const live = (await json('where', '10.64.3.3')).body.result;
+    t.same(Object.keys(off).sort(), Object.keys(live).sort(), 'the same envelope live and offline');
+    t.same(Object.keys(off.answers[0]).sort(), Object.keys(live.answers[0]).sort());
+    t.equal((await ctl('where', '--config', cf, 'not-an-ip')).code, 2, 'a bad client: exit 2 offline too');
     const cc = await ctl('check-config', cf);
     t.equal(cc.code, 0, cc.stderr);
     t.match(cc.stdout, /virtual mysql/);
