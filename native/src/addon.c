@@ -13,6 +13,7 @@
 #include "handle.h"
 #include "napi_util.h"
 #include "probes.h"
+#include "sdnotify.h"
 
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -440,6 +441,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },
     { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
     { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop },
+    { "sdNotify", dd_sd_notify },
   };
   return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
 }

@@ -1,4 +1,4 @@
-// Generates directord(8), directorctl(8) and lvs.cf(5) from docs/operations.md and docs/config.md.
+// Generates directord(8), directorctl(8) and lvs.cf(5) from docs/operations.md, docs/troubleshooting.md and docs/config.md.
 // Usage: node dist/packaging/man/gen-man.js OUTDIR   (the date comes from SOURCE_DATE_EPOCH, for reproducible builds)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -29,7 +29,9 @@ export function pages(): ManPage[] {
   return [
     {
       name: 'directord', section: 8, summary: 'userspace LVS Direct-Routing director and health-check daemon (replaces Piranha pulse/nanny)',
+      // Troubleshooting's cases become subsections of one TROUBLESHOOTING section.
       markdown: [daemon, section(ops, 'Reload'), section(ops, 'Metrics'), section(ops, 'Logs'),
+        `## Troubleshooting\n\n${body(doc('troubleshooting.md')).replace(/^## /gm, '### ')}`,
         '## Files\n\n| file | use |\n| --- | --- |\n| `/etc/sysconfig/ha/lvs.cf` | the configuration (lvs.cf(5)) |\n| `/etc/default/directord` | options for the systemd unit (`DIRECTORD_OPTS`) |\n| `/run/directord/directord.sock` | the control socket (directorctl(8)) |'].join('\n\n'),
       seeAlso: ['directorctl(8)', 'lvs.cf(5)', 'ipvsadm(8)', 'keepalived(8)'],
     },

@@ -5,6 +5,8 @@ import { loadConfig, runCheckConfig } from '../config';
 import { servicesFromConfig, whereAll } from '../scheduler';
 import { defaultOptions } from '../defaults';
 import type { CliIo } from './run';
+import type { WhereResult } from '../control/types';
+import { parseWhereClient, renderWhere } from '../control/where';
 
 export interface OfflineCommand {
   name: string;
@@ -44,21 +46,18 @@ export const offlineCommands: OfflineCommand[] = [
         else if (words[i].startsWith('--config=')) file = words[i].slice(9);
         else rest.push(words[i]);
       }
-      const m = rest.length === 1 ? /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(rest[0]) : null;
-      if (!file || !m) throw new DirectordError('E_CLI_USAGE', 'usage: directorctl where --config FILE CLIENT_IP[:PORT]');
+      if (!file || rest.length !== 1) throw new DirectordError('E_CLI_USAGE', 'usage: directorctl where --config FILE CLIENT_IP[:PORT]');
+      const { ip, port } = parseWhereClient(rest[0]);
       const cfg = loadConfig(file);
-      const answers = whereAll(servicesFromConfig(cfg), m[1], m[2] === undefined ? undefined : Number(m[2]));
-      const result = answers.map((a) => ({
-        client: m[1], clientPort: m[2] === undefined ? undefined : Number(m[2]), virtual: a.service.name ?? `${a.service.vip}:${a.service.port}`,
-        vip: a.service.vip, port: a.service.port, destination: a.dest ? { address: a.dest.address, port: a.dest.port, server: a.dest.name } : undefined, reason: a.reason,
-      }));
-      if (json) io.out(JSON.stringify({ ok: true, result }) + '\n');
-      else {
-        for (const w of result) {
-          const dest = w.destination ? `${w.destination.address}:${w.destination.port}${w.destination.server ? ` (${w.destination.server})` : ''}` : 'no real server';
-          io.out(`${rest[0]} → ${w.virtual} ${w.vip}:${w.port} → ${dest}\n  because: ${w.reason}\n`);
-        }
-      }
+      // The live answer's shape (src/control/where.ts), so scripts read one envelope whichever way it was computed.
+      const result: WhereResult = {
+        client: ip, ...(port === undefined ? {} : { clientPort: port }), source: 'config',
+        answers: whereAll(servicesFromConfig(cfg), ip, port).map((a) => ({
+          virtual: a.service.name ?? `${a.service.vip}:${a.service.port}`, vip: a.service.vip, port: a.service.port, protocol: a.service.protocol,
+          destination: a.dest ? { address: a.dest.address, port: a.dest.port, server: a.dest.name } : null, decidedBy: 'scheduler', reason: a.reason,
+        })),
+      };
+      io.out(json ? JSON.stringify({ ok: true, result }) + '\n' : renderWhere(result));
       return 0;
     },
   },

@@ -5,7 +5,8 @@ import { findCommand, argsFromArgv } from '../control/commands';
 import { ControlErrorCode } from '../control/protocol';
 import { request } from '../control/client';
 import { readOnlySocketPathFor, defaultControlSocket } from '../control/socket-path';
-import type { ReloadAnswer, StatusSnapshot, WhereAnswer } from '../control/types';
+import type { ReloadAnswer, StatusSnapshot, WhereResult } from '../control/types';
+import { renderWhere } from '../control/where';
 import type { ConnEntry } from '../table/types';
 import { defaultOptions } from '../defaults';
 import { renderConnections, renderList, renderRate, renderStats } from './ipvsadm-format';
@@ -124,11 +125,8 @@ function formatHuman(cmd: string, result: unknown, flags: Set<string>, only?: Se
       const r = result as ReloadAnswer;
       return `reload applied: ${r.changes.length ? '\n  ' + r.changes.join('\n  ') : 'no changes'}\n`;
     }
-    case 'where': {
-      const w = result as WhereAnswer;
-      const dest = w.destination ? `${w.destination.address}:${w.destination.port}${w.destination.server ? ` (${w.destination.server})` : ''}` : 'no real server';
-      return `${w.client}${w.clientPort !== undefined ? ':' + w.clientPort : ''} → ${w.virtual} ${w.vip}:${w.port} → ${dest}\n  because: ${w.reason}\n`;
-    }
+    case 'where':
+      return renderWhere(result as WhereResult);
     case 'drain':
     case 'enable':
     case 'weight': {

@@ -2,7 +2,7 @@
 // through it and directorctl parses argv and prints help from it, so the two cannot drift apart.
 import { DirectordError } from '../errors';
 import { ControlErrorCode } from './protocol';
-import type { ReloadAnswer, StatusSnapshot, WhereAnswer } from './types';
+import type { ReloadAnswer, StatusSnapshot, WhereResult } from './types';
 
 export type ArgType = 'string' | 'integer' | 'boolean';
 
@@ -26,7 +26,7 @@ export interface ControlTarget {
   reload(): Promise<ReloadAnswer>;
   takeover(opts?: { force?: boolean }): Promise<unknown>;
   release(): Promise<unknown>;
-  where(client: string): WhereAnswer;
+  where(client: string): WhereResult;
 }
 
 export interface CommandSpec {

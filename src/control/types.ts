@@ -105,14 +105,25 @@ export interface WriterStatusView {
   servers: { name: string; role: 'writer' | 'standby' | 'out'; why: string; lag: number | null; writable: boolean }[];
 }
 
+/** One virtual service's answer to `where` (docs/operations.md, "where"). */
 export interface WhereAnswer {
-  client: string;
-  clientPort?: number;
   virtual: string;
   vip: string;
   port: number;
-  destination?: { address: string; port: number; server?: string };
+  protocol: string;
+  /** null: no real server would take the connection (all down, weight 0, or unusable). */
+  destination: { address: string; port: number; server?: string } | null;
+  /** What decided: an existing connection, a persistence template, or the scheduler (a new connection now). */
+  decidedBy: 'connection' | 'template' | 'scheduler';
   reason: string;
+}
+
+/** `where`'s result, the same shape live (source "daemon") and offline (source "config", where --config FILE). */
+export interface WhereResult {
+  client: string;
+  clientPort?: number;
+  source: 'daemon' | 'config';
+  answers: WhereAnswer[];
 }
 
 export interface ReloadAnswer {

@@ -62,6 +62,8 @@ export interface NativeBinding {
   loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean, rxRingV2: boolean, busyPollUs: number): void;
   loopSetFilter(h: Handle, filter: string): void;
   loopStop(h: Handle): void;
+  /** sd_notify(3): one datagram to $NOTIFY_SOCKET from this PID ('@' = abstract name); 0 or an errno (src/director/sd-notify.ts). */
+  sdNotify(socket: string, message: string): number;
   /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
   benchLookup(size: number, conns: number, lookups: number): { insertNs: number; lookupNs: number; used: number; bytes: number };
   /** Benchmark only: n SYNs over one second, then one packet per ms once all are due; thread CPU time in C. */

@@ -42,8 +42,9 @@ export function buildStats(services: ServiceSpec[], table: NativeTable, neighbou
     svc.inPkts += r.inPkts;
     svc.inBytes += r.inBytes;
   }
-  for (const [k, v] of Object.entries(verdicts)) if (k !== 'forward' && v) out.drops[k] = v;
-  if (counters.ringDrops) out.drops.ring_full = counters.ringDrops;
-  if (counters.syncOverflow) out.drops.sync_overflow = counters.syncOverflow;
+  // Every reason, 0 included: directord_dataplane_drops_total has all its series from the first scrape (rate() works).
+  for (const [k, v] of Object.entries(verdicts)) if (k !== 'forward') out.drops[k] = v;
+  out.drops.ring_full = counters.ringDrops;
+  out.drops.sync_overflow = counters.syncOverflow;
   return out;
 }

@@ -5,6 +5,18 @@ import type { CheckObservation } from './subsystems';
 
 export const CHECK_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** One real server's checks (keyed virtual + server name): what the per-server check metrics read. */
+export interface ServerCheckCounts {
+  success: number;
+  failure: number;
+  /** Failed checks in a row (raw results, before rise/fall); 0 after a success. */
+  consecutiveFailures: number;
+  lastDurationSeconds: number;
+  lastOk?: boolean;
+}
+
+export const serverCheckKey = (virtual: string, server: string): string => `${virtual}\u0000${server}`;
+
 export class DirectorCounters {
   reloads = { success: 0, failure: 0 };
   lastReloadAt?: string;
@@ -14,6 +26,7 @@ export class DirectorCounters {
   lastError?: { code: string; message: string };
   transitions = new Map<string, number>();
   checkFailures = new Map<string, number>();
+  serverChecks = new Map<string, ServerCheckCounts>();
   /** Cumulative histogram state: per-bucket counts (non-cumulative), sum and count. */
   checkDuration = { buckets: CHECK_DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
 
@@ -53,6 +66,14 @@ export class DirectorCounters {
     if (i >= 0) this.checkDuration.buckets[i]++;
     this.checkDuration.sum += o.durationSeconds;
     this.checkDuration.count++;
+    const k = serverCheckKey(o.virtual, o.server);
+    const c = this.serverChecks.get(k) ?? { success: 0, failure: 0, consecutiveFailures: 0, lastDurationSeconds: 0 };
+    if (o.ok) c.success++;
+    else c.failure++;
+    c.consecutiveFailures = o.ok ? 0 : c.consecutiveFailures + 1;
+    c.lastDurationSeconds = o.durationSeconds;
+    c.lastOk = o.ok;
+    this.serverChecks.set(k, c);
     if (!o.ok) {
       const reason = o.reason ?? 'unknown';
       this.checkFailures.set(reason, (this.checkFailures.get(reason) ?? 0) + 1);

@@ -8,7 +8,8 @@ import { timeoutsFrom } from './timeouts';
 import { DirectordError, isDirectordError } from '../errors';
 import { ControlErrorCode } from '../control/protocol';
 import type { ControlTarget } from '../control/commands';
-import type { ReloadAnswer, StatusSnapshot, WhereAnswer } from '../control/types';
+import type { ReloadAnswer, StatusSnapshot, WhereAnswer, WhereResult } from '../control/types';
+import { parseWhereClient } from '../control/where';
 import { Pool, serviceKey, type HealthChange, type PoolEntry } from './pool';
 import { RateEstimator } from './rates';
 import { DirectorCounters } from './counters';
@@ -17,7 +18,7 @@ import { runStopSteps, type StopStep } from './shutdown';
 import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthSubsystem, WhereFunction } from './subsystems';
 import { WriterControl } from './writer-control';
 import { tableViews } from './status-view';
-import { liveDecision, parseWhereClient } from '../scheduler';
+import { liveDecision } from '../scheduler';
 
 export interface DirectorOptions {
   configFile: string;
@@ -287,19 +288,20 @@ export class Director implements ControlTarget {
     return (await this.ha.release()) ?? { ok: true };
   }
 
-  where(client: string): WhereAnswer {
+  where(client: string): WhereResult {
     const c = parseWhereClient(client);
-    if (!c) throw new DirectordError(ControlErrorCode.BadArgs, `where: '${client}' is not CLIENT_IP[:PORT] (e.g. 10.0.1.7:51000)`);
     const { ip, port: cport } = c;
+    const result = (answers: WhereAnswer[]): WhereResult => ({ client: ip, ...(cport === undefined ? {} : { clientPort: cport }), source: 'daemon', answers });
+    // An existing connection or persistence template decides before any scheduler does.
     const virtuals = this.cfg.virtuals.map((v) => ({ vip: v.address, port: v.port, pmask: v.pmask }));
     const hit = liveDecision(this.opts.dataplane.connections(100_000), c, virtuals, this.pool.specs());
     if (hit) {
       const name = this.pool.match(`${hit.daddr}:${hit.dport}`)[0]?.server;
-      return {
-        client: ip, clientPort: cport, virtual: this.virtualName(hit.vaddr, hit.vport), vip: hit.vaddr, port: hit.vport,
-        destination: { address: hit.daddr, port: hit.dport, server: name },
+      return result([{
+        virtual: this.virtualName(hit.vaddr, hit.vport), vip: hit.vaddr, port: hit.vport, protocol: hit.protocol,
+        destination: { address: hit.daddr, port: hit.dport, server: name }, decidedBy: hit.template ? 'template' : 'connection',
         reason: hit.template ? `persistence template ${hit.caddr}:0 → ${hit.daddr}:${hit.dport} (${Math.floor(hit.expiresMs / 1000)} s left)` : `existing ${hit.state} connection`,
-      };
+      }]);
     }
     if (!this.opts.where) {
       throw new DirectordError(ControlErrorCode.Unavailable, 'no existing connection for this client, and the scheduler simulator is not wired in this daemon');
@@ -310,13 +312,11 @@ export class Director implements ControlTarget {
       dests: s.dests.map((d) => ({ ...d, name: this.pool.match(`${d.address}:${d.port}`)[0]?.server })),
     }));
     const answers = this.opts.where({ services: named, live: this.opts.dataplane.stats().services, client: ip, clientPort: cport });
-    const a = answers[0];
-    if (!a) throw new DirectordError(ControlErrorCode.Unavailable, 'no virtual service is configured');
-    const name = a.destination ? this.pool.match(`${a.destination.address}:${a.destination.port}`)[0]?.server : undefined;
-    return {
-      client: ip, clientPort: cport, virtual: this.virtualName(a.vip, a.port), vip: a.vip, port: a.port,
-      destination: a.destination ? { ...a.destination, server: name } : undefined, reason: a.reason,
-    };
+    if (!answers.length) throw new DirectordError(ControlErrorCode.Unavailable, 'no virtual service is configured');
+    return result(answers.map((a) => ({
+      virtual: this.virtualName(a.vip, a.port), vip: a.vip, port: a.port, protocol: a.protocol, decidedBy: 'scheduler' as const, reason: a.reason,
+      destination: a.destination ? { ...a.destination, server: this.pool.match(`${a.destination.address}:${a.destination.port}`)[0]?.server } : null,
+    })));
   }
 
   private virtualName(vip: string, port: number): string {

@@ -6,6 +6,9 @@ import type { DataPlaneStats } from '../dataplane/types';
 import { CHECK_DURATION_BUCKETS, type DirectorCounters } from '../director/counters';
 import type { CheckObservation, HaStatusView } from '../director/subsystems';
 import { buildInfo } from '../util/version';
+import { registerCheckMetrics } from './checks';
+import { registerHaMetrics } from './ha';
+import { BACKEND_LABELS, backendLabels, eachServer } from './labels';
 
 /** What the metrics need from the daemon (src/director.ts implements it). */
 export interface MetricsSource {
@@ -17,14 +20,13 @@ export interface MetricsSource {
   onCheckObserved?(fn: (o: CheckObservation) => void): void;
 }
 
-const BACKEND_LABELS = ['local_address', 'local_port', 'remote_address', 'remote_port', 'proto'] as const;
-
 export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
   if (opts.processMetrics !== false) {
-    collectDefaultMetrics({ register: registry, prefix: 'directord_' });
+    // Unprefixed, as every prom-client (and Go client) exporter names them: process_cpu_seconds_total, nodejs_*.
+    collectDefaultMetrics({ register: registry });
     // These gauges end in _total, which the exposition linter (promtool check metrics) rejects for non-counters.
-    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`directord_${n}`);
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
   }
 
   // As Prometheus' own *_build_info: constant 1, the facts in labels (version skew between lb1 and lb2 shows).
@@ -34,11 +36,7 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
   // Each collector reads the live state itself: no cache that could serve a previous scrape's numbers.
   const snapshot = (): StatusSnapshot => src.status({ connections: false, connectionLimit: 0 });
   const eachDest = (fn: (labels: Record<(typeof BACKEND_LABELS)[number], string>, d: StatusSnapshot['services'][number]['dests'][number], s: StatusSnapshot['services'][number]) => void): void => {
-    for (const s of snapshot().services) {
-      for (const d of s.dests) {
-        fn({ local_address: s.vip, local_port: String(s.port), remote_address: d.address, remote_port: String(d.port), proto: s.protocol.toUpperCase() }, d, s);
-      }
-    }
+    for (const s of snapshot().services) for (const d of s.dests) fn(backendLabels(s, d.address, d.port), d, s);
   };
   const backendGauge = (name: string, help: string, value: (d: StatusSnapshot['services'][number]['dests'][number], s: StatusSnapshot['services'][number]) => number): void => {
     new Gauge({
@@ -57,12 +55,7 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
       name, help, labelNames: [...BACKEND_LABELS, ...extra], registers: [registry],
       collect() {
         this.reset();
-        const snap = snapshot();
-        for (const h of snap.health) {
-          const s = snap.services.find((x) => x.virtual === h.virtual);
-          if (!s) continue;
-          set(this, { local_address: s.vip, local_port: String(s.port), remote_address: h.address, remote_port: String(h.port), proto: s.protocol.toUpperCase() }, h.state);
-        }
+        eachServer(snapshot(), (labels, h) => set(this, labels, h.state));
       },
     });
   };
@@ -107,38 +100,15 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
       for (const [reason, n] of src.counters.checkFailures) this.inc({ reason }, n);
     },
   });
-  new Counter({
-    name: 'directord_backend_transitions_total', help: 'Real-server health transitions (to up or to down).', labelNames: ['virtual', 'remote', 'to'], registers: [registry],
-    collect() {
-      this.reset();
-      for (const [k, n] of src.counters.transitions) {
-        const [virtual, remote, to] = k.split('\u0000');
-        this.inc({ virtual, remote, to }, n);
-      }
-    },
-  });
+  registerCheckMetrics(registry, snapshot, src.counters);
 
-  // HA.
-  new Gauge({
-    name: 'directord_ha_state', help: 'HA state of this node: 1 holds the VIPs (active), 0 standby. Label state gives the detail.', labelNames: ['role', 'state'], registers: [registry],
-    collect() {
-      this.reset();
-      const s = snapshot().ha;
-      this.set({ role: s.role, state: s.state }, s.forwarding ? 1 : 0);
-    },
-  });
+  // HA (directord_ha_state, _active, _info, the partner's heartbeat age, rejected heartbeats by reason).
+  registerHaMetrics(registry, snapshot, () => src.haStatus());
   new Counter({
     name: 'directord_heartbeats_received_total', help: 'Valid heartbeats received from the peer.', registers: [registry],
     collect() {
       this.reset();
       this.inc(src.haStatus()?.heartbeatsReceived ?? 0);
-    },
-  });
-  new Counter({
-    name: 'directord_heartbeats_rejected_total', help: 'Heartbeats rejected, by reason.', labelNames: ['reason'], registers: [registry],
-    collect() {
-      this.reset();
-      for (const [reason, n] of Object.entries(src.haStatus()?.heartbeatsRejected ?? {})) this.inc({ reason }, n);
     },
   });
   new Counter({

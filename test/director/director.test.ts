@@ -170,11 +170,12 @@ t.test('where: live connection, then template, then the simulator; bad client', 
     { protocol: 'tcp', caddr: '10.64.1.10', cport: 5000, vaddr: '10.64.0.100', vport: 3306, daddr: '10.64.0.4', dport: 3306, state: 'ESTABLISHED', expiresMs: 900_000, template: false },
     { protocol: 'tcp', caddr: '10.64.0.0', cport: 0, vaddr: '10.64.0.100', vport: 3306, daddr: '10.64.0.4', dport: 3306, state: 'NONE', expiresMs: 59_000, template: true },
   ]);
-  t.match(h.director.where('10.64.1.10:5000'), { destination: { address: '10.64.0.4', server: 'a' }, reason: 'existing ESTABLISHED connection', virtual: 'db' });
-  t.match(h.director.where('10.64.2.2'), { destination: { address: '10.64.0.4' }, reason: /persistence template 10\.64\.0\.0:0/ });
-  t.match(h.director.where('10.99.0.1'), { reason: 'simulated' });
+  t.match(h.director.where('10.64.1.10:5000'), { client: '10.64.1.10', clientPort: 5000, source: 'daemon', answers: [{ destination: { address: '10.64.0.4', server: 'a' }, decidedBy: 'connection', reason: 'existing ESTABLISHED connection', virtual: 'db', protocol: 'tcp' }] });
+  t.match(h.director.where('10.64.2.2'), { answers: [{ destination: { address: '10.64.0.4' }, decidedBy: 'template', reason: /persistence template 10\.64\.0\.0:0/ }] });
+  t.notOk('clientPort' in h.director.where('10.64.2.2'), 'no port given, none in the answer');
+  t.match(h.director.where('10.99.0.1'), { answers: [{ reason: 'simulated', decidedBy: 'scheduler' }] });
   h.emit(ch('a', '10.64.0.4', false, 0, true));
-  t.match(h.director.where('10.64.2.2'), { reason: 'simulated' }, 'a template to a failed (quiesced) server decides nothing: the client is scheduled afresh');
+  t.match(h.director.where('10.64.2.2'), { answers: [{ reason: 'simulated' }] }, 'a template to a failed (quiesced) server decides nothing: the client is scheduled afresh');
   t.throws(() => h.director.where('10.0.0.256'), { code: 'E_CTL_BAD_ARGS' });
   t.throws(() => h.director.where('host:1'), { code: 'E_CTL_BAD_ARGS' });
 });

@@ -31,7 +31,7 @@ t.test('scrape reflects live state; promtool accepts the exposition', async (t) 
 
   dp.counters.set('10.64.0.100:3306>10.64.0.4:3306', { activeConns: 3, inactConns: 7, conns: 10, inPkts: 100, inBytes: 6400 });
   let text = await scrape(m.port);
-  const labels = 'local_address="10.64.0.100",local_port="3306",remote_address="10.64.0.4",remote_port="3306",proto="TCP"';
+  const labels = 'local_address="10.64.0.100",local_port="3306",remote_address="10.64.0.4",remote_port="3306",proto="TCP",local_mark=""';
   t.match(text, `directord_backend_connections_active{${labels}} 3`);
   t.match(text, `directord_backend_connections_inactive{${labels}} 7`);
   t.match(text, `directord_backend_weight{${labels}} 1`);
@@ -47,9 +47,13 @@ t.test('scrape reflects live state; promtool accepts the exposition', async (t) 
   t.match(text, /^directord_icmp_unreachable_sent_total 4$/m);
   t.match(text, /^directord_icmp_unreachable_limited_total 5$/m);
   t.match(text, /^directord_fragments_forwarded_total 6$/m);
-  t.match(text, /^directord_ha_state\{role="standalone",state="active"\} 1$/m);
+  t.match(text, /^directord_ha_state\{state="active"\} 1$/m);
+  t.match(text, /^directord_ha_state\{state="standby"\} 0$/m);
+  t.match(text, /^directord_ha_active 1$/m);
+  t.match(text, /^directord_ha_info\{role="standalone"\} 1$/m);
+  t.notMatch(text, /directord_ha_peer_heartbeat_age_seconds\{/, 'no partner, no heartbeat age');
   t.match(text, /^directord_reloads_total\{result="failure"\} 0$/m);
-  for (const name of ['directord_check_duration_seconds_bucket', 'directord_heartbeats_received_total', 'directord_failovers_total', 'directord_config_last_reload_success_timestamp_seconds', 'directord_process_cpu_seconds_total']) {
+  for (const name of ['directord_check_duration_seconds_bucket', 'directord_heartbeats_received_total', 'directord_failovers_total', 'directord_config_last_reload_success_timestamp_seconds', 'process_cpu_seconds_total', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds']) {
     t.match(text, new RegExp(`^${name}`, 'm'), name);
   }
 

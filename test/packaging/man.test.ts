@@ -27,7 +27,10 @@ t.test('the pages say what the docs say', async (t) => {
   const [directord, directorctl, lvscf] = pages().map((p) => render(p, '9.9.9'));
   t.match(directord, /^\.TH "DIRECTORD" 8 "\d{4}-\d\d-\d\d" "directord 9\.9\.9"/m);
   for (const o of ['check\\-config', 'metrics', 'dataplane', 'strict']) t.match(directord, o, `directord(8) documents --${o}`);
-  for (const s of ['"RELOAD"', '"METRICS"', '"LOGS"', '"FILES"', '"SEE ALSO"']) t.match(directord, `.SH ${s}`);
+  for (const s of ['"RELOAD"', '"METRICS"', '"LOGS"', '"TROUBLESHOOTING"', '"FILES"', '"SEE ALSO"']) t.match(directord, `.SH ${s}`);
+  const cases = [...readFileSync(join(__dirname, '..', '..', 'docs', 'troubleshooting.md'), 'utf8').matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+  t.ok(cases.length >= 7, `${cases.length} troubleshooting cases`);
+  for (const c of cases) t.match(directord, `.SS "${c.replace(/`/g, '')}"`, `directord(8) has "${c}"`);
   for (const c of commandTable.filter((c) => c.name !== 'ping')) t.match(directorctl, `\\fB${c.name.replace(/-/g, '\\-')}`, `directorctl(8) lists ${c.name}`);
   t.match(directorctl, '.SS "Exit statuses and reply codes"');
   const config = readFileSync(join(__dirname, '..', '..', 'docs', 'config.md'), 'utf8');
