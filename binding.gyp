@@ -7,6 +7,7 @@
       "target_name": "directord_native",
       "sources": [
         "native/src/addon.c",
+        "native/src/addon-loop.c",
         "native/src/probes.c",
         "native/src/core.c",
         "native/src/conntable.c",

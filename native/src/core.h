@@ -1,10 +1,11 @@
 /* The pure data-plane core: services, dests, schedulers and the connection table (no sockets, no threads).
- * The packet loop and the test entries both call dd_process(); callers serialise access with table->lock.
+ * The packet loops and the test entries both call dd_process(); callers serialise access with dd_table_lock().
  * conntable.c owns the table's memory, keyed hash, timer wheel and eviction; core.c the per-packet decisions. */
 #ifndef DIRECTORD_CORE_H
 #define DIRECTORD_CORE_H
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 #include "abi.h"
 
 #define DD_NIL 0xffffffffu
@@ -192,5 +193,23 @@ uint32_t dd_conn_hash(const struct dd_table *t, uint8_t tmpl, uint8_t proto, uin
                       uint32_t vaddr, uint16_t vport);
 /* Tests only: replace the key of an empty table; returns -1 when the table holds entries. */
 int dd_set_hash_key(struct dd_table *t, uint64_t k0, uint64_t k1);
+
+/* The one table lock, taken by every packet thread once per batch and by every control call. One lock, not shards:
+ * a batch (up to 256 frames) touches the shared wheel, free list, eviction list, scheduler state and dest counters,
+ * so sharding by bucket would still serialise on those; docs/dataplane.md "More than one packet thread" has the
+ * measured contention. A try first, so the uncontended path costs one atomic; a wait is counted and timed (the
+ * counters are written under the lock, so they are exact). */
+static inline void dd_table_lock(struct dd_table *t) {
+  struct timespec a, b;
+  if (pthread_mutex_trylock(&t->lock) == 0) { t->counters[DD_C_LOCK_TAKEN]++; return; }
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  pthread_mutex_lock(&t->lock);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  t->counters[DD_C_LOCK_TAKEN]++;
+  t->counters[DD_C_LOCK_CONTENDED]++;
+  t->counters[DD_C_LOCK_WAIT_NS] += (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
+}
+
+static inline void dd_table_unlock(struct dd_table *t) { pthread_mutex_unlock(&t->lock); }
 
 #endif

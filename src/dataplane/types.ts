@@ -78,6 +78,13 @@ export interface DataPlaneStats {
   icmpUnreachLimited?: number;
   /** Later IP fragments forwarded after their first fragment (unmatched ones: drops.fragment). Native only. */
   fragments?: number;
+  /** The table lock (one for all packet threads and control calls): acquisitions, those that had to wait for another
+   * thread, and the total wait in ns. Contention = lockContended / lockTaken. Native only. */
+  lockTaken?: number;
+  lockContended?: number;
+  lockWaitNs?: number;
+  /** Frames each AF_PACKET packet thread has taken from its ring since start (one entry per thread). */
+  threadFrames?: number[];
 }
 
 /** One row of `ipvsadm -lnc` / one conn-sync record. Templates have cport 0 and a masked caddr. */
