@@ -7,38 +7,12 @@ import t from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
 import { ConnTableModel, type PacketSummary } from '../../src/scheduler';
 import type { DataPlaneStats, ServiceSpec } from '../../src/dataplane/types';
-import { DataPlaneLab, DIR_MAC, VIP, dests, service } from './dplab';
+import { DataPlaneLab, DIR_MAC, INJECT_PY, VIP, dests, service, type Frame } from './dplab';
 
 const skip = !labAvailable() && 'needs root and ip netns';
 const CLIENTS = 150;
 const PORTS = 3;
 
-// Sends the frames given as JSON [[saddr, sport, dport, proto, flags, payload], ...] on stdin from eth0, in order,
-// 64 at a time with a 2 ms pause (bounded: the rings never overflow, so every frame is decided).
-const SEND_PY = `
-import json, socket, struct, sys, time
-dst_mac, src_mac, vip = bytes.fromhex(sys.argv[1].replace(':', '')), bytes.fromhex(sys.argv[2].replace(':', '')), socket.inet_aton(sys.argv[3])
-def csum(b):
-    if len(b) % 2: b += b'\\0'
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(('eth0', 0))
-for k, (src, sport, dport, proto, flags, pay) in enumerate(json.load(sys.stdin)):
-    src = socket.inet_aton(src)
-    if proto == 6:
-        l4 = struct.pack('!HHIIBBHHH', sport, dport, 1000, 0, 0x50, flags, 65535, 0, 0) + b'x' * pay
-        l4 = l4[:16] + struct.pack('!H', csum(src + vip + struct.pack('!BBH', 0, 6, len(l4)) + l4)) + l4[18:]
-    else:
-        l4 = struct.pack('!HHHH', sport, dport, 8 + pay, 0) + b'x' * pay
-    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(l4), k & 0xffff, 0x4000, 64, proto, 0, src, vip)
-    ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
-    s.send(dst_mac + src_mac + b'\\x08\\x00' + ip + l4)
-    if k % 64 == 63: time.sleep(0.002)
-`;
-
-type Frame = [saddr: string, sport: number, dport: number, proto: 6 | 17, flags: number, payload: number];
 
 /** The scenario, interleaved across clients so frames of different flows alternate while each flow stays in order. */
 function scenario(): Frame[] {
@@ -104,7 +78,7 @@ for (const threads of [1, 2, 4]) {
     await d.waitForMacs();
     const before = await d.call<DataPlaneStats>('stats');
     t.equal(before.threadFrames?.length, threads, `${threads} packet threads running`);
-    const send = await d.lab.exec('cli', ['taskset', '-c', '0', 'python3', '-c', SEND_PY, DIR_MAC, '02:61:00:00:01:01', VIP], { input: JSON.stringify(frames), timeoutMs: 60000 });
+    const send = await d.lab.exec('cli', ['taskset', '-c', '0', 'python3', '-c', INJECT_PY, DIR_MAC, '02:61:00:00:01:01', VIP], { input: JSON.stringify(frames), timeoutMs: 60000 });
     t.equal(send.code, 0, `injector: ${send.stderr}`);
     await waitFor('every frame decided', async () => (await d.call<DataPlaneStats>('stats')).rxFrames - before.rxFrames >= frames.length, 10000, 100);
     const st = await d.call<DataPlaneStats>('stats');
