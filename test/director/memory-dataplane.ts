@@ -30,7 +30,7 @@ export class MemoryDataPlane implements DataPlane {
   }
   stats(): DataPlaneStats {
     return {
-      rxFrames: 0, txFrames: 0, loopWakeups: 7, evictions: 2, icmpRelayed: 3, icmpUnreachSent: 4, icmpUnreachLimited: 5, fragments: 6, drops: { no_dest: 1 },
+      rxFrames: 0, txFrames: 0, loopWakeups: 7, evictions: 2, icmpRelayed: 3, icmpUnreachSent: 4, icmpUnreachLimited: 5, fragments: 6, lockContended: 8, lockWaitNs: 2_500_000_000, drops: { no_dest: 1 },
       services: this.services.map((s) => {
         const dests = s.dests.map((d) => {
           const c = this.counters.get(`${s.vip}:${s.port}>${d.address}:${d.port}`) ?? {};

@@ -46,6 +46,8 @@ t.test('scrape reflects live state; promtool accepts the exposition', async (t) 
   t.match(text, /^directord_icmp_unreachable_sent_total 4$/m);
   t.match(text, /^directord_icmp_unreachable_limited_total 5$/m);
   t.match(text, /^directord_fragments_forwarded_total 6$/m);
+  t.match(text, /^directord_dataplane_lock_contended_total 8$/m);
+  t.match(text, /^directord_dataplane_lock_wait_seconds_total 2.5$/m);
   t.match(text, /^directord_ha_state\{role="standalone",state="active"\} 1$/m);
   t.match(text, /^directord_reloads_total\{result="failure"\} 0$/m);
   for (const name of ['directord_check_duration_seconds_bucket', 'directord_heartbeats_received_total', 'directord_failovers_total', 'directord_config_last_reload_success_timestamp_seconds', 'directord_process_cpu_seconds_total']) {
