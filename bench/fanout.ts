@@ -2,7 +2,9 @@
 // ROUNDS (default 3) paired rounds of 1 and 2 packet threads (THREADS=1,2) forwarding 64-byte UDP frames of 256
 // flows (so PACKET_FANOUT_HASH has flows to spread) from one trafgen sender core: forwarded frames/s, director CPU
 // per forwarded frame (process CPU time: all its threads), the table lock's contention (batches that waited, and
-// the wait per frame), and how the threads shared the frames. Medians with the spread; ratios to 1 thread.
+// the wait per frame), the time the lock is held per frame (the serial part: with s = hold / CPU per frame, N threads
+// can at best reach 1 / (s + (1 - s) / N) of one thread, Amdahl), and how the threads shared the frames. Medians
+// with the spread; ratios to 1 thread.
 // Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/fanout.ts
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,7 +23,7 @@ function cpuTicks(pid: number): number {
   return Number(rest[11]) + Number(rest[12]); // utime + stime of every thread
 }
 
-interface Round { threads: number; fwd: number; offered: number; cpuNsPerFrame: number; contended: number; waitNsPerFrame: number; share: number[] }
+interface Round { threads: number; fwd: number; offered: number; cpuNsPerFrame: number; contended: number; waitNsPerFrame: number; holdNsPerFrame: number; share: number[] }
 
 async function round(d: DataPlaneLab, threads: number): Promise<Round> {
   await d.startHarness(true, '', 'afpacket', '', '', 0, 1 << 16, 0, threads);
@@ -55,6 +57,7 @@ async function round(d: DataPlaneLab, threads: number): Promise<Round> {
     cpuNsPerFrame: (((c1 - c0) / CLK_TCK) * 1e9) / frames,
     contended: ((s1.lockContended ?? 0) - (s0.lockContended ?? 0)) / Math.max(1, (s1.lockTaken ?? 0) - (s0.lockTaken ?? 0)),
     waitNsPerFrame: ((s1.lockWaitNs ?? 0) - (s0.lockWaitNs ?? 0)) / frames,
+    holdNsPerFrame: ((s1.lockHoldNs ?? 0) - (s0.lockHoldNs ?? 0)) / frames,
     share: per.map((n) => n / total),
   };
 }
@@ -72,18 +75,23 @@ async function main(): Promise<void> {
       for (const n of order) {
         const x = await round(d, n);
         results.push(x);
-        console.error(`round ${r + 1} threads ${n}: ${Math.round(x.fwd)} fwd/s of ${Math.round(x.offered)} offered, ${x.cpuNsPerFrame.toFixed(0)} ns CPU/frame, lock contended ${(x.contended * 100).toFixed(2)} %, wait ${x.waitNsPerFrame.toFixed(1)} ns/frame, share ${x.share.map((s) => s.toFixed(2)).join('/')}`);
+        console.error(`round ${r + 1} threads ${n}: ${Math.round(x.fwd)} fwd/s of ${Math.round(x.offered)} offered, ${x.cpuNsPerFrame.toFixed(0)} ns CPU/frame, lock contended ${(x.contended * 100).toFixed(2)} %, wait ${x.waitNsPerFrame.toFixed(1)} ns/frame, held ${x.holdNsPerFrame.toFixed(0)} ns/frame, share ${x.share.map((s) => s.toFixed(2)).join('/')}`);
       }
     }
   } finally {
     await d.destroy();
   }
   const base = median(results.filter((x) => x.threads === THREADS[0]).map((x) => x.fwd));
-  console.log(`| packet threads | forwarded frames/s | vs ${THREADS[0]} thread(s) | offered frames/s | director CPU ns/frame | lock batches contended | lock wait ns/frame |`);
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`| packet threads | forwarded frames/s | vs ${THREADS[0]} thread(s) | offered frames/s | director CPU ns/frame | lock batches contended | lock wait ns/frame | lock held ns/frame |`);
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const n of THREADS) {
     const xs = results.filter((x) => x.threads === n);
-    console.log(`| ${n} | ${spread(xs.map((x) => x.fwd), (v) => `${Math.round(v / 1000)}k`)} | ${(median(xs.map((x) => x.fwd)) / base).toFixed(2)} | ${spread(xs.map((x) => x.offered), (v) => `${Math.round(v / 1000)}k`)} | ${spread(xs.map((x) => x.cpuNsPerFrame), (v) => v.toFixed(0))} | ${spread(xs.map((x) => x.contended * 100), (v) => `${v.toFixed(2)} %`)} | ${spread(xs.map((x) => x.waitNsPerFrame), (v) => v.toFixed(1))} |`);
+    console.log(`| ${n} | ${spread(xs.map((x) => x.fwd), (v) => `${Math.round(v / 1000)}k`)} | ${(median(xs.map((x) => x.fwd)) / base).toFixed(2)} | ${spread(xs.map((x) => x.offered), (v) => `${Math.round(v / 1000)}k`)} | ${spread(xs.map((x) => x.cpuNsPerFrame), (v) => v.toFixed(0))} | ${spread(xs.map((x) => x.contended * 100), (v) => `${v.toFixed(2)} %`)} | ${spread(xs.map((x) => x.waitNsPerFrame), (v) => v.toFixed(1))} | ${spread(xs.map((x) => x.holdNsPerFrame), (v) => v.toFixed(0))} |`);
+  }
+  const one = results.filter((x) => x.threads === 1);
+  if (one.length) {
+    const s = median(one.map((x) => x.holdNsPerFrame / x.cpuNsPerFrame));
+    console.log(`\nserial fraction (lock held / CPU per frame, 1 thread): ${(s * 100).toFixed(1)} %; Amdahl bound: ${[2, 4, 8].map((n) => `${n} threads ${(1 / (s + (1 - s) / n)).toFixed(2)}x`).join(', ')}`);
   }
 }
 

@@ -104,10 +104,12 @@ struct dd_conn_record {
  * DD_C_FRAGMENTS: non-first fragments sent on to the real server of their first fragment.
  * DD_C_LOOP_MAX_US: longest a packet loop held (or waited for) the table lock for one batch, in µs, since the
  * previous read of the counters (a maximum, reset by tableCounters).
- * DD_C_LOCK_TAKEN / _CONTENDED / _WAIT_NS: acquisitions of the table lock (dd_table_lock: packet batches and control
- * calls), those that found it held by another thread, and the nanoseconds those waited (contention, not hold time). */
+ * DD_C_LOCK_TAKEN / _CONTENDED / _WAIT_NS / _HOLD_NS: acquisitions of the table lock (dd_table_lock: packet batches
+ * and control calls), those that found it held by another thread, the nanoseconds those waited, and the nanoseconds
+ * the lock was held in all (the serial part of the packet path). */
 enum dd_global_counter { DD_C_RX_FRAMES = 0, DD_C_TX_FRAMES, DD_C_RX_BYTES, DD_C_CONNS, DD_C_SYNC_OVERFLOW,
   DD_C_RING_DROPS, DD_C_LOOP_WAKEUPS, DD_C_EVICTIONS, DD_C_LOOP_MAX_US, DD_C_ICMP_RELAYED, DD_C_ICMP_UNREACH_SENT,
-  DD_C_ICMP_UNREACH_LIMITED, DD_C_FRAGMENTS, DD_C_LOCK_TAKEN, DD_C_LOCK_CONTENDED, DD_C_LOCK_WAIT_NS, DD_C_COUNT };
+  DD_C_ICMP_UNREACH_LIMITED, DD_C_FRAGMENTS, DD_C_LOCK_TAKEN, DD_C_LOCK_CONTENDED, DD_C_LOCK_WAIT_NS,
+  DD_C_LOCK_HOLD_NS, DD_C_COUNT };
 
 #endif

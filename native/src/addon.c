@@ -339,7 +339,8 @@ static const char *const state_names[DD_S_COUNT] = { "NONE", "ESTABLISHED", "SYN
   "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "UDP", "ASSURED" };
 static const char *const counter_names[DD_C_COUNT] = { "rxFrames", "txFrames", "rxBytes", "conns", "syncOverflow",
   "ringDrops", "loopWakeups", "evictions", "loopMaxUs", "icmpRelayed", "icmpUnreachSent", "icmpUnreachLimited",
-  "fragments", "lockTaken", "lockContended", "lockWaitNs" };
+  "fragments", "lockTaken", "lockContended", "lockWaitNs",
+  "lockHoldNs" };
 static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh", "fo" };
 
 /* Sizes and offsets of every record in abi.h, so native.ts never hard-codes a layout. */

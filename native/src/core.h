@@ -115,6 +115,7 @@ struct dd_conn {
 
 struct dd_table {
   pthread_mutex_t lock;
+  int64_t locked_at_ns;         /* when the holder took the lock (dd_table_lock), for DD_C_LOCK_HOLD_NS */
   uint32_t size, mask, used;
   struct dd_conn *conns;
   uint32_t *buckets;
@@ -197,19 +198,33 @@ int dd_set_hash_key(struct dd_table *t, uint64_t k0, uint64_t k1);
 /* The one table lock, taken by every packet thread once per batch and by every control call. One lock, not shards:
  * a batch (up to 256 frames) touches the shared wheel, free list, eviction list, scheduler state and dest counters,
  * so sharding by bucket would still serialise on those; docs/dataplane.md "More than one packet thread" has the
- * measured contention. A try first, so the uncontended path costs one atomic; a wait is counted and timed (the
- * counters are written under the lock, so they are exact). */
-static inline void dd_table_lock(struct dd_table *t) {
-  struct timespec a, b;
-  if (pthread_mutex_trylock(&t->lock) == 0) { t->counters[DD_C_LOCK_TAKEN]++; return; }
-  clock_gettime(CLOCK_MONOTONIC, &a);
-  pthread_mutex_lock(&t->lock);
-  clock_gettime(CLOCK_MONOTONIC, &b);
-  t->counters[DD_C_LOCK_TAKEN]++;
-  t->counters[DD_C_LOCK_CONTENDED]++;
-  t->counters[DD_C_LOCK_WAIT_NS] += (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
+ * measured contention. A try first, so the uncontended path costs one atomic; a wait is counted and timed, and so
+ * is the time held (one clock read at each end, per batch: the serial part of the packet path, against which N
+ * threads can scale). The counters are written under the lock, so they are exact. */
+static inline int64_t dd_lock_clock_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static inline void dd_table_unlock(struct dd_table *t) { pthread_mutex_unlock(&t->lock); }
+static inline void dd_table_lock(struct dd_table *t) {
+  int64_t a;
+  if (pthread_mutex_trylock(&t->lock) == 0) {
+    t->counters[DD_C_LOCK_TAKEN]++;
+    t->locked_at_ns = dd_lock_clock_ns();
+    return;
+  }
+  a = dd_lock_clock_ns();
+  pthread_mutex_lock(&t->lock);
+  t->locked_at_ns = dd_lock_clock_ns();
+  t->counters[DD_C_LOCK_TAKEN]++;
+  t->counters[DD_C_LOCK_CONTENDED]++;
+  t->counters[DD_C_LOCK_WAIT_NS] += (uint64_t)(t->locked_at_ns - a);
+}
+
+static inline void dd_table_unlock(struct dd_table *t) {
+  t->counters[DD_C_LOCK_HOLD_NS] += (uint64_t)(dd_lock_clock_ns() - t->locked_at_ns);
+  pthread_mutex_unlock(&t->lock);
+}
 
 #endif

@@ -21,6 +21,7 @@ export function buildStats(services: ServiceSpec[], table: NativeTable, neighbou
     lockTaken: counters.lockTaken,
     lockContended: counters.lockContended,
     lockWaitNs: counters.lockWaitNs,
+    lockHoldNs: counters.lockHoldNs,
     threadFrames: table.loopThreads(),
   };
   for (const r of rows) {

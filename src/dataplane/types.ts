@@ -83,6 +83,8 @@ export interface DataPlaneStats {
   lockTaken?: number;
   lockContended?: number;
   lockWaitNs?: number;
+  /** Time the table lock was held in all, ns: the serial part of the packet path (N threads scale on the rest). */
+  lockHoldNs?: number;
   /** Frames each AF_PACKET packet thread has taken from its ring since start (one entry per thread). */
   threadFrames?: number[];
 }
