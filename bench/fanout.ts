@@ -82,11 +82,11 @@ async function main(): Promise<void> {
     await d.destroy();
   }
   const base = median(results.filter((x) => x.threads === THREADS[0]).map((x) => x.fwd));
-  console.log(`| packet threads | forwarded frames/s | vs ${THREADS[0]} thread(s) | offered frames/s | director CPU ns/frame | lock batches contended | lock wait ns/frame | lock held ns/frame |`);
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(`| packet threads | forwarded frames/s | vs ${THREADS[0]} thread(s) | offered frames/s | forwarded / offered | director CPU ns/frame | lock batches contended | lock wait ns/frame | lock held ns/frame |`);
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const n of THREADS) {
     const xs = results.filter((x) => x.threads === n);
-    console.log(`| ${n} | ${spread(xs.map((x) => x.fwd), (v) => `${Math.round(v / 1000)}k`)} | ${(median(xs.map((x) => x.fwd)) / base).toFixed(2)} | ${spread(xs.map((x) => x.offered), (v) => `${Math.round(v / 1000)}k`)} | ${spread(xs.map((x) => x.cpuNsPerFrame), (v) => v.toFixed(0))} | ${spread(xs.map((x) => x.contended * 100), (v) => `${v.toFixed(2)} %`)} | ${spread(xs.map((x) => x.waitNsPerFrame), (v) => v.toFixed(1))} | ${spread(xs.map((x) => x.holdNsPerFrame), (v) => v.toFixed(0))} |`);
+    console.log(`| ${n} | ${spread(xs.map((x) => x.fwd), (v) => `${Math.round(v / 1000)}k`)} | ${(median(xs.map((x) => x.fwd)) / base).toFixed(2)} | ${spread(xs.map((x) => x.offered), (v) => `${Math.round(v / 1000)}k`)} | ${spread(xs.map((x) => x.fwd / x.offered), (v) => v.toFixed(2))} | ${spread(xs.map((x) => x.cpuNsPerFrame), (v) => v.toFixed(0))} | ${spread(xs.map((x) => x.contended * 100), (v) => `${v.toFixed(2)} %`)} | ${spread(xs.map((x) => x.waitNsPerFrame), (v) => v.toFixed(1))} | ${spread(xs.map((x) => x.holdNsPerFrame), (v) => v.toFixed(0))} |`);
   }
   const one = results.filter((x) => x.threads === 1);
   if (one.length) {
