@@ -14,7 +14,8 @@
         "native/src/schedulers.c",
         "native/src/policy.c",
         "native/src/frame.c",
-        "native/src/afpacket.c"
+        "native/src/afpacket.c",
+        "native/src/afpacket-filter.c"
       ],
       "include_dirs": ["native/include", "native/src"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread", "-fvisibility=hidden"],

@@ -4,12 +4,10 @@
  * both carries GSO/CHECKSUM_PARTIAL metadata across. All threads share one table (dd_table_lock per batch). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <net/if.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,58 +69,11 @@ static int fail(char *err, size_t errlen, const char *what) {
   return -1;
 }
 
-/* libpcap compiles `filter` for the untagged frame. On a VLAN, a prefix first requires a tag in the skb's metadata
- * (BPF ancillary load: by the taps the receive path has always taken the outer tag out of the frame); which VLAN
- * and TPID is dd_parse_frame's to say, so a frame of another VLAN or a QinQ frame is counted `vlan` rather than
- * never seen. libpcap's own `vlan N` would test the tag inline only here: pcap_open_dead does not know it will run
- * on a Linux socket (BPF_SPECIAL_VLAN_HANDLING is set by a live capture only). */
-static int set_filter(int sock, uint16_t vlan, const char *filter, char *err, size_t errlen) {
-  static const struct sock_filter tagged[] = {
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, 0),
-  };
-  const unsigned np = sizeof(tagged) / sizeof(tagged[0]);
-  struct sock_filter *code = NULL;
-  struct bpf_program prog;
-  struct sock_fprog fp;
-  pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
-  int rc, pre = vlan ? 1 : 0;
-  if (!p) { snprintf(err, errlen, "pcap_open_dead failed"); return -1; }
-  if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    snprintf(err, errlen, "bad filter: %s", pcap_geterr(p));
-    pcap_close(p);
-    return -1;
-  }
-  fp.len = (unsigned short)prog.bf_len;
-  fp.filter = (struct sock_filter *)prog.bf_insns;
-  if (pre) {
-    code = malloc((prog.bf_len + np) * sizeof(*code));
-    if (!code || prog.bf_len + np > BPF_MAXINSNS) {
-      snprintf(err, errlen, "filter too long");
-      free(code);
-      pcap_freecode(&prog);
-      pcap_close(p);
-      return -1;
-    }
-    memcpy(code, tagged, sizeof(tagged));
-    memcpy(code + np, prog.bf_insns, prog.bf_len * sizeof(*code));
-    fp.len = (unsigned short)(prog.bf_len + np);
-    fp.filter = code;
-  }
-  rc = setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
-  free(code);
-  pcap_freecode(&prog);
-  pcap_close(p);
-  if (rc != 0) return fail(err, errlen, "SO_ATTACH_FILTER");
-  return 0;
-}
-
 /* Every thread's socket gets the new filter (each one swaps atomically; for the moment between two, a frame may be
  * judged by the old or the new filter depending on its thread). */
 int dd_loop_set_filter(struct dd_loop *l, const char *filter, char *err, size_t errlen) {
   for (unsigned i = 0; i < l->n; i++)
-    if (set_filter(l->w[i]->rx, l->t->vlan, filter, err, errlen)) return -1;
+    if (dd_attach_capture_filter(l->w[i]->rx, l->t->vlan, filter, err, errlen)) return -1;
   return 0;
 }
 
@@ -321,7 +272,7 @@ static int open_worker(struct dd_loop *g, struct dd_worker *l, unsigned n, const
   l->rx = socket(AF_PACKET, SOCK_RAW, 0);
   l->tx = socket(AF_PACKET, SOCK_RAW, 0);
   if (l->rx < 0 || l->tx < 0) return fail(err, errlen, "socket(AF_PACKET)");
-  if (set_filter(l->rx, g->t->vlan, filter, err, errlen)) return -1;
+  if (dd_attach_capture_filter(l->rx, g->t->vlan, filter, err, errlen)) return -1;
   if (setsockopt(l->rx, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) ||
       (l->vnet && setsockopt(l->rx, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) ||
       (l->vnet && setsockopt(l->tx, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) ||
