@@ -242,7 +242,7 @@ static void close_loop(struct dd_loop *g) {
 
 /* Joins socket `rx` to the loop's fanout group: the first member asks the kernel for an unused group id
  * (PACKET_FANOUT_FLAG_UNIQUEID, so two data planes in one namespace never share a group), the others join it.
- * PACKET_FANOUT_HASH keeps a flow (the skb's flow hash: addresses, protocol, ports) on one thread. No
+ * PACKET_FANOUT_HASH keeps a flow on one thread (the kernel's symmetric flow hash of addresses, protocol, ports). No
  * PACKET_FANOUT_FLAG_DEFRAG: it would reassemble fragments in the kernel and hand the ring one datagram larger than
  * the MTU, where the loop forwards fragments as they are (docs/dataplane.md). Fragments of one datagram still meet on
  * one thread: the flow dissector hashes any fragment without its ports. */
