@@ -7,6 +7,7 @@
       "target_name": "directord_native",
       "sources": [
         "native/src/addon.c",
+        "native/src/addon-loop.c",
         "native/src/probes.c",
         "native/src/core.c",
         "native/src/conntable.c",
@@ -14,7 +15,8 @@
         "native/src/policy.c",
         "native/src/frame.c",
         "native/src/afpacket.c",
-        "native/src/sdnotify.c"
+        "native/src/sdnotify.c",
+        "native/src/afpacket-filter.c"
       ],
       "include_dirs": ["native/include", "native/src"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread", "-fvisibility=hidden"],

@@ -17,6 +17,11 @@ export const defaultOptions = Object.freeze({
   busyPollUs: 0,
   /** The longest busy-poll budget; DD_MAX_SPIN_US in native/include/abi.h (the addon refuses more). */
   busyPollMaxUs: 10_000,
+  /** AF_PACKET packet threads (one PACKET_FANOUT socket each); undefined: one per CPU the daemon may use minus one
+   * for the control plane, at least 1 (defaultPacketThreads in src/dataplane/afpacket.ts). --packet-threads N. */
+  packetThreads: undefined as number | undefined,
+  /** DD_MAX_PACKET_THREADS in native/include/abi.h (the addon refuses more). */
+  packetThreadsMax: 64,
   /** A second, world-connectable socket that answers read-only commands (status, where) only: opt-in
    * (--read-only-socket), since any local user may then connect (output per connection is bounded). */
   readOnlySocket: false,

@@ -145,7 +145,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
   process.on('SIGTERM', earlyHandlers.SIGTERM);
   process.on('SIGINT', earlyHandlers.SIGINT);
   try {
-    const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, defaultOptions.connTableSize, root, args.busyPollUs);
+    const dataplane = buildDataPlane(args.dataplane, cfg, args.interface, defaultOptions.connTableSize, root, args.busyPollUs, args.packetThreads);
     director = new Director({
       configFile: args.configFile, logger: subsystemLogger(root, 'main'), dataplane, config,
       health: buildHealth(root), ha: haWanted(cfg) ? buildHa(root, dataplane, vipStateFileFor(args.socket)) : undefined, where: buildWhere(),

@@ -5,9 +5,11 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 9
+#define DD_ABI_VERSION 10
 /* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
 #define DD_MAX_SPIN_US 10000
+/* Upper bound of the AF_PACKET backend's packet threads (loopStart): one PACKET_FANOUT socket and ring each. */
+#define DD_MAX_PACKET_THREADS 64
 
 #define DD_MAX_SERVICES 256
 #define DD_MAX_DESTS_PER_SERVICE 256
@@ -101,9 +103,13 @@ struct dd_conn_record {
  * DD_C_ICMP_UNREACH_SENT / _LIMITED: port unreachables answered for DD_V_NO_DEST, and those the rate limit held back.
  * DD_C_FRAGMENTS: non-first fragments sent on to the real server of their first fragment.
  * DD_C_LOOP_MAX_US: longest a packet loop held (or waited for) the table lock for one batch, in µs, since the
- * previous read of the counters (a maximum, reset by tableCounters). */
+ * previous read of the counters (a maximum, reset by tableCounters).
+ * DD_C_LOCK_TAKEN / _CONTENDED / _WAIT_NS / _HOLD_NS: acquisitions of the table lock (dd_table_lock: packet batches
+ * and control calls), those that found it held by another thread, the nanoseconds those waited, and the nanoseconds
+ * the lock was held in all (the serial part of the packet path). */
 enum dd_global_counter { DD_C_RX_FRAMES = 0, DD_C_TX_FRAMES, DD_C_RX_BYTES, DD_C_CONNS, DD_C_SYNC_OVERFLOW,
   DD_C_RING_DROPS, DD_C_LOOP_WAKEUPS, DD_C_EVICTIONS, DD_C_LOOP_MAX_US, DD_C_ICMP_RELAYED, DD_C_ICMP_UNREACH_SENT,
-  DD_C_ICMP_UNREACH_LIMITED, DD_C_FRAGMENTS, DD_C_COUNT };
+  DD_C_ICMP_UNREACH_LIMITED, DD_C_FRAGMENTS, DD_C_LOCK_TAKEN, DD_C_LOCK_CONTENDED, DD_C_LOCK_WAIT_NS,
+  DD_C_LOCK_HOLD_NS, DD_C_COUNT };
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "abi.h"
+#include "addon.h"
 #include "afpacket.h"
 #include "core.h"
 #include "forward.h"
@@ -24,7 +25,7 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(h);
 }
 
-static struct handle *get_handle(napi_env env, napi_value v) {
+struct handle *get_handle(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
     napi_throw_error(env, "E_DATAPLANE_NATIVE", "not a table handle");
@@ -33,7 +34,7 @@ static struct handle *get_handle(napi_env env, napi_value v) {
   return p;
 }
 
-static int get_buffer(napi_env env, napi_value v, void **data, size_t *len) {
+int get_buffer(napi_env env, napi_value v, void **data, size_t *len) {
   if (napi_get_buffer_info(env, v, data, len) != napi_ok) {
     napi_throw_error(env, "E_DATAPLANE_NATIVE", "expected a Buffer");
     return -1;
@@ -74,10 +75,10 @@ static napi_value table_set_services(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "E_DATAPLANE_ABI", "service/dest buffer size is not a whole number of records");
     return NULL;
   }
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   rc = dd_set_services(h->t, sb, (uint32_t)(sl / sizeof(struct dd_service_spec)), db,
                        (uint32_t)(dl / sizeof(struct dd_dest_spec)));
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   /* dd_set_services checks before it changes anything: on any error the running table is untouched. */
   if (rc == -1) napi_throw_error(env, "E_DATAPLANE_LIMIT", "too many virtual services for the native table (table unchanged)");
   else if (rc == -2) napi_throw_error(env, "E_DATAPLANE_SERVICE", "malformed or duplicate service/dest records (table unchanged)");
@@ -94,9 +95,9 @@ static napi_value table_set_timeouts(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[1], &a));
   CHECK(napi_get_value_uint32(env, argv[2], &b));
   CHECK(napi_get_value_uint32(env, argv[3], &c));
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   dd_set_timeouts(h->t, a, b, c);
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   return NULL;
 }
 
@@ -119,9 +120,9 @@ static napi_value table_set_vlan(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[1], &vid));
   if (vid > DD_VLAN_MAX) { napi_throw_range_error(env, "E_DATAPLANE_VLAN", "VLAN id out of range"); return NULL; }
   if (h->loop) { napi_throw_error(env, "E_DATAPLANE_STATE", "set the VLAN before the packet loop starts"); return NULL; }
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   h->t->vlan = (uint16_t)vid;
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   return NULL;
 }
 
@@ -151,11 +152,11 @@ static napi_value table_process_frame(napi_env env, napi_callback_info info) {
   int v;
   if (!h || get_buffer(env, argv[1], &fb, &fl)) return NULL;
   int64_t now = clock_arg(env, argv[2]);
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   v = dd_parse_frame_vlan(fb, (uint32_t)fl, h->t->vlan, DD_TAG_NONE, &p);
   if (v == DD_V_FORWARD) { dd_process(h->t, &p, now, &dc); v = dc.verdict; }
   if (v != DD_V_FORWARD) h->t->verdicts[v]++;
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   return decision_value(env, h, v, v == DD_V_FORWARD || v == DD_V_NO_MAC || v == DD_V_DEST_UNAVAILABLE ? &dc : NULL);
 }
 
@@ -185,11 +186,11 @@ static napi_value table_forward_frame(napi_env env, napi_callback_info info) {
   copy = malloc(fl + 4);   /* 4 bytes of room before the frame, as PACKET_RESERVE gives the ring */
   if (!copy) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
   memcpy(copy + 4, fb, fl);
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   memcpy(before, h->t->verdicts, sizeof(before));
   r = dd_forward_frame(h->t, copy + 4, (uint32_t)fl, (uint32_t)fl, meta, now, mb, reply, &rlen);
   for (i = 0; i < DD_V_COUNT; i++) if (h->t->verdicts[i] != before[i]) v = i;
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   napi_create_array_with_length(env, 3, &arr);
   napi_set_element(env, arr, 0, num(env, r));
   napi_set_element(env, arr, 1, num(env, v));
@@ -215,10 +216,10 @@ static napi_value table_process_packet(napi_env env, napi_callback_info info) {
   p.saddr = v[0]; p.sport = (uint16_t)v[1]; p.daddr = v[2]; p.dport = (uint16_t)v[3];
   p.proto = (uint8_t)v[4]; p.tcpflags = (uint8_t)v[5]; p.iplen = v[6];
   int64_t now = clock_arg(env, argv[8]);
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   dd_process(h->t, &p, now, &dc);
   if (dc.verdict != DD_V_FORWARD) h->t->verdicts[dc.verdict]++;
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   return decision_value(env, h, dc.verdict, &dc);
 }
 
@@ -245,12 +246,12 @@ static napi_value table_counters(napi_env env, napi_callback_info info) {
   struct handle *h = get_handle(env, argv[0]);
   uint64_t out[DD_C_COUNT + DD_V_COUNT];
   if (!h) return NULL;
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   if (h->loop) h->t->counters[DD_C_RING_DROPS] += dd_loop_ring_drops(h->loop);
   memcpy(out, h->t->counters, sizeof(h->t->counters));
   memcpy(out + DD_C_COUNT, h->t->verdicts, sizeof(h->t->verdicts));
   __atomic_store_n(&h->t->counters[DD_C_LOOP_MAX_US], 0, __ATOMIC_RELAXED);   /* a maximum since the last read */
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   return copy_out(env, out, sizeof(out));
 }
 
@@ -263,9 +264,9 @@ static napi_value table_dest_stats(napi_env env, napi_callback_info info) {
   if (!h) return NULL;
   out = malloc(sizeof(*out) * DD_MAX_DESTS);
   if (!out) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   n = dd_stats(h->t, out, DD_MAX_DESTS);
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   r = copy_out(env, out, sizeof(*out) * n);
   free(out);
   return r;
@@ -278,9 +279,9 @@ static napi_value records_out(napi_env env, struct handle *h, uint32_t max, int6
   if (max == 0) return copy_out(env, "", 0);
   out = malloc(sizeof(*out) * max);
   if (!out) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   n = drain ? dd_drain_sync(h->t, out, max) : dd_connections(h->t, now, out, max);
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   r = copy_out(env, out, sizeof(*out) * n);
   free(out);
   return r;
@@ -314,57 +315,10 @@ static napi_value table_apply_sync(napi_env env, napi_callback_info info) {
   if (!h || get_buffer(env, argv[1], &b, &l)) return NULL;
   if (l % sizeof(struct dd_conn_record)) { napi_throw_error(env, "E_DATAPLANE_ABI", "sync buffer size"); return NULL; }
   int64_t now = clock_arg(env, argv[2]);
-  pthread_mutex_lock(&h->t->lock);
+  dd_table_lock(h->t);
   n = dd_apply_sync(h->t, b, (uint32_t)(l / sizeof(struct dd_conn_record)), now);
-  pthread_mutex_unlock(&h->t->lock);
+  dd_table_unlock(h->t);
   return num(env, n);
-}
-
-/* Args: handle, ifname, mac, filter, vnet, v2 ring, busy-poll µs (0..DD_MAX_SPIN_US). */
-static napi_value loop_start(napi_env env, napi_callback_info info) {
-  ARGS(7);
-  struct handle *h = get_handle(env, argv[0]);
-  char ifname[64], filter[65536], err[512];
-  size_t len;
-  void *mac;
-  size_t macl;
-  bool vnet = false, v2 = false;
-  uint32_t spin = 0;
-  if (!h || get_buffer(env, argv[2], &mac, &macl)) return NULL;
-  if (macl != 6) { napi_throw_error(env, "E_DATAPLANE_ABI", "mac must be 6 bytes"); return NULL; }
-  CHECK(napi_get_value_string_utf8(env, argv[1], ifname, sizeof(ifname), &len));
-  CHECK(napi_get_value_string_utf8(env, argv[3], filter, sizeof(filter), &len));
-  CHECK(napi_get_value_bool(env, argv[4], &vnet));
-  CHECK(napi_get_value_bool(env, argv[5], &v2));
-  CHECK(napi_get_value_uint32(env, argv[6], &spin));
-  if (spin > DD_MAX_SPIN_US) { napi_throw_range_error(env, "E_DATAPLANE_ABI", "busy-poll microseconds out of range"); return NULL; }
-  if (h->loop) { napi_throw_error(env, "E_DATAPLANE_STATE", "packet loop already running"); return NULL; }
-  if (dd_loop_start(&h->loop, h->t, ifname, mac, filter, vnet ? 1 : 0, v2 ? 1 : 0, spin, err, sizeof(err))) {
-    h->loop = NULL;
-    napi_throw_error(env, "E_DATAPLANE_SOCKET", err);
-  }
-  return NULL;
-}
-
-static napi_value loop_set_filter(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  struct handle *h = get_handle(env, argv[0]);
-  char filter[65536], err[512];
-  size_t len;
-  if (!h) return NULL;
-  if (!h->loop) { napi_throw_error(env, "E_DATAPLANE_STATE", "packet loop not running"); return NULL; }
-  CHECK(napi_get_value_string_utf8(env, argv[1], filter, sizeof(filter), &len));
-  if (dd_loop_set_filter(h->loop, filter, err, sizeof(err))) napi_throw_error(env, "E_DATAPLANE_FILTER", err);
-  return NULL;
-}
-
-static napi_value loop_stop(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  struct handle *h = get_handle(env, argv[0]);
-  if (!h) return NULL;
-  if (h->loop) dd_loop_stop(h->loop);
-  h->loop = NULL;
-  return NULL;
 }
 
 static void set_num(napi_env env, napi_value obj, const char *k, double v) { napi_set_named_property(env, obj, k, num(env, v)); }
@@ -386,7 +340,8 @@ static const char *const state_names[DD_S_COUNT] = { "NONE", "ESTABLISHED", "SYN
   "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "UDP", "ASSURED" };
 static const char *const counter_names[DD_C_COUNT] = { "rxFrames", "txFrames", "rxBytes", "conns", "syncOverflow",
   "ringDrops", "loopWakeups", "evictions", "loopMaxUs", "icmpRelayed", "icmpUnreachSent", "icmpUnreachLimited",
-  "fragments" };
+  "fragments", "lockTaken", "lockContended", "lockWaitNs",
+  "lockHoldNs" };
 static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh", "fo" };
 
 /* Sizes and offsets of every record in abi.h, so native.ts never hard-codes a layout. */
@@ -440,7 +395,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
     { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },
     { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
-    { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop },
+    { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop }, { "loopThreads", loop_threads },
     { "sdNotify", dd_sd_notify },
   };
   return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));

@@ -1,10 +1,11 @@
 /* The pure data-plane core's API: services, dests, schedulers and the connection table (no sockets, no threads).
- * The packet loop and the test entries both call dd_process(); callers serialise access with table->lock.
+ * The packet loops and the test entries both call dd_process(); callers serialise access with dd_table_lock().
  * conntable.c owns the table's memory, keyed hash, timer wheel and eviction; core.c the per-packet decisions.
  * The types these work on are in table.h. */
 #ifndef DIRECTORD_CORE_H
 #define DIRECTORD_CORE_H
 #include <stdint.h>
+#include <time.h>
 #include "table.h"
 
 struct dd_table *dd_table_new(uint32_t size);
@@ -55,5 +56,37 @@ uint32_t dd_conn_hash(const struct dd_table *t, uint8_t tmpl, uint8_t proto, uin
                       uint32_t vaddr, uint16_t vport);
 /* Tests only: replace the key of an empty table; returns -1 when the table holds entries. */
 int dd_set_hash_key(struct dd_table *t, uint64_t k0, uint64_t k1);
+
+/* The one table lock, taken by every packet thread once per batch and by every control call. One lock, not shards:
+ * a batch (up to 256 frames) touches the shared wheel, free list, eviction list, scheduler state and dest counters,
+ * so sharding by bucket would still serialise on those; docs/dataplane.md "More than one packet thread" has the
+ * measured contention. A try first, so the uncontended path costs one atomic; a wait is counted and timed, and so
+ * is the time held (one clock read at each end, per batch: the serial part of the packet path, against which N
+ * threads can scale). The counters are written under the lock, so they are exact. */
+static inline int64_t dd_lock_clock_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void dd_table_lock(struct dd_table *t) {
+  int64_t a;
+  if (pthread_mutex_trylock(&t->lock) == 0) {
+    t->counters[DD_C_LOCK_TAKEN]++;
+    t->locked_at_ns = dd_lock_clock_ns();
+    return;
+  }
+  a = dd_lock_clock_ns();
+  pthread_mutex_lock(&t->lock);
+  t->locked_at_ns = dd_lock_clock_ns();
+  t->counters[DD_C_LOCK_TAKEN]++;
+  t->counters[DD_C_LOCK_CONTENDED]++;
+  t->counters[DD_C_LOCK_WAIT_NS] += (uint64_t)(t->locked_at_ns - a);
+}
+
+static inline void dd_table_unlock(struct dd_table *t) {
+  t->counters[DD_C_LOCK_HOLD_NS] += (uint64_t)(dd_lock_clock_ns() - t->locked_at_ns);
+  pthread_mutex_unlock(&t->lock);
+}
 
 #endif

@@ -1,5 +1,5 @@
 /* The per-frame step shared by every packet loop (AF_PACKET v2/v3, AF_XDP): count, parse, decide, rewrite the
- * MACs. Called with t->lock held. `meta`: the 802.1Q tag the receive path took out of the frame (DD_TAG_NONE,
+ * MACs. Called with the table lock held (dd_table_lock). `meta`: the 802.1Q tag the receive path took out of the frame (DD_TAG_NONE,
  * DD_TAG_OTHER or the TCI). Returns 1 when the frame is to be sent on, 3 when it is to be sent on with the TCI
  * `meta` put back inline after the MACs (the caller has 4 bytes of room before f), 2 when instead the reply written
  * to `reply` (DD_REPLY_MAX bytes, *replylen long) is to be sent (an ICMP port unreachable for DD_V_NO_DEST), 0 when
@@ -51,8 +51,9 @@ static inline int64_t dd_batch_start(void) {
 /* Keeps the longest batch in DD_C_LOOP_MAX_US (the packet path's worst stall, e.g. an expiry burst). */
 static inline void dd_batch_end(struct dd_table *t, int64_t start_us) {
   uint64_t us = (uint64_t)(dd_batch_start() - start_us);
-  if (us > __atomic_load_n(&t->counters[DD_C_LOOP_MAX_US], __ATOMIC_RELAXED))
-    __atomic_store_n(&t->counters[DD_C_LOOP_MAX_US], us, __ATOMIC_RELAXED);
+  uint64_t cur = __atomic_load_n(&t->counters[DD_C_LOOP_MAX_US], __ATOMIC_RELAXED);
+  /* A compare-and-swap: with several packet threads a plain store could replace a larger maximum. */
+  while (us > cur && !__atomic_compare_exchange_n(&t->counters[DD_C_LOOP_MAX_US], &cur, us, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
 }
 
 /* A spin-wait hint to the CPU (saves power, yields to a sibling hyperthread); nothing where it has none. */

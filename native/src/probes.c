@@ -170,9 +170,9 @@ napi_value dd_table_hash(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[4], &cport));
   CHECK(napi_get_value_uint32(env, argv[5], &vaddr));
   CHECK(napi_get_value_uint32(env, argv[6], &vport));
-  pthread_mutex_lock(&t->lock);
+  dd_table_lock(t);
   h = dd_conn_hash(t, tmpl, (uint8_t)proto, caddr, (uint16_t)cport, vaddr, (uint16_t)vport);
-  pthread_mutex_unlock(&t->lock);
+  dd_table_unlock(t);
   return num(env, h);
 }
 
@@ -186,9 +186,9 @@ napi_value dd_table_set_hash_key(napi_env env, napi_callback_info info) {
   if (!t) return NULL;
   CHECK(napi_get_value_bigint_uint64(env, argv[1], &k0, &lossless));
   CHECK(napi_get_value_bigint_uint64(env, argv[2], &k1, &lossless));
-  pthread_mutex_lock(&t->lock);
+  dd_table_lock(t);
   rc = dd_set_hash_key(t, k0, k1);
-  pthread_mutex_unlock(&t->lock);
+  dd_table_unlock(t);
   if (rc) napi_throw_error(env, "E_DATAPLANE_STATE", "the hash key can only be set on an empty table");
   return NULL;
 }

@@ -113,6 +113,7 @@ struct dd_conn {
 
 struct dd_table {
   pthread_mutex_t lock;
+  int64_t locked_at_ns;         /* when the holder took the lock (dd_table_lock), for DD_C_LOCK_HOLD_NS */
   uint32_t size, mask, used;
   struct dd_conn *conns;
   uint32_t *buckets;

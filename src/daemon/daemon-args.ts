@@ -28,6 +28,8 @@ export interface DaemonArgs {
   interface?: string;
   /** Packet-thread busy-poll budget in µs (0: sleep as soon as the ring is empty). */
   busyPollUs: number;
+  /** AF_PACKET packet threads; undefined: defaultPacketThreads() (CPUs the daemon may use, minus one). */
+  packetThreads?: number;
   help: boolean;
   version: boolean;
   /** --check-config -q: nothing on success (errors still go to stderr); for ExecStartPre. */
@@ -38,13 +40,14 @@ export interface DaemonArgs {
 
 export const DAEMON_USAGE = `usage: directord [--config FILE] [--socket PATH] [--metrics ADDR:PORT] [--log-level LEVEL]
                  [--dataplane afpacket|afxdp|fake] [--interface IF] [--busy-poll-us N]
-                 [--read-only-socket] [--foreground]
+                 [--packet-threads N] [--read-only-socket] [--foreground]
        directord --check-config|-t [--config FILE | -f FILE | FILE] [--json] [-q] [--strict]
        directord --version | --help
        directord --cleanup [--config FILE] [--socket PATH] [--interface IF]
 defaults: --config ${defaultOptions.configFile}  --socket ${defaultOptions.controlSocket} (in a named netns: /run/directord/netns/NAME/directord.sock)  --metrics off
           --log-level from lvs.cf debug_level (NONE/LOW → info, else debug)  --dataplane ${defaultOptions.dataplaneBackend}
           --busy-poll-us ${defaultOptions.busyPollUs} (0..${MAX_BUSY_POLL_US}: how long a packet thread spins for the next frame before it sleeps)
+          --packet-threads: CPUs the daemon may use minus one, at least 1 (1..${defaultOptions.packetThreadsMax}; AF_PACKET threads in one PACKET_FANOUT group)
           --read-only-socket: also listen on PATH.ro.sock (mode 0666) for read-only commands from any local user
           --cleanup: remove the VIPs, nftables table and XDP program a killed directord left; for ExecStopPost
           -f FILE = --config FILE and -t = --check-config, as keepalived's -f and -t
@@ -59,7 +62,7 @@ function usage(msg: string): DirectordError {
 /** The options, for node:util parseArgs; -f and -t are keepalived's (--use-file, --config-test). */
 const OPTIONS = {
   config: { type: 'string', short: 'f' }, socket: { type: 'string' }, metrics: { type: 'string' }, interface: { type: 'string' },
-  'log-level': { type: 'string' }, dataplane: { type: 'string' }, 'busy-poll-us': { type: 'string' },
+  'log-level': { type: 'string' }, dataplane: { type: 'string' }, 'busy-poll-us': { type: 'string' }, 'packet-threads': { type: 'string' },
   'check-config': { type: 'boolean', short: 't' }, cleanup: { type: 'boolean' }, json: { type: 'boolean' }, foreground: { type: 'boolean' },
   'read-only-socket': { type: 'boolean' }, 'no-read-only-socket': { type: 'boolean' }, // the latter is the default now; kept for old unit files
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' }, quiet: { type: 'boolean', short: 'q' }, strict: { type: 'boolean' },
@@ -103,6 +106,13 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
   if (busy !== undefined) {
     if (!/^\d+$/.test(busy) || Number(busy) > MAX_BUSY_POLL_US) throw usage(`--busy-poll-us must be an integer from 0 to ${MAX_BUSY_POLL_US}`);
     a.busyPollUs = Number(busy);
+  }
+  const threads = v['packet-threads'];
+  if (threads !== undefined) {
+    if (!/^\d+$/.test(threads) || Number(threads) < 1 || Number(threads) > defaultOptions.packetThreadsMax) {
+      throw usage(`--packet-threads must be an integer from 1 to ${defaultOptions.packetThreadsMax}`);
+    }
+    a.packetThreads = Number(threads);
   }
   // --read-only-socket / --no-read-only-socket: the last one given wins.
   let readOnly: boolean = defaultOptions.readOnlySocket;

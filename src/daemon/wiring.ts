@@ -12,13 +12,13 @@ import type { HaFactory, HealthSubsystem, WhereFunction } from '../director/subs
 import type { Backend } from './daemon-args';
 import { probeHaPorts } from './port-probe';
 
-export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger, busyPollUs = 0): DataPlane {
+export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger, busyPollUs = 0, packetThreads?: number): DataPlane {
   const first = cfg.virtuals.find((v) => v.active);
   // eth0.100:1 -> VLAN 100 on eth0 (validateConfig has refused a bad VLAN id); --interface names the device as is.
   const dv = first ? deviceVlan(first.device) : undefined;
   const on = dv && 'parent' in dv ? dv : { parent: 'eth0', vlan: 0 };
   const device = iface ?? on.parent;
-  return createDataPlane({ backend, interface: device, vlan: on.vlan, connTableSize, busyPollUs, logger: subsystemLogger(root, 'dataplane') });
+  return createDataPlane({ backend, interface: device, vlan: on.vlan, connTableSize, busyPollUs, packetThreads, logger: subsystemLogger(root, 'dataplane') });
 }
 
 export function buildHealth(root: Logger): HealthSubsystem {

@@ -1,6 +1,8 @@
-// The AF_PACKET backend: the native table and its packet thread, fed with complete tables (dests with MACs from the
+// The AF_PACKET backend: the native table and its packet threads, fed with complete tables (dests with MACs from the
 // neighbour resolver), the capture filter kept in step with the services, and the kernel's ingress drop around it.
 import fs from 'node:fs';
+import os from 'node:os';
+import { defaultOptions } from '../defaults';
 import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { installIngressDrop, removeIngressDrop } from './ingress-drop';
@@ -26,6 +28,9 @@ export interface AfPacketOptions {
   /** Busy-poll budget: after a batch the packet thread spins up to this many µs for the next frame before it sleeps
    * (0 = sleep at once). Spinning spares the kernel a wake-up per sleep, at the price of CPU (docs/dataplane.md). */
   busyPollUs?: number;
+  /** Packet threads in one PACKET_FANOUT_HASH group (a flow stays on one thread; all share the table). Default:
+   * defaultPacketThreads(). */
+  packetThreads?: number;
   /** Skip the nftables ingress drop (tests that check the drop itself, or a host that provides it otherwise). */
   ingressDrop?: boolean;
   binding?: NativeBinding;
@@ -33,6 +38,12 @@ export interface AfPacketOptions {
 
 // v2 by default: a DR director for MySQL lives on round trips (+12 µs p50 against +850 µs for v3, docs/benchmarks.md).
 export const DEFAULT_RX_RING: 'v2' | 'v3' = 'v2';
+
+/** One packet thread per CPU this process may run on (sched_getaffinity, through libuv) but one, which the event
+ * loop keeps for the control plane (health checks, heartbeats, directorctl); at least one. On a 2-CPU director: 1. */
+export function defaultPacketThreads(cpus = os.availableParallelism()): number {
+  return Math.max(1, Math.min(cpus - 1, defaultOptions.packetThreadsMax));
+}
 
 export function interfaceMac(ifname: string): string {
   try {
@@ -90,8 +101,9 @@ export class AfPacketDataPlane implements DataPlane {
     const vnet = this.opts.vnetHdr !== false;
     const rxRing = this.opts.rxRing ?? DEFAULT_RX_RING;
     const busyPollUs = this.opts.busyPollUs ?? 0;
-    this.table.startLoop(this.opts.interface, this.ourMac, captureFilter(this.ourMac, this.services), vnet, rxRing, busyPollUs);
-    this.log.info({ interface: this.opts.interface, vlan: this.opts.vlan ?? 0, mac: this.ourMac, vnetHdr: vnet, rxRing, busyPollUs, connTableSize: this.opts.connTableSize }, 'AF_PACKET data plane started');
+    const packetThreads = this.opts.packetThreads ?? defaultPacketThreads();
+    this.table.startLoop(this.opts.interface, this.ourMac, captureFilter(this.ourMac, this.services), vnet, rxRing, busyPollUs, packetThreads);
+    this.log.info({ interface: this.opts.interface, vlan: this.opts.vlan ?? 0, mac: this.ourMac, vnetHdr: vnet, rxRing, busyPollUs, packetThreads, connTableSize: this.opts.connTableSize }, 'AF_PACKET data plane started');
   }
 
   async stop(): Promise<void> {

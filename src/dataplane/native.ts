@@ -6,12 +6,11 @@ import { defaultOptions } from '../defaults';
 import { SCHEDULER_NAMES } from '../config/schema';
 import type { ConnEntry, DestCounters, PacketSummary, ServiceSpec, Timeouts } from '../table/types';
 import { tcpFlagByte } from '../scheduler/tcp-states';
-import { DATAPLANE_LIMITS, ipToInt, intToIp, macToBytes, validateServices } from './validate';
+import { DATAPLANE_LIMITS, checkBusyPoll, checkPacketThreads, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 9;
+export const EXPECTED_ABI_VERSION = 10;
 /** DD_VLAN_MAX: the highest 802.1Q VLAN id (0 means untagged). */
 export const VLAN_MAX = 4094;
-
 
 interface RecordLayout {
   size: number;
@@ -59,10 +58,11 @@ export interface NativeBinding {
   tableConnections(h: Handle, limit: number, nowMs: number): Buffer;
   tableDrainSync(h: Handle): Buffer;
   tableApplySync(h: Handle, records: Buffer, nowMs: number): number;
-  loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean, rxRingV2: boolean, busyPollUs: number): void;
+  loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean, rxRingV2: boolean, busyPollUs: number, threads: number): void;
+  loopThreads(h: Handle): number[];
   loopSetFilter(h: Handle, filter: string): void;
   loopStop(h: Handle): void;
-  /** sd_notify(3): one datagram to $NOTIFY_SOCKET from this PID ('@' = abstract name); 0 or an errno (src/director/sd-notify.ts). */
+  /** sd_notify(3): one datagram to $NOTIFY_SOCKET from this PID ('@' = abstract name); 0 or an errno (src/daemon/sd-notify.ts). */
   sdNotify(socket: string, message: string): number;
   /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
   benchLookup(size: number, conns: number, lookups: number): { insertNs: number; lookupNs: number; used: number; bytes: number };
@@ -384,17 +384,22 @@ export class NativeTable {
     return this.binding.tableApplySync(this.handle, b, nowMs);
   }
 
-  /** rxRing 'v3': 1 MiB blocks, best batching, up to 1 ms hand-over delay; 'v2': per-frame hand-over, 512 slots. */
-  startLoop(ifname: string, mac: string, filter: string, vnetHdr: boolean, rxRing: 'v2' | 'v3' = 'v3', busyPollUs = 0): void {
+  /** rxRing 'v3': 1 MiB blocks, best batching, up to 1 ms hand-over delay; 'v2': per-frame hand-over. `threads`
+   * packet threads in one PACKET_FANOUT_HASH group share this table (1..DD_MAX_PACKET_THREADS). */
+  startLoop(ifname: string, mac: string, filter: string, vnetHdr: boolean, rxRing: 'v2' | 'v3' = 'v3', busyPollUs = 0, threads = 1): void {
     if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
     checkBusyPoll(busyPollUs);
-    wrapNative(() => this.binding.loopStart(this.handle, ifname, macToBytes(mac), filter, vnetHdr, rxRing === 'v2', busyPollUs));
+    checkPacketThreads(threads);
+    wrapNative(() => this.binding.loopStart(this.handle, ifname, macToBytes(mac), filter, vnetHdr, rxRing === 'v2', busyPollUs, threads));
     this.loopRunning = true;
   }
 
   setFilter(filter: string): void {
     if (this.loopRunning) wrapNative(() => this.binding.loopSetFilter(this.handle, filter));
   }
+
+  /** Frames each packet thread has taken since start ([] when the loop is stopped). */
+  loopThreads = (): number[] => this.binding.loopThreads(this.handle);
 
   stopLoop(): void {
     this.binding.loopStop(this.handle);
@@ -407,9 +412,4 @@ export class NativeTable {
     checkBusyPoll(busyPollUs);
     return wrapNative(() => xdp.xdpStart(this.handle, ifname, macToBytes(mac), bpfObject, skbMode, busyPollUs));
   }
-}
-
-function checkBusyPoll(us: number): void {
-  const max = defaultOptions.busyPollMaxUs;
-  if (!Number.isInteger(us) || us < 0 || us > max) throw new DirectordError('E_DATAPLANE_OPTION', `busy-poll must be an integer from 0 to ${max} µs, not ${us}`);
 }

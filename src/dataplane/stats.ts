@@ -18,6 +18,11 @@ export function buildStats(services: ServiceSpec[], table: NativeTable, neighbou
     icmpUnreachSent: counters.icmpUnreachSent,
     icmpUnreachLimited: counters.icmpUnreachLimited,
     fragments: counters.fragments,
+    lockTaken: counters.lockTaken,
+    lockContended: counters.lockContended,
+    lockWaitNs: counters.lockWaitNs,
+    lockHoldNs: counters.lockHoldNs,
+    threadFrames: table.loopThreads(),
   };
   for (const r of rows) {
     const svc = out.services[r.serviceIndex];

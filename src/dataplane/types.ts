@@ -26,6 +26,15 @@ export interface DataPlaneStats {
   icmpUnreachLimited?: number;
   /** Later IP fragments forwarded after their first fragment (unmatched ones: drops.fragment). Native only. */
   fragments?: number;
+  /** The table lock (one for all packet threads and control calls): acquisitions, those that had to wait for another
+   * thread, and the total wait in ns. Contention = lockContended / lockTaken. Native only. */
+  lockTaken?: number;
+  lockContended?: number;
+  lockWaitNs?: number;
+  /** Time the table lock was held in all, ns: the serial part of the packet path (N threads scale on the rest). */
+  lockHoldNs?: number;
+  /** Frames each AF_PACKET packet thread has taken from its ring since start (one entry per thread). */
+  threadFrames?: number[];
 }
 
 export interface DataPlane {

@@ -2,6 +2,7 @@
 import { SCHEDULER_NAMES } from '../config/schema';
 import { DirectordError } from '../errors';
 import { bytesToMac, ipv4ToU32, isIpv4, isMac, macToBytes as macBytes, u32ToIpv4 } from '../util/inet';
+import { defaultOptions } from '../defaults';
 import type { ServiceSpec } from './types';
 
 const SCHEDULERS = new Set<string>(SCHEDULER_NAMES);
@@ -81,4 +82,14 @@ export function captureFilter(ourMac: string, services: ServiceSpec[]): string {
   }
   if (terms.size === 0) return `ether dst ${ourMac} and less 1`; // matches nothing
   return `ether dst ${ourMac} and (${[...terms].join(' or ')})`;
+}
+
+/** Packet-loop options, checked before they reach the addon (which refuses the same ranges). */
+export function checkBusyPoll(us: number): void {
+  const max = defaultOptions.busyPollMaxUs;
+  if (!Number.isInteger(us) || us < 0 || us > max) throw new DirectordError('E_DATAPLANE_OPTION', `busy-poll must be an integer from 0 to ${max} µs, not ${us}`);
+}
+export function checkPacketThreads(n: number): void {
+  const max = defaultOptions.packetThreadsMax;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new DirectordError('E_DATAPLANE_OPTION', `packet threads must be an integer from 1 to ${max}, not ${n}`);
 }

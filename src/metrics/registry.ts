@@ -81,6 +81,8 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
   totalCounter('directord_icmp_relayed_total', 'ICMP errors about a VIP flow relayed to the real server that owns the flow (path MTU, unreachable, time exceeded).', (st) => st.icmpRelayed ?? 0);
   totalCounter('directord_icmp_unreachable_sent_total', 'ICMP port unreachables answered to new flows of a service with no available real server.', (st) => st.icmpUnreachSent ?? 0);
   totalCounter('directord_icmp_unreachable_limited_total', 'Port unreachables the rate limit held back (1000/s, burst 50).', (st) => st.icmpUnreachLimited ?? 0);
+  totalCounter('directord_dataplane_lock_contended_total', 'Table-lock acquisitions (packet-thread batches, control calls) that waited for another thread.', (st) => st.lockContended ?? 0);
+  totalCounter('directord_dataplane_lock_wait_seconds_total', 'Time spent waiting for the table lock, all threads (wall time).', (st) => (st.lockWaitNs ?? 0) / 1e9);
   totalCounter('directord_fragments_forwarded_total', 'Later IP fragments forwarded to the real server of their first fragment.', (st) => st.fragments ?? 0);
   new Counter({
     name: 'directord_dataplane_drops_total', help: 'Frames the data plane dropped or passed, by reason.', labelNames: ['reason'], registers: [registry],

@@ -13,6 +13,8 @@ import { NOTIFY_RECEIVER } from '../lab/notify-receiver';
 import { cannotRun, haveTool, skipUnless } from '../lab/needs';
 
 const backend = process.env.DIRECTORD_E2E_DATAPLANE ?? 'afpacket';
+// DIRECTORD_E2E_PACKET_THREADS=N: the daemon runs with --packet-threads N (default: its own default).
+const threads = process.env.DIRECTORD_E2E_PACKET_THREADS ? ['--packet-threads', process.env.DIRECTORD_E2E_PACKET_THREADS] : [];
 // The fake data plane forwards nothing: the checks on live connections become counted skips (a failure under CI=true).
 const noFrames = skipUnless(backend !== 'fake', 'DIRECTORD_E2E_DATAPLANE=fake forwards no frames');
 const VIP = '10.64.0.100';
@@ -75,7 +77,7 @@ t.test('directord + directorctl in a namespace lab', { skip: !labAvailable() && 
     await waitFor('notify receiver', () => notified.includes('listening'), 30000, 20);
   }
 
-  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', backend, '--metrics', '127.0.0.1:9539', '--interface', 'eth0', '--read-only-socket'], {
+  const daemon = lab.spawn('lb1', ['node', paths.directord, '--config', cf, '--socket', sock, '--dataplane', backend, '--metrics', '127.0.0.1:9539', '--interface', 'eth0', '--read-only-socket', ...threads], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: canNotify ? { ...process.env, NOTIFY_SOCKET: notifySock } : process.env,
   });

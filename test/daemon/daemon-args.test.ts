@@ -34,6 +34,9 @@ t.test('accepted', async (t) => {
     [['--dataplane', 'fake', '--interface', 'eth1'], { dataplane: 'fake', interface: 'eth1' }],
     [['--busy-poll-us', '50'], { busyPollUs: 50 }],
     [['--busy-poll-us=10000'], { busyPollUs: 10000 }],
+    [['--packet-threads', '4'], { packetThreads: 4 }],
+    [['--packet-threads=64'], { packetThreads: 64 }],
+    [[], { packetThreads: undefined }],
   ];
   for (const [argv, want] of cases) t.match(parseDaemonArgs(argv), want, argv.join(' '));
 });
@@ -49,6 +52,9 @@ t.test('refused with E_DAEMON_USAGE', async (t) => {
     [['--config='], /--config needs a value/],
     [['-x'], /unknown option '-x'/],
     [['--busy-poll-us', '1.5'], /--busy-poll-us must be an integer/],
+    [['--packet-threads', '0'], /--packet-threads must be an integer from 1 to 64/],
+    [['--packet-threads', '65'], /--packet-threads must be an integer from 1 to 64/],
+    [['--packet-threads', 'all'], /--packet-threads must be an integer/],
     [['--frobnicate'], /unknown option/],
     [['/etc/lvs.cf'], /unexpected argument/],
     [['--check-config', 'a', 'b'], /unexpected argument/],

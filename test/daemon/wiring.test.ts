@@ -16,3 +16,10 @@ t.test('the first active virtual\'s device: parent and VLAN', async (t) => {
     t.same({ interface: optsOf(dp).interface, vlan: optsOf(dp).vlan }, { interface: iface, vlan }, device);
   }
 });
+
+t.test('--packet-threads reaches the AF_PACKET backend (absent: its own default)', async (t) => {
+  const cfg = parseConfig(mk(), 'lvs.cf', parseOpts);
+  const threads = (dp: unknown) => (dp as { opts: { packetThreads?: number } }).opts.packetThreads;
+  t.equal(threads(buildDataPlane('afpacket', cfg, undefined, 1024, quiet, 0, 3)), 3);
+  t.equal(threads(buildDataPlane('afpacket', cfg, undefined, 1024, quiet)), undefined);
+});

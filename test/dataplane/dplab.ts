@@ -70,6 +70,37 @@ s.on('close', () => { console.log('closed'); process.exit(0); });
 process.stdin.on('data', () => s.write('ping\\n'));
 `;
 
+/** A frame for INJECT_PY: TCP (6) or UDP (17) to the VIP with these flags and payload bytes; proto 0: pause `payload` ms. */
+export type Frame = [saddr: string, sport: number, dport: number, proto: 0 | 6 | 17, flags: number, payload: number];
+
+// Sends the frames given as JSON Frame[] on stdin from eth0 with an AF_PACKET socket, in order, 64 at a time with a
+// 2 ms pause (bounded: the director's rings never overflow, so every frame is decided). argv: dst MAC, src MAC, VIP.
+export const INJECT_PY = `
+import json, socket, struct, sys, time
+dst_mac, src_mac, vip = bytes.fromhex(sys.argv[1].replace(':', '')), bytes.fromhex(sys.argv[2].replace(':', '')), socket.inet_aton(sys.argv[3])
+def csum(b):
+    if len(b) % 2: b += b'\\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(('eth0', 0))
+for k, (src, sport, dport, proto, flags, pay) in enumerate(json.load(sys.stdin)):
+    if proto == 0:
+        time.sleep(pay / 1000)
+        continue
+    src = socket.inet_aton(src)
+    if proto == 6:
+        l4 = struct.pack('!HHIIBBHHH', sport, dport, 1000, 0, 0x50, flags, 65535, 0, 0) + b'x' * pay
+        l4 = l4[:16] + struct.pack('!H', csum(src + vip + struct.pack('!BBH', 0, 6, len(l4)) + l4)) + l4[18:]
+    else:
+        l4 = struct.pack('!HHHH', sport, dport, 8 + pay, 0) + b'x' * pay
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(l4), k & 0xffff, 0x4000, 64, proto, 0, src, vip)
+    ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+    s.send(dst_mac + src_mac + b'\\x08\\x00' + ip + l4)
+    if k % 64 == 63: time.sleep(0.002)
+`;
+
 // Prints a JSON array of the frames (hex), or with "lengths" of their lengths on the wire (headers only captured).
 const CAPTURE_JS = `
 const [mod, filter, ms, mode] = process.argv.slice(1); const pcap = require(mod); const lengths = mode === 'lengths';
@@ -103,13 +134,15 @@ export class DataPlaneLab {
     this.lab = lab;
   }
 
-  static async create(servers = 2, opts: { clientOffloadsOff?: boolean; extraClientAddrs?: string[]; extraHosts?: HostSpec[] } = {}): Promise<DataPlaneLab> {
+  /** queues: RX and TX queues of every host's veth (multi-queue, as a real NIC; default 1). */
+  static async create(servers = 2, opts: { clientOffloadsOff?: boolean; extraClientAddrs?: string[]; extraHosts?: HostSpec[]; queues?: number } = {}): Promise<DataPlaneLab> {
     ensureHarness();
+    const q = opts.queues;
     const hosts = [
-      { name: 'cli', address: '10.61.1.1/20', mac: '02:61:00:00:01:01', offloadsOff: opts.clientOffloadsOff },
-      { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC },
+      { name: 'cli', address: '10.61.1.1/20', mac: '02:61:00:00:01:01', offloadsOff: opts.clientOffloadsOff, queues: q },
+      { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC, queues: q },
     ];
-    for (let i = 1; i <= servers; i++) hosts.push({ name: `rs${i}`, address: `${rsAddr(i)}/20`, mac: rsMac(i), vipsOnLo: [VIP] } as never);
+    for (let i = 1; i <= servers; i++) hosts.push({ name: `rs${i}`, address: `${rsAddr(i)}/20`, mac: rsMac(i), vipsOnLo: [VIP], queues: q } as never);
     hosts.push(...((opts.extraHosts ?? []) as never[]));
     const lab = await Lab.create(hosts, { tag: 'dp' });
     const d = new DataPlaneLab(lab);
@@ -130,10 +163,10 @@ export class DataPlaneLab {
   /** Backend the harness runs after start() (an 'afxdp' request may have fallen back to 'afpacket'). */
   backend = '';
 
-  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0, tableSize = 1 << 16, vlan = 0): Promise<void> {
+  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0, tableSize = 1 << 16, vlan = 0, packetThreads = 0): Promise<void> {
     this.exited = undefined;
     this.stopped = false;
-    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(tableSize), rxRing, bpfObject, xdpAttach, String(busyPollUs), String(vlan)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(tableSize), rxRing, bpfObject, xdpAttach, String(busyPollUs), String(vlan), String(packetThreads)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
     child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it

@@ -21,7 +21,7 @@ function coreSources(): string[] {
   if (!target) throw new Error('binding.gyp has no directord_native target');
   // Everything but the packet loop and the N-API glue (any source that includes node_api.h): the harness has no Node.
   return target.sources
-    .filter((s) => !/\/afpacket\.c$/.test(s))
+    .filter((s) => !/\/afpacket(-filter)?\.c$/.test(s))
     .map((s) => join(root, s))
     .filter((f) => !/#include\s*<node_api\.h>/.test(readFileSync(f, 'utf8')));
 }

@@ -27,9 +27,9 @@ async function main(): Promise<void> {
     process.stderr.write('harness: refusing to run in the root network namespace\n');
     process.exit(2);
   }
-  const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16), rxRing = '', bpfObject = '', xdpAttach = '', busyPollUs = '0', vlan = '0'] = process.argv.slice(3);
+  const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16), rxRing = '', bpfObject = '', xdpAttach = '', busyPollUs = '0', vlan = '0', packetThreads = '0'] = process.argv.slice(3);
   const logger = subsystemLogger(createRootLogger({ level: 'info', destination: process.stderr as unknown as NodeJS.WritableStream & { write: (s: string) => boolean } }), 'dataplane');
-  const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1', ...(rxRing ? { rxRing: rxRing as 'v2' | 'v3' } : {}), ...(bpfObject ? { bpfObject } : {}), ...(xdpAttach ? { xdpAttach: xdpAttach as 'native' | 'skb' } : {}), busyPollUs: Number(busyPollUs), vlan: Number(vlan) });
+  const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1', ...(rxRing ? { rxRing: rxRing as 'v2' | 'v3' } : {}), ...(bpfObject ? { bpfObject } : {}), ...(xdpAttach ? { xdpAttach: xdpAttach as 'native' | 'skb' } : {}), busyPollUs: Number(busyPollUs), vlan: Number(vlan), ...(Number(packetThreads) ? { packetThreads: Number(packetThreads) } : {}) });
   await dp.start();
   process.stdout.write(JSON.stringify({ id: 0, ok: true, result: 'started', backend: dp.backend }) + '\n');
   const rl = readline.createInterface({ input: process.stdin });

@@ -18,7 +18,7 @@ async function scrape(port: number): Promise<string> {
 
 t.test('scrape reflects live state; promtool accepts the exposition', async (t) => {
   const dp = new FakeDataPlane();
-  dp.extraStats = { loopWakeups: 7, evictions: 2, icmpRelayed: 3, icmpUnreachSent: 4, icmpUnreachLimited: 5, fragments: 6, drops: { no_dest: 1 } };
+  dp.extraStats = { loopWakeups: 7, evictions: 2, icmpRelayed: 3, icmpUnreachSent: 4, icmpUnreachLimited: 5, fragments: 6, lockContended: 8, lockWaitNs: 2_500_000_000, drops: { no_dest: 1 } };
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5', { weight: 4 })])]);
   const director = new Director({
     configFile: 'mem', logger: silentLogger, dataplane: dp, config: { load: () => cfg },
@@ -47,6 +47,8 @@ t.test('scrape reflects live state; promtool accepts the exposition', async (t) 
   t.match(text, /^directord_icmp_unreachable_sent_total 4$/m);
   t.match(text, /^directord_icmp_unreachable_limited_total 5$/m);
   t.match(text, /^directord_fragments_forwarded_total 6$/m);
+  t.match(text, /^directord_dataplane_lock_contended_total 8$/m);
+  t.match(text, /^directord_dataplane_lock_wait_seconds_total 2.5$/m);
   t.match(text, /^directord_ha_state\{state="active"\} 1$/m);
   t.match(text, /^directord_ha_state\{state="standby"\} 0$/m);
   t.match(text, /^directord_ha_active 1$/m);
