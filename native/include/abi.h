@@ -5,7 +5,7 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 9
+#define DD_ABI_VERSION 10
 /* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
 #define DD_MAX_SPIN_US 10000
 
