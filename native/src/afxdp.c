@@ -105,7 +105,8 @@ int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, co
     snprintf(err, errlen, "%s has %u RX queues, the AF_XDP backend serves at most %u", ifname, x->nqueues, DD_XDP_MAX_QUEUES);
     close_xdp(x); return -1;
   }
-  x->nthreads = threads ? threads : usable_cpus();
+  /* Default: one CPU left to the control plane (health checks, heartbeats), as the AF_PACKET backend does. */
+  x->nthreads = threads ? threads : usable_cpus() > 1 ? usable_cpus() - 1 : 1;
   if (x->nthreads > x->nqueues) x->nthreads = x->nqueues;
   /* Pinned memory: 16 MiB per queue up to 4 queues, then less per queue (at least 4 MiB each). */
   for (frames = 4096; frames > 1024 && frames * x->nqueues > 16384; frames /= 2) {}

@@ -12,7 +12,7 @@ struct dd_xdp;
 
 /* skb_mode: attach in generic mode only; otherwise native (driver) mode, generic where the driver has none.
  * spin_us: busy-poll budget before sleeping (dd_spin_for_frames). threads: packet threads (0: one per RX queue, at
- * most one per CPU this process may run on); the queues are split between them in contiguous groups. */
+ * most one per CPU this process may run on but one); the queues are split between them in contiguous groups. */
 int dd_xdp_start(struct dd_xdp **out, struct dd_table *t, const char *ifname, const uint8_t mac[6],
                  const char *objpath, int skb_mode, uint32_t spin_us, uint32_t threads, char *err, size_t errlen);
 int dd_xdp_set_services(struct dd_xdp *x, const struct dd_xdp_key *keys, uint32_t n, char *err, size_t errlen);

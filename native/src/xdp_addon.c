@@ -32,7 +32,7 @@ static struct xdp_handle *get_xdp(napi_env env, napi_value v) {
 }
 
 /* Args: table handle, ifname, mac (6-byte Buffer), path of directord_xdp.bpf.o, skb mode, busy-poll µs, packet
- * threads (0: one per RX queue, at most one per usable CPU). Returns the XDP handle. */
+ * threads (0: one per RX queue, at most one per usable CPU but one). Returns the XDP handle. */
 static napi_value xdp_start(napi_env env, napi_callback_info info) {
   ARGS(7);
   bool skb = false;

@@ -26,6 +26,9 @@ export interface AfPacketOptions {
   /** Busy-poll budget: after a batch the packet thread spins up to this many µs for the next frame before it sleeps
    * (0 = sleep at once). Spinning spares the kernel a wake-up per sleep, at the price of CPU (docs/dataplane.md). */
   busyPollUs?: number;
+  /** Packet threads in one PACKET_FANOUT_HASH group (a flow stays on one thread; all share the table). Default:
+   * defaultPacketThreads(). */
+  packetThreads?: number;
   /** Skip the nftables ingress drop (tests that check the drop itself, or a host that provides it otherwise). */
   ingressDrop?: boolean;
   binding?: NativeBinding;

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AfPacketDataPlane, type AfPacketOptions } from './afpacket';
-import { buildDirs, loadXdp, XDP_OBJECT_FILE, type Handle, type XdpBinding, type XdpKeyLayout } from './native';
+import { buildDirs, loadXdp, XDP_OBJECT_FILE, type Handle, type XdpBinding, type XdpInfo, type XdpKeyLayout } from './native';
 import type { ServiceSpec } from './types';
 import { ipToInt } from './validate';
 
@@ -16,9 +16,6 @@ export interface AfXdpOptions extends AfPacketOptions {
   /** 'native' (default): driver mode, before GRO. 'skb': generic mode, after GRO. Either way a multi-buffer
    * (GSO/GRO) frame goes to the AF_PACKET path instead of the AF_XDP socket. */
   xdpAttach?: 'native' | 'skb';
-  /** AF_XDP packet threads; 0 or absent: one per RX queue, at most one per CPU the process may use. Every RX queue
-   * has its own socket either way; with fewer threads than queues each thread serves a group of them. */
-  xdpThreads?: number;
 }
 
 /** The XDP program's service-map keys (struct dd_xdp_key, laid out as the addon's layout() says: vip and port in
@@ -59,7 +56,6 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
   private readonly xdp: XdpBinding;
   private readonly bpfObject: string;
   private readonly xdpAttach: 'native' | 'skb';
-  private readonly xdpThreads: number;
   private handle?: Handle;
   private fellBack = false;
 
@@ -68,7 +64,6 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
     this.xdp = opts.xdpBinding;
     this.bpfObject = opts.bpfObject;
     this.xdpAttach = opts.xdpAttach ?? 'native';
-    this.xdpThreads = opts.xdpThreads ?? 0;
   }
 
   /** 'afxdp', or 'afpacket' once start() had to fall back. */
@@ -82,7 +77,7 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
     await super.startPath();
     try {
       if (this.xdp.xdpRemoveStale(ifname)) this.log.warn({ interface: ifname }, 'removed a directord XDP program left by an earlier run');
-      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject, this.xdpAttach === 'skb', this.opts.busyPollUs ?? 0, this.xdpThreads);
+      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject, this.xdpAttach === 'skb', this.opts.busyPollUs ?? 0, this.xdpThreads());
       this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services, this.table.layout.xdpKey));
     } catch (e) {
       if (this.handle) this.xdp.xdpStop(this.handle);
@@ -93,6 +88,18 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
     }
     const info = this.xdp.xdpInfo(this.handle);
     this.log.info({ interface: ifname, mac: this.ourMac, attachMode: info.attachMode, zeroCopy: info.zeroCopy, dispatcher: info.dispatcher, queues: info.queues.length, threads: info.threads, connTableSize: this.opts.connTableSize }, 'AF_XDP data plane started');
+  }
+
+  /** Attach mode, dispatcher, threads and the frames each RX queue's socket delivered; undefined unless running. */
+  xdpInfo(): XdpInfo | undefined {
+    return this.handle ? this.xdp.xdpInfo(this.handle) : undefined;
+  }
+
+  /** packetThreads, here the AF_XDP threads (the AF_PACKET path behind only carries GSO frames). Every RX queue has
+   * its own socket; with fewer threads than queues each thread serves a contiguous group of them. 0 (the default):
+   * one per queue, at most one per CPU this process may use but one, kept for the control plane. */
+  private xdpThreads(): number {
+    return this.opts.packetThreads ?? 0;
   }
 
   protected override async stopPath(): Promise<void> {

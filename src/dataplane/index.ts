@@ -35,6 +35,8 @@ export interface CreateDataPlaneOptions {
   rxRing?: 'v2' | 'v3';
   /** Busy-poll budget of the packet threads in µs (AfPacketOptions.busyPollUs; default 0, sleep at once). */
   busyPollUs?: number;
+  /** AF_PACKET packet threads (AfPacketOptions.packetThreads; default defaultPacketThreads()). */
+  packetThreads?: number;
   /** AF_XDP only: the addon and the XDP object (default: build/Release of this checkout). */
   xdpAddon?: string;
   bpfObject?: string;
@@ -61,6 +63,7 @@ export function createDataPlane(opts: CreateDataPlaneOptions): DataPlane {
     ingressDrop: opts.ingressDrop,
     rxRing: opts.rxRing,
     busyPollUs: opts.busyPollUs,
+    packetThreads: opts.packetThreads,
   };
   if (opts.backend === 'afxdp') {
     const xdp = xdpUnavailable(opts.xdpAddon, opts.bpfObject);

@@ -114,7 +114,7 @@ export function loadNative(file?: string): NativeBinding {
 export interface XdpBinding {
   abiVersion(): number;
   layout(): { xdpKey: XdpKeyLayout };
-  /** threads: packet threads, 0 = one per RX queue (at most one per usable CPU). */
+  /** threads: packet threads, 0 = one per RX queue (at most one per usable CPU but one). */
   xdpStart(table: Handle, ifname: string, mac: Buffer, bpfObject: string, skbMode: boolean, busyPollUs: number, threads: number): Handle;
   xdpSetServices(xdp: Handle, keys: Buffer): void;
   xdpStop(xdp: Handle): void;
@@ -438,7 +438,7 @@ export class NativeTable {
   }
 
   /** Attach the XDP program and start the AF_XDP threads on this table (a socket per RX queue; threads 0: one per
-   * queue, at most one per usable CPU); returns the XDP handle. */
+   * queue, at most one per usable CPU but one); returns the XDP handle. */
   startXdp(xdp: XdpBinding, ifname: string, mac: string, bpfObject: string, skbMode = false, busyPollUs = 0, threads = 0): Handle {
     if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
     checkBusyPoll(busyPollUs);

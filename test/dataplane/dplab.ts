@@ -103,13 +103,15 @@ export class DataPlaneLab {
     this.lab = lab;
   }
 
-  static async create(servers = 2, opts: { clientOffloadsOff?: boolean; extraClientAddrs?: string[]; extraHosts?: HostSpec[] } = {}): Promise<DataPlaneLab> {
+  /** queues: RX and TX queues of every host's veth (multi-queue, as a real NIC; default 1). */
+  static async create(servers = 2, opts: { clientOffloadsOff?: boolean; extraClientAddrs?: string[]; extraHosts?: HostSpec[]; queues?: number } = {}): Promise<DataPlaneLab> {
     ensureHarness();
+    const q = opts.queues;
     const hosts = [
-      { name: 'cli', address: '10.61.1.1/20', mac: '02:61:00:00:01:01', offloadsOff: opts.clientOffloadsOff },
-      { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC },
+      { name: 'cli', address: '10.61.1.1/20', mac: '02:61:00:00:01:01', offloadsOff: opts.clientOffloadsOff, queues: q },
+      { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC, queues: q },
     ];
-    for (let i = 1; i <= servers; i++) hosts.push({ name: `rs${i}`, address: `${rsAddr(i)}/20`, mac: rsMac(i), vipsOnLo: [VIP] } as never);
+    for (let i = 1; i <= servers; i++) hosts.push({ name: `rs${i}`, address: `${rsAddr(i)}/20`, mac: rsMac(i), vipsOnLo: [VIP], queues: q } as never);
     hosts.push(...((opts.extraHosts ?? []) as never[]));
     const lab = await Lab.create(hosts, { tag: 'dp' });
     const d = new DataPlaneLab(lab);
@@ -130,10 +132,10 @@ export class DataPlaneLab {
   /** Backend the harness runs after start() (an 'afxdp' request may have fallen back to 'afpacket'). */
   backend = '';
 
-  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0, tableSize = 1 << 16, vlan = 0): Promise<void> {
+  async startHarness(vnet = true, rxRing: 'v2' | 'v3' | '' = '', backend: 'afpacket' | 'afxdp' = 'afpacket', bpfObject = '', xdpAttach: 'native' | 'skb' | '' = '', busyPollUs = 0, tableSize = 1 << 16, vlan = 0, packetThreads = 0): Promise<void> {
     this.exited = undefined;
     this.stopped = false;
-    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(tableSize), rxRing, bpfObject, xdpAttach, String(busyPollUs), String(vlan)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = this.lab.spawn('dir', [process.execPath, harnessJs, '--harness', backend, 'eth0', vnet ? '1' : '0', String(tableSize), rxRing, bpfObject, xdpAttach, String(busyPollUs), String(vlan), String(packetThreads)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.harness = child;
     child.stderr!.on('data', (d) => (this.stderr += d));
     child.stdin!.on('error', () => undefined); // a write racing the harness's exit; the exit handler reports it

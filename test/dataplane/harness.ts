@@ -3,11 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import readline from 'node:readline';
 import { createRootLogger, subsystemLogger } from '../../src/log';
-import { createDataPlane, type BackendName } from '../../src/dataplane';
+import { AfXdpDataPlane, createDataPlane, type BackendName } from '../../src/dataplane';
 
 interface Command {
   id: number;
-  op: 'setServices' | 'setTimeouts' | 'setForwarding' | 'stats' | 'connections' | 'drainSync' | 'applySync' | 'stop';
+  op: 'setServices' | 'setTimeouts' | 'setForwarding' | 'stats' | 'connections' | 'drainSync' | 'applySync' | 'xdpInfo' | 'stop';
   arg?: unknown;
 }
 
@@ -27,9 +27,9 @@ async function main(): Promise<void> {
     process.stderr.write('harness: refusing to run in the root network namespace\n');
     process.exit(2);
   }
-  const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16), rxRing = '', bpfObject = '', xdpAttach = '', busyPollUs = '0', vlan = '0'] = process.argv.slice(3);
+  const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16), rxRing = '', bpfObject = '', xdpAttach = '', busyPollUs = '0', vlan = '0', packetThreads = '0'] = process.argv.slice(3);
   const logger = subsystemLogger(createRootLogger({ level: 'info', destination: process.stderr as unknown as NodeJS.WritableStream & { write: (s: string) => boolean } }), 'dataplane');
-  const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1', ...(rxRing ? { rxRing: rxRing as 'v2' | 'v3' } : {}), ...(bpfObject ? { bpfObject } : {}), ...(xdpAttach ? { xdpAttach: xdpAttach as 'native' | 'skb' } : {}), busyPollUs: Number(busyPollUs), vlan: Number(vlan) });
+  const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1', ...(rxRing ? { rxRing: rxRing as 'v2' | 'v3' } : {}), ...(bpfObject ? { bpfObject } : {}), ...(xdpAttach ? { xdpAttach: xdpAttach as 'native' | 'skb' } : {}), busyPollUs: Number(busyPollUs), vlan: Number(vlan), ...(Number(packetThreads) ? { packetThreads: Number(packetThreads) } : {}) });
   await dp.start();
   process.stdout.write(JSON.stringify({ id: 0, ok: true, result: 'started', backend: dp.backend }) + '\n');
   const rl = readline.createInterface({ input: process.stdin });
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
         case 'connections': result = dp.connections(); break;
         case 'drainSync': result = dp.drainSyncUpdates(); break;
         case 'applySync': dp.applySyncUpdates(cmd.arg as never); break;
+        case 'xdpInfo': result = dp instanceof AfXdpDataPlane ? dp.xdpInfo() ?? null : null; break;
         case 'stop': await dp.stop(); break;
       }
       process.stdout.write(JSON.stringify({ id: cmd.id, ok: true, result }) + '\n');

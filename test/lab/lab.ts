@@ -14,6 +14,8 @@ export interface HostSpec {
   vipsOnLo?: string[];
   /** Turn off tx checksum/TSO/GSO on eth0 (see reference/dataplane-limits.md "offloads"). */
   offloadsOff?: boolean;
+  /** RX and TX queues of both ends of the host's veth (numrxqueues/numtxqueues; default 1). */
+  queues?: number;
 }
 
 export interface ExecResult {
@@ -153,7 +155,8 @@ export class Lab {
         const ns = lab.ns(h.name);
         lab.addNamespace(ns);
         const port = `p${i}`;
-        run('ip', ['link', 'add', port, 'netns', sw, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+        const q = h.queues && h.queues > 1 ? ['numrxqueues', String(h.queues), 'numtxqueues', String(h.queues)] : [];
+        run('ip', ['link', 'add', port, 'netns', sw, ...q, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns, ...q]);
         if (h.mac) run('ip', ['-n', ns, 'link', 'set', 'eth0', 'address', h.mac]);
         run('ip', ['-n', ns, 'addr', 'add', h.address, 'dev', 'eth0']);
         run('ip', ['-n', sw, 'link', 'set', port, 'master', 'br0', 'up']);
