@@ -49,20 +49,16 @@ static uint32_t interface_mtu(const char *ifname) {
 
 static int quiet(enum libxdp_print_level level, const char *fmt, va_list args) { (void)level; (void)fmt; (void)args; return 0; }
 
-int dd_xdp_load(struct dd_xdp *x, const char *ifname, const char *objpath, int skb_mode, char *err, size_t errlen) {
-  struct bpf_program *bp;
+/* Opens the object and checks it is ours, built from this xdp_abi.h. */
+static int open_object(struct dd_xdp *x, const char *objpath, char *err, size_t errlen) {
   struct bpf_map *keys;
-  struct xdp_multiprog *mp;
   long rc;
-  (void)ifname;
-  libbpf_set_print(NULL);
-  libxdp_set_print(quiet);
   x->obj = bpf_object__open_file(objpath, NULL);
   rc = libbpf_get_error(x->obj);
   if (rc || !x->obj) { x->obj = NULL; return failb(err, errlen, "open XDP object", rc ? (int)rc : -errno); }
-  bp = bpf_object__find_program_by_name(x->obj, PROG_NAME);
   keys = bpf_object__find_map_by_name(x->obj, "dd_services");
-  if (!bp || !keys || !bpf_object__find_map_by_name(x->obj, "dd_xsks") || !bpf_object__find_map_by_name(x->obj, "dd_config")) {
+  if (!bpf_object__find_program_by_name(x->obj, PROG_NAME) || !keys || !bpf_object__find_map_by_name(x->obj, "dd_xsks") ||
+      !bpf_object__find_map_by_name(x->obj, "dd_config")) {
     snprintf(err, errlen, "%s is not directord's XDP object (program or maps missing)", objpath);
     return -1;
   }
@@ -72,25 +68,55 @@ int dd_xdp_load(struct dd_xdp *x, const char *ifname, const char *objpath, int s
              objpath, bpf_map__key_size(keys), sizeof(struct dd_xdp_key));
     return -1;
   }
-  {
-    DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = x->obj, .prog_name = PROG_NAME);
-    x->prog = xdp_program__create(&opts);
-    rc = libxdp_get_error(x->prog);
-    if (rc || !x->prog) { x->prog = NULL; return failx(err, errlen, "libxdp program", rc ? (int)rc : -errno); }
-  }
-  rc = skb_mode ? -1 : xdp_program__attach(x->prog, x->ifindex, XDP_MODE_NATIVE, 0);
+  return 0;
+}
+
+/* Through libxdp: 0 attached (x->dispatcher says how), -1 not (the object is then spent: reopen it). */
+static int attach_libxdp(struct dd_xdp *x, int skb_mode) {
+  DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = x->obj, .prog_name = PROG_NAME);
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  long rc;
+  x->prog = xdp_program__create(&opts);
+  if (libxdp_get_error(x->prog) || !x->prog) { x->prog = NULL; return -1; }
+  x->mode = skb_mode ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+  rc = xdp_program__attach(x->prog, x->ifindex, x->mode, 0);
+  if (rc && !skb_mode) rc = xdp_program__attach(x->prog, x->ifindex, x->mode = XDP_MODE_SKB, 0);
+  if (rc) { xdp_program__close(x->prog); x->prog = NULL; return -1; }
+  x->prog_fd = xdp_program__fd(x->prog);
+  /* Alone when the interface runs our program itself (asked over netlink: reading the dispatcher back through
+   * libxdp takes CAP_SYS_ADMIN, which the unit does not grant). */
+  if (!bpf_xdp_query(x->ifindex, 0, &q)) x->dispatcher = (x->mode == XDP_MODE_NATIVE ? q.drv_prog_id : q.skb_prog_id) != xdp_program__id(x->prog);
+  return 0;
+}
+
+/* Without libxdp: our program alone, native mode else generic, never replacing another. */
+static int attach_alone(struct dd_xdp *x, int skb_mode, char *err, size_t errlen) {
+  int rc = bpf_object__load(x->obj);
+  if (rc) return failb(err, errlen, "load XDP program", rc);
+  x->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(x->obj, PROG_NAME));
   x->mode = XDP_MODE_NATIVE;
+  rc = skb_mode ? -1 : bpf_xdp_attach(x->ifindex, x->prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_DRV_MODE, NULL);
   if (rc) {
-    rc = xdp_program__attach(x->prog, x->ifindex, XDP_MODE_SKB, 0);
     x->mode = XDP_MODE_SKB;
-    if (rc) return failx(err, errlen, "attach XDP program", (int)rc);
+    rc = bpf_xdp_attach(x->ifindex, x->prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_SKB_MODE, NULL);
+    if (rc) return dd_xdp_fail(err, errlen, "attach XDP program", rc);
+  }
+  return 0;
+}
+
+int dd_xdp_load(struct dd_xdp *x, const char *ifname, const char *objpath, int skb_mode, char *err, size_t errlen) {
+  (void)ifname;
+  libbpf_set_print(NULL);
+  libxdp_set_print(quiet);
+  if (open_object(x, objpath, err, errlen)) return -1;
+  if (attach_libxdp(x, skb_mode)) {
+    /* libxdp failed where a plain attach may not (e.g. it could not pin its dispatcher in a bpffs this user may not
+     * write): the object may be half-loaded by then, so start over with a fresh one. */
+    bpf_object__close(x->obj);
+    x->obj = NULL;
+    if (open_object(x, objpath, err, errlen) || attach_alone(x, skb_mode, err, errlen)) return -1;
   }
   x->attached = 1;
-  mp = xdp_multiprog__get_from_ifindex(x->ifindex);
-  if (!libxdp_get_error(mp) && mp) {
-    x->dispatcher = !xdp_multiprog__is_legacy(mp);
-    xdp_multiprog__close(mp);
-  }
   x->services_fd = bpf_object__find_map_fd_by_name(x->obj, "dd_services");
   x->xsks_fd = bpf_object__find_map_fd_by_name(x->obj, "dd_xsks");
   x->cfg_fd = bpf_object__find_map_fd_by_name(x->obj, "dd_config");
@@ -121,7 +147,12 @@ int dd_xdp_arm(struct dd_xdp *x, const char *ifname, char *err, size_t errlen) {
 }
 
 void dd_xdp_unload(struct dd_xdp *x) {
-  if (x->attached) xdp_program__detach(x->prog, x->ifindex, x->mode, 0);
+  if (x->attached && x->dispatcher) xdp_program__detach(x->prog, x->ifindex, x->mode, 0);
+  else if (x->attached) {
+    /* Alone: detach only if it is still ours (needs no CAP_SYS_ADMIN, unlike libxdp's read-back of the interface). */
+    LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = x->prog_fd);
+    bpf_xdp_detach(x->ifindex, XDP_FLAGS_REPLACE | (x->mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE), &o);
+  }
   x->attached = 0;
   if (x->prog) xdp_program__close(x->prog);
   x->prog = NULL;

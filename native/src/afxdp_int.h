@@ -38,11 +38,12 @@ struct dd_xdp {
   int ifindex, wake;
   uint8_t mac[6];
   uint32_t spin_us;
-  /* The program, attached through libxdp (its dispatcher where the kernel and a bpffs allow it). */
+  /* The program: attached through libxdp (its dispatcher where the kernel and a bpffs allow it), else by us alone
+   * (prog NULL: libxdp could not attach it at all, e.g. a bpffs the daemon's user may not write). */
   struct bpf_object *obj;
   struct xdp_program *prog;
   enum xdp_attach_mode mode;
-  int attached, dispatcher;
+  int attached, dispatcher, prog_fd;
   int services_fd, xsks_fd, cfg_fd;
   uint32_t nqueues, nthreads;
   struct dd_xdp_queue *queues;
