@@ -32,6 +32,8 @@
           "sources": [
             "native/src/xdp_addon.c",
             "native/src/afxdp.c",
+            "native/src/afxdp_queue.c",
+            "native/src/afxdp_attach.c",
             "native/src/core.c",
             "native/src/conntable.c",
             "native/src/schedulers.c",

@@ -34,6 +34,13 @@ const BR_NETFILTER = process.env.BR_NETFILTER === '1';
 const GRO = process.env.GRO === '1';
 const RPS = process.env.RPS === '1';
 const SENDER = process.env.SENDER ?? 'ring';
+// Multi-queue runs (docs/benchmarks.md, "AF_XDP on every RX queue"): QUEUES=N gives every veth N RX/TX queues,
+// FLOWS=N makes the frames/s senders use N UDP source ports (a flow stays on one queue), PACKET_THREADS=N is the
+// harness's packetThreads (0: the backend's default) and DIR_CPUS the director's taskset CPU list (default 1).
+const QUEUES = Number(process.env.QUEUES ?? 1);
+const FLOWS = Number(process.env.FLOWS ?? 1);
+const PACKET_THREADS = Number(process.env.PACKET_THREADS ?? 0);
+const DIR_CPUS = process.env.DIR_CPUS ?? '1';
 if (SENDER !== 'ring' && SENDER !== 'copy') throw new Error(`SENDER=${SENDER}: ring or copy`);
 
 const sh = (lab: Lab, host: string, script: string): string =>
@@ -69,11 +76,11 @@ interface PpsResult {
   control?: { p50: number; max: number; n: number };
 }
 
-/** trafgen 60-byte UDP frames to :9 (fixed ports: one connection) from `cpus` sender processes; counts over the window. */
+/** trafgen 60-byte UDP frames to :9 (fixed ports: one connection; FLOWS source ports) from `cpus` sender processes; counts over the window. */
 async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: Director, o: PpsOptions = {}): Promise<PpsResult> {
   const dirPid = dir?.pid;
   const windowS = o.windowS ?? WINDOW_S;
-  const conf = `{ eth(da=${dstMac}, sa=${CLI_MAC}), ipv4(saddr=10.61.1.1, daddr=${dstIp}, ttl=64), udp(sp=4000, dp=9), fill(0x41, 18) }`;
+  const conf = `{ eth(da=${dstMac}, sa=${CLI_MAC}), ipv4(saddr=10.61.1.1, daddr=${dstIp}, ttl=64), udp(sp=${FLOWS > 1 ? `dinc(4000, ${4000 + FLOWS - 1})` : '4000'}, dp=9), fill(0x41, 18) }`;
   const rate = o.rate ? ['-b', `${Math.round(o.rate)}pps`] : [];
   const copy = SENDER === 'copy' ? ['-t', '0'] : [];
   const tg = lab.spawn('cli', ['trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...copy, ...rate, conf]);
@@ -192,11 +199,11 @@ interface Director {
   backend: string;
 }
 
-/** Start the harness for one backend in the director namespace, pinned to CPU1, with the bench's services. */
+/** Start the harness for one backend in the director namespace, pinned to DIR_CPUS, with the bench's services. */
 async function startDirector(lab: Lab, name: string): Promise<Director> {
   // 'afxdp-skb': the AF_XDP backend attached in generic (skb) mode.
   const [backend, xdpAttach = ''] = name.split('-');
-  const h = lab.spawn('dir', ['taskset', '-c', '1', process.execPath, harnessJs, '--harness', backend, 'eth0', '1', String(1 << 18), RX_RING, '', xdpAttach, String(BUSY_POLL_US)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const h = lab.spawn('dir', ['taskset', '-c', DIR_CPUS, process.execPath, harnessJs, '--harness', backend, 'eth0', '1', String(1 << 18), RX_RING, '', xdpAttach, String(BUSY_POLL_US), '0', String(PACKET_THREADS)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const rl = readline.createInterface({ input: h.stdout! });
   const replies = new Map<number, (r: any) => void>();
   let started: any;
@@ -286,16 +293,17 @@ async function main(): Promise<void> {
   ensureHarness();
   const backends = (process.env.BACKENDS ?? 'afpacket,afxdp').split(',');
   const lab = await Lab.create([
-    { name: 'cli', address: '10.61.1.1/20', mac: CLI_MAC },
-    { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC },
-    { name: 'rs1', address: `${RS}/20`, mac: RS_MAC, vipsOnLo: [VIP] },
+    { name: 'cli', address: '10.61.1.1/20', mac: CLI_MAC, queues: QUEUES },
+    { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC, queues: QUEUES },
+    { name: 'rs1', address: `${RS}/20`, mac: RS_MAC, vipsOnLo: [VIP], queues: QUEUES },
   ], { tag: 'dpbench' });
   try {
     sh(lab, 'dir', `ip addr add ${VIP}/32 dev eth0`);
     if (BR_NETFILTER) sh(lab, 'sw', 'sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.bridge.bridge-nf-call-arptables=1');
     if (GRO) for (const h of ['cli', 'dir', 'rs1']) sh(lab, h, 'ethtool -K eth0 gro on');
     if (RPS) sh(lab, 'dir', 'echo 2 > /sys/class/net/eth0/queues/rx-0/rps_cpus');
-    const variant = [BR_NETFILTER && 'br_netfilter hooks on', GRO && 'GRO on', RPS && 'RPS to CPU 1', SENDER === 'copy' && 'copying sender'].filter(Boolean);
+    const variant = [BR_NETFILTER && 'br_netfilter hooks on', GRO && 'GRO on', RPS && 'RPS to CPU 1', SENDER === 'copy' && 'copying sender',
+      QUEUES > 1 && `${QUEUES} queues per veth`, FLOWS > 1 && `${FLOWS} flows`, PACKET_THREADS && `${PACKET_THREADS} packet threads`, DIR_CPUS !== '1' && `director on CPUs ${DIR_CPUS}`].filter(Boolean);
     if (variant.length) console.log(`lab variant: ${variant.join(', ')}`);
     sh(lab, 'rs1', `nft -f - <<'E'
 table netdev sink {
@@ -317,6 +325,8 @@ E`);
       console.error(`${b}:`);
       const f = await measure(lab, d);
       f.drops = (await d.call('stats')).drops;
+      const xi = await d.call('xdpInfo');
+      if (xi) console.error(`  AF_XDP: ${xi.threads} thread(s), frames per RX queue ${xi.queues.map((q: { rxFrames: number }) => q.rxFrames).join('/')}`);
       await d.call('stop');
       await sleep(500);
       dr.push(f);

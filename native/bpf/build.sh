@@ -10,5 +10,5 @@ if ! command -v clang >/dev/null 2>&1 || [ ! -f /usr/include/bpf/bpf_helpers.h ]
 fi
 mkdir -p build/Release
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-clang -O2 -g -Wall -target bpf -I/usr/include/"$multiarch" -c native/bpf/directord_xdp.bpf.c -o "$out"
+clang -O2 -g -Wall -target bpf -I/usr/include/"$multiarch" -Inative/include -c native/bpf/directord_xdp.bpf.c -o "$out"
 echo "native/bpf: built $out"

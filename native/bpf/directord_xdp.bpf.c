@@ -9,27 +9,18 @@
 #include <linux/ip.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-
-/* Keys filled by the loader (native/src/afxdp.c); network byte order for vip and port.
- * proto 0 + port 0: every packet to the VIP (fwmark and port-0 services). proto 255: fragments to the VIP.
- * proto 1 + port 0: ICMP destination unreachable / source quench / time exceeded to the VIP (relayed to the flow's real server). */
-struct svc_key {
-  __u32 vip;
-  __u16 port;
-  __u8 proto;
-  __u8 pad;
-};
+#include "xdp_abi.h"   /* struct dd_xdp_key, filled by the loader (native/src/afxdp_attach.c) */
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 1024);
-  __type(key, struct svc_key);
+  __uint(max_entries, DD_XDP_MAX_SERVICE_KEYS);
+  __type(key, struct dd_xdp_key);
   __type(value, __u8);
 } dd_services SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_XSKMAP);
-  __uint(max_entries, 64);
+  __uint(max_entries, DD_XDP_MAX_QUEUES);
   __type(key, __u32);
   __type(value, __u32);
 } dd_xsks SEC(".maps");
@@ -95,7 +86,7 @@ int directord_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
   struct ethhdr *eth = data;
   struct iphdr *ip = (void *)(eth + 1);
-  struct svc_key k = {};
+  struct dd_xdp_key k = {};
   __u32 zero = 0, one = 1, tag = 0;
   __u64 *cfg, *vlan;
   __u8 *ports;
@@ -130,13 +121,13 @@ int directord_xdp(struct xdp_md *ctx) {
   if ((void *)(ip + 1) > end) return XDP_PASS;
   k.vip = ip->daddr;
   if (ip->frag_off & bpf_htons(0x3fff)) {
-    k.proto = 255;
+    k.proto = DD_XDP_PROTO_FRAG;
     return bpf_map_lookup_elem(&dd_services, &k) ? deliver(ctx, ip, 0, 0, big) : XDP_PASS;
   }
   if (ip->protocol == IPPROTO_ICMP && ip->ihl >= 5) {
     __u8 *icmp = (__u8 *)ip + ip->ihl * 4;
     if ((void *)(icmp + 1) > end || (icmp[0] != 3 && icmp[0] != 4 && icmp[0] != 11)) return XDP_PASS;   /* echo etc.: the kernel's */
-    k.proto = IPPROTO_ICMP;
+    k.proto = DD_XDP_PROTO_ICMP;
     return bpf_map_lookup_elem(&dd_services, &k) ? deliver(ctx, ip, 0, 0, big) : XDP_PASS;
   }
   /* A malformed header goes to the kernel, which drops it (the user-space parser never sees it). */
@@ -148,7 +139,7 @@ int directord_xdp(struct xdp_md *ctx) {
   if (bpf_map_lookup_elem(&dd_services, &k)) return deliver(ctx, ip, *(__u16 *)ports, k.port, big);
 wildcard:
   k.port = 0;
-  k.proto = 0;
+  k.proto = DD_XDP_PROTO_ALL;
   return bpf_map_lookup_elem(&dd_services, &k) ? deliver(ctx, ip, 0, 0, big) : XDP_PASS;
 }
 

@@ -372,6 +372,7 @@ static napi_value layout(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, r, "dest", d);
   napi_set_named_property(env, r, "destStats", st);
   napi_set_named_property(env, r, "conn", c);
+  napi_set_named_property(env, r, "xdpKey", xdp_key_layout(env));
   set_names(env, r, "verdicts", verdict_names, DD_V_COUNT);
   set_names(env, r, "states", state_names, DD_S_COUNT);
   set_names(env, r, "counters", counter_names, DD_C_COUNT);

@@ -31,12 +31,12 @@ static struct xdp_handle *get_xdp(napi_env env, napi_value v) {
   return p;
 }
 
-/* Args: table handle, ifname, mac (6-byte Buffer), path of directord_xdp.bpf.o, skb mode, busy-poll µs.
- * Returns the XDP handle. */
+/* Args: table handle, ifname, mac (6-byte Buffer), path of directord_xdp.bpf.o, skb mode, busy-poll µs, packet
+ * threads (0: one per RX queue, at most one per usable CPU but one). Returns the XDP handle. */
 static napi_value xdp_start(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(7);
   bool skb = false;
-  uint32_t spin = 0;
+  uint32_t spin = 0, threads = 0;
   void *tp = NULL, *mac;
   size_t macl, len;
   char ifname[64], path[4096], err[512];
@@ -49,10 +49,12 @@ static napi_value xdp_start(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_string_utf8(env, argv[3], path, sizeof(path), &len));
   CHECK(napi_get_value_bool(env, argv[4], &skb));
   CHECK(napi_get_value_uint32(env, argv[5], &spin));
+  CHECK(napi_get_value_uint32(env, argv[6], &threads));
   if (spin > DD_MAX_SPIN_US) { napi_throw_range_error(env, "E_DATAPLANE_ABI", "busy-poll microseconds out of range"); return NULL; }
+  if (threads > DD_XDP_MAX_QUEUES) { napi_throw_range_error(env, "E_DATAPLANE_ABI", "packet threads out of range"); return NULL; }
   h = calloc(1, sizeof(*h));
   if (!h) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
-  if (dd_xdp_start(&h->x, ((struct handle *)tp)->t, ifname, mac, path, skb ? 1 : 0, spin, err, sizeof(err))) {
+  if (dd_xdp_start(&h->x, ((struct handle *)tp)->t, ifname, mac, path, skb ? 1 : 0, spin, threads, err, sizeof(err))) {
     free(h);
     napi_throw_error(env, "E_DATAPLANE_XDP", err);
     return NULL;
@@ -102,24 +104,51 @@ static napi_value xdp_remove_stale(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* Attach mode, zero-copy, dispatcher, queue and thread counts, and the frames each queue's socket delivered. */
 static napi_value xdp_info(napi_env env, napi_callback_info info) {
   ARGS(1);
   struct xdp_handle *h = get_xdp(env, argv[0]);
-  napi_value r, s, b;
+  struct dd_xdp_info xi;
+  napi_value r, s, b, arr;
+  uint32_t i;
   if (!h) return NULL;
   if (!h->x) { napi_throw_error(env, "E_DATAPLANE_STATE", "XDP loop not running"); return NULL; }
+  dd_xdp_info(h->x, &xi);
   napi_create_object(env, &r);
-  napi_create_string_utf8(env, dd_xdp_mode(h->x), NAPI_AUTO_LENGTH, &s);
-  napi_get_boolean(env, dd_xdp_zerocopy(h->x), &b);
+  napi_create_string_utf8(env, xi.mode, NAPI_AUTO_LENGTH, &s);
   napi_set_named_property(env, r, "attachMode", s);
+  napi_get_boolean(env, xi.zerocopy, &b);
   napi_set_named_property(env, r, "zeroCopy", b);
-  napi_set_named_property(env, r, "keySize", num(env, sizeof(struct dd_xdp_key)));
+  napi_get_boolean(env, xi.dispatcher, &b);
+  napi_set_named_property(env, r, "dispatcher", b);
+  napi_set_named_property(env, r, "threads", num(env, xi.threads));
+  napi_create_array_with_length(env, xi.queues, &arr);
+  for (i = 0; i < xi.queues; i++) {
+    uint32_t q;
+    uint64_t n = dd_xdp_queue_frames(h->x, i, &q);
+    napi_value o;
+    napi_create_object(env, &o);
+    napi_set_named_property(env, o, "queue", num(env, q));
+    napi_set_named_property(env, o, "rxFrames", num(env, (double)n));
+    napi_set_element(env, arr, i, o);
+  }
+  napi_set_named_property(env, r, "queues", arr);
+  return r;
+}
+
+/* The XDP key's layout (native/include/xdp_abi.h), the same object the main addon's layout() has as xdpKey: the
+ * loader checks that both addons agree before writing a key. */
+static napi_value layout(napi_env env, napi_callback_info info) {
+  napi_value r;
+  (void)info;
+  napi_create_object(env, &r);
+  napi_set_named_property(env, r, "xdpKey", xdp_key_layout(env));
   return r;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   static const struct dd_export fns[] = {
-    { "abiVersion", abi_version }, { "xdpStart", xdp_start }, { "xdpSetServices", xdp_set_services },
+    { "abiVersion", abi_version }, { "layout", layout }, { "xdpStart", xdp_start }, { "xdpSetServices", xdp_set_services },
     { "xdpStop", xdp_stop }, { "xdpRemoveStale", xdp_remove_stale }, { "xdpInfo", xdp_info },
   };
   return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));

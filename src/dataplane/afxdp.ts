@@ -2,11 +2,10 @@
 // to an AF_XDP socket, the rest to the kernel) and the addon's AF_XDP thread. The AF_PACKET path stays behind it for
 // the multi-buffer frames XDP passes up (GSO super-frames keep their metadata only there). When AF_XDP cannot start
 // here (no addon, no kernel support, program load fails) only the AF_PACKET path runs, and the log says why.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DirectordError } from '../errors';
 import { AfPacketDataPlane, type AfPacketOptions } from './afpacket';
-import { buildDirs, loadXdp, XDP_OBJECT_FILE, type Handle, type XdpBinding } from './native';
+import { buildDirs, loadXdp, XDP_OBJECT_FILE, type Handle, type XdpBinding, type XdpInfo, type XdpKeyLayout } from './native';
 import type { ServiceSpec } from './types';
 import { ipToInt } from './validate';
 
@@ -19,8 +18,9 @@ export interface AfXdpOptions extends AfPacketOptions {
   xdpAttach?: 'native' | 'skb';
 }
 
-/** The XDP program's service-map keys (struct dd_xdp_key: vip and port in network order, proto, pad). */
-export function xdpServiceKeys(services: ServiceSpec[]): Buffer {
+/** The XDP program's service-map keys (struct dd_xdp_key, laid out as the addon's layout() says: vip and port in
+ * network order, proto; see native/include/xdp_abi.h for the proto values 0, 1 and 255). */
+export function xdpServiceKeys(services: ServiceSpec[], L: XdpKeyLayout): Buffer {
   const keys = new Map<string, [number, number, number]>();
   for (const s of services) {
     const all = s.fwmark !== 0 || s.port === 0;
@@ -30,11 +30,11 @@ export function xdpServiceKeys(services: ServiceSpec[]): Buffer {
     keys.set(`${s.vip}:frag`, [ipToInt(s.vip), 0, 255]);
     keys.set(`${s.vip}:icmp`, [ipToInt(s.vip), 0, 1]);
   }
-  const b = Buffer.alloc(8 * keys.size);
+  const b = Buffer.alloc(L.size * keys.size);
   [...keys.values()].forEach(([vip, port, proto], i) => {
-    b.writeUInt32BE(vip, i * 8);
-    b.writeUInt16BE(port, i * 8 + 4);
-    b.writeUInt8(proto, i * 8 + 6);
+    b.writeUInt32BE(vip, i * L.size + L.vip);
+    b.writeUInt16BE(port, i * L.size + L.port);
+    b.writeUInt8(proto, i * L.size + L.proto);
   });
   return b;
 }
@@ -50,14 +50,6 @@ export function xdpUnavailable(addonFile?: string, bpfObject?: string): { reason
   const obj = bpfObject ?? buildDirs().map((d) => path.join(d, XDP_OBJECT_FILE)).find((f) => existsSync(f));
   if (!obj || !existsSync(obj)) return { reason: `XDP program ${bpfObject ?? XDP_OBJECT_FILE} not built (clang -target bpf; run npm run build:native)` };
   return { binding, bpfObject: obj };
-}
-
-function rxQueues(ifname: string): number {
-  try {
-    return readdirSync(`/sys/class/net/${ifname}/queues`).filter((q) => q.startsWith('rx-')).length;
-  } catch {
-    return 1;
-  }
 }
 
 export class AfXdpDataPlane extends AfPacketDataPlane {
@@ -84,12 +76,9 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
     // AF_PACKET first: once the XDP program is attached it passes the multi-buffer frames up to this path.
     await super.startPath();
     try {
-      const queues = rxQueues(ifname);
-      // One socket on queue 0: with more queues, frames hashed elsewhere would never reach the loop.
-      if (queues > 1) throw new DirectordError('E_DATAPLANE_XDP', `${ifname} has ${queues} RX queues; the AF_XDP backend binds queue 0 only (ethtool -L ${ifname} combined 1)`);
       if (this.xdp.xdpRemoveStale(ifname)) this.log.warn({ interface: ifname }, 'removed a directord XDP program left by an earlier run');
-      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject, this.xdpAttach === 'skb', this.opts.busyPollUs ?? 0);
-      this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services));
+      this.handle = this.table.startXdp(this.xdp, ifname, this.ourMac, this.bpfObject, this.xdpAttach === 'skb', this.opts.busyPollUs ?? 0, this.xdpThreads());
+      this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services, this.table.layout.xdpKey));
     } catch (e) {
       if (this.handle) this.xdp.xdpStop(this.handle);
       this.handle = undefined;
@@ -98,7 +87,19 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
       return;
     }
     const info = this.xdp.xdpInfo(this.handle);
-    this.log.info({ interface: ifname, mac: this.ourMac, attachMode: info.attachMode, zeroCopy: info.zeroCopy, connTableSize: this.opts.connTableSize }, 'AF_XDP data plane started');
+    this.log.info({ interface: ifname, mac: this.ourMac, attachMode: info.attachMode, zeroCopy: info.zeroCopy, dispatcher: info.dispatcher, queues: info.queues.length, threads: info.threads, connTableSize: this.opts.connTableSize }, 'AF_XDP data plane started');
+  }
+
+  /** Attach mode, dispatcher, threads and the frames each RX queue's socket delivered; undefined unless running. */
+  xdpInfo(): XdpInfo | undefined {
+    return this.handle ? this.xdp.xdpInfo(this.handle) : undefined;
+  }
+
+  /** packetThreads, here the AF_XDP threads (the AF_PACKET path behind only carries GSO frames). Every RX queue has
+   * its own socket; with fewer threads than queues each thread serves a contiguous group of them. 0 (the default):
+   * one per queue, at most one per CPU this process may use but one, kept for the control plane. */
+  private xdpThreads(): number {
+    return this.opts.packetThreads ?? 0;
   }
 
   protected override async stopPath(): Promise<void> {
@@ -113,6 +114,6 @@ export class AfXdpDataPlane extends AfPacketDataPlane {
 
   protected override updatePath(prev: ServiceSpec[]): void {
     super.updatePath(prev);
-    if (this.handle) this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services));
+    if (this.handle) this.xdp.xdpSetServices(this.handle, xdpServiceKeys(this.services, this.table.layout.xdpKey));
   }
 }

@@ -8,7 +8,9 @@ import type { ConnEntry, DestCounters, PacketSummary, ServiceSpec, Timeouts } fr
 import { tcpFlagByte } from '../scheduler/tcp-states';
 import { DATAPLANE_LIMITS, checkBusyPoll, checkPacketThreads, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 10;
+export const EXPECTED_ABI_VERSION = 11;
+/** DD_XDP_MAX_QUEUES (xdp_abi.h): the most RX queues, hence AF_XDP packet threads. */
+export const XDP_MAX_THREADS = 256;
 /** DD_VLAN_MAX: the highest 802.1Q VLAN id (0 means untagged). */
 export const VLAN_MAX = 4094;
 
@@ -22,6 +24,8 @@ export interface NativeLayout {
   dest: RecordLayout;
   destStats: RecordLayout;
   conn: RecordLayout;
+  /** struct dd_xdp_key (native/include/xdp_abi.h): the AF_XDP program's service-map key. */
+  xdpKey: XdpKeyLayout;
   verdicts: string[];
   states: string[];
   counters: string[];
@@ -32,6 +36,13 @@ export interface NativeLayout {
   maxDestsPerService: number;
   maxDests: number;
   connBytes: number;
+}
+
+export interface XdpKeyLayout {
+  size: number;
+  vip: number;
+  port: number;
+  proto: number;
 }
 
 export type Handle = object;
@@ -106,12 +117,24 @@ export function loadNative(file?: string): NativeBinding {
 /** The optional AF_XDP addon (build/Release/directord_afxdp.node, linked with libxdp/libbpf). */
 export interface XdpBinding {
   abiVersion(): number;
-  xdpStart(table: Handle, ifname: string, mac: Buffer, bpfObject: string, skbMode: boolean, busyPollUs: number): Handle;
+  layout(): { xdpKey: XdpKeyLayout };
+  /** threads: packet threads, 0 = one per RX queue (at most one per usable CPU but one). */
+  xdpStart(table: Handle, ifname: string, mac: Buffer, bpfObject: string, skbMode: boolean, busyPollUs: number, threads: number): Handle;
   xdpSetServices(xdp: Handle, keys: Buffer): void;
   xdpStop(xdp: Handle): void;
   /** True when a directord program left by a crash was detached; throws E_DATAPLANE_XDP for a foreign program. */
   xdpRemoveStale(ifname: string): boolean;
-  xdpInfo(xdp: Handle): { attachMode: string; zeroCopy: boolean; keySize: number };
+  xdpInfo(xdp: Handle): XdpInfo;
+}
+
+export interface XdpInfo {
+  attachMode: 'native' | 'skb';
+  zeroCopy: boolean;
+  /** Attached through libxdp's dispatcher (false: alone, where the kernel or a missing bpffs rule it out). */
+  dispatcher: boolean;
+  threads: number;
+  /** One per RX queue: frames its socket delivered. */
+  queues: { queue: number; rxFrames: number }[];
 }
 
 export const XDP_ADDON_FILE = 'directord_afxdp.node';
@@ -138,6 +161,7 @@ export function loadXdp(file?: string): XdpBinding {
     if (b.abiVersion() !== EXPECTED_ABI_VERSION) {
       throw new DirectordError('E_DATAPLANE_ABI', `AF_XDP addon ${f} has ABI ${b.abiVersion()}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`);
     }
+    checkXdpKeyLayout(b.layout().xdpKey, loadNative().layout().xdpKey, f);
     return b;
   }
   const why = (lastErr as Error | undefined)?.message?.split('\n')[0] ?? 'not found';
@@ -145,6 +169,16 @@ export function loadXdp(file?: string): XdpBinding {
 }
 
 export type { PacketSummary };
+
+/** The key the AF_XDP addon writes into the program's map and the one TypeScript packs (from the main addon's
+ * layout) must be the same struct: both addons come from one build, this catches a half-rebuilt tree. */
+export function checkXdpKeyLayout(xdp: XdpKeyLayout, main: XdpKeyLayout, file: string): void {
+  const fields = ['size', 'vip', 'port', 'proto'] as const;
+  const bad = fields.filter((k) => !Number.isInteger(xdp?.[k]) || xdp[k] !== main?.[k]);
+  if (bad.length) {
+    throw new DirectordError('E_DATAPLANE_ABI', `AF_XDP addon ${file}: XDP key layout ${JSON.stringify(xdp)} differs from the native addon's ${JSON.stringify(main)}: run npm run build:native`);
+  }
+}
 
 export interface NativeDecision {
   verdict: string;
@@ -406,10 +440,12 @@ export class NativeTable {
     this.loopRunning = false;
   }
 
-  /** Attach the XDP program and start the AF_XDP thread on this table; returns the XDP handle. */
-  startXdp(xdp: XdpBinding, ifname: string, mac: string, bpfObject: string, skbMode = false, busyPollUs = 0): Handle {
+  /** Attach the XDP program and start the AF_XDP threads on this table (a socket per RX queue; threads 0: one per
+   * queue, at most one per usable CPU but one); returns the XDP handle. */
+  startXdp(xdp: XdpBinding, ifname: string, mac: string, bpfObject: string, skbMode = false, busyPollUs = 0, threads = 0): Handle {
     if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new DirectordError('E_DATAPLANE_INTERFACE', `bad interface name ${JSON.stringify(ifname)}`);
     checkBusyPoll(busyPollUs);
-    return wrapNative(() => xdp.xdpStart(this.handle, ifname, macToBytes(mac), bpfObject, skbMode, busyPollUs));
+    if (!Number.isInteger(threads) || threads < 0 || threads > XDP_MAX_THREADS) throw new DirectordError('E_DATAPLANE_OPTION', `AF_XDP threads must be an integer from 0 to ${XDP_MAX_THREADS}, not ${threads}`);
+    return wrapNative(() => xdp.xdpStart(this.handle, ifname, macToBytes(mac), bpfObject, skbMode, busyPollUs, threads));
   }
 }

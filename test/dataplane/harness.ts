@@ -3,11 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import readline from 'node:readline';
 import { createRootLogger, subsystemLogger } from '../../src/log';
-import { createDataPlane, type BackendName } from '../../src/dataplane';
+import { AfXdpDataPlane, createDataPlane, type BackendName } from '../../src/dataplane';
 
 interface Command {
   id: number;
-  op: 'setServices' | 'setTimeouts' | 'setForwarding' | 'stats' | 'connections' | 'drainSync' | 'applySync' | 'stop';
+  op: 'setServices' | 'setTimeouts' | 'setForwarding' | 'stats' | 'connections' | 'drainSync' | 'applySync' | 'xdpInfo' | 'stop';
   arg?: unknown;
 }
 
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
         case 'connections': result = dp.connections(); break;
         case 'drainSync': result = dp.drainSyncUpdates(); break;
         case 'applySync': dp.applySyncUpdates(cmd.arg as never); break;
+        case 'xdpInfo': result = dp instanceof AfXdpDataPlane ? dp.xdpInfo() ?? null : null; break;
         case 'stop': await dp.stop(); break;
       }
       process.stdout.write(JSON.stringify({ id: cmd.id, ok: true, result }) + '\n');

@@ -7,6 +7,7 @@ import { createDataPlane } from '../../src/dataplane';
 import { createRootLogger, silentLogger } from '../../src/log';
 import { captureFilter } from '../../src/dataplane/validate';
 import { xdpServiceKeys } from '../../src/dataplane/afxdp';
+import { checkXdpKeyLayout, loadNative, loadXdp } from '../../src/dataplane/native';
 import { ingressRuleset } from '../../src/dataplane/ingress-drop';
 import { skipUnless } from '../lab/needs';
 
@@ -50,9 +51,23 @@ t.test('XDP service-map keys: network byte order, wildcard for fwmark/port 0, on
     ['no services', [], []],
   ];
   for (const [what, svcs, want] of table) {
-    const hex = xdpServiceKeys(svcs).toString('hex').match(/.{16}/g) ?? [];
+    const hex = xdpServiceKeys(svcs, loadNative().layout().xdpKey).toString('hex').match(/.{16}/g) ?? [];
     t.same(hex.sort(), want.slice().sort(), what);
   }
+  // The offsets come from the addon's layout, not from this file: a different layout moves the bytes.
+  const moved = xdpServiceKeys([base], { size: 12, vip: 4, port: 0, proto: 10 }).toString('hex');
+  t.equal(moved.slice(0, 24), '0cea00000a3d006400000600', 'packed where the layout says');
+});
+
+t.test('the XDP key layout: one struct in both addons, checked at load', async (t) => {
+  const main = loadNative().layout().xdpKey;
+  t.same(main, { size: 8, vip: 0, port: 4, proto: 6 }, 'native/include/xdp_abi.h as the main addon exports it');
+  const xdpBuilt = existsSync(join(__dirname, '..', '..', 'build', 'Release', 'directord_afxdp.node'));
+  if (xdpBuilt) t.same(loadXdp().layout().xdpKey, main, 'the AF_XDP addon exports the same layout');
+  t.doesNotThrow(() => checkXdpKeyLayout({ ...main }, main, 'x.node'));
+  t.throws(() => checkXdpKeyLayout({ ...main, size: 12 }, main, 'x.node'), { code: 'E_DATAPLANE_ABI' }, 'a different size');
+  t.throws(() => checkXdpKeyLayout({ ...main, proto: 7 }, main, 'x.node'), { code: 'E_DATAPLANE_ABI' }, 'a different offset');
+  t.throws(() => checkXdpKeyLayout(undefined as never, main, 'x.node'), { code: 'E_DATAPLANE_ABI' }, 'an addon without the layout');
 });
 
 t.test('bad options are DirectordErrors with stable codes', async (t) => {

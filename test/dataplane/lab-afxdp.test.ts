@@ -1,7 +1,8 @@
 // AF_XDP specifics on a namespace lab: a crash leaves the XDP program attached (VIP frames dropped, never answered
 // by the kernel) and the next start replaces it; an XDP program that will not load falls back to AF_PACKET, logs
 // why, and still forwards with the nftables ingress drop; the generic (skb) attach mode forwards too.
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -54,6 +55,26 @@ t.test('an XDP program that does not load falls back to AF_PACKET with the reaso
   await d.call('setServices', [service({ scheduler: 'rr', dests: dests(2, 80) })]);
   await d.waitForMacs();
   t.same((await d.clients(80, 'tcp', ['10.61.1.1', '10.61.1.1'])).sort(), ['rs1', 'rs2'], 'forwarding through AF_PACKET');
+});
+
+// A stale XDP object (built from another struct dd_xdp_key) is refused at load: TS would pack keys the program reads
+// differently. Built here from the real program with a 12-byte key (xdp_abi.h's asserts taken out).
+t.test('an XDP object whose service key differs from the addon\'s is refused (fallback, reason logged)', { skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddkey-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const root = join(__dirname, '..', '..');
+  const abi = readFileSync(join(root, 'native', 'include', 'xdp_abi.h'), 'utf8').replace(/_Static_assert[^;]*;/g, '').replace('unsigned char pad;', 'unsigned char pad[5];');
+  writeFileSync(join(dir, 'xdp_abi.h'), abi);
+  const multiarch = execFileSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).trim() || 'x86_64-linux-gnu';
+  const obj = join(dir, 'stale.bpf.o');
+  execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, `-I${dir}`, '-c', join(root, 'native', 'bpf', 'directord_xdp.bpf.c'), '-o', obj]);
+  const d = await DataPlaneLab.create(1);
+  t.teardown(() => d.destroy());
+  await d.startHarness(true, '', 'afxdp', obj);
+  t.equal(d.backend, 'afpacket', 'fell back');
+  const rec = d.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.msg === 'data-plane backend fallback');
+  t.match(String(rec?.reason), /service key is 12 bytes, this addon's struct dd_xdp_key 8/, `reason: ${rec?.reason}`);
+  t.notOk(xdpProgId(d), 'nothing attached');
 });
 
 t.test('generic (skb) attach mode: TCP and UDP through the VIP with the client offloads off', { skip }, async (t) => {
