@@ -14,14 +14,17 @@ t.test('writer mode, two directors: the new active director keeps the synced wri
   const seed = await SeedLab.create();
   const load = new CounterClients(seed);
   t.teardown(async () => {
-    if (t.passing() === false) {
-      for (const h of ['lb1', 'lb2'] as const) {
-        const d = seed.directors.get(h);
-        if (d) t.comment(`${h}: ${d.records.filter((r) => /activ|split|writer|forwarding|partner/i.test(String(r.msg))).map((r) => `${new Date(Date.parse(String(r.time))).toISOString().slice(11, 23)} ${String(r.msg)}${r.writer ? ` ${String(r.writer)}` : ''}`).join('\n')}`);
+    try {
+      if (t.passing() === false) {
+        for (const h of ['lb1', 'lb2'] as const) {
+          const d = seed.directors.get(h);
+          if (d) t.comment(`${h}: ${d.records.filter((r) => /activ|split|writer|forwarding|partner/i.test(String(r.msg))).map((r) => `${String(r.time)} ${String(r.msg)}${r.writer ? ` ${String(r.writer)}` : ''}`).join('\n')}`);
+        }
       }
+      await load.stopClients();
+    } finally {
+      await seed.destroy();
     }
-    await load.stopClients();
-    await seed.destroy();
   });
   const cfg = writerConfig(HOLDDOWN);
   const lb1 = await seed.startDirector('lb1', cfg);
