@@ -2,7 +2,7 @@
 // through the VIP (a new connection per transaction, each recording the server_id it wrote through). Cases: the
 // writer's mysqld killed; the old writer returning while lagging (restarted with replication stopped), then the
 // writer killed while it lags. Every time: Last_SQL_Errno 0 on both, no committed update lost, both servers equal at
-
+// the end, and never two servers taking writes through the VIP.
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
