@@ -81,11 +81,14 @@ export function renderWriters(writers: NonNullable<StatusSnapshot['writers']>): 
     const head = w.writerName
       ? `writer ${w.writerName}${at}${w.servers.find((s) => s.name === w.writerName)?.role === 'writer' ? '' : ' (DOWN: no server takes writes)'}`
       : 'no writer (no server takes writes)';
+    const origin = !w.decidedBy || w.decidedBy === 'self' ? ''
+      : w.following ? ` (decided by ${w.decidedBy}, synced ${((w.syncedAgoMs ?? 0) / 1000).toFixed(1)} s ago)`
+        : ` (decided by ${w.decidedBy}, kept when this director took over)`;
     const others = w.servers.filter((s) => s.name !== w.writerName).map((s) => {
       const lag = s.lag === null ? '' : `, lag ${s.lag}`;
       return `${s.name} ${s.role}, ${s.why}${lag}${s.writable ? ', WRITABLE (read_only = 0) while not the writer' : ''}`;
     });
-    out += `Writer (${w.virtual}): ${[head, ...others].join('; ')}; ${w.switches} switch${w.switches === 1 ? '' : 'es'}; ${w.reason}\n`;
+    out += `Writer (${w.virtual}): ${[head + origin, ...others].join('; ')}; ${w.switches} switch${w.switches === 1 ? '' : 'es'}; ${w.reason}\n`;
   }
   return out;
 }

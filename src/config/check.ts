@@ -5,7 +5,7 @@ import { defaultOptions } from '../defaults';
 import { DirectordError, DirectordErrors, isDirectordError } from '../errors';
 import { parseConfig, type ParseOptions } from './parser';
 import { configToJSON, formatEffectiveConfig } from './print';
-import type { LvsConfig, VirtualServiceConfig } from './schema';
+import type { GlobalConfig, LvsConfig, VirtualServiceConfig } from './schema';
 import { validateConfig, type ValidateOptions } from './validate';
 
 export interface CheckConfigOptions {
@@ -64,14 +64,19 @@ export function riskWarnings(cfg: LvsConfig): DirectordError[] {
 }
 
 /** What writer mode will do for one virtual, in words (--check-config). */
-export function explainWriter(v: VirtualServiceConfig): string[] {
+export function explainWriter(v: VirtualServiceConfig, g?: GlobalConfig): string[] {
   const w = v.writer;
   if (!w?.enabled) return [];
+  const pair = g?.primary && g.backup && g.backupActive;
+  const two = !pair ? [] : g.syncdaemon
+    ? [`  two directors: the active one decides and sends its decision to the other over connection sync (sync_port ${g.syncPort}); the other follows it and keeps it when it takes over`]
+    : ['  two directors without connection sync (syncdaemon = 0): each decides alone, and they can disagree after a failover (docs/writer.md)'];
   const servers = v.servers.filter((s) => s.active).map((s, i) => ({ s, i })).sort((a, b) => b.s.weight - a.s.weight || a.i - b.i).map((x) => x.s.name);
   return [
     `virtual '${v.name}': writer mode: exactly one of ${servers.join(', ')} takes new connections (preferred in this order: weight, then file order); the others are hot standbys at weight 0`,
     `  when the writer fails its check, new connections go at once to a standby that replicates and has applied the writer's last known position, and has been fit for ${w.holddown} s; persistence templates to the old writer are dropped, its established connections are left alone`,
     `  ${w.failback ? `failback: the preferred server takes the writer back once caught up and fit for ${w.holddown} s` : 'no failback: the writer stays where it is until it fails'}; ${w.fencing ? 'fencing: read_only = 1 on the demoted writer, read_only = 0 on the new one, before traffic moves' : 'no fencing: a standby with read_only = 0 is reported'}`,
+    ...two,
   ];
 }
 
@@ -104,6 +109,6 @@ export function runCheckConfig(opts: CheckConfigOptions = {}): CheckConfigResult
   const active = cfg.virtuals.filter((v) => v.active);
   const servers = active.reduce((n, v) => n + v.servers.filter((s) => s.active).length, 0);
   const summary = `${file}: configuration is valid (${active.length} active virtual service${active.length === 1 ? '' : 's'}, ${servers} active real server${servers === 1 ? '' : 's'}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''})`;
-  const stderr = [...warnings.map((w) => w.format()), ...active.flatMap(explainWriter), summary].join('\n');
+  const stderr = [...warnings.map((w) => w.format()), ...active.flatMap((v) => explainWriter(v, cfg.global)), summary].join('\n');
   return { exitCode: 0, stdout: text, stderr: `${stderr}\n` };
 }

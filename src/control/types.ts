@@ -103,6 +103,11 @@ export interface WriterStatusView {
   reason: string;
   switches: number;
   servers: { name: string; role: 'writer' | 'standby' | 'out'; why: string; lag: number | null; writable: boolean }[];
+  /** 'self', or the node id of the director whose decision this one follows (synced) or kept at a takeover. */
+  decidedBy?: string;
+  /** Not active: the writer is the active director's, synced; nothing is decided here. */
+  following?: boolean;
+  syncedAgoMs?: number;
 }
 
 /** One virtual service's answer to `where` (docs/operations.md, "where"). */

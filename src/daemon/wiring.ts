@@ -47,7 +47,7 @@ export function buildHealth(root: Logger): HealthSubsystem {
 export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: string): HaFactory | undefined {
   return (cfg, hooks) => {
     const node = new HaNode({
-      config: cfg, logger: subsystemLogger(root, 'ha'), dataplane, vipStateFile,
+      config: cfg, logger: subsystemLogger(root, 'ha'), dataplane, vipStateFile, writers: hooks.writers,
       hooks: { onActivate: async () => void (await hooks.onActivate()), onDeactivate: async () => void (await hooks.onDeactivate()) },
     });
     return {

@@ -87,9 +87,15 @@ export class Director implements ControlTarget {
       await this.opts.health.start();
     }
     if (this.opts.ha) {
+      // Writer mode: only the active director decides; until then this one follows what the active one sends.
+      this.writers.setLeading(false);
       this.ha = this.opts.ha(this.cfg, {
-        onActivate: () => this.setForwarding(true, 'ha: active'),
-        onDeactivate: () => this.setForwarding(false, 'ha: standby'),
+        onActivate: () => {
+          this.writers.setLeading(true); // before traffic: the writer is the one last adopted, and decided here now
+          this.setForwarding(true, 'ha: active');
+        },
+        onDeactivate: () => (this.setForwarding(false, 'ha: standby'), this.writers.setLeading(false)),
+        writers: this.writers.syncHook(() => this.pool, () => this.pushTables()),
       });
       await this.ha.start();
     } else {

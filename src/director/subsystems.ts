@@ -4,6 +4,7 @@ import type { LvsConfig } from '../config/schema';
 import type { ServiceCounters, ServiceSpec } from '../table/types';
 import type { HealthChange } from './pool';
 import type { MysqlObservation } from '../health/mysqlPositions';
+import type { WriterSync } from '../ha/sync-io';
 
 export interface ConfigSubsystem {
   /** Parse and validate; throws a DirectordError (or DirectordErrors) and never returns a half-valid config. */
@@ -56,6 +57,8 @@ export interface HaStatusView {
 export interface HaHooks {
   onActivate(): void | Promise<void>;
   onDeactivate(): void | Promise<void>;
+  /** Writer mode's decisions on the sync channel: the active sends, a standby adopts (docs/writer.md). */
+  writers?: WriterSync;
 }
 
 export interface HaSubsystem {

@@ -114,12 +114,22 @@ export class WriterState {
     return r !== undefined && !compareApplied(o, r).caughtUp;
   }
 
-  /** Take the active director's decision (a standby, or a new active right after a takeover). */
-  adopt(writer: string | null, reason: string, since: number | null): void {
-    if (writer !== this.writer) this.lastSwitchAt = since ?? this.lastSwitchAt;
+  /** Whether a writer was ever chosen (or adopted): before that there is nothing to tell a peer. */
+  get decided(): boolean {
+    return this.chosen;
+  }
+
+  /** Take the active director's decision (a standby, or a new active right after a takeover). `last` carries the
+   * peer's last switch time and count, so the hold-down and the switch count go on from where the peer was. */
+  adopt(writer: string | null, reason: string, since: number | null, last?: { switchAt: number | null; switches: number }): void {
+    if (last) {
+      this.lastSwitchAt = last.switchAt ?? -Infinity;
+      this.switches = last.switches;
+    } else if (writer !== this.writer) this.lastSwitchAt = since ?? this.lastSwitchAt;
     this.writer = writer;
     this.since = since;
-    this.reason = `adopted from the active director: ${reason}`;
+    const prefix = 'adopted from the active director: ';
+    this.reason = reason.startsWith(prefix) ? reason : `${prefix}${reason}`;
     this.chosen = true;
   }
 
@@ -127,7 +137,8 @@ export class WriterState {
   private fitness(c: WriterCandidate, refKey: string | null, refUp: boolean, strict = false): Fitness {
     if (!c.up) return { fit: false, why: 'down by its health check' };
     const o = this.latest(c.key);
-    if (!o) return { fit: false, why: 'no MySQL observation yet' };
+    // Not seen yet (a director that just started, or adopted a peer's writer first): nothing against it either.
+    if (!o) return { fit: false, pending: true, why: 'no MySQL observation yet' };
     const r = o.replica;
     if (!r) return { fit: false, why: 'not a replica (SHOW SLAVE STATUS is empty): cannot tell whether it has caught up' };
     if (r.sql !== 'Yes') return { fit: false, why: `replication SQL thread ${r.sql}${r.lastError ? `: ${r.lastError}` : ''}` };
@@ -148,7 +159,8 @@ export class WriterState {
     return cmp.caughtUp ? { fit: true, why: `caught up: ${cmp.detail}${stale}` } : { fit: false, why: `behind: ${cmp.detail}${stale}` };
   }
 
-  evaluate(servers: readonly WriterCandidate[], now: number): WriterDecision {
+  /** `hold`: a standby following the active director's synced decision: the views are computed, nothing switches. */
+  evaluate(servers: readonly WriterCandidate[], now: number, opts: { hold?: boolean } = {}): WriterDecision {
     const byPref = [...servers].map((s, i) => ({ s, i })).sort((a, b) => b.s.weight - a.s.weight || a.i - b.i).map((x) => x.s);
     const cur = servers.find((s) => s.key === this.writer);
     if (this.writer && !cur) { // removed from the configuration
@@ -177,7 +189,9 @@ export class WriterState {
       this.chosen = true;
     };
     this.firstEvaluation ??= now;
-    if (this.writer === null && !this.chosen) {
+    if (opts.hold) {
+      // Followed, not decided: the active director's writer stands until it sends another.
+    } else if (this.writer === null && !this.chosen) {
       // The first choice: once every server is up by its check or its last check failed (one that passes checks
       // but is not up yet, rise not reached, would otherwise lose the choice by a second), or after the hold-down;
       // then the preferred one among the most advanced.

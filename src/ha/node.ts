@@ -13,7 +13,7 @@ import { HeartbeatLink, newBootId, type HeartbeatMeta, type HeartbeatPath } from
 import { heartbeatPaths, keyOrWarn, PULSE_PARTNER_WARNING, type NodeOverrides } from './node-config';
 import { NetlinkIo, watchLinkState } from './netlink-io';
 import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
-import { SyncChannel, type SyncStatus } from './sync-io';
+import { SyncChannel, type SyncStatus, type WriterSync } from './sync-io';
 import { VipManager, vipSpecsOf, type GarpSettings } from './vip-manager';
 
 export type { HaRole } from './heartbeat-codec';
@@ -36,6 +36,8 @@ export interface HaNodeOptions {
   injector?: InjectorFactory;
   /** Where the VIPs this node may hold are recorded for `directord --cleanup` (VipManagerOptions.stateFile). */
   vipStateFile?: string;
+  /** Writer mode's decisions on the sync channel (needs syncdaemon = 1): sent while active, adopted while not. */
+  writers?: WriterSync;
 }
 
 export interface HaStatus {
@@ -68,6 +70,7 @@ export class HaNode extends EventEmitter {
   private readonly log: Logger;
   private readonly hooks: HaHooks;
   private readonly dataplane?: DataPlane;
+  private readonly writers?: WriterSync;
   private readonly overrides: NonNullable<HaNodeOptions['node']>;
   private readonly netlink: NetlinkIo;
   private readonly garp: GarpSender;
@@ -92,6 +95,7 @@ export class HaNode extends EventEmitter {
     this.log = opts.logger;
     this.hooks = opts.hooks;
     this.dataplane = opts.dataplane;
+    this.writers = opts.writers;
     this.overrides = opts.node ?? {};
     this.garp = new GarpSender(this.log, opts.injector);
     this.netlink = new NetlinkIo(this.log);
@@ -135,7 +139,7 @@ export class HaNode extends EventEmitter {
             const proveBoot = (b: bigint): boolean => this.link?.guard.knows(b) ?? false;
             this.sync = new SyncChannel({
               local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log,
-              bootId: this.bootId, proveBoot,
+              bootId: this.bootId, proveBoot, writers: this.writers,
               onSynced: () => this.machine && this.apply(this.machine.syncDone(now())), // a held activation may go now
             });
             await this.sync.open();

@@ -9,8 +9,17 @@ import { ReplayGuard } from './heartbeat-codec';
 import { newBootId } from './heartbeat-io';
 import { decodeSyncPacket, encodeSyncBatches, encodeSyncPacket, SYNC_MAX_ENTRIES, type SyncBatch, type SyncRejectReason } from './sync-codec';
 import { BULK_LIMITS, BulkReceiver, BulkSender, type BulkProgress, type ReceiverAction } from './sync-transfer';
+import { decodeWriterRecord, encodeWriterRecords, isWriterRecord, type WriterDecisionRecord, type WriterRecord } from './writer-record';
 
 export const SYNC_INTERVAL_MS = 150;
+/** Writer decisions go out when they change (within one SYNC_INTERVAL_MS) and at least this often (loss, a new standby). */
+export const WRITER_RESEND_MS = 1000;
+
+/** Writer mode's hook (docs/writer.md, Two directors): the active sends its decisions, a standby adopts them. */
+export interface WriterSync {
+  decisions(): WriterDecisionRecord[];
+  adopt(rec: WriterRecord, from: string): void;
+}
 
 /**
  * Bind without SO_REUSEADDR: with it, any local user could bind the same address and port (sync_port is above
@@ -43,6 +52,9 @@ export interface SyncStatus {
   synced: boolean;
   transfer: BulkProgress;
   transfersServed: number;
+  /** Writer-decision datagrams sent (active) and adopted (standby). */
+  writerRecordsSent: number;
+  writerRecordsReceived: number;
 }
 
 export class SyncChannel {
@@ -60,6 +72,10 @@ export class SyncChannel {
   entriesSent = 0;
   entriesApplied = 0;
   entriesSkipped = 0;
+  writerRecordsSent = 0;
+  writerRecordsReceived = 0;
+  private writerSig = '';
+  private writerSentAt = -Infinity;
 
   constructor(
     private readonly opts: {
@@ -69,6 +85,7 @@ export class SyncChannel {
       /** The table became synced (transfer done, or given up): a held failback may proceed. */
       onSynced?: () => void;
       now?: () => number;
+      writers?: WriterSync;
     },
   ) {
     this.bootId = opts.bootId ?? newBootId();
@@ -92,6 +109,7 @@ export class SyncChannel {
   /** Active: stream changes to the peer, and our table is the truth. Standby: drain and drop (the peer's echoes). */
   setSending(on: boolean): void {
     this.sending = on;
+    this.writerSig = ''; // an activation sends the decisions at once
     if (on) {
       this.bulkIn.stop(true);
       this.armReceiverTimer();
@@ -132,13 +150,39 @@ export class SyncChannel {
       if (this.sending && batch.length) this.send(batch);
       if (batch.length < SYNC_MAX_ENTRIES) break; // a full batch means more is waiting: send it now, not in 150 ms
     }
+    if (this.sending && this.opts.writers) this.pumpWriters();
+  }
+
+  private pumpWriters(): void {
+    const decisions = this.opts.writers!.decisions();
+    if (!decisions.length || !this.sock) return;
+    const sig = JSON.stringify(decisions.map((d) => [d.service, d.writer, d.switches, d.reason]));
+    const t = this.now();
+    if (sig === this.writerSig && t - this.writerSentAt < WRITER_RESEND_MS) return;
+    this.writerSig = sig;
+    this.writerSentAt = t;
+    for (const p of encodeWriterRecords({ by: this.opts.local, decisions }, { key: this.opts.key, bootId: this.bootId, nextSeq: () => ++this.seq })) {
+      this.sock.send(p, this.opts.port, this.opts.peer);
+      this.writerRecordsSent++;
+    }
+  }
+
+  /** A writer record: authenticated and replay-checked like the rest; adopted only while we are not active. */
+  private receiveWriters(msg: Buffer, from: string, bad: (reason: SyncRejectReason, detail: string) => void): void {
+    const r = decodeWriterRecord(msg, this.opts.key);
+    if (!r.ok) return bad(r.reason, r.detail);
+    const g = this.guard.check({ nodeId: from, bootId: r.bootId, seq: r.seq });
+    if (!g.ok) return bad(g.reason, g.detail);
+    if (this.sending || !this.opts.writers) return;
+    this.writerRecordsReceived++;
+    this.opts.writers.adopt(r.record, from);
   }
 
   status(): SyncStatus {
     return {
       entriesSent: this.entriesSent, entriesApplied: this.entriesApplied, entriesSkipped: this.entriesSkipped,
       rejected: { ...this.rejected } as Record<string, number>, synced: this.bulkIn.synced, transfer: this.bulkIn.progress(),
-      transfersServed: this.bulkOut.transfers,
+      transfersServed: this.bulkOut.transfers, writerRecordsSent: this.writerRecordsSent, writerRecordsReceived: this.writerRecordsReceived,
     };
   }
 
@@ -206,6 +250,7 @@ export class SyncChannel {
       if (n <= 5 || n % 100 === 0) this.opts.log.warn({ reason, from, detail, count: n }, 'sync datagram rejected');
     };
     if (from !== this.opts.peer) return bad('unexpected_source', from);
+    if (isWriterRecord(msg)) return this.receiveWriters(msg, from, bad);
     const r = decodeSyncPacket(msg, this.opts.key);
     if (!r.ok) return bad(r.reason, r.detail);
     const g = this.guard.check({ nodeId: from, bootId: r.batch.bootId, seq: r.batch.seq });

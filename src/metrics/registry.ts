@@ -141,6 +141,14 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
     },
   });
 
+  new Gauge({
+    name: 'directord_writer_following', help: 'Writer mode: 1 while this director follows the active director\'s synced decision (it is not active).', labelNames: ['virtual'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of snapshot().writers ?? []) this.set({ virtual: w.virtual }, w.following ? 1 : 0);
+    },
+  });
+
   // Reloads.
   new Counter({
     name: 'directord_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers: [registry],

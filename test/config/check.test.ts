@@ -194,6 +194,11 @@ t.test('writer mode: keys, validation, and what --check-config says about it', a
   t.equal(r.exitCode, 0);
   t.match(r.stderr, /writer mode: exactly one of .* takes new connections/);
   t.match(r.stderr, /no failback: the writer stays where it is until it fails; no fencing/);
+  t.notMatch(r.stderr, /two directors/, 'no backup: nothing about two directors');
+  for (const [sync, said] of [['1', /two directors: the active one decides and sends its decision to the other over connection sync \(sync_port 8848\)/], ['0', /two directors without connection sync \(syncdaemon = 0\): each decides alone/]] as const) {
+    writeFileSync(file, mk({ global: ['backup = 10.0.0.2', 'backup_active = 1', `syncdaemon = ${sync}`], virtual: [...mysql, 'writer_mode = 1'] }));
+    t.match(runCheckConfig({ file, parse: parseOpts }).stderr, said, `syncdaemon = ${sync}`);
+  }
   t.match(r.stdout, /^ {2}writer_mode = 1$/m, 'printed in the effective configuration');
   const off = runCheckConfig({ file: seedFile, parse: parseOpts });
   t.notMatch(off.stdout + off.stderr, /writer_|writer mode/, 'nothing about writer mode for the seed');
