@@ -12,8 +12,11 @@ export async function exportedNames(teardown: (fn: () => unknown) => void): Prom
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4')])], { primary: '10.64.0.1', backup: '10.64.0.2' });
   const ha: HaStatusView = { role: 'primary', state: 'active', heartbeatsReceived: 0, heartbeatsRejected: {}, failovers: 0, active: true, peer: { address: '10.64.0.2', state: 'standby' } };
   let up: (c: HealthChange) => void = () => undefined;
+  // The native data plane reports every drop reason from the start (dataplane/stats.ts); the fake reports what it is given.
+  const dp = new FakeDataPlane();
+  dp.extraStats = { drops: { no_dest: 0 } };
   const director = new Director({
-    configFile: 'mem', logger: silentLogger, dataplane: new FakeDataPlane(), config: { load: () => cfg },
+    configFile: 'mem', logger: silentLogger, dataplane: dp, config: { load: () => cfg },
     health: {
       configure: () => undefined, stop: () => undefined,
       onChange: (fn) => (up = fn), start: () => up({ virtual: 'mysql', server: 'sql1', address: '10.64.0.4', port: 3306, up: true, weight: 1, inTable: true }),
