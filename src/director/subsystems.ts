@@ -3,7 +3,7 @@
 import type { LvsConfig } from '../config/schema';
 import type { ServiceCounters, ServiceSpec } from '../table/types';
 import type { HealthChange } from './pool';
-import type { MysqlObservation } from '../health/mysqlPositions';
+import type { MysqlObservation } from '../health/mysql-positions';
 
 export interface ConfigSubsystem {
   /** Parse and validate; throws a DirectordError (or DirectordErrors) and never returns a half-valid config. */

@@ -1,7 +1,7 @@
 // Writer mode in the running director: one WriterState per writer-mode virtual, fed by the MySQL check, applied to
 // the pool; optional read_only fencing before traffic moves; the view for status and metrics. Decisions are logged.
 import type { Logger } from '../log';
-import type { MysqlObservation } from '../health/mysqlPositions';
+import type { MysqlObservation } from '../health/mysql-positions';
 import type { Pool, PoolService } from './pool';
 import { WriterState, type WriterCandidate, type WriterDecision } from './writer';
 
