@@ -22,7 +22,8 @@ import { withDeadline } from './util/deadline';
 import { childCapabilityWarning } from './util/child';
 import { versionLine } from './util/version';
 
-/** Answers E_CTL_UNAVAILABLE until the director is up (so the socket can be claimed first) and once it stops. */
+/** Answers E_CTL_UNAVAILABLE until the director is up (so the socket can be claimed first) and once it stops.
+ * Every method is forwarded by name, so a new control command needs nothing here. */
 function gate(): { target: ControlTarget; open(d: Director): void; close(): void } {
   let director: Director | undefined;
   let closed = false;
@@ -31,20 +32,14 @@ function gate(): { target: ControlTarget; open(d: Director): void; close(): void
     if (!director) throw new DirectordError(ControlErrorCode.Unavailable, 'directord is still starting');
     return director;
   };
-  return {
-    open: (d) => void (director = d),
-    close: () => void (closed = true),
-    target: {
-      status: (o) => need().status(o),
-      drain: (s) => need().drain(s),
-      enable: (s) => need().enable(s),
-      setWeight: (s, w) => need().setWeight(s, w),
-      reload: () => need().reload(),
-      takeover: (o) => need().takeover(o),
-      release: () => need().release(),
-      where: (c) => need().where(c),
+  const target = new Proxy({}, {
+    // 'then' stays undefined, so the target is never mistaken for a promise.
+    get: (_, name) => name === 'then' ? undefined : (...args: unknown[]) => {
+      const d = need() as unknown as Record<string | symbol, (...a: unknown[]) => unknown>;
+      return d[name].apply(d, args);
     },
-  };
+  }) as ControlTarget;
+  return { open: (d) => void (director = d), close: () => void (closed = true), target };
 }
 
 /** The host cleanup with its log line; never throws (at start it must not keep the daemon from reporting why it stops). */

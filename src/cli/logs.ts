@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { DirectordError } from '../errors';
-import type { CliIo } from './run';
+import type { CliIo } from './io';
 
 const SKIP = new Set(['level', 'time', 'pid', 'subsystem', 'msg', 'hostname']);
 

@@ -4,7 +4,7 @@ import { DirectordError } from '../errors';
 import { loadConfig, runCheckConfig } from '../config';
 import { servicesFromConfig, whereAll } from '../scheduler';
 import { defaultOptions } from '../defaults';
-import type { CliIo } from './run';
+import type { CliIo } from './io';
 import type { WhereResult } from '../control/types';
 import { parseWhereClient, renderWhere } from '../control/where';
 

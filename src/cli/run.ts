@@ -12,6 +12,7 @@ import { defaultOptions } from '../defaults';
 import { renderConnections, renderList, renderRate, renderStats } from './ipvsadm-format';
 import { renderStatusBlock } from './status-format';
 import { offlineCommands } from './offline';
+import type { CliIo } from './io';
 import { commandHelp, helpText } from './help';
 import { applyServiceFilter, parseServiceFilter, type ServiceFilter } from './service-filter';
 import { versionLine } from '../util/version';
@@ -19,10 +20,7 @@ import { runLogs } from './logs';
 
 export { helpText };
 
-export interface CliIo {
-  out(s: string): void;
-  err(s: string): void;
-}
+export type { CliIo } from './io';
 
 /** Exit statuses, documented in docs/operations.md. */
 export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, NotRunning: 3, Permission: 4, NoAnswer: 5 } as const;

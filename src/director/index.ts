@@ -7,7 +7,6 @@ import type { DataPlane } from '../dataplane/types';
 import { timeoutsFrom } from './timeouts';
 import { DirectordError, isDirectordError } from '../errors';
 import { ControlErrorCode } from '../control/protocol';
-import type { ControlTarget } from '../control/commands';
 import type { ReloadAnswer, StatusSnapshot, WhereAnswer, WhereResult } from '../control/types';
 import { parseWhereClient } from '../control/where';
 import { Pool, serviceKey, type HealthChange, type PoolEntry } from './pool';
@@ -38,7 +37,8 @@ export interface DirectorOptions {
 
 export { timeoutsFrom } from './timeouts';
 
-export class Director implements ControlTarget {
+/** Also the control socket's target: each command of control/commands.ts calls one public method here. */
+export class Director {
   readonly counters = new DirectorCounters();
   private cfg!: LvsConfig;
   private pool: Pool;

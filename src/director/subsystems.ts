@@ -3,7 +3,7 @@
 import type { LvsConfig } from '../config/schema';
 import type { ServiceCounters, ServiceSpec } from '../table/types';
 import type { HealthChange } from './pool';
-import type { MysqlObservation } from '../health/mysqlPositions';
+import type { MysqlObservation } from '../health/mysql-positions';
 import type { WriterSync } from '../ha/sync-io';
 
 export interface ConfigSubsystem {

@@ -4,7 +4,7 @@
 import type { Logger } from '../log';
 import type { WriterDecisionRecord, WriterRecord } from '../ha/writer-record';
 import type { WriterSync } from '../ha/sync-io';
-import type { MysqlObservation } from '../health/mysqlPositions';
+import type { MysqlObservation } from '../health/mysql-positions';
 import type { Pool, PoolService } from './pool';
 import { WriterState, type WriterCandidate, type WriterDecision } from './writer';
 

@@ -1,6 +1,6 @@
 // Writer mode's decision, pure (no timers, no I/O; the clock is an argument): which one real server of a virtual
 // takes new connections, when it may change, and why. Fed with health verdicts and the MySQL check's observations.
-import { type Positions, compareApplied } from '../health/mysqlPositions';
+import { type Positions, compareApplied } from '../health/mysql-positions';
 
 export interface WriterPolicy {
   /** A server must have been eligible this long before it may become the writer; also the minimum time between

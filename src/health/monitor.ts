@@ -6,7 +6,7 @@ import type { LvsConfig } from '../config/schema';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { Probe, ProbeResult } from './probe';
-import { defaultProbeFactory, type ProbeFactory } from './probes';
+import { defaultProbeFactory, type ProbeFactory } from './probe-factory';
 import { checkerSpecs, probeKey, type CheckerSpec } from './spec';
 import { desired, initialState, reconcilePolicy, step, type CheckerState, type Desired } from './state';
 

@@ -7,8 +7,8 @@ import mysql from 'mysql2';
 import type { Connection, RowDataPacket } from 'mysql2';
 import type { Probe, ProbeResult } from './probe';
 import type { ProbeSpec, MysqlProbeOptions } from './spec';
-import { judgeMysql, mysqlErrorReason, observationOf, parseCredentials, replicaFactsFromRow, type MysqlFacts } from './mysqlJudge';
-import type { MysqlObservation } from './mysqlPositions';
+import { judgeMysql, mysqlErrorReason, observationOf, parseCredentials, replicaFactsFromRow, type MysqlFacts } from './mysql-judge';
+import type { MysqlObservation } from './mysql-positions';
 
 type MysqlError = Error & { code?: string; errno?: number; fatal?: boolean };
 

@@ -1,6 +1,6 @@
 // The contract between the runner and a check kind: one probe object per server, run once per interval.
 // A probe never throws: every failure is a result with a stable reason.
-import type { MysqlObservation } from './mysqlPositions';
+import type { MysqlObservation } from './mysql-positions';
 
 export interface ProbeResult {
   ok: boolean;

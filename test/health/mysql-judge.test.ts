@@ -1,6 +1,6 @@
 // The MySQL verdict table: query results → up/down, stable reason, replication-only flag.
 import t from 'tap';
-import { judgeMysql, replicaFactsFromRow, mysqlErrorReason, parseCredentials } from '../../src/health/mysqlJudge';
+import { judgeMysql, replicaFactsFromRow, mysqlErrorReason, parseCredentials } from '../../src/health/mysql-judge';
 import type { MysqlProbeOptions } from '../../src/health/spec';
 
 const opts: MysqlProbeOptions = { user: 'monitor', checkReadOnly: true, checkReplication: true, maxLagSeconds: 10 };

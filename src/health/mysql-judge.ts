@@ -1,6 +1,6 @@
 // Pure verdicts of the MySQL check: what the queries returned → up/down with a stable reason.
 // Replication-only verdicts are marked so the runner can keep the last healthy server of a virtual in.
-import type { BinlogCoord, MysqlObservation } from './mysqlPositions';
+import type { BinlogCoord, MysqlObservation } from './mysql-positions';
 import type { MysqlProbeOptions } from './spec';
 
 export interface ReplicaFacts {

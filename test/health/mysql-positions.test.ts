@@ -1,6 +1,6 @@
 // Position comparison for writer mode: GTID lists per domain, binlog coordinates, and what cannot be compared.
 import t from 'tap';
-import { compareApplied, compareCoord, parseGtidList } from '../../src/health/mysqlPositions';
+import { compareApplied, compareCoord, parseGtidList } from '../../src/health/mysql-positions';
 
 t.test('GTID lists: per domain, a missing domain is behind', async (t) => {
   t.same([...parseGtidList('0-1-100,1-2-7')], [[0, 100], [1, 7]]);
