@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { Lab } from '../test/lab/lab';
 import { ensureHarness } from '../test/dataplane/dplab';
 import { loadNative } from '../src/dataplane/native';
-import { buildMinfwd, cpuSample, FWD_CPU, nsPerFrame, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
+import { buildMinfwd, cpuSample, FWD_CPU, nsPerFrame, pinned, prioritize, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
 
 const CLI_MAC = '02:61:00:00:01:01';
 const DIR_MAC = '02:61:00:00:00:02';
@@ -75,8 +75,9 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
   const conf = `{ eth(da=${dstMac}, sa=${CLI_MAC}), ipv4(saddr=10.61.1.1, daddr=${dstIp}, ttl=64), udp(sp=4000, dp=9), fill(0x41, 18) }`;
   const rate = o.rate ? ['-b', `${Math.round(o.rate)}pps`] : [];
   const copy = SENDER === 'copy' ? ['-t', '0'] : [];
-  const tg = lab.spawn('cli', ['trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...copy, ...rate, conf]);
+  const tg = lab.spawn('cli', [...pinned(), 'trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...copy, ...rate, conf]);
   await sleep(1000);
+  prioritize(tg.pid!);
   const rx0 = counter(lab, 'rs1', 'rx_packets'), tx0 = counter(lab, 'cli', 'tx_packets');
   const c0 = fw ? cpuSample(fw.pid) : undefined;
   const w0 = fw?.wakeups ? await fw.wakeups() : 0;
@@ -95,7 +96,7 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
   const w1 = fw?.wakeups ? await fw.wakeups() : 0;
   const secs = (Date.now() - t0) / 1000;
   if (o.perfTag) {
-    execFileSync('perf', ['record', '-C', String(FWD_CPU), '-g', '-o', `perf-${o.perfTag}.data`, '--', 'sleep', '3'], { stdio: 'ignore', timeout: 30000 });
+    execFileSync('perf', ['record', '-C', process.env.PERF_CPUS ?? String(FWD_CPU), '-g', '--no-buildid-cache', '-o', `perf-${o.perfTag}.data`, '--', 'sleep', '3'], { stdio: 'ignore', timeout: 120000 });
   }
   // trafgen forks one sender per CPU: end every trafgen of this lab's client namespace, by PID.
   tg.kill('SIGKILL');

@@ -81,8 +81,8 @@ int main(int argc, char **argv) {
   struct sock_fprog fp = { (unsigned short)(sizeof(code) / sizeof(code[0])), code };
   if (setsockopt(rxs, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp))) die("SO_ATTACH_FILTER");
   /* The same socket options as directord's AF_PACKET loop, so both carry GSO frames and skip the qdisc alike. */
-  /* Room for as many small frames as directord's 1024-slot ring holds and more, so bursts are not lost here. */
-  int rcvbuf = 8 << 20;
+  /* Room for about as many small frames (truesize ~900 B) as the 1024 slots of directord's default ring. */
+  int rcvbuf = 1 << 20;
   if (setsockopt(rxs, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf))) die("SO_RCVBUFFORCE");
   if (setsockopt(rxs, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) ||
       setsockopt(rxs, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) ||
