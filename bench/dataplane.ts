@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { Lab } from '../test/lab/lab';
 import { ensureHarness } from '../test/dataplane/dplab';
 import { loadNative } from '../src/dataplane/native';
-import { buildMinfwd, cpuSample, FWD_CPU, nsPerFrame, pinned, prioritize, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
+import { buildMinfwd, cpuSample, FWD_CPU, nsPerFrame, pinned, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
 
 const CLI_MAC = '02:61:00:00:01:01';
 const DIR_MAC = '02:61:00:00:00:02';
@@ -77,7 +77,6 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
   const copy = SENDER === 'copy' ? ['-t', '0'] : [];
   const tg = lab.spawn('cli', [...pinned(), 'trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...copy, ...rate, conf]);
   await sleep(1000);
-  prioritize(tg.pid!);
   const rx0 = counter(lab, 'rs1', 'rx_packets'), tx0 = counter(lab, 'cli', 'tx_packets');
   const c0 = fw ? cpuSample(fw.pid) : undefined;
   const w0 = fw?.wakeups ? await fw.wakeups() : 0;
@@ -151,7 +150,7 @@ async function overloadUnderQuota(lab: Lab, dir: Forwarder): Promise<{ peak: num
 
 async function iperf(lab: Lab, target: string, offloads: boolean): Promise<number> {
   sh(lab, 'cli', `ethtool -K eth0 tx ${offloads ? 'on' : 'off'} tso ${offloads ? 'on' : 'off'} gso ${offloads ? 'on' : 'off'} >/dev/null 2>&1 || true`);
-  const r = await lab.exec('cli', ['iperf3', '-c', target, '-t', String(WINDOW_S), '-J'], { timeoutMs: 30000 });
+  const r = await lab.exec('cli', [...pinned(), 'iperf3', '-c', target, '-t', String(WINDOW_S), '-J'], { timeoutMs: 30000 });
   let j: { end?: { sum_received?: { bits_per_second: number } } } = {};
   try {
     j = JSON.parse(r.stdout);
@@ -170,7 +169,7 @@ for (let i = 0; i < 32; i++) one(); setTimeout(() => { console.log(JSON.stringif
 `;
 
 async function connRate(lab: Lab, target: string): Promise<number> {
-  const r = await lab.exec('cli', [process.execPath, '-e', CONNRATE_JS, target, String(WINDOW_S)], { timeoutMs: 30000 });
+  const r = await lab.exec('cli', [...pinned(), process.execPath, '-e', CONNRATE_JS, target, String(WINDOW_S)], { timeoutMs: 30000 });
   return (JSON.parse(r.stdout) as { rate: number }).rate;
 }
 
@@ -183,7 +182,7 @@ function send() { t0 = process.hrtime.bigint(); d.send('x', 7, host); } d.bind(0
 `;
 
 async function rtt(lab: Lab, target: string): Promise<{ p50: number; p99: number }> {
-  const r = await lab.exec('cli', [process.execPath, '-e', RTT_JS, target, '3000'], { timeoutMs: 60000 });
+  const r = await lab.exec('cli', [...pinned(), process.execPath, '-e', RTT_JS, target, '3000'], { timeoutMs: 60000 });
   return JSON.parse(r.stdout) as { p50: number; p99: number };
 }
 
@@ -287,9 +286,9 @@ table netdev sink {
   }
 }
 E`);
-    lab.spawn('rs1', ['iperf3', '-s']);
-    lab.spawn('rs1', [process.execPath, '-e', "require('net').createServer(s=>{s.on('error',()=>{});s.destroy()}).listen(5001)"]);
-    lab.spawn('rs1', [process.execPath, '-e', "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(7)"]);
+    lab.spawn('rs1', [...pinned(), 'iperf3', '-s']);
+    lab.spawn('rs1', [...pinned(), process.execPath, '-e', "require('net').createServer(s=>{s.on('error',()=>{});s.destroy()}).listen(5001)"]);
+    lab.spawn('rs1', [...pinned(), process.execPath, '-e', "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(7)"]);
     sh(lab, 'cli', `ping -c 1 -W 1 ${RS} >/dev/null`);
     sh(lab, 'cli', `ping -c 1 -W 1 ${VIP} >/dev/null || true`);
     const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

@@ -19,31 +19,17 @@ const RX_RING = process.env.RX_RING ?? 'v2';
 // BUSY_POLL_US: the directors' --busy-poll-us (default 0, the daemon's default).
 const BUSY_POLL_US = Number(process.env.BUSY_POLL_US ?? 0);
 const TABLE_SIZE = 1 << 18;
-// NICE=-10: forwarders (and trafgen, the sender of every path) run at that nice level, so that on a machine shared
-// with other jobs the figures say more about what the forwarders cost than about the share of a core they were
-// given. With autogroup scheduling (kernel.sched_autogroup_enabled) nice only ranks tasks within their session, so
-// each such process gets a session of its own (setsid) whose autogroup gets the nice level (prioritize()).
+// NICE=-10: every process of the measurement (forwarders, trafgen, iperf3, the connection and round-trip clients
+// and servers) runs at that nice level, so that on a machine shared with other jobs the figures say more about
+// the paths than about the share of a core each process was given. With autogroup scheduling
+// (kernel.sched_autogroup_enabled) nice only ranks tasks within their session, so each one gets a session of its
+// own (setsid) and sets that session's autogroup nice itself before it execs.
 export const NICE = Number(process.env.NICE ?? 0);
-/** argv prefix: pinned to `cpu` (if given), in its own session when NICE is set. */
-export const pinned = (cpu?: number): string[] => [...(NICE ? ['setsid', 'nice', '-n', String(NICE)] : []), ...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)])];
-/**
- * Gives the autogroup of a process started with pinned() the NICE level (no-op without NICE or autogroup). Only
- * once it runs (setsid done): before that, the pid would still be in the bench's own session.
- */
-export function prioritize(pid: number): void {
-  if (!NICE) return;
-  const group = (p: number | 'self') => readFileSync(`/proc/${p}/autogroup`, 'utf8').split(' ')[0];
-  try {
-    if (group(pid) === group('self')) return;   // still the bench's own session: never re-nice that
-  } catch {
-    return;
-  }
-  try {
-    writeFileSync(`/proc/${pid}/autogroup`, String(NICE));
-  } catch {
-    /* no autogroup scheduling: nice alone applies */
-  }
-}
+/** argv prefix: pinned to `cpu` (if given), at NICE in a session of its own when NICE is set. */
+export const pinned = (cpu?: number): string[] => [
+  ...(NICE ? ['setsid', 'sh', '-c', `echo ${NICE} > /proc/self/autogroup 2>/dev/null; exec nice -n ${NICE} "$@"`, 'sh'] : []),
+  ...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]),
+];
 /** minfwd ends itself after this many seconds even if nobody kills it (one path's figures take about 40 s). */
 const MINFWD_MAX_S = 240;
 
@@ -110,7 +96,6 @@ E`);
   const child = lab.spawn('dir', [...pinned(FWD_CPU), bin, 'eth0', RS_MAC, VIP, String(MINFWD_MAX_S)]);
   try {
     await firstLine(child, (l) => l === 'ready', 'minfwd ready', 10000);
-    prioritize(child.pid!);
   } catch (e) {
     await killAndWait(child, 'SIGKILL');
     sh(lab, 'dir', 'nft delete table netdev minfwd');
@@ -154,7 +139,6 @@ export async function startDirector(lab: Lab, name: string): Promise<Forwarder> 
     if (h.exitCode !== null) throw new Error(`harness exited ${h.exitCode}: ${err.slice(0, 500)}`);
     return started;
   }, 15000);
-  prioritize(h.pid!);
   const call = (op: string, arg?: unknown) => new Promise<any>((res) => {
     const id = nextId++;
     replies.set(id, (r) => res(r.result));
