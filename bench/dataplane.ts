@@ -230,7 +230,7 @@ async function measure(lab: Lab, fwds: string[], minfwdBin: string): Promise<{ n
     got.set('direct', await one(lab, RS_MAC, RS, undefined));
     const order = fwds.map((_, i) => fwds[(i + r) % fwds.length]);
     for (const name of order) {
-      const fw = name === 'minfwd' ? await startMinfwd(lab, minfwdBin) : await startDirector(lab, name);
+      const fw = name.startsWith('minfwd') ? await startMinfwd(lab, minfwdBin, name === 'minfwd-ring') : await startDirector(lab, name);
       try {
         names.set(name, fw.name);
         const s = await one(lab, DIR_MAC, VIP, fw, process.env.PERF && r === 0 ? `${process.env.PERF}-${name}` : undefined);
@@ -264,7 +264,8 @@ const spread = (xs: number[], d = 2): string => `**${median(xs).toFixed(d)}x** (
 async function main(): Promise<void> {
   ensureHarness();
   const backends = (process.env.BACKENDS ?? 'afpacket,afxdp').split(',');
-  const fwds = ['minfwd', ...backends];
+  // MINFWD_RING=1: also minfwd on a TPACKET_V2 ring shaped like directord's (same I/O, none of its work).
+  const fwds = ['minfwd', ...(process.env.MINFWD_RING === '1' ? ['minfwd-ring'] : []), ...backends];
   const { bin, cleanup } = buildMinfwd();
   const lab = await Lab.create([
     { name: 'cli', address: '10.61.1.1/20', mac: CLI_MAC },
@@ -335,7 +336,7 @@ E`);
       row('forwarder CPU per forwarded frame: its process', ['–', ...cpu('proc')]),
       row(`softirq on its core (CPU ${FWD_CPU}) per forwarded frame`, ['–', ...cpu('softirq')]),
       row('both', ['–', ...cpu('sum')]),
-      row('packet-thread wake-ups per forwarded frame', ['–', ...fwds.map((n) => (n === 'minfwd' ? '–' : median(rounds.map((x) => x.get(n)!.wake)).toFixed(3)))]),
+      row('packet-thread wake-ups per forwarded frame', ['–', ...fwds.map((n) => (n.startsWith('minfwd') ? '–' : median(rounds.map((x) => x.get(n)!.wake)).toFixed(3)))]),
       ...(OVERLOAD ? [
         row('overload (2 sender cores): forwarded', ['–', ...fwds.map((n) => `${fmt(median(rounds.map((x) => x.get(n)!.over!.fwd)))} of ${fmt(median(rounds.map((x) => x.get(n)!.over!.offered)))} offered (**${median(rounds.map((x) => x.get(n)!.over!.fwd / x.get(n)!.pps)).toFixed(2)}x** of its 1-sender rate)`)]),
         row(`true 2x overload (director held to ${QUOTA * 100}% of a core)`, ['–', '–', ...backends.map((b) => { const o = over2x.get(b); return o ? `peak ${fmt(o.peak)}; at ${fmt(o.offered)} offered (${(o.offered / o.peak).toFixed(1)}x) forwards ${fmt(o.fwd)} = **${(o.fwd / o.peak).toFixed(2)}x** of peak` : 'no cgroup cpu controller'; })]),

@@ -38,7 +38,7 @@ const sh = (lab: Lab, host: string, script: string): string =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Forwarder {
-  /** Path name as printed: 'minfwd', 'afpacket', 'afxdp', 'afxdp-skb' (or 'afxdp (fell back to afpacket)'). */
+  /** Path name as printed: 'minfwd', 'minfwd-ring', 'afpacket', 'afxdp', 'afxdp-skb' (or 'afxdp (fell back to afpacket)'). */
   name: string;
   pid: number;
   /** Packet-thread sleeps so far (directord only). */
@@ -84,7 +84,7 @@ async function killAndWait(child: ReturnType<Lab['spawn']>, sig: NodeJS.Signals 
  * minfwd pinned to FWD_CPU in the director namespace. As directord does for itself, an nftables ingress drop keeps
  * the director's kernel from answering VIP frames (the tap sees them first); it is removed again on stop.
  */
-export async function startMinfwd(lab: Lab, bin: string): Promise<Forwarder> {
+export async function startMinfwd(lab: Lab, bin: string, ring = false): Promise<Forwarder> {
   sh(lab, 'dir', `nft -f - <<'E'
 table netdev minfwd {
   chain ing {
@@ -93,7 +93,7 @@ table netdev minfwd {
   }
 }
 E`);
-  const child = lab.spawn('dir', [...pinned(FWD_CPU), bin, 'eth0', RS_MAC, VIP, String(MINFWD_MAX_S)]);
+  const child = lab.spawn('dir', [...pinned(FWD_CPU), bin, 'eth0', RS_MAC, VIP, String(MINFWD_MAX_S), ...(ring ? ['ring'] : [])]);
   try {
     await firstLine(child, (l) => l === 'ready', 'minfwd ready', 10000);
   } catch (e) {
@@ -102,7 +102,7 @@ E`);
     throw e;
   }
   return {
-    name: 'minfwd',
+    name: ring ? 'minfwd-ring' : 'minfwd',
     pid: child.pid!,
     stop: async () => {
       await killAndWait(child);
