@@ -29,7 +29,7 @@
 #define V2_FRAME_SIZE (17u * 4096)
 /* 15 slots per ring block: 255 pages, so the kernel's block allocation (a power-of-two order) wastes 1 page in 256
  * instead of 15 in 32 with one slot per block; the slots stay contiguous in the mapping. 2040 slots cost about what
- * 1024 single-slot blocks did (139 MB against 128 MiB) and hold twice the frames while the thread is off its core. */
+ * 1024 single-slot blocks did (136 MiB against 128 MiB) and hold twice the frames while the thread is off its core. */
 #define V2_FRAMES_PER_BLOCK 15u
 #define V2_FRAME_COUNT (136u * V2_FRAMES_PER_BLOCK)
 #define V2_BATCH 256            /* < V2_FRAME_COUNT: the cursor must never wrap onto frames still held */
