@@ -1,7 +1,7 @@
 /* The yardstick of bench/dataplane.ts (issue 13): the least an AF_PACKET Direct-Routing forwarder can do. Frames
  * for <VIP> to our MAC are read in batches (recvmmsg), get the real server's MAC as destination and ours as source,
  * and leave the same interface in one sendmmsg. No table, no scheduler, no counters but one. Built by the bench:
- * With "ring" it receives through a TPACKET_V2 ring shaped like directord's default one (1024 slots of 68 KiB,
+ * With "ring" it receives through a TPACKET_V2 ring shaped like directord's former default (1024 slots of 68 KiB,
  * sendmmsg straight out of the slots): the same I/O as directord, so the difference is directord's own work.
  *   cc -O2 -o minfwd bench/minfwd.c;  minfwd IFNAME RS_MAC VIP MAX_SECONDS [ring]  (prints "ready") */
 #define _GNU_SOURCE
