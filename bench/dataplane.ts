@@ -350,7 +350,7 @@ E`);
     console.log(`| lookup, 1k connections | ${small.lookupNs.toFixed(0)} ns (insert ${small.insertNs.toFixed(0)} ns) |`);
     console.log(`| lookup, 1M connections | ${big.lookupNs.toFixed(0)} ns (insert ${big.insertNs.toFixed(0)} ns, ${(big.lookupNs / small.lookupNs).toFixed(1)}x the 1k cost) |`);
     console.log(`| memory per connection slot | ${native.layout().connBytes} B (preallocated) |`);
-    console.log(`\nAF_PACKET RX ring ${process.env.RX_RING ?? 'v2'}; load average at the start ${load0}, at the end ${load}; director drops: ${[...drops].map(([n, d]) => `${n} ${JSON.stringify(d)}`).join('; ')}`);
+    console.log(`\nAF_PACKET RX ring ${process.env.RX_RING ?? 'v2'}; load average at the start ${load0}, at the end ${load}; director drops over the last round's run of each: ${[...drops].map(([n, d]) => `${n} ${JSON.stringify(d)}`).join('; ')}`);
   } finally {
     await lab.destroy();
     cleanup();
