@@ -1,28 +1,25 @@
-// Data-plane benchmark: builds its own namespace lab (client, director, one real server) and, for each backend in
-// BACKENDS (default afpacket,afxdp; afxdp-skb = generic attach), measures ROUNDS (default 3) paired rounds of the
-// direct path (client → real server) and the path through the director: 64-byte frames/s (trafgen), TCP throughput
-// (iperf3, client offloads on and off), new TCP connections/s, UDP round trip p50/p99, director CPU per frame and
-// the forwarded rate under 2 sender cores; then the connection table's lookup cost at 1k and 1M entries.
+// Data-plane benchmark: builds its own namespace lab (client, director, one real server) and measures ROUNDS
+// (default 3) paired rounds of the direct path (client → real server), the minimal C forwarder bench/minfwd.c (the
+// yardstick of issue 13, built here with cc) and each backend in BACKENDS (default afpacket,afxdp; afxdp-skb =
+// generic attach): 64-byte frames/s (trafgen), TCP throughput (iperf3, client offloads on and off), new TCP
+// connections/s, UDP round trip p50/p99, the forwarder's CPU per frame (process and its core's softirq) and the
+// forwarded rate under 2 sender cores; then the connection table's lookup cost at 1k and 1M entries.
 // Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/dataplane.ts
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import readline from 'node:readline';
-import { Lab, waitFor } from '../test/lab/lab';
-import { ensureHarness, harnessJs } from '../test/dataplane/dplab';
+import { Lab } from '../test/lab/lab';
+import { ensureHarness } from '../test/dataplane/dplab';
 import { loadNative } from '../src/dataplane/native';
+import { buildMinfwd, cpuSample, FLOWS, FWD_CPU, nsPerFrame, QUEUES, pinned, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
 
-const VIP = '10.61.0.100';
 const CLI_MAC = '02:61:00:00:01:01';
 const DIR_MAC = '02:61:00:00:00:02';
-const RS_MAC = '02:61:00:00:00:11';
-const RS = '10.61.0.11';
 const WINDOW_S = 5;
-const RX_RING = process.env.RX_RING ?? 'v2';
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 // FIGURES=pps: only the frames/s rounds (a quick look while tuning the packet loop).
 const FIGURES = process.env.FIGURES ?? 'all';
-// BUSY_POLL_US: the directors' --busy-poll-us (default 0, the daemon's default).
-const BUSY_POLL_US = Number(process.env.BUSY_POLL_US ?? 0);
+// OVERLOAD=0: skip both overload figures (2 sender cores; the true 2x under a CPU quota, several minutes).
+const OVERLOAD = process.env.OVERLOAD !== '0' && FIGURES !== 'pps';
 // QUOTA: the share of a core the director keeps for the true-2x overload figure.
 const QUOTA = Number(process.env.QUOTA ?? 0.25);
 // Lab variants tried while looking for the frames/s ceiling (docs/benchmarks.md, "What was tried"), each a flag so
@@ -34,13 +31,6 @@ const BR_NETFILTER = process.env.BR_NETFILTER === '1';
 const GRO = process.env.GRO === '1';
 const RPS = process.env.RPS === '1';
 const SENDER = process.env.SENDER ?? 'ring';
-// Multi-queue runs (docs/benchmarks.md, "AF_XDP on every RX queue"): QUEUES=N gives every veth N RX/TX queues,
-// FLOWS=N makes the frames/s senders use N UDP source ports (a flow stays on one queue), PACKET_THREADS=N is the
-// harness's packetThreads (0: the backend's default) and DIR_CPUS the director's taskset CPU list (default 1).
-const QUEUES = Number(process.env.QUEUES ?? 1);
-const FLOWS = Number(process.env.FLOWS ?? 1);
-const PACKET_THREADS = Number(process.env.PACKET_THREADS ?? 0);
-const DIR_CPUS = process.env.DIR_CPUS ?? '1';
 if (SENDER !== 'ring' && SENDER !== 'copy') throw new Error(`SENDER=${SENDER}: ring or copy`);
 
 const sh = (lab: Lab, host: string, script: string): string =>
@@ -65,45 +55,48 @@ interface PpsOptions {
   windowS?: number;
   /** Time a control request (the harness's `stats`) every 50 ms during the window. */
   probeControl?: boolean;
+  /** PERF=label: after the window, a 3 s `perf record -g` of the forwarder's core into perf-<label>-<this>.data. */
+  perfTag?: string;
 }
 
 interface PpsResult {
   fwd: number;
   offered: number;
-  cpuUsPerPkt?: number;
+  /** The forwarder's CPU per forwarded frame, ns: its process time, and the softirq time of its core. */
+  cpu?: { proc: number; softirq: number };
   wakeupsPerFrame?: number;
   /** Control-request round trips during the window, ms. */
   control?: { p50: number; max: number; n: number };
 }
 
-/** trafgen 60-byte UDP frames to :9 (fixed ports: one connection; FLOWS source ports) from `cpus` sender processes; counts over the window. */
-async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: Director, o: PpsOptions = {}): Promise<PpsResult> {
-  const dirPid = dir?.pid;
+/** trafgen 60-byte UDP frames to :9 (fixed ports: one connection) from `cpus` sender processes; counts over the window. */
+async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: Forwarder, o: PpsOptions = {}): Promise<PpsResult> {
   const windowS = o.windowS ?? WINDOW_S;
   const conf = `{ eth(da=${dstMac}, sa=${CLI_MAC}), ipv4(saddr=10.61.1.1, daddr=${dstIp}, ttl=64), udp(sp=${FLOWS > 1 ? `dinc(4000, ${4000 + FLOWS - 1})` : '4000'}, dp=9), fill(0x41, 18) }`;
   const rate = o.rate ? ['-b', `${Math.round(o.rate)}pps`] : [];
   const copy = SENDER === 'copy' ? ['-t', '0'] : [];
-  const tg = lab.spawn('cli', ['trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...copy, ...rate, conf]);
+  const tg = lab.spawn('cli', [...pinned(), 'trafgen', '-o', 'eth0', '-P', String(cpus), '-n', String(6_000_000), '-C', '--no-sock-mem', '-Q', ...copy, ...rate, conf]);
   await sleep(1000);
   const rx0 = counter(lab, 'rs1', 'rx_packets'), tx0 = counter(lab, 'cli', 'tx_packets');
-  const c0 = dirPid ? cpuTicks(dirPid) : 0;
-  const w0 = dir ? ((await dir.call('stats')).loopWakeups as number) : 0;
+  const c0 = fw ? cpuSample(fw.pid) : undefined;
+  const w0 = fw?.wakeups ? await fw.wakeups() : 0;
   const t0 = Date.now();
-  // PERF=label: a 3 s system-wide profile of the director's 1-sender window, to read with `perf report -i`.
-  if (process.env.PERF && dirPid && cpus === 1 && !o.rate) execFileSync('perf', ['record', '-a', '-g', '-o', `perf-${process.env.PERF}.data`, '--', 'sleep', '3'], { stdio: 'ignore' });
   const lat: number[] = [];
-  if (o.probeControl && dir) {
+  if (o.probeControl && fw?.call) {
     while (Date.now() - t0 < windowS * 1000) {
       const q = process.hrtime.bigint();
-      await dir.call('stats');
+      await fw.call('stats');
       lat.push(Number(process.hrtime.bigint() - q) / 1e6);
       await sleep(50);
     }
   } else await sleep(windowS * 1000);
   const rx1 = counter(lab, 'rs1', 'rx_packets'), tx1 = counter(lab, 'cli', 'tx_packets');
-  const c1 = dirPid ? cpuTicks(dirPid) : 0;
-  const w1 = dir ? ((await dir.call('stats')).loopWakeups as number) : 0;
+  const c1 = fw ? cpuSample(fw.pid) : undefined;
+  const w1 = fw?.wakeups ? await fw.wakeups() : 0;
   const secs = (Date.now() - t0) / 1000;
+  if (o.perfTag) {
+    execFileSync('perf', ['record', '-C', process.env.PERF_CPUS ?? String(FWD_CPU), '-g', '--no-buildid-cache', '-o', `perf-${o.perfTag}.data`, '--', 'sleep', '3'], { stdio: 'ignore', timeout: 120000 });
+  }
   // trafgen forks one sender per CPU: end every trafgen of this lab's client namespace, by PID.
   tg.kill('SIGKILL');
   for (const pid of execFileSync('ip', ['netns', 'pids', lab.ns('cli')], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
@@ -119,8 +112,8 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: 
   lat.sort((a, b) => a - b);
   return {
     fwd, offered: (tx1 - tx0) / secs,
-    cpuUsPerPkt: dirPid ? (((c1 - c0) / CLK_TCK) * 1e6) / frames : undefined,
-    wakeupsPerFrame: dir ? (w1 - w0) / frames : undefined,
+    cpu: c0 && c1 ? nsPerFrame(c0, c1, frames) : undefined,
+    wakeupsPerFrame: fw?.wakeups ? (w1 - w0) / frames : undefined,
     control: lat.length ? { p50: lat[Math.floor(lat.length / 2)], max: lat[lat.length - 1], n: lat.length } : undefined,
   };
 }
@@ -130,7 +123,7 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, dir?: 
  * director is held to QUOTA of a core (a cgroup-v1 CFS quota, 10 ms periods) to lower what it can forward; a rate
  * sweep finds that peak, then one sender offers exactly twice the peak while the control socket is timed.
  */
-async function overloadUnderQuota(lab: Lab, dir: Director): Promise<{ peak: number; offered: number; fwd: number; control?: PpsResult['control'] } | undefined> {
+async function overloadUnderQuota(lab: Lab, dir: Forwarder): Promise<{ peak: number; offered: number; fwd: number; control?: PpsResult['control'] } | undefined> {
   const root = '/sys/fs/cgroup/cpu';
   if (!existsSync(`${root}/cpu.cfs_quota_us`)) return undefined;
   const cg = `${root}/directord-bench-${process.pid}`;
@@ -157,7 +150,7 @@ async function overloadUnderQuota(lab: Lab, dir: Director): Promise<{ peak: numb
 
 async function iperf(lab: Lab, target: string, offloads: boolean): Promise<number> {
   sh(lab, 'cli', `ethtool -K eth0 tx ${offloads ? 'on' : 'off'} tso ${offloads ? 'on' : 'off'} gso ${offloads ? 'on' : 'off'} >/dev/null 2>&1 || true`);
-  const r = await lab.exec('cli', ['iperf3', '-c', target, '-t', String(WINDOW_S), '-J'], { timeoutMs: 30000 });
+  const r = await lab.exec('cli', [...pinned(), 'iperf3', '-c', target, '-t', String(WINDOW_S), '-J'], { timeoutMs: 30000 });
   let j: { end?: { sum_received?: { bits_per_second: number } } } = {};
   try {
     j = JSON.parse(r.stdout);
@@ -176,7 +169,7 @@ for (let i = 0; i < 32; i++) one(); setTimeout(() => { console.log(JSON.stringif
 `;
 
 async function connRate(lab: Lab, target: string): Promise<number> {
-  const r = await lab.exec('cli', [process.execPath, '-e', CONNRATE_JS, target, String(WINDOW_S)], { timeoutMs: 30000 });
+  const r = await lab.exec('cli', [...pinned(), process.execPath, '-e', CONNRATE_JS, target, String(WINDOW_S)], { timeoutMs: 30000 });
   return (JSON.parse(r.stdout) as { rate: number }).rate;
 }
 
@@ -189,109 +182,91 @@ function send() { t0 = process.hrtime.bigint(); d.send('x', 7, host); } d.bind(0
 `;
 
 async function rtt(lab: Lab, target: string): Promise<{ p50: number; p99: number }> {
-  const r = await lab.exec('cli', [process.execPath, '-e', RTT_JS, target, '3000'], { timeoutMs: 60000 });
+  const r = await lab.exec('cli', [...pinned(), process.execPath, '-e', RTT_JS, target, '3000'], { timeoutMs: 60000 });
   return JSON.parse(r.stdout) as { p50: number; p99: number };
 }
 
-interface Director {
-  pid: number;
-  call(op: string, arg?: unknown): Promise<any>;
-  backend: string;
+/** One figure of one path: per-round values and ratios, median and spread (min-max) over the rounds. */
+interface Fig {
+  /** The path's values, one per round. */
+  v: number[];
+  /** Per-round path / direct, and path / minfwd (the same round's). */
+  toDirect: number[];
+  toMin: number[];
 }
 
-/** Start the harness for one backend in the director namespace, pinned to DIR_CPUS, with the bench's services. */
-async function startDirector(lab: Lab, name: string): Promise<Director> {
-  // 'afxdp-skb': the AF_XDP backend attached in generic (skb) mode.
-  const [backend, xdpAttach = ''] = name.split('-');
-  const h = lab.spawn('dir', ['taskset', '-c', DIR_CPUS, process.execPath, harnessJs, '--harness', backend, 'eth0', '1', String(1 << 18), RX_RING, '', xdpAttach, String(BUSY_POLL_US), '0', String(PACKET_THREADS)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const rl = readline.createInterface({ input: h.stdout! });
-  const replies = new Map<number, (r: any) => void>();
-  let started: any;
-  let nextId = 1;
-  rl.on('line', (l) => {
-    const r = JSON.parse(l);
-    if (r.id === 0) started = r;
-    replies.get(r.id)?.(r);
-  });
-  await waitFor(`${backend} harness started`, () => started, 15000);
-  const call = (op: string, arg?: unknown) => new Promise<any>((res) => {
-    const id = nextId++;
-    replies.set(id, (r) => res(r.result));
-    h.stdin!.write(JSON.stringify({ id, op, arg }) + '\n');
-  });
-  const svc = (port: number, protocol: 'tcp' | 'udp') => ({ vip: VIP, port, protocol, fwmark: 0, scheduler: 'wlc', persistent: 0, pmask: '255.255.255.255',
-    expireQuiescentTemplate: false, expireNodestConn: false, dests: [{ address: RS, port, weight: 1 }] });
-  await call('setServices', [svc(9, 'udp'), svc(7, 'udp'), svc(5201, 'tcp'), svc(5001, 'tcp')]);
-  sh(lab, 'cli', `ping -c 1 -W 1 ${RS} >/dev/null; ping -c 1 -W 1 ${VIP} >/dev/null || true`);
-  sh(lab, 'dir', `ping -c 1 -W 1 ${RS} >/dev/null`);
-  await sleep(1500);
-  return { pid: h.pid!, call, backend: started.backend === backend ? name : started.backend };
-}
-
-/** One figure measured on both paths: medians over ROUNDS paired rounds, and the median of the per-round ratios. */
-interface Paired {
-  direct: number;
-  dr: number;
-  ratio: number;
-}
-
-interface Figures {
-  pps: Paired;
-  cpuUsPerPkt: number;
-  wakeupsPerFrame: number;
-  overload: { fwd: number; offered: number; ofPeak: number };
-  overload2x?: Awaited<ReturnType<typeof overloadUnderQuota>>;
-  tcpOn: Paired;
-  tcpOff: Paired;
-  conn: Paired;
-  rttP50: Paired;
-  rttP99: Paired;
-  drops?: Record<string, number>;
-}
+type Sample = { pps: number; offered: number; tcpOn: number; tcpOff: number; conn: number; p50: number; p99: number; proc: number; softirq: number; wake: number; over?: { fwd: number; offered: number } };
+const KEYS = ['pps', 'tcpOn', 'tcpOff', 'conn', 'p50', 'p99', 'proc', 'softirq'] as const;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** One path's figures: frames/s (1 sender core), then TCP both ways, conn/s and round trips unless FIGURES=pps. */
+async function one(lab: Lab, mac: string, ip: string, fw: Forwarder | undefined, perfTag?: string): Promise<Sample> {
+  const p = await pps(lab, mac, ip, 1, fw, { perfTag });
+  const s: Sample = { pps: p.fwd, offered: p.offered, proc: p.cpu?.proc ?? 0, softirq: p.cpu?.softirq ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1 };
+  if (FIGURES === 'pps') return s;
+  s.tcpOn = await iperf(lab, ip, true);
+  s.tcpOff = await iperf(lab, ip, false);
+  sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
+  s.conn = await connRate(lab, ip);
+  const t = await rtt(lab, ip);
+  s.p50 = t.p50;
+  s.p99 = t.p99;
+  return s;
+}
+
 /**
- * Each round measures the direct path and then the director back to back, so the machine's drift (this VM's
- * direct rate moved between 270k and 360k frames/s from one run to the next) hits both sides of each ratio alike.
+ * ROUNDS paired rounds. Each round measures the direct path, then every forwarder (minfwd and each backend, each
+ * started for its turn and stopped after it, so only one taps the director's interface at a time) in an order that
+ * rotates from round to round, so the machine's drift (this VM's direct rate moves by a third between runs) hits
+ * every path of a round alike. Every ratio is taken within a round.
  */
-async function measure(lab: Lab, dir: Director): Promise<Figures> {
-  const rounds: { direct: { pps: number; tcpOn: number; tcpOff: number; conn: number; p50: number; p99: number }; dr: typeof rounds[0]['direct']; cpu: number; wake: number; over: { fwd: number; offered: number } }[] = [];
+async function measure(lab: Lab, fwds: string[], minfwdBin: string): Promise<{ names: Map<string, string>; rounds: Map<string, Sample>[]; drops: Map<string, unknown> }> {
+  const rounds: Map<string, Sample>[] = [];
+  const names = new Map<string, string>();
+  const drops = new Map<string, unknown>();
   for (let r = 0; r < ROUNDS; r++) {
-    const one = async (mac: string, ip: string, d?: Director) => {
-      const p = await pps(lab, mac, ip, 1, d);
-      if (FIGURES === 'pps') return { pps: p.fwd, offered: p.offered, cpu: p.cpuUsPerPkt ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1 };
-      const tcpOn = await iperf(lab, ip, true);
-      const tcpOff = await iperf(lab, ip, false);
-      sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
-      const conn = await connRate(lab, ip);
-      const t = await rtt(lab, ip);
-      return { pps: p.fwd, offered: p.offered, cpu: p.cpuUsPerPkt ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn, tcpOff, conn, p50: t.p50, p99: t.p99 };
-    };
-    const direct = await one(RS_MAC, RS);
-    const dr = await one(DIR_MAC, VIP, dir);
-    const over = FIGURES === 'pps' ? { fwd: 0, offered: 0 } : await pps(lab, DIR_MAC, VIP, 2, dir);
-    rounds.push({ direct, dr, cpu: dr.cpu, wake: dr.wake, over });
-    console.error(`  round ${r + 1}: ${JSON.stringify({ direct, dr, over })}`);
+    const got = new Map<string, Sample>();
+    got.set('direct', await one(lab, RS_MAC, RS, undefined));
+    const order = fwds.map((_, i) => fwds[(i + r) % fwds.length]);
+    for (const name of order) {
+      const fw = name.startsWith('minfwd') ? await startMinfwd(lab, minfwdBin, name === 'minfwd-ring') : await startDirector(lab, name);
+      try {
+        names.set(name, fw.name);
+        const s = await one(lab, DIR_MAC, VIP, fw, process.env.PERF && r === 0 ? `${process.env.PERF}-${name}` : undefined);
+        if (OVERLOAD) {
+          const o = await pps(lab, DIR_MAC, VIP, 2, fw);
+          s.over = { fwd: o.fwd, offered: o.offered };
+        }
+        if (fw.call) drops.set(name, (await fw.call('stats')).drops);
+        got.set(name, s);
+      } finally {
+        await fw.stop();
+      }
+      await sleep(500);
+    }
+    rounds.push(got);
+    console.error(`  round ${r + 1}: ${JSON.stringify(Object.fromEntries(got))}`);
   }
-  const pair = (k: 'pps' | 'tcpOn' | 'tcpOff' | 'conn' | 'p50' | 'p99'): Paired => ({
-    direct: median(rounds.map((x) => x.direct[k])),
-    dr: median(rounds.map((x) => x.dr[k])),
-    ratio: median(rounds.map((x) => x.dr[k] / x.direct[k])),
-  });
-  const overload2x = FIGURES === 'pps' ? undefined : await overloadUnderQuota(lab, dir);
-  if (overload2x) console.error(`  2x under quota: ${JSON.stringify(overload2x)}`);
+  return { names, rounds, drops };
+}
+
+function fig(rounds: Map<string, Sample>[], name: string, k: typeof KEYS[number]): Fig {
   return {
-    overload2x,
-    pps: pair('pps'), cpuUsPerPkt: median(rounds.map((x) => x.cpu)), wakeupsPerFrame: median(rounds.map((x) => x.wake)),
-    overload: { fwd: median(rounds.map((x) => x.over.fwd)), offered: median(rounds.map((x) => x.over.offered)), ofPeak: median(rounds.map((x) => x.over.fwd / x.dr.pps)) },
-    tcpOn: pair('tcpOn'), tcpOff: pair('tcpOff'), conn: pair('conn'), rttP50: pair('p50'), rttP99: pair('p99'),
+    v: rounds.map((x) => x.get(name)![k]),
+    toDirect: rounds.map((x) => x.get(name)![k] / x.get('direct')![k]),
+    toMin: rounds.map((x) => x.get(name)![k] / x.get('minfwd')![k]),
   };
 }
+
+const spread = (xs: number[], d = 2): string => `**${median(xs).toFixed(d)}x** (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
 
 async function main(): Promise<void> {
   ensureHarness();
   const backends = (process.env.BACKENDS ?? 'afpacket,afxdp').split(',');
+  // MINFWD_RING=1: also minfwd on a TPACKET_V2 ring shaped like directord's (same I/O, none of its work).
+  const fwds = ['minfwd', ...(process.env.MINFWD_RING === '1' ? ['minfwd-ring'] : []), ...backends];
+  const { bin, cleanup } = buildMinfwd();
   const lab = await Lab.create([
     { name: 'cli', address: '10.61.1.1/20', mac: CLI_MAC, queues: QUEUES },
     { name: 'dir', address: '10.61.0.2/20', mac: DIR_MAC, queues: QUEUES },
@@ -302,8 +277,7 @@ async function main(): Promise<void> {
     if (BR_NETFILTER) sh(lab, 'sw', 'sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.bridge.bridge-nf-call-arptables=1');
     if (GRO) for (const h of ['cli', 'dir', 'rs1']) sh(lab, h, 'ethtool -K eth0 gro on');
     if (RPS) sh(lab, 'dir', 'echo 2 > /sys/class/net/eth0/queues/rx-0/rps_cpus');
-    const variant = [BR_NETFILTER && 'br_netfilter hooks on', GRO && 'GRO on', RPS && 'RPS to CPU 1', SENDER === 'copy' && 'copying sender',
-      QUEUES > 1 && `${QUEUES} queues per veth`, FLOWS > 1 && `${FLOWS} flows`, PACKET_THREADS && `${PACKET_THREADS} packet threads`, DIR_CPUS !== '1' && `director on CPUs ${DIR_CPUS}`].filter(Boolean);
+    const variant = [BR_NETFILTER && 'br_netfilter hooks on', GRO && 'GRO on', RPS && 'RPS to CPU 1', SENDER === 'copy' && 'copying sender'].filter(Boolean);
     if (variant.length) console.log(`lab variant: ${variant.join(', ')}`);
     sh(lab, 'rs1', `nft -f - <<'E'
 table netdev sink {
@@ -313,53 +287,73 @@ table netdev sink {
   }
 }
 E`);
-    lab.spawn('rs1', ['iperf3', '-s']);
-    lab.spawn('rs1', [process.execPath, '-e', "require('net').createServer(s=>{s.on('error',()=>{});s.destroy()}).listen(5001)"]);
-    lab.spawn('rs1', [process.execPath, '-e', "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(7)"]);
+    lab.spawn('rs1', [...pinned(), 'iperf3', '-s']);
+    lab.spawn('rs1', [...pinned(), process.execPath, '-e', "require('net').createServer(s=>{s.on('error',()=>{});s.destroy()}).listen(5001)"]);
+    lab.spawn('rs1', [...pinned(), process.execPath, '-e', "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(7)"]);
     sh(lab, 'cli', `ping -c 1 -W 1 ${RS} >/dev/null`);
-    const dr: Figures[] = [];
-    const names: string[] = [];
-    for (const b of backends) {
-      const d = await startDirector(lab, b);
-      names.push(d.backend === b ? b : `${b} (fell back to ${d.backend})`);
-      console.error(`${b}:`);
-      const f = await measure(lab, d);
-      f.drops = (await d.call('stats')).drops;
-      const xi = await d.call('xdpInfo');
-      if (xi) console.error(`  AF_XDP: ${xi.threads} thread(s), frames per RX queue ${xi.queues.map((q: { rxFrames: number }) => q.rxFrames).join('/')}`);
-      await d.call('stop');
-      await sleep(500);
-      dr.push(f);
+    sh(lab, 'cli', `ping -c 1 -W 1 ${VIP} >/dev/null || true`);
+    const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const { names, rounds, drops } = await measure(lab, fwds, bin);
+    const over2x = new Map<string, Awaited<ReturnType<typeof overloadUnderQuota>>>();
+    if (OVERLOAD) {
+      for (const b of backends) {
+        const d = await startDirector(lab, b);
+        try {
+          over2x.set(b, await overloadUnderQuota(lab, d));
+          console.error(`  ${b} 2x under quota: ${JSON.stringify(over2x.get(b))}`);
+        } finally {
+          await d.stop();
+        }
+      }
     }
     const native = loadNative();
     const small = native.benchLookup(1 << 11, 1000, 2_000_000);
     const big = native.benchLookup(1 << 21, 1_000_000, 2_000_000);
-    const cell = (p: Paired) => `${fmt(p.dr)} / ${fmt(p.direct)} = **${p.ratio.toFixed(2)}x**`;
-    const added = (p: Paired) => `${p.dr.toFixed(0)} / ${p.direct.toFixed(0)} (${signed(p.dr - p.direct)} µs)`;
     const row = (label: string, cells: string[]) => `| ${label} | ${cells.join(' | ')} |`;
+    // A throughput figure: the path's median, its ratio to direct and (directord) to minfwd, each with its spread.
+    const tput = (k: 'pps' | 'tcpOn' | 'tcpOff' | 'conn') => fwds.map((n) => {
+      const f = fig(rounds, n, k);
+      return `${fmt(median(f.v))}: ${spread(f.toDirect)} direct` + (n === 'minfwd' ? '' : `, ${spread(f.toMin)} minfwd`);
+    });
+    const added = (k: 'p50' | 'p99') => fwds.map((n) => {
+      return `${signed(median(rounds.map((x) => x.get(n)![k] - x.get('direct')![k])))} µs`;
+    });
+    const cpu = (k: 'proc' | 'softirq' | 'sum') => fwds.map((n) => {
+      const per = rounds.map((x) => (k === 'sum' ? x.get(n)!.proc + x.get(n)!.softirq : x.get(n)![k]));
+      const toMin = rounds.map((x, i) => per[i] / (k === 'sum' ? x.get('minfwd')!.proc + x.get('minfwd')!.softirq : x.get('minfwd')![k]));
+      return `${median(per).toFixed(0)} ns (${Math.min(...per).toFixed(0)}–${Math.max(...per).toFixed(0)})` + (n === 'minfwd' ? '' : `, ${spread(toMin)} minfwd`);
+    });
+    const directCol = (k: 'pps' | 'tcpOn' | 'tcpOff' | 'conn') => fmt(median(rounds.map((x) => x.get('direct')![k])));
     const rows = [
-      row('64-byte frames/s (1 sender core)', dr.map((f) => cell(f.pps))),
-      row('TCP Gbit/s, client offloads on', dr.map((f) => cell(f.tcpOn))),
-      row('TCP Gbit/s, client offloads off', dr.map((f) => cell(f.tcpOff))),
-      row('new TCP connections/s', dr.map((f) => cell(f.conn))),
-      row('UDP round trip p50 (µs)', dr.map((f) => added(f.rttP50))),
-      row('UDP round trip p99 (µs)', dr.map((f) => added(f.rttP99))),
-      row('director CPU per forwarded frame', dr.map((f) => `${f.cpuUsPerPkt.toFixed(2)} µs`)),
-      row('packet-thread wake-ups per forwarded frame', dr.map((f) => f.wakeupsPerFrame.toFixed(3))),
-      row('overload (2 sender cores): forwarded', dr.map((f) => `${fmt(f.overload.fwd)} of ${fmt(f.overload.offered)} offered (**${f.overload.ofPeak.toFixed(2)}x** of its 1-sender rate)`)),
-      row(`true 2x overload (director held to ${QUOTA * 100}% of a core)`, dr.map((f) => (f.overload2x ? `peak ${fmt(f.overload2x.peak)}; at ${fmt(f.overload2x.offered)} offered (${(f.overload2x.offered / f.overload2x.peak).toFixed(1)}x) forwards ${fmt(f.overload2x.fwd)} = **${(f.overload2x.fwd / f.overload2x.peak).toFixed(2)}x** of peak` : 'no cgroup cpu controller'))),
-      row('control request round trip during that overload', dr.map((f) => (f.overload2x?.control ? `p50 ${f.overload2x.control.p50.toFixed(1)} ms, max ${f.overload2x.control.max.toFixed(1)} ms (${f.overload2x.control.n} requests)` : '–'))),
+      row('64-byte frames/s (1 sender core)', [directCol('pps'), ...tput('pps')]),
+      ...(FIGURES === 'pps' ? [] : [
+        row('TCP Gbit/s, client offloads on', [directCol('tcpOn'), ...tput('tcpOn')]),
+        row('TCP Gbit/s, client offloads off', [directCol('tcpOff'), ...tput('tcpOff')]),
+        row('new TCP connections/s', [directCol('conn'), ...tput('conn')]),
+        row('UDP round trip p50, added to direct', ['–', ...added('p50')]),
+        row('UDP round trip p99, added to direct', ['–', ...added('p99')]),
+      ]),
+      row('forwarder CPU per forwarded frame: its process', ['–', ...cpu('proc')]),
+      row(`softirq on its core (CPU ${FWD_CPU}) per forwarded frame`, ['–', ...cpu('softirq')]),
+      row('both', ['–', ...cpu('sum')]),
+      row('packet-thread wake-ups per forwarded frame', ['–', ...fwds.map((n) => (n.startsWith('minfwd') ? '–' : median(rounds.map((x) => x.get(n)!.wake)).toFixed(3)))]),
+      ...(OVERLOAD ? [
+        row('overload (2 sender cores): forwarded', ['–', ...fwds.map((n) => `${fmt(median(rounds.map((x) => x.get(n)!.over!.fwd)))} of ${fmt(median(rounds.map((x) => x.get(n)!.over!.offered)))} offered (**${median(rounds.map((x) => x.get(n)!.over!.fwd / x.get(n)!.pps)).toFixed(2)}x** of its 1-sender rate)`)]),
+        row(`true 2x overload (director held to ${QUOTA * 100}% of a core)`, ['–', '–', ...backends.map((b) => { const o = over2x.get(b); return o ? `peak ${fmt(o.peak)}; at ${fmt(o.offered)} offered (${(o.offered / o.peak).toFixed(1)}x) forwards ${fmt(o.fwd)} = **${(o.fwd / o.peak).toFixed(2)}x** of peak` : 'no cgroup cpu controller'; })]),
+        row('control request round trip during that overload', ['–', '–', ...backends.map((b) => { const c = over2x.get(b)?.control; return c ? `p50 ${c.p50.toFixed(1)} ms, max ${c.max.toFixed(1)} ms (${c.n} requests)` : '–'; })]),
+      ] : []),
     ];
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    console.log(`Each cell: director / direct = median of ${ROUNDS} paired ratios (medians of ${ROUNDS} rounds, each direct run right before its director run).\n`);
-    console.log(`| figure | ${names.join(' | ')} |\n|---|${names.map(() => '---:|').join('')}\n${rows.join('\n')}`);
+    console.log(`Each cell: the path's median over ${ROUNDS} paired rounds; **median** of the per-round ratios to the same round's direct path and minimal forwarder (minfwd), with their spread (min–max).\n`);
+    console.log(`| figure | direct | ${fwds.map((n) => names.get(n) ?? n).join(' | ')} |\n|---|---:|${fwds.map(() => '---:|').join('')}\n${rows.join('\n')}`);
     console.log(`\n| conn table | |\n|---|---:|`);
     console.log(`| lookup, 1k connections | ${small.lookupNs.toFixed(0)} ns (insert ${small.insertNs.toFixed(0)} ns) |`);
     console.log(`| lookup, 1M connections | ${big.lookupNs.toFixed(0)} ns (insert ${big.insertNs.toFixed(0)} ns, ${(big.lookupNs / small.lookupNs).toFixed(1)}x the 1k cost) |`);
     console.log(`| memory per connection slot | ${native.layout().connBytes} B (preallocated) |`);
-    console.log(`\nAF_PACKET RX ring ${RX_RING}; load average at the end: ${load}; director drops: ${dr.map((f, i) => `${names[i]} ${JSON.stringify(f.drops)}`).join('; ')}`);
+    console.log(`\nAF_PACKET RX ring ${process.env.RX_RING ?? 'v2'}; load average at the start ${load0}, at the end ${load}; director drops over the last round's run of each: ${[...drops].map(([n, d]) => `${n} ${JSON.stringify(d)}`).join('; ')}`);
   } finally {
     await lab.destroy();
+    cleanup();
   }
 }
 

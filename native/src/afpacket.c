@@ -26,7 +26,11 @@
 /* TPACKET_V2: one frame per slot, big enough for a 64 KiB GSO frame + headers; frames are handed over one by one,
  * so a lone frame is forwarded at once instead of waiting for the V3 block timeout. */
 #define V2_FRAME_SIZE (17u * 4096)
-#define V2_FRAME_COUNT 1024
+/* 15 slots per ring block: 255 pages, so the kernel's block allocation (a power-of-two order) wastes 1 page in 256
+ * instead of 15 in 32 with one slot per block; the slots stay contiguous in the mapping. 2040 slots cost about what
+ * 1024 single-slot blocks did (136 MiB against 128 MiB) and hold twice the frames while the thread is off its core. */
+#define V2_FRAMES_PER_BLOCK 15u
+#define V2_FRAME_COUNT (136u * V2_FRAMES_PER_BLOCK)
 #define V2_BATCH 256            /* < V2_FRAME_COUNT: the cursor must never wrap onto frames still held */
 #define BATCH 1024
 #define VNET_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
@@ -282,8 +286,11 @@ static int open_worker(struct dd_loop *g, struct dd_worker *l, unsigned n, const
     return fail(err, errlen, "setsockopt(SOL_PACKET)");
   memset(&req, 0, sizeof(req));
   if (l->v2) {
-    l->slots = V2_FRAME_COUNT / n < 2 * V2_BATCH ? 2 * V2_BATCH : V2_FRAME_COUNT / n;
-    req.tp_block_size = V2_FRAME_SIZE; req.tp_block_nr = l->slots;
+    unsigned blocks = V2_FRAME_COUNT / V2_FRAMES_PER_BLOCK / n;
+    unsigned least = (2 * V2_BATCH + V2_FRAMES_PER_BLOCK - 1) / V2_FRAMES_PER_BLOCK;
+    if (blocks < least) blocks = least;
+    l->slots = blocks * V2_FRAMES_PER_BLOCK;
+    req.tp_block_size = V2_FRAME_SIZE * V2_FRAMES_PER_BLOCK; req.tp_block_nr = blocks;
     req.tp_frame_size = V2_FRAME_SIZE; req.tp_frame_nr = l->slots;
     l->ring_len = (size_t)V2_FRAME_SIZE * l->slots;
   } else {
