@@ -42,6 +42,8 @@ function gate(): { target: ControlTarget; open(d: Director): void; close(): void
       takeover: (o) => need().takeover(o),
       release: () => need().release(),
       where: (c) => need().where(c),
+      drainDirector: (o) => need().drainDirector(o),
+      undrainDirector: () => need().undrainDirector(),
     },
   };
 }

@@ -86,7 +86,7 @@ function checkGlobal(c: Checker, cfg: LvsConfig): void {
   } else if (g.natRouter || g.natNmask) {
     c.warn('W_CONFIG_IGNORED_KEY', `nat_router/nat_nmask are ignored with network = direct`, g, g.natRouter ? 'nat_router' : 'nat_nmask');
   }
-  c.address(g, 'primary', g.primary, 'global', true);
+  c.address(g, 'primary', g.primary, 'global', !g.scaleOut);
   c.address(g, 'backup', g.backup, 'global', false);
   c.address(g, 'primary_private', g.primaryPrivate, 'global', false);
   c.address(g, 'backup_private', g.backupPrivate, 'global', false);
@@ -137,7 +137,7 @@ function checkScaleOut(c: Checker, g: GlobalConfig): void {
   for (const [key, set, why] of contest) {
     if (set) c.error('E_CONFIG_SCALE_OUT_CONFLICT', `scale_out = 1 and ${key} cannot be combined: ${why}`, g, key);
   }
-  for (const key of ['garp_count', 'garp_interval', 'garp_refresh', 'heartbeat_port', 'keepalive', 'deadtime']) {
+  for (const key of ['primary', 'primary_private', 'backup_private', 'garp_count', 'garp_interval', 'garp_refresh', 'heartbeat_port', 'keepalive', 'deadtime']) {
     if (c.has(g, key)) c.warn('W_CONFIG_NO_EFFECT', `${key} has no effect with scale_out = 1 (no heartbeats, no gratuitous ARP: the router reaches the VIP through this director's address)`, g, key);
   }
   const peers = g.syncPeers ?? [];
