@@ -4,7 +4,6 @@
 import type { Socket } from 'node:dgram';
 import type { DataPlane } from '../dataplane/types';
 import type { Logger } from '../log';
-import { newBootId } from './heartbeat-io';
 import { SYNC_MAX_ENTRIES } from './sync-codec';
 import { bindSyncSocket, SYNC_INTERVAL_MS, SyncChannel, type SyncStatus } from './sync-io';
 
@@ -28,7 +27,6 @@ export class SyncMesh {
   private sock?: Socket;
   private timer?: NodeJS.Timeout;
   private readonly channels = new Map<string, SyncChannel>();
-  private readonly bootId = newBootId();
   unexpectedSource = 0;
 
   constructor(private readonly opts: SyncMeshOptions) {}
@@ -38,7 +36,9 @@ export class SyncMesh {
     this.sock = await bindSyncSocket(o.local, o.port, (msg, from) => this.dispatch(msg, from));
     const send = (msg: Buffer, address: string, port: number): void => void this.sock?.send(msg, port, address);
     for (const peer of o.peers) {
-      const ch = new SyncChannel({ local: o.local, peer, port: o.port, key: o.key, dataplane: o.dataplane, log: o.log, bootId: this.bootId, mesh: { send } });
+      // Each channel its own boot id and sequence: a datagram sent to one peer (captured on the wire, or kept by that
+      // peer) carries a boot the others never proved, so it cannot be replayed to them.
+      const ch = new SyncChannel({ local: o.local, peer, port: o.port, key: o.key, dataplane: o.dataplane, log: o.log, mesh: { send } });
       await ch.open();
       ch.setSending(true);
       this.channels.set(peer, ch);
