@@ -25,6 +25,8 @@ t.test('a scale-out file: no primary needed, peers parsed and printed', async (t
   t.same(cfg.global.syncPeers, ['10.0.0.11', '10.0.0.12', '10.0.0.13']);
   t.match(formatEffectiveConfig(cfg), /^sync_peers = 10\.0\.0\.11 10\.0\.0\.12 10\.0\.0\.13$/m);
   t.match(formatEffectiveConfig(cfg), /^scale_out = 1$/m);
+  t.match(formatEffectiveConfig(cfg), /^# scale_out = 1: this director forwards whenever it runs/m, '--check-config explains the mode');
+  t.match(formatEffectiveConfig(cfg), /shared with 10\.0\.0\.11, 10\.0\.0\.12, 10\.0\.0\.13/);
 });
 
 t.test('what contradicts scale-out mode is refused, naming the key and its line', async (t) => {
