@@ -26,7 +26,8 @@ export type ValueKind =
   | 'nanny-string' // as lvsd-string, then nanny's convert_str escapes
   | 'enum'
   | 'host-device' // two arguments: host and device (address, nat_router)
-  | 'list'; // `[ a b c ]` (FOS dirs)
+  | 'list' // `[ a b c ]` (FOS dirs)
+  | 'ip-list'; // one or more dotted quads separated by blanks (directord extension)
 
 // The table is heterogeneous by design; each row's set/get knows its own target type.
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -118,6 +119,8 @@ export const GLOBAL_KEYS: readonly KeyDef[] = [
   field('garp_interval', 'global', 'decimal', 'garpInterval', { extension: true }),
   field('garp_refresh', 'global', 'decimal', 'garpRefresh', { extension: true }),
   field('sync_port', 'global', 'port', 'syncPort', { extension: true }),
+  field('scale_out', 'global', 'bool', 'scaleOut', { extension: true }),
+  field('sync_peers', 'global', 'ip-list', 'syncPeers', { extension: true }),
 ];
 
 export const VIRTUAL_KEYS: readonly KeyDef[] = [

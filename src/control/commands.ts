@@ -82,6 +82,15 @@ export const commandTable: readonly CommandSpec[] = Object.freeze([
     handler: (t) => t.release(),
   },
   {
+    name: 'drain-director', summary: 'scale-out: withdraw this director\'s routes, keep forwarding, report when no traffic is left', mutating: true,
+    args: [{ name: 'deadline', type: 'integer', required: false, positional: false, min: 1, max: 86400, help: 'seconds after which the drain ends even with traffic left' }],
+    handler: (t, a) => t.drainDirector({ deadlineS: a.deadline as number | undefined }),
+  },
+  {
+    name: 'undrain-director', summary: 'scale-out: end a director drain (routes announced again)', mutating: true, args: [],
+    handler: (t) => t.undrainDirector(),
+  },
+  {
     name: 'where', summary: 'which real server a client gets now, and why (live table)', mutating: false,
     args: [{ name: 'client', type: 'string', required: true, positional: true, help: 'CLIENT_IP[:PORT]' }],
     handler: (t, a) => t.where(a.client as string),
