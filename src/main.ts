@@ -20,10 +20,12 @@ import { vipStateFileFor } from './control/socket-path';
 import { withDeadline } from './util/deadline';
 import { childCapabilityWarning } from './util/child';
 import { versionLine } from './util/version';
+import { buildBgp, withBgpStatus, type BgpSpeaker } from './bgp';
 
 /** Answers E_CTL_UNAVAILABLE until the director is up (so the socket can be claimed first) and once it stops. */
-function gate(): { target: ControlTarget; open(d: Director): void; close(): void } {
+function gate(): { target: ControlTarget; open(d: Director, bgp?: BgpSpeaker): void; close(): void } {
   let director: Director | undefined;
+  let status: ControlTarget['status'] | undefined;
   let closed = false;
   const need = (): Director => {
     if (closed) throw new DirectordError(ControlErrorCode.Unavailable, 'directord is stopping');
@@ -31,10 +33,13 @@ function gate(): { target: ControlTarget; open(d: Director): void; close(): void
     return director;
   };
   return {
-    open: (d) => void (director = d),
+    open: (d, bgp) => {
+      director = d;
+      status = withBgpStatus(d, bgp);
+    },
     close: () => void (closed = true),
     target: {
-      status: (o) => need().status(o),
+      status: (o) => (need(), status!(o)),
       drain: (s) => need().drain(s),
       enable: (s) => need().enable(s),
       setWeight: (s, w) => need().setWeight(s, w),
@@ -123,9 +128,12 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
   const step = defaultOptions.stopStepTimeoutMs;
   let director: Director | undefined;
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  let bgp: BgpSpeaker | undefined;
   // VIP first (the director stops HA before anything else), then the listeners; each under its deadline.
   const stopAll = (): Promise<boolean> =>
     runStopSteps([
+      // The routes go before anything else: the router moves the flows while this director still forwards them.
+      { what: 'bgp (withdraw the VIPs)', run: () => bgp?.stop(), timeoutMs: step },
       { what: 'director (VIPs, checks, data plane)', run: () => director?.stop(), timeoutMs: 4 * step },
       { what: 'metrics listener', run: () => metrics?.close(), timeoutMs: step },
       { what: 'control socket', run: () => control.stop(), timeoutMs: step },
@@ -152,8 +160,11 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
       rateSampleMs: defaultOptions.rateSampleMs, bannerTableSize: defaultOptions.ipvsBannerTableSize, stopStepTimeoutMs: step,
     });
     await director.start(cfg);
+    bgp = buildBgp(root, director, args.configFile);
+    await bgp?.start();
     if (args.metrics) {
-      const registry = createMetricsRegistry(director);
+      const d = director;
+      const registry = createMetricsRegistry(bgp ? { counters: d.counters, status: withBgpStatus(d, bgp), haStatus: () => d.haStatus(), dataplaneStats: () => d.dataplaneStats(), onCheckObserved: (fn) => d.onCheckObserved(fn) } : d);
       metrics = await startMetricsServer(registry, args.metrics);
       log.info({ listen: args.metrics, port: metrics.port }, 'metrics listening on /metrics');
     }
@@ -166,7 +177,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     return 1;
   }
   const d = director as Director;
-  g.open(d);
+  g.open(d, bgp);
   log.info({ config: args.configFile, socket: args.socket, dataplane: args.dataplane, pid: process.pid }, 'directord ready');
   const sd = createSdNotifier(log);
   const summary = (): string => {

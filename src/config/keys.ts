@@ -1,5 +1,6 @@
 // Every lvs.cf key directord knows, per block, with its value kind, defaults and where it lands in the schema.
 // One table drives the parser, the effective-config printer and the key-coverage test of docs/config.md.
+import { BGP_KEYS } from '../bgp/settings';
 import { type GlobalConfig, type MysqlCheckConfig, type RealServerConfig, SCHEDULER_NAMES, type SourceRef, type VirtualServiceConfig, type WriterConfig } from './schema';
 
 export type Scope = 'global' | 'virtual' | 'server';
@@ -110,6 +111,7 @@ export const GLOBAL_KEYS: readonly KeyDef[] = [
   field('garp_interval', 'global', 'decimal', 'garpInterval', { extension: true }),
   field('garp_refresh', 'global', 'decimal', 'garpRefresh', { extension: true }),
   field('sync_port', 'global', 'port', 'syncPort', { extension: true }),
+  ...BGP_KEYS,
 ];
 
 export const VIRTUAL_KEYS: readonly KeyDef[] = [

@@ -1,6 +1,7 @@
 // The typed, fully-defaulted form of lvs.cf: what every other subsystem consumes.
 // Defaults are Piranha 0.8.6's (lvsconfig.c), plus directord's own optional keys; see docs/config.md.
 import type { DirectordError } from '../errors';
+import type { BgpKeys } from '../bgp/settings';
 
 export type Protocol = 'tcp' | 'udp';
 /** Every scheduler directord implements, in native/include/abi.h's enum dd_scheduler order. */
@@ -142,6 +143,8 @@ export interface GlobalConfig {
   garpInterval: number;     // seconds, default 1
   garpRefresh: number;      // seconds, 0 = off
   syncPort: number;         // directord's own conn-sync channel (UDP), default 8848
+  /** bgp_* keys (src/bgp/settings.ts); absent = no BGP. */
+  bgp?: BgpKeys;
 }
 
 export interface LvsConfig {
