@@ -60,7 +60,7 @@ async function cleanUp(args: DaemonArgs, log: Logger, opts: { cfg?: Parameters<t
       }),
       defaultOptions.stopHardDeadlineMs, 'cleanup', 'E_CLEANUP_TIMEOUT',
     );
-    log.info({ vips: r.vips, nft: r.nft, xdp: r.xdp, inactiveCmd: r.inactiveCmd, configError: r.configError }, r.ok ? 'cleanup done' : 'cleanup incomplete');
+    log.info({ vips: r.vips, nft: r.nft, xdp: r.xdp, bgp: r.bgp, inactiveCmd: r.inactiveCmd, configError: r.configError }, r.ok ? 'cleanup done' : 'cleanup incomplete');
     return r.ok;
   } catch (e) {
     log.error({ code: isDirectordError(e) ? e.code : 'E_INTERNAL', error: String((e as Error)?.message ?? e) }, 'cleanup not done');

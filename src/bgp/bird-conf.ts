@@ -53,6 +53,8 @@ export function birdInclude(s: BgpSettings, announce: readonly string[], source:
       `  local as ${s.localAs};`,
       `  neighbor ${p} as ${s.peerAs};`,
       ...(s.holdTime ? [`  hold time ${s.holdTime};`] : []),
+      // BIRD waits 5 s before its first connect; a director (re)joining should not (routers often run passive).
+      '  connect delay time 1;',
       ...(s.bfd ? ['  bfd on;'] : []),
       '  ipv4 {',
       `    table ${BIRD_NAMES.table};`,

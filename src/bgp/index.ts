@@ -41,3 +41,23 @@ export function buildBgp(root: Logger, director: BgpDirector, configFile: string
 export function withBgpStatus<T extends { status(o: { connections: boolean; connectionLimit: number }): StatusSnapshot }>(d: T, bgp: BgpSpeaker | undefined): (o: { connections: boolean; connectionLimit: number }) => StatusSnapshot {
   return (o) => (bgp ? { ...d.status(o), bgp: bgp.status() } : d.status(o));
 }
+
+export type WithdrawResult = 'not configured' | 'withdrawn' | 'bird not running' | 'failed';
+
+/**
+ * What a killed directord left announced, withdrawn: the include rewritten with no VIP and bird reconfigured
+ * (`directord --cleanup`, the unit's ExecStopPost). A bird that does not run announces nothing: not a failure.
+ */
+export async function withdrawAll(cfg: LvsConfig | undefined, configFile: string, log: Logger): Promise<WithdrawResult> {
+  const s = cfg && bgpSettings(cfg.global);
+  if (!s) return 'not configured';
+  try {
+    await new BirdAnnouncer({ settings: s, source: configFile }).flush();
+    log.warn({ include: s.includeFile }, 'cleanup: BGP announcements withdrawn');
+    return 'withdrawn';
+  } catch (e) {
+    if ((e as { code?: string }).code === 'E_BGP_UNREACHABLE') return 'bird not running';
+    log.error({ err: e, include: s.includeFile }, 'cleanup: cannot withdraw the BGP announcements');
+    return 'failed';
+  }
+}
