@@ -55,6 +55,9 @@ export function birdInclude(s: BgpSettings, announce: readonly string[], source:
       ...(s.holdTime ? [`  hold time ${s.holdTime};`] : []),
       // BIRD waits 5 s before its first connect; a director (re)joining should not (routers often run passive).
       '  connect delay time 1;',
+      // After an error (a BFD flap on a starved host) retry within 5..60 s, not BIRD's 60..300 s: the VIP's
+      // capacity on this director is what waits.
+      '  error wait time 5, 60;',
       ...(s.bfd ? ['  bfd on;'] : []),
       '  ipv4 {',
       `    table ${BIRD_NAMES.table};`,

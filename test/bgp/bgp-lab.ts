@@ -54,6 +54,7 @@ export function routerBirdConf(o: { directors: number; bfdInterval: number; bfdM
       `  neighbor ${BGP_LAB.director(k + 1)} as ${BGP_LAB.directorAs};`,
       // The router waits for the directors to connect: no retries and error back-off toward absent directors.
       '  passive on;',
+      '  error wait time 1, 10;',
       ...(bfd ? ['  bfd on;'] : []),
       '  ipv4 { import where net = ' + `${BGP_LAB.vip}/32; export none; };`,
       '}',

@@ -19,7 +19,8 @@ async function connect(b: BgpLab, n: number): Promise<string[]> {
 t.test('three directors announce the VIP; the router spreads flows; withdrawals on server loss, stop and death', { skip }, async (t) => {
   const t0 = Date.now();
   const mark = (what: string) => t.comment(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
-  const b = await BgpLab.create({ directors: 3 });
+  // BFD 100 ms x 5: tight enough to beat the hold time by far, loose enough for a lab sharing 2 loaded cores.
+  const b = await BgpLab.create({ directors: 3, bfdInterval: 0.1, bfdMultiplier: 5 });
   t.teardown(() => b.destroy());
   mark('lab built');
   for (const i of [1, 2, 3]) await b.startDirector(i);
@@ -64,7 +65,7 @@ t.test('three directors announce the VIP; the router spreads flows; withdrawals 
 });
 
 t.test('a directord killed -9 leaves its route announced; `directord --cleanup` (ExecStopPost) withdraws it', { skip }, async (t) => {
-  const b = await BgpLab.create({ directors: 1 });
+  const b = await BgpLab.create({ directors: 1, bfdInterval: 0.1, bfdMultiplier: 5 });
   t.teardown(() => b.destroy());
   const d = await b.startDirector(1);
   await b.waitNextHops([1]);
