@@ -285,6 +285,16 @@ export class Director implements ControlTarget {
     return (await this.ha.release()) ?? { ok: true };
   }
 
+  drainDirector(opts: { deadlineS?: number }): unknown {
+    if (!this.ha?.drainDirector) throw new DirectordError(ControlErrorCode.Unavailable, 'drain-director needs scale_out = 1 (with a primary/backup pair, use release)');
+    return this.ha.drainDirector(opts);
+  }
+
+  undrainDirector(): unknown {
+    if (!this.ha?.undrainDirector) throw new DirectordError(ControlErrorCode.Unavailable, 'undrain-director needs scale_out = 1');
+    return this.ha.undrainDirector();
+  }
+
   where(client: string): WhereAnswer {
     const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(client);
     if (!m || m[1].split('.').some((o) => Number(o) > 255) || (m[2] !== undefined && Number(m[2]) > 65535)) {
@@ -374,7 +384,7 @@ export class Director implements ControlTarget {
       subsystems: { config: true, dataplane: true, health: this.opts.health !== undefined, ha: this.ha !== undefined, scheduler: this.opts.where !== undefined },
       services, health,
       ha: ha
-        ? { enabled: true, role: ha.role, state: ha.state, peer: ha.peer, lastHeartbeatAgeMs: ha.lastHeartbeatAgeMs, forwarding: this.forwarding, ...(ha.sync ? { sync: ha.sync } : {}) }
+        ? { enabled: true, role: ha.role, state: ha.state, peer: ha.peer, lastHeartbeatAgeMs: ha.lastHeartbeatAgeMs, forwarding: this.forwarding, ...(ha.sync ? { sync: ha.sync } : {}), ...(ha.scaleOut ? { scaleOut: ha.scaleOut } : {}) }
         : { enabled: false, role: 'standalone', state: this.forwarding ? 'active' : 'inactive', forwarding: this.forwarding },
       reload: this.counters.reloadView(),
       writers: this.writers.views(this.pool),

@@ -47,6 +47,8 @@ function gate(): { target: ControlTarget; open(d: Director, bgp?: BgpSpeaker): v
       takeover: (o) => need().takeover(o),
       release: () => need().release(),
       where: (c) => need().where(c),
+      drainDirector: (o) => need().drainDirector(o),
+      undrainDirector: () => need().undrainDirector(),
     },
   };
 }

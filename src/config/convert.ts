@@ -109,10 +109,19 @@ export function convertValue(ctx: ConvertContext, def: KeyDef, toks: Token[]): u
     }
     case 'list':
       return toks.slice(1, -1).map((t) => t.text);
+    case 'ip-list': {
+      const out: string[] = [];
+      for (const t of toks) {
+        const ip = inetAton(t.text);
+        if (ip === undefined || ip !== t.text) return fail(ctx, t, 'E_CONFIG_BAD_ADDRESS', `invalid IP address '${shown(t.text)}' for ${def.name} (dotted quads separated by blanks)`);
+        out.push(ip);
+      }
+      return out;
+    }
   }
 }
 
 /** How many value tokens a key takes (lists are checked separately). */
 export function arity(def: KeyDef): number {
-  return def.kind === 'host-device' ? 2 : 1;
+  return def.kind === 'host-device' ? 2 : 1; // ip-list: checked by the parser (one or more)
 }

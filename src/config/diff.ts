@@ -53,7 +53,7 @@ export interface ConfigDiff {
 const HA_FIELDS: ReadonlyArray<keyof GlobalConfig> = [
   'primary', 'primaryPrivate', 'backup', 'backupPrivate', 'backupActive', 'heartbeatPort', 'keepalive', 'deadtime',
   'monitorLinks', 'syncdaemon', 'syncdIface', 'syncdId', 'heartbeatKeyFile', 'failback', 'failbackHolddown', 'garpCount',
-  'garpInterval', 'garpRefresh', 'syncPort', 'activeCmd', 'inactiveCmd', 'hardShutdown',
+  'garpInterval', 'garpRefresh', 'syncPort', 'scaleOut', 'syncPeers', 'activeCmd', 'inactiveCmd', 'hardShutdown',
 ];
 const TIMEOUT_FIELDS: ReadonlyArray<keyof GlobalConfig> = ['tcpTimeout', 'tcpfinTimeout', 'udpTimeout'];
 

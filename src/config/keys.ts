@@ -19,7 +19,8 @@ export type ValueKind =
   | 'nanny-string' // as lvsd-string, then nanny's convert_str escapes
   | 'enum'
   | 'host-device' // two arguments: host and device (address, nat_router)
-  | 'list'; // `[ a b c ]` (FOS dirs)
+  | 'list' // `[ a b c ]` (FOS dirs)
+  | 'ip-list'; // one or more dotted quads separated by blanks (directord extension)
 
 // The table is heterogeneous by design; each row's set/get knows its own target type.
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -111,6 +112,8 @@ export const GLOBAL_KEYS: readonly KeyDef[] = [
   field('garp_interval', 'global', 'decimal', 'garpInterval', { extension: true }),
   field('garp_refresh', 'global', 'decimal', 'garpRefresh', { extension: true }),
   field('sync_port', 'global', 'port', 'syncPort', { extension: true }),
+  field('scale_out', 'global', 'bool', 'scaleOut', { extension: true }),
+  field('sync_peers', 'global', 'ip-list', 'syncPeers', { extension: true }),
   ...BGP_KEYS,
 ];
 
@@ -207,7 +210,7 @@ export function defaultGlobal(): GlobalConfig {
     serialNo: 0, service: 'lvs', backupActive: false, rshCommand: 'rsh', heartbeat: false, heartbeatPort: 539,
     keepalive: 2, deadtime: 5, debugLevel: 'NONE', monitorLinks: false, syncdaemon: false, syncdIface: 'eth0', syncdId: 0,
     hardShutdown: true, network: 'nat', tcpTimeout: 0, tcpfinTimeout: 0, udpTimeout: 0, ipvsadm: '/sbin/ipvsadm', sync: false,
-    failback: false, failbackHolddown: 30, garpCount: 5, garpInterval: 1, garpRefresh: 0, syncPort: 8848,
+    failback: false, failbackHolddown: 30, garpCount: 5, garpInterval: 1, garpRefresh: 0, syncPort: 8848, scaleOut: false,
   };
 }
 

@@ -196,7 +196,7 @@ class Parser {
       if (!ok) this.error('E_CONFIG_BAD_VALUE', `list expected for ${def.name}: write '${def.name} = [ a b c ]'`, line, values[0]?.column ?? missingCol);
       return ok;
     }
-    const n = arity(def);
+    const n = def.kind === 'ip-list' ? Math.max(1, values.length) : arity(def);
     if (values.length < n) {
       const what = n === 2 ? `'${def.name} = IP DEVICE' (two values)` : `'${def.name} = VALUE'`;
       this.error('E_CONFIG_MISSING_VALUE', `missing arguments: write ${what}`, line, values[0]?.column ?? missingCol);
@@ -229,7 +229,7 @@ class Parser {
       g.backupPrivate = g.backup;
     }
     // pulse: "Undefined backup node marked as active? -- clearing that!"
-    if (g.backupActive && !g.backup) {
+    if (g.backupActive && !g.backup && !g.scaleOut) { // scale-out refuses backup_active itself (validate.ts)
       this.warn('W_CONFIG_BACKUP_UNDEFINED', `backup_active = 1 but no 'backup' is defined: backup_active is cleared (as pulse does)`, seen.get('backup_active') ?? 1, 1);
       g.backupActive = false;
     }

@@ -64,6 +64,8 @@ function formatValue(def: KeyDef, value: unknown): string {
       const v = value as { address: string; device: string };
       return `${v.address} ${quoteToken(def.name, v.device)}`;
     }
+    case 'ip-list':
+      return (value as string[]).join(' ');
     case 'list':
       return `[ ${(value as string[]).map((x) => quoteToken(def.name, x)).join(' ')} ]`;
     default:

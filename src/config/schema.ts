@@ -143,6 +143,10 @@ export interface GlobalConfig {
   garpInterval: number;     // seconds, default 1
   garpRefresh: number;      // seconds, 0 = off
   syncPort: number;         // directord's own conn-sync channel (UDP), default 8848
+  /** Scale-out (ECMP) mode: every director active, no VIP ARP/GARP, no primary/backup contest. Default false. */
+  scaleOut?: boolean;
+  /** Scale-out connection sync: the other directors (full mesh); this host's own address may be listed too. */
+  syncPeers?: string[];
   /** bgp_* keys (src/bgp/settings.ts); absent = no BGP. */
   bgp?: BgpKeys;
 }

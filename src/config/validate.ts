@@ -87,7 +87,7 @@ function checkGlobal(c: Checker, cfg: LvsConfig): void {
   } else if (g.natRouter || g.natNmask) {
     c.warn('W_CONFIG_IGNORED_KEY', `nat_router/nat_nmask are ignored with network = direct`, g, g.natRouter ? 'nat_router' : 'nat_nmask');
   }
-  c.address(g, 'primary', g.primary, 'global', true);
+  c.address(g, 'primary', g.primary, 'global', !g.scaleOut);
   c.address(g, 'backup', g.backup, 'global', false);
   c.address(g, 'primary_private', g.primaryPrivate, 'global', false);
   c.address(g, 'backup_private', g.backupPrivate, 'global', false);
@@ -120,7 +120,49 @@ function checkGlobal(c: Checker, cfg: LvsConfig): void {
   }
   checkBgp(g, (kind, code, message, key) => c[kind](code, message, g, key));
   if (g.monitorLinks && !g.backupActive) c.warn('W_CONFIG_NO_EFFECT', `monitor_links has no effect without backup_active = 1 (as in pulse)`, g, 'monitor_links');
+  checkScaleOut(c, g);
 }
+
+/** Scale-out (ECMP) mode has no primary/backup contest and no VIP on the wire: the keys of that contest contradict it. */
+function checkScaleOut(c: Checker, g: GlobalConfig): void {
+  if (!g.scaleOut) {
+    if (g.syncPeers) c.error('E_CONFIG_SCALE_OUT_CONFLICT', `sync_peers is the connection sync of scale-out mode: set scale_out = 1, or use syncdaemon = 1 for a primary/backup pair`, g, 'sync_peers');
+    return;
+  }
+  const contest: Array<[string, boolean, string]> = [
+    ['backup_active', g.backupActive, 'there is no backup: every director is active'],
+    ['backup', g.backup !== undefined, 'there is no primary/backup pair: list the other directors in sync_peers'],
+    ['syncdaemon', g.syncdaemon, 'the primary/backup connection sync; scale-out mode syncs with every director in sync_peers'],
+    ['monitor_links', g.monitorLinks, 'link failures make the router withdraw the route, not a failover'],
+    ['failback', g.failback, 'there is no failover to fail back from'],
+  ];
+  for (const [key, set, why] of contest) {
+    if (set) c.error('E_CONFIG_SCALE_OUT_CONFLICT', `scale_out = 1 and ${key} cannot be combined: ${why}`, g, key);
+  }
+  for (const key of ['primary', 'primary_private', 'backup_private', 'garp_count', 'garp_interval', 'garp_refresh', 'heartbeat_port', 'keepalive', 'deadtime']) {
+    if (c.has(g, key)) c.warn('W_CONFIG_NO_EFFECT', `${key} has no effect with scale_out = 1 (no heartbeats, no gratuitous ARP: the router reaches the VIP through this director's address)`, g, key);
+  }
+  const peers = g.syncPeers ?? [];
+  if (!peers.length) {
+    c.warn('W_CONFIG_SCALE_OUT_NO_SYNC', `scale_out = 1 without sync_peers: a flow the router moves to another director keeps working only while every director picks the same real server (mh, same server set); after a change of the server set it is reset`, g, 'scale_out');
+    return;
+  }
+  if (g.heartbeatKeyFile === undefined) {
+    c.error('E_CONFIG_SCALE_OUT_KEY', `sync_peers needs heartbeat_key_file: connection sync among scale-out directors is always authenticated (a forged entry would steer a client to another server)`, g, 'sync_peers');
+  }
+  if (peers.length > MAX_SYNC_PEERS) c.error('E_CONFIG_OUT_OF_RANGE', `sync_peers lists ${peers.length} addresses; at most ${MAX_SYNC_PEERS}`, g, 'sync_peers');
+  const seen = new Set<string>();
+  for (const p of peers) {
+    if (p === '0.0.0.0' || p === '255.255.255.255' || p.startsWith('127.') || Number(p.split('.')[0]) >= 224) {
+      c.error('E_CONFIG_BAD_ADDRESS', `sync_peers: ${p} is not a director's unicast address`, g, 'sync_peers');
+    }
+    if (seen.has(p)) c.error('E_CONFIG_BAD_ADDRESS', `sync_peers: ${p} is listed twice`, g, 'sync_peers');
+    seen.add(p);
+  }
+}
+
+/** Each peer costs a replay guard, a transfer state and one datagram per batch: a mesh, not a broadcast domain. */
+export const MAX_SYNC_PEERS = 32;
 
 const CHECK_KEYS_MYSQL = ['mysql_user', 'mysql_password', 'mysql_credentials_file', 'mysql_check_read_only', 'mysql_check_replication', 'mysql_max_lag', 'mysql_connect_timeout'];
 

@@ -27,6 +27,9 @@ export interface ControlTarget {
   takeover(opts?: { force?: boolean }): Promise<unknown>;
   release(): Promise<unknown>;
   where(client: string): WhereAnswer;
+  /** Scale-out mode: drain this whole director (routes withdrawn, traffic still forwarded). */
+  drainDirector(opts: { deadlineS?: number }): unknown;
+  undrainDirector(): unknown;
 }
 
 export interface CommandSpec {
@@ -88,6 +91,15 @@ export const commandTable: readonly CommandSpec[] = Object.freeze([
   {
     name: 'release', summary: 'manual failover: give up the VIPs to the peer', mutating: true, args: [],
     handler: (t) => t.release(),
+  },
+  {
+    name: 'drain-director', summary: 'scale-out: withdraw this director\'s routes, keep forwarding, report when no traffic is left', mutating: true,
+    args: [{ name: 'deadline', type: 'integer', required: false, positional: false, min: 1, max: 86400, help: 'seconds after which the drain ends even with traffic left' }],
+    handler: (t, a) => t.drainDirector({ deadlineS: a.deadline as number | undefined }),
+  },
+  {
+    name: 'undrain-director', summary: 'scale-out: end a director drain (routes announced again)', mutating: true, args: [],
+    handler: (t) => t.undrainDirector(),
   },
   {
     name: 'where', summary: 'which real server a client gets now, and why (live table)', mutating: false,

@@ -1,5 +1,6 @@
 // The shapes the daemon answers with: one snapshot of live state that status, the CLI renderers and metrics all read,
 // so what directorctl prints and what Prometheus scrapes cannot disagree.
+import type { ScaleOutView } from '../ha/scale-out';
 import type { Protocol, SchedulerName } from '../config/schema';
 import type { ConnEntry } from '../dataplane/types';
 
@@ -69,6 +70,8 @@ export interface HaView {
   forwarding: boolean;
   /** Connection sync (syncdaemon = 1): whether the table holds the peer's; failback and takeover wait for it. */
   sync?: { synced: boolean; phase: string; entriesReceived: number; total: number | null };
+  /** Scale-out mode (scale_out = 1): peers, per-peer sync, and the director drain (remaining traffic). */
+  scaleOut?: ScaleOutView & { peersSynced: number };
 }
 
 export interface ReloadView {

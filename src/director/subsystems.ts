@@ -4,6 +4,7 @@ import type { LvsConfig } from '../config/schema';
 import type { ServiceCounters, ServiceSpec } from '../dataplane/types';
 import type { HealthChange } from './pool';
 import type { MysqlObservation } from '../health/mysqlPositions';
+import type { ScaleOutNode, ScaleOutView } from '../ha/scale-out';
 
 export interface ConfigSubsystem {
   /** Parse and validate; throws a DirectordError (or DirectordErrors) and never returns a half-valid config. */
@@ -51,6 +52,8 @@ export interface HaStatusView {
   /** 1 when this node holds the VIPs. */
   active: boolean;
   sync?: { synced: boolean; phase: string; entriesReceived: number; total: number | null };
+  /** Scale-out mode (scale_out = 1): peers, per-peer sync and the director drain. */
+  scaleOut?: ScaleOutView & { peersSynced: number };
 }
 
 export interface HaHooks {
@@ -72,6 +75,11 @@ export interface HaSubsystem {
   status(): HaStatusView;
   /** pulse's CHILDFAIL: this node cannot serve (its data plane failed); the peer takes over. */
   reportFailure?(kind: 'dataplane' | 'checker', detail: string): void;
+  /** Scale-out mode: withdraw the routes, keep forwarding, report when drained (src/ha/drain.ts). */
+  drainDirector?(opts: { deadlineS?: number }): unknown;
+  undrainDirector?(): unknown;
+  /** Scale-out mode: the node, for a route announcer to listen to ('drained', 'announce', 'withdraw'). */
+  scaleOutNode?: ScaleOutNode;
 }
 
 export type HaFactory = (cfg: LvsConfig, hooks: HaHooks) => HaSubsystem;

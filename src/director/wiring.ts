@@ -11,6 +11,7 @@ import { whereNow } from '../scheduler';
 import type { HaFactory, HealthSubsystem, WhereFunction } from './subsystems';
 import type { Backend } from './daemon-args';
 import { probeHaPorts } from './port-probe';
+import { buildScaleOut, refuseModeChange } from './scale-out-wiring';
 
 export function buildDataPlane(backend: Backend, cfg: LvsConfig, iface: string | undefined, connTableSize: number, root: Logger, busyPollUs = 0): DataPlane {
   const first = cfg.virtuals.find((v) => v.active);
@@ -46,6 +47,7 @@ export function buildHealth(root: Logger): HealthSubsystem {
 /** pulse's role, when lvs.cf names a primary; without one the director is standalone (no HA node). */
 export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: string): HaFactory | undefined {
   return (cfg, hooks) => {
+    if (cfg.global.scaleOut) return buildScaleOut(root, dataplane)(cfg, hooks);
     const node = new HaNode({
       config: cfg, logger: subsystemLogger(root, 'ha'), dataplane, vipStateFile,
       hooks: { onActivate: async () => void (await hooks.onActivate()), onDeactivate: async () => void (await hooks.onDeactivate()) },
@@ -54,7 +56,10 @@ export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: strin
       start: () => node.start(),
       stop: () => node.stop(),
       reconfigure: (c) => node.reconfigure(c),
-      preflight: (before, after) => probeHaPorts(before, after),
+      preflight: async (before, after) => {
+        refuseModeChange(before, after);
+        await probeHaPorts(before, after);
+      },
       reportFailure: (kind, detail) => node.reportFailure(kind, detail),
       takeover: (opts) => {
         node.takeover(opts);
@@ -83,7 +88,7 @@ export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: strin
 }
 
 export function haWanted(cfg: LvsConfig): boolean {
-  return cfg.global.primary !== undefined;
+  return cfg.global.primary !== undefined || !!cfg.global.scaleOut;
 }
 
 /** The scheduler's simulator over the live policy table and live counters (a new connection from this client). */

@@ -7,59 +7,18 @@ import type { DataPlane } from '../dataplane/types';
 import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { runDetached } from './commands';
-import { GarpSender, type InjectorFactory } from './garp-sender';
-import type { HaRole, HaPeerState, HeartbeatRejectReason } from './heartbeat-codec';
+import { GarpSender } from './garp-sender';
+import type { HaRole } from './heartbeat-codec';
 import { HeartbeatLink, newBootId, type HeartbeatMeta, type HeartbeatPath } from './heartbeat-io';
-import { heartbeatPaths, keyOrWarn, PULSE_PARTNER_WARNING, type NodeOverrides } from './node-config';
+import { effectiveBackupActive, garpSettingsOf, heartbeatMoved, heartbeatPaths, identityOf, keyOrWarn, machineTimings, PULSE_PARTNER_WARNING } from './node-config';
+import { haStatusOf, type HaHooks, type HaNodeOptions, type HaStatus } from './node-types';
 import { NetlinkIo, watchLinkState } from './netlink-io';
 import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
-import { SyncChannel, type SyncStatus } from './sync-io';
+import { SyncChannel } from './sync-io';
 import { VipManager, vipSpecsOf, type GarpSettings } from './vip-manager';
 
 export type { HaRole } from './heartbeat-codec';
-
-/** The daemon starts/stops forwarding here; HaNode does the VIP and GARP itself. */
-export interface HaHooks {
-  onActivate(): Promise<void>;
-  onDeactivate(): Promise<void>;
-}
-
-export interface HaNodeOptions {
-  config: LvsConfig;
-  logger: Logger;
-  hooks: HaHooks;
-  /** Needed for connection sync (syncdaemon = 1). */
-  dataplane?: DataPlane;
-  /** Tests/labs: skip the "which configured address is mine" discovery. */
-  node?: NodeOverrides;
-  /** Tests: replace the pcap injector. */
-  injector?: InjectorFactory;
-  /** Where the VIPs this node may hold are recorded for `directord --cleanup` (VipManagerOptions.stateFile). */
-  vipStateFile?: string;
-}
-
-export interface HaStatus {
-  role: HaRole;
-  state: 'active' | 'standby' | 'fault';
-  stopped: boolean;
-  term: number;
-  authenticated: boolean;
-  peer: { address: string; state: HaPeerState | 'unknown'; lastHeartbeatAgeMs: number | null; alive: boolean; protocol: 'unknown' | 'pulse' | 'directord' };
-  /** Times the partner was found speaking pulse's unauthenticated heartbeat; pulse packets ignored after the switch. */
-  pulse: { sessions: number; ignored: number };
-  failovers: number;
-  splitBrains: number;
-  heartbeatsSent: number;
-  heartbeatsReceived: number;
-  heartbeatsRejected: Partial<Record<HeartbeatRejectReason, number>>;
-  /** Heartbeats of a new peer boot before it echoed ours (once per restart of either node; many = replays). */
-  heartbeatsUnproven: number;
-  vipHeld: string[];
-  garpsSent: number;
-  linkFail: boolean;
-  childFail: boolean;
-  sync?: SyncStatus;
-}
+export type { HaHooks, HaNodeOptions, HaStatus } from './node-types';
 
 const now = (): number => performance.now();
 
@@ -102,11 +61,7 @@ export class HaNode extends EventEmitter {
     if (this.started) throw new DirectordError('E_HA_STARTED', 'HA node already started');
     const g = this.cfg.global;
     await this.resolveIdentity();
-    let backupActive = g.backupActive;
-    if (backupActive && !g.backup) {
-      this.log.warn('Undefined backup node marked as active? -- clearing that!');
-      backupActive = false;
-    }
+    const backupActive = effectiveBackupActive(g, this.log);
     if (this.role === 'backup' && !backupActive) {
       throw new DirectordError('E_HA_BACKUP_INACTIVE', 'We are backup node and backup is marked inactive (backup_active = 0)');
     }
@@ -115,10 +70,7 @@ export class HaNode extends EventEmitter {
       role: this.role,
       nodeId: this.self,
       backupActive,
-      deadtimeMs: g.deadtime * 1000,
-      monitorLinks: g.monitorLinks,
-      failback: g.failback,
-      failbackHolddownMs: g.failbackHolddown * 1000,
+      ...machineTimings(g),
       syncHold: () => this.syncHold(),
     });
     this.log.info({ role: this.role, self: this.self, peer: this.peerAddress, keepalive: g.keepalive, deadtime: g.deadtime }, `STARTING PULSE AS ${this.role === 'primary' ? 'MASTER' : 'BACKUP'}`);
@@ -234,14 +186,9 @@ export class HaNode extends EventEmitter {
     const g = cfg.global;
     this.loadKey();
     this.sync?.setKey(this.key);
-    Object.assign(this.machine.params, {
-      deadtimeMs: g.deadtime * 1000,
-      monitorLinks: g.monitorLinks,
-      failback: g.failback,
-      failbackHolddownMs: g.failbackHolddown * 1000,
-    });
+    Object.assign(this.machine.params, machineTimings(g));
     const og = old.global;
-    const moved = og.primary !== g.primary || og.backup !== g.backup || og.heartbeatPort !== g.heartbeatPort || og.primaryPrivate !== g.primaryPrivate || og.backupPrivate !== g.backupPrivate;
+    const moved = heartbeatMoved(og, g);
     if (moved || og.heartbeatKeyFile !== g.heartbeatKeyFile) {
       if (moved) {
         await this.resolveIdentity();
@@ -262,35 +209,10 @@ export class HaNode extends EventEmitter {
   }
 
   status(): HaStatus {
-    const m = this.machine;
-    const last = m?.peer.lastHeartbeatMs;
-    const own = m?.ownState() ?? 'standby';
-    return {
-      role: this.role,
-      state: own === 'active' ? 'active' : own === 'fault' ? 'fault' : 'standby',
-      stopped: own === 'stopped',
-      term: m?.term ?? 0,
-      authenticated: !!this.key,
-      peer: {
-        address: this.peerAddress,
-        state: m?.peer.state ?? 'unknown',
-        lastHeartbeatAgeMs: last === undefined ? null : Math.round(now() - last),
-        alive: m?.peer.alive ?? false,
-        protocol: this.link?.protocol.mode ?? 'unknown',
-      },
-      pulse: { sessions: this.link?.protocol.pulseSessions ?? 0, ignored: this.link?.protocol.pulseIgnored ?? 0 },
-      failovers: m?.failovers ?? 0,
-      splitBrains: m?.splitBrains ?? 0,
-      heartbeatsSent: this.link?.sent ?? 0,
-      heartbeatsReceived: this.link?.received ?? 0,
-      heartbeatsRejected: { ...(this.link?.rejected ?? {}) },
-      heartbeatsUnproven: this.link?.unproven ?? 0,
-      vipHeld: this.vips.heldAddresses(),
-      garpsSent: this.garp.sent,
-      linkFail: m?.linkFail ?? false,
-      childFail: m?.childFail ?? false,
-      sync: this.sync?.status(),
-    };
+    return haStatusOf({
+      role: this.role, peerAddress: this.peerAddress, authenticated: !!this.key, machine: this.machine, link: this.link,
+      vipHeld: this.vips.heldAddresses(), garpsSent: this.garp.sent, sync: this.sync?.status(), nowMs: now(),
+    });
   }
 
   // --- internals -------------------------------------------------------------------------------------------------
@@ -327,21 +249,10 @@ export class HaNode extends EventEmitter {
     this.key = keyOrWarn(this.cfg.global.heartbeatKeyFile, this.log);
   }
 
-  /** pulse: we are the master iff an interface holds the primary address. */
   private async resolveIdentity(): Promise<void> {
-    const g = this.cfg.global;
     const o = this.overrides;
-    if (!g.primary) throw new DirectordError('E_HA_NO_PRIMARY', 'no primary address configured: HA needs `primary` (and `backup`)');
-    let role = o.role;
-    if (!role) {
-      const local = new Set((await this.netlink.addresses()).map((a) => a.address));
-      if (local.has(g.primary)) role = 'primary';
-      else if (g.backup && local.has(g.backup)) role = 'backup';
-      else throw new DirectordError('E_HA_NOT_HERE', `neither primary ${g.primary} nor backup ${g.backup ?? '(unset)'} is an address of this host`);
-    }
-    this.role = role;
-    this.self = o.self ?? (role === 'primary' ? g.primary : g.backup ?? '');
-    this.peerAddress = o.peer ?? (role === 'primary' ? g.backup ?? '' : g.primary);
+    const local = o.role ? [] : (await this.netlink.addresses()).map((a) => a.address);
+    ({ role: this.role, self: this.self, peer: this.peerAddress } = identityOf(this.cfg.global, o, local));
   }
 
   private paths(): HeartbeatPath[] {
@@ -421,8 +332,7 @@ export class HaNode extends EventEmitter {
   }
 
   private garpSettings(): GarpSettings {
-    const g = this.cfg.global;
-    return { count: g.garpCount, intervalMs: g.garpInterval * 1000, refreshMs: g.garpRefresh * 1000 };
+    return garpSettingsOf(this.cfg.global);
   }
 
   private async activate(reason: string): Promise<void> {

@@ -69,19 +69,45 @@ export class SyncChannel {
       /** The table became synced (transfer done, or given up): a held failback may proceed. */
       onSynced?: () => void;
       now?: () => number;
+      /**
+       * Scale-out mesh (sync-mesh.ts): one shared socket sends for us, the mesh pumps the data plane for every peer,
+       * the peer's stream is applied while we are active too, and with no heartbeats a peer boot is proven by
+       * answering one of our table requests (its fresh random transfer id, under the HMAC) before it counts.
+       */
+      mesh?: { send: (msg: Buffer, address: string, port: number) => void };
     },
   ) {
     this.bootId = opts.bootId ?? newBootId();
-    this.guard = new ReplayGuard(undefined, { proveBoot: opts.proveBoot });
+    const proveBoot = opts.mesh ? (b: bigint): boolean => this.proven.includes(b) : opts.proveBoot;
+    this.guard = new ReplayGuard(undefined, { proveBoot });
   }
+
+  /** Mesh: boots of the peer that answered a transfer id of ours (the last few: bounded). */
+  private readonly proven: bigint[] = [];
 
   private now(): number {
     return this.opts.now ? this.opts.now() : performance.now();
   }
 
   async open(): Promise<void> {
+    if (this.opts.mesh) return;
     this.sock = await bindSyncSocket(this.opts.local, this.opts.port, (msg, from) => this.receive(msg, from));
     this.timer = setInterval(() => this.pump(), SYNC_INTERVAL_MS);
+  }
+
+  /** Mesh: a datagram the shared socket received from this channel's peer. */
+  deliver(msg: Buffer, from: string): void {
+    this.receive(msg, from);
+  }
+
+  /** Mesh: entries the mesh drained from the data plane once for every peer. */
+  sendEntries(entries: ConnEntry[]): void {
+    if (this.sending && entries.length) this.send(entries);
+  }
+
+  private transmit(msg: Buffer): void {
+    if (this.opts.mesh) this.opts.mesh.send(msg, this.opts.peer, this.opts.port);
+    else this.sock?.send(msg, this.opts.port, this.opts.peer);
   }
 
   /** A reload may change heartbeat_key_file; the channel shares the heartbeat key. */
@@ -143,15 +169,15 @@ export class SyncChannel {
   }
 
   private send(entries: ConnEntry[]): void {
-    if (!this.sock) return;
+    if (!this.sock && !this.opts.mesh) return;
     const { packets, skipped } = encodeSyncBatches(entries, { key: this.opts.key, bootId: this.bootId, nextSeq: () => ++this.seq });
     this.entriesSkipped += skipped;
-    for (const p of packets) this.sock.send(p, this.opts.port, this.opts.peer);
+    for (const p of packets) this.transmit(p);
     this.entriesSent += entries.length - skipped;
   }
 
   private sendControl(batch: Omit<SyncBatch, 'bootId' | 'seq'>): void {
-    this.sock?.send(encodeSyncPacket({ ...batch, bootId: this.bootId, seq: ++this.seq }, this.opts.key), this.opts.port, this.opts.peer);
+    this.transmit(encodeSyncPacket({ ...batch, bootId: this.bootId, seq: ++this.seq }, this.opts.key));
   }
 
   /** Answer a bulk request (or push after activation): one snapshot, sent BULK_LIMITS.burst datagrams per tick. */
@@ -196,7 +222,7 @@ export class SyncChannel {
     if (this.receiverTimer) clearTimeout(this.receiverTimer);
     this.receiverTimer = undefined;
     const at = this.bulkIn.nextTimerMs();
-    if (at === undefined || !this.sock) return;
+    if (at === undefined || (!this.sock && !this.opts.mesh)) return;
     this.receiverTimer = setTimeout(() => this.act(this.bulkIn.tick(this.now())), Math.max(1, Math.ceil(at - this.now())));
   }
 
@@ -208,16 +234,33 @@ export class SyncChannel {
     if (from !== this.opts.peer) return bad('unexpected_source', from);
     const r = decodeSyncPacket(msg, this.opts.key);
     if (!r.ok) return bad(r.reason, r.detail);
-    const g = this.guard.check({ nodeId: from, bootId: r.batch.bootId, seq: r.batch.seq });
-    if (!g.ok) return bad(g.reason, g.detail);
     const bulk = r.batch.bulk;
+    if (this.opts.mesh) this.noteProof(r.batch);
+    const g = this.guard.check({ nodeId: from, bootId: r.batch.bootId, seq: r.batch.seq });
+    if (!g.ok) {
+      if (this.opts.mesh && g.reason === 'unproven') {
+        // Serving a table changes nothing here; asking for the peer's proves its boot (its answer carries our id).
+        if (bulk?.kind === 'request') this.serve(bulk.transferId, 'requested by a peer boot not yet proven');
+        if (!this.bulkIn.inProgress) this.requestTable('a new boot of the peer: its answer proves it');
+      }
+      return bad(g.reason, g.detail);
+    }
     if (bulk?.kind === 'request') return this.serve(bulk.transferId, 'requested by the peer');
     if (bulk?.kind === 'end') return this.act(this.bulkIn.onEnd(bulk, this.now()));
     // Active: the peer's incremental stream is older than our view, but a table we asked for (a merge) is applied.
-    if (this.sending && !(bulk?.kind === 'data' && bulk.transferId === this.bulkIn.currentTransfer)) return;
+    // In a mesh every director is active and each stream is the truth of the flows its sender forwards.
+    if (this.sending && !this.opts.mesh && !(bulk?.kind === 'data' && bulk.transferId === this.bulkIn.currentTransfer)) return;
     this.opts.dataplane.applySyncUpdates(r.batch.entries);
     this.entriesApplied += r.batch.entries.length;
     if (bulk?.kind === 'data') this.act(this.bulkIn.onData(bulk, r.batch.entries.length, this.now()));
+  }
+
+  /** An authenticated answer carrying the transfer id we are waiting for cannot be a replay: its boot is live. */
+  private noteProof(b: SyncBatch): void {
+    const t = this.bulkIn.currentTransfer;
+    if (!b.bulk || b.bulk.kind === 'request' || t === undefined || b.bulk.transferId !== t || this.proven.includes(b.bootId)) return;
+    this.proven.push(b.bootId);
+    if (this.proven.length > 4) this.proven.shift();
   }
 
   close(): void {
