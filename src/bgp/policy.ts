@@ -15,6 +15,12 @@ export interface PolicyInput {
   draining: boolean;
 }
 
+/** Scale-out's `directorctl drain-director` (src/ha/drain.ts) withdraws too, read from the same snapshot. */
+export function directorDraining({ snapshot, draining }: PolicyInput): boolean {
+  const phase = snapshot.ha.scaleOut?.drain.phase;
+  return draining || phase === 'draining' || phase === 'drained';
+}
+
 /**
  * One decision per VIP. A VIP with several services (ports) is announced while any of them has a usable server:
  * withdrawing it would also take away the services that still work.
@@ -27,9 +33,11 @@ export function decideVips({ snapshot, draining }: PolicyInput): VipDecision[] {
     byVip.set(s.vip, e);
   }
   const out: VipDecision[] = [];
+  const phase = snapshot.ha.scaleOut?.drain.phase;
+  const drained = directorDraining({ snapshot, draining });
   for (const [vip, { virtuals }] of byVip) {
-    if (draining) {
-      out.push({ vip, announce: false, reason: 'director draining' });
+    if (drained) {
+      out.push({ vip, announce: false, reason: phase && phase !== 'serving' ? `director ${phase} (drain-director)` : 'director draining' });
       continue;
     }
     if (!snapshot.ha.forwarding) {

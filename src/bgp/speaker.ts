@@ -5,7 +5,7 @@ import type { LvsConfig } from '../config/schema';
 import type { BgpView, StatusSnapshot } from '../control/types';
 import { isDirectordError } from '../errors';
 import type { Announcer, SpeakerStatus } from './announcer';
-import { decideVips, type VipDecision } from './policy';
+import { decideVips, directorDraining, type VipDecision } from './policy';
 
 export interface SpeakerOptions {
   announcer: Announcer;
@@ -29,6 +29,8 @@ export class BgpSpeaker {
   private busy: Promise<void> = Promise.resolve();
   private stopping = false;
   private lastCfg?: LvsConfig;
+  /** The last decision's drain state (own stop, a removed bgp_peer, or scale-out's drain-director). */
+  private drained = false;
   private readonly log: Logger;
 
   constructor(private readonly o: SpeakerOptions) {
@@ -71,7 +73,9 @@ export class BgpSpeaker {
     }
     let next: VipDecision[];
     try {
-      next = decideVips({ snapshot: this.o.snapshot(), draining: this.draining() });
+      const input = { snapshot: this.o.snapshot(), draining: this.draining() };
+      next = decideVips(input);
+      this.drained = directorDraining(input);
     } catch (e) {
       // No snapshot (the director is stopping): withdraw what was announced rather than keep a stale decision.
       next = this.decisions.map((d) => ({ vip: d.vip, announce: false, reason: `no director state: ${(e as Error).message}` }));
@@ -109,7 +113,7 @@ export class BgpSpeaker {
     return {
       speaker: this.o.announcer.kind, reachable: this.speaker.reachable, ...(this.speaker.error ? { error: this.speaker.error } : {}),
       ...(this.applyError ? { applyError: this.applyError } : {}),
-      draining: this.draining(),
+      draining: this.draining() || this.drained,
       peers: this.speaker.peers,
       vips: this.decisions.map((d) => ({ vip: d.vip, wanted: d.announce, announced: established && this.speaker.exporting.includes(d.vip), reason: d.reason })),
     };

@@ -33,8 +33,10 @@ export interface BgpLabOptions {
   globalExtra?: (i: number) => string[];
   /** Extra daemon arguments (e.g. --metrics). */
   daemonArgs?: (i: number) => string[];
-  /** Director lvs.cf's HA part; default: each its own primary, no backup (standalone active). */
-  haLines?: (i: number) => string[];
+  /** scale_out = 1 with every director in sync_peers (default); false: each director its own primary, no backup. */
+  scaleOut?: boolean;
+  /** The directors listed in sync_peers (default 1..directors). */
+  syncPeers?: number[];
   scheduler?: string;
 }
 
@@ -139,7 +141,9 @@ export class BgpLab {
     ]).flat();
     return [
       'serial_no = 1',
-      ...(this.o.haLines?.(i) ?? [`primary = ${BGP_LAB.director(i)}`]),
+      ...(this.o.scaleOut === false
+        ? [`primary = ${BGP_LAB.director(i)}`]
+        : ['scale_out = 1', `sync_peers = ${(this.o.syncPeers ?? Array.from({ length: this.o.directors }, (_, k) => k + 1)).map((k) => BGP_LAB.director(k)).join(' ')}`, `heartbeat_key_file = ${this.keyFile()}`]),
       'service = lvs',
       'network = direct',
       'keepalive = 0.2',
@@ -167,6 +171,12 @@ export class BgpLab {
       '}',
       '',
     ].join('\n');
+  }
+
+  keyFile(): string {
+    const f = join(this.dir, 'sync.key');
+    writeFileSync(f, 'bgp-lab-sync-key-0123456789abcdef\n', { mode: 0o600 });
+    return f;
   }
 
   configFile(i: number): string {

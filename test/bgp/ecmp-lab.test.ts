@@ -27,6 +27,7 @@ t.test('three directors announce the VIP; the router spreads flows; withdrawals 
   t.same(await b.waitNextHops([1, 2, 3]), [BGP_LAB.director(1), BGP_LAB.director(2), BGP_LAB.director(3)], 'one next hop per director');
 
   const st = await b.directors.get(1)!.status();
+  t.equal(st.ha.role, 'scale-out');
   t.match(st.bgp, { speaker: 'bird', reachable: true, peers: [{ peer: BGP_LAB.router, established: true, bfd: 'Up' }], vips: [{ vip: BGP_LAB.vip, wanted: true, announced: true }] });
   const text = (await b.directors.get(1)!.ctl(['status'])).stdout;
   t.match(text, /peer 10\.0\.0\.1 \(directord_peer1\): Established/);
@@ -46,6 +47,14 @@ t.test('three directors announce the VIP; the router spreads flows; withdrawals 
   t.match((await b.directors.get(1)!.status()).bgp, { peers: [{ established: true }], vips: [{ wanted: false, announced: false, reason: 'no healthy real server' }] }, 'session stays up, route withdrawn');
   mark("await b.lab.sh('d1', `ip route");
   await b.lab.sh('d1', `ip route del prohibit ${BGP_LAB.server(1)}/32 && ip route del prohibit ${BGP_LAB.server(2)}/32`);
+  await b.waitNextHops([1, 2, 3]);
+
+  // drain-director (scale-out): the route goes, the session stays, forwarding goes on; undrain brings it back.
+  const dr = await b.directors.get(2)!.ctl(['drain-director'], 30000);
+  t.equal(dr.code, 0, `drain-director: exit ${dr.code}: ${dr.stdout}${dr.stderr}`);
+  await b.waitNextHops([1, 3]);
+  t.match((await b.directors.get(2)!.status()).bgp, { draining: true, peers: [{ established: true }], vips: [{ wanted: false, reason: /drain/ }] });
+  t.equal((await b.directors.get(2)!.ctl(['undrain-director'], 30000)).code, 0);
   await b.waitNextHops([1, 2, 3]);
 
   // directord stops (SIGTERM): the route goes before the daemon; bird keeps running with the session up.

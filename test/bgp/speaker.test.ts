@@ -19,22 +19,6 @@ function snap(health: ServerHealthView[], forwarding = true, services = [svc('db
   return { services, health, ha: { enabled: true, role: 'primary', state: forwarding ? 'active' : 'standby', forwarding } };
 }
 
-t.test('policy: announce only while forwarding with a healthy server; drain wins', async (t) => {
-  t.same(decideVips({ snapshot: snap([h('db', 'a', 'up'), h('db', 'b', 'down', false)]), draining: false }), [{ vip: '10.2.0.100', announce: true, reason: '1 healthy real server' }]);
-  t.same(decideVips({ snapshot: snap([h('db', 'a', 'down', false)]), draining: false }), [{ vip: '10.2.0.100', announce: false, reason: 'no healthy real server' }]);
-  t.same(decideVips({ snapshot: snap([h('db', 'a', 'up')], false), draining: false }), [{ vip: '10.2.0.100', announce: false, reason: 'data plane not forwarding (standby)' }]);
-  t.same(decideVips({ snapshot: snap([h('db', 'a', 'up')]), draining: true }), [{ vip: '10.2.0.100', announce: false, reason: 'director draining' }]);
-  // quiesced (weight 0 by its check) and draining servers do not count; unchecked (no check) does.
-  t.equal(decideVips({ snapshot: snap([h('db', 'a', 'quiesced'), h('db', 'b', 'draining')]), draining: false })[0].announce, false);
-  t.equal(decideVips({ snapshot: snap([h('db', 'a', 'unchecked')]), draining: false })[0].announce, true);
-});
-
-t.test('policy: a VIP with two ports stays announced while either port has a server', async (t) => {
-  const services = [svc('db', '10.2.0.100'), svc('web', '10.2.0.100', 80), svc('other', '10.2.0.7')];
-  const d = decideVips({ snapshot: snap([h('db', 'a', 'down', false), h('web', 'w', 'up'), h('other', 'o', 'down', false)], true, services), draining: false });
-  t.same(d.map((x) => [x.vip, x.announce]), [['10.2.0.7', false], ['10.2.0.100', true]]);
-});
-
 class FakeAnnouncer implements Announcer {
   readonly kind = 'fake';
   readonly set = new Set<string>();
@@ -52,6 +36,32 @@ class FakeAnnouncer implements Announcer {
 }
 
 const logger = createRootLogger({ level: 'silent' });
+
+t.test('policy: announce only while forwarding with a healthy server; drain wins', async (t) => {
+  t.same(decideVips({ snapshot: snap([h('db', 'a', 'up'), h('db', 'b', 'down', false)]), draining: false }), [{ vip: '10.2.0.100', announce: true, reason: '1 healthy real server' }]);
+  t.same(decideVips({ snapshot: snap([h('db', 'a', 'down', false)]), draining: false }), [{ vip: '10.2.0.100', announce: false, reason: 'no healthy real server' }]);
+  t.same(decideVips({ snapshot: snap([h('db', 'a', 'up')], false), draining: false }), [{ vip: '10.2.0.100', announce: false, reason: 'data plane not forwarding (standby)' }]);
+  t.same(decideVips({ snapshot: snap([h('db', 'a', 'up')]), draining: true }), [{ vip: '10.2.0.100', announce: false, reason: 'director draining' }]);
+  const drainingHa = (phase: 'serving' | 'draining' | 'drained') => ({ ...snap([h('db', 'a', 'up')]), ha: { enabled: true, role: 'scale-out', state: phase, forwarding: true, scaleOut: { self: '10.0.0.11', peers: [], synced: true, drain: { phase, packetsSinceStart: 0, packetRate: 0, idleMs: null, activeConns: 0 }, peersSynced: 0 } } });
+  t.same(decideVips({ snapshot: drainingHa('draining'), draining: false }), [{ vip: '10.2.0.100', announce: false, reason: 'director draining (drain-director)' }]);
+  t.equal(decideVips({ snapshot: drainingHa('drained'), draining: false })[0].announce, false);
+  t.equal(decideVips({ snapshot: drainingHa('serving'), draining: false })[0].announce, true);
+  const a = new FakeAnnouncer();
+  const sp = new BgpSpeaker({ announcer: a, logger, snapshot: () => drainingHa('draining'), decideMs: 10_000, statusMs: 10_000 });
+  await sp.start();
+  t.match(sp.status(), { draining: true, vips: [{ wanted: false }] }, 'status says draining during drain-director');
+  await sp.stop();
+  // quiesced (weight 0 by its check) and draining servers do not count; unchecked (no check) does.
+  t.equal(decideVips({ snapshot: snap([h('db', 'a', 'quiesced'), h('db', 'b', 'draining')]), draining: false })[0].announce, false);
+  t.equal(decideVips({ snapshot: snap([h('db', 'a', 'unchecked')]), draining: false })[0].announce, true);
+});
+
+t.test('policy: a VIP with two ports stays announced while either port has a server', async (t) => {
+  const services = [svc('db', '10.2.0.100'), svc('web', '10.2.0.100', 80), svc('other', '10.2.0.7')];
+  const d = decideVips({ snapshot: snap([h('db', 'a', 'down', false), h('web', 'w', 'up'), h('other', 'o', 'down', false)], true, services), draining: false });
+  t.same(d.map((x) => [x.vip, x.announce]), [['10.2.0.7', false], ['10.2.0.100', true]]);
+});
+
 
 t.test('speaker: pushes decisions, retries a refused push, withdraws on drain and on stop', async (t) => {
   const a = new FakeAnnouncer();
