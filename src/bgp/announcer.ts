@@ -1,9 +1,10 @@
 // The seam between directord and a BGP speaker: announce/withdraw a VIP, flush, read the sessions. BirdAnnouncer
 // is BIRD 2 through a generated include file + `birdc configure`; an FRR (vtysh) or GoBGP (gRPC) one fits the same.
 import { execFile } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DirectordError } from '../errors';
+import { dropPlan } from '../util/child';
 import { BIRD_NAMES, birdInclude, peerProtocol } from './bird-conf';
 import { parseBfdSessions, parseProtocols, parseRoutes } from './birdc-parse';
 import type { BgpSettings } from './settings';
@@ -44,8 +45,12 @@ export interface Announcer {
 
 export type Run = (argv: string[], timeoutMs: number) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-export const runCommand: Run = (argv, timeoutMs) =>
+let prefix: string[] | undefined;
+
+/** birdc, like every program the daemon runs, without the daemon's ambient capabilities (src/util/child.ts). */
+export const runCommand: Run = (command, timeoutMs) =>
   new Promise((resolve) => {
+    const argv = [...(prefix ??= dropPlan().prefix), ...command];
     execFile(argv[0], argv.slice(1), { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 127) : 0;
       resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (err && !stdout ? String(err.message) : '') });
@@ -66,7 +71,9 @@ export interface BirdOptions {
 export function writeFileAtomic(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o644 });
+  writeFileSync(tmp, text);
+  // bird runs as its own user: readable by all whatever the unit's UMask=0007 made of the create mode.
+  chmodSync(tmp, 0o644);
   renameSync(tmp, file);
 }
 

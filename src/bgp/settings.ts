@@ -89,3 +89,15 @@ export function bgpSettings(g: GlobalConfig): BgpSettings | undefined {
     birdcSocket: b.birdcSocket ?? BGP_DEFAULTS.birdcSocket,
   };
 }
+
+/** What BGP will do, in words (`--check-config`, as explainWriter does for writer mode). */
+export function explainBgp(g: GlobalConfig, vips: string[]): string[] {
+  const s = bgpSettings(g);
+  if (!s) return [];
+  const bfd = s.bfd ? `BFD every ${Math.round(s.bfdInterval * 1000)} ms x ${s.bfdMultiplier} (a dead director leaves the router's ECMP set in about ${Math.round(s.bfdInterval * s.bfdMultiplier * 1000)} ms)` : `no BFD: a dead director is noticed by the BGP hold time (${s.holdTime || 240} s)`;
+  return [
+    `bgp: announces ${vips.map((v) => `${v}/32`).join(', ') || 'no VIP'} to ${s.peers.map((p) => `${p} (AS ${s.peerAs})`).join(', ')} from AS ${s.localAs}, next hop this director; ${bfd}`,
+    `  through BIRD: directord writes ${s.includeFile} (bird.conf must \`include "${s.includeFile}";\`) and runs \`birdc -s ${s.birdcSocket} configure\``,
+    '  a VIP is announced only while this director forwards and one of its real servers is healthy; withdrawn on stop, on drain-director, and by `directord --cleanup` after a crash',
+  ];
+}

@@ -7,6 +7,7 @@ import { parseConfig, type ParseOptions } from './parser';
 import { configToJSON, formatEffectiveConfig } from './print';
 import type { LvsConfig, VirtualServiceConfig } from './schema';
 import { validateConfig, type ValidateOptions } from './validate';
+import { explainBgp } from '../bgp/settings';
 
 export interface CheckConfigOptions {
   file?: string;
@@ -104,6 +105,6 @@ export function runCheckConfig(opts: CheckConfigOptions = {}): CheckConfigResult
   const active = cfg.virtuals.filter((v) => v.active);
   const servers = active.reduce((n, v) => n + v.servers.filter((s) => s.active).length, 0);
   const summary = `${file}: configuration is valid (${active.length} active virtual service${active.length === 1 ? '' : 's'}, ${servers} active real server${servers === 1 ? '' : 's'}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''})`;
-  const stderr = [...warnings.map((w) => w.format()), ...active.flatMap(explainWriter), summary].join('\n');
+  const stderr = [...warnings.map((w) => w.format()), ...active.flatMap(explainWriter), ...explainBgp(cfg.global, [...new Set(active.map((v) => v.address))]), summary].join('\n');
   return { exitCode: 0, stdout: text, stderr: `${stderr}\n` };
 }

@@ -68,3 +68,16 @@ t.test('status: sessions per configured peer, BFD, what bird exports', async (t)
   const down = new BirdAnnouncer({ settings, source: 'lvs.cf', run: async () => ({ code: 1, stdout: fx('unreachable.txt'), stderr: '' }) });
   t.match(await down.status(), { reachable: false, error: /Unable to connect/, peers: [] });
 });
+
+t.test('the include is world-readable whatever the umask (bird runs as its own user)', async (t) => {
+  const { statSync } = await import('node:fs');
+  const old = process.umask(0o077);
+  try {
+    const s = scripted({ configure: 'Reconfigured\n' });
+    const a = new BirdAnnouncer({ settings: { ...settings, includeFile: join(dir, 'umask', 'inc.conf') }, source: 'lvs.cf', run: s.run });
+    await a.flush();
+    t.equal(statSync(join(dir, 'umask', 'inc.conf')).mode & 0o777, 0o644);
+  } finally {
+    process.umask(old);
+  }
+});

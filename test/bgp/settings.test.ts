@@ -59,3 +59,18 @@ t.test('BFD timings without bgp_bfd warn', async (t) => {
   const cfg = load(['bgp_peer = 10.0.0.254', 'bgp_local_as = 1', 'bgp_peer_as = 2', 'bgp_bfd_interval = 0.05']);
   t.match(cfg.warnings?.map((w) => [w.code, w.location?.line]), [['W_CONFIG_NO_EFFECT', 6]]);
 });
+
+t.test('--check-config explains what BGP will do', async (t) => {
+  const { runCheckConfig } = await import('../../src/config');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const f = join(mkdtempSync(join(tmpdir(), 'ddbgpchk-')), 'lvs.cf');
+  writeFileSync(f, mk({ global: ['bgp_local_as = 65001', 'bgp_peer = 10.0.0.254', 'bgp_peer_as = 65000', 'bgp_bfd = 1'] }));
+  const r = runCheckConfig({ file: f, parse: parseOpts });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stderr, /bgp: announces 10\.0\.0\.3\/32 to 10\.0\.0\.254 \(AS 65000\) from AS 65001, next hop this director; BFD every 100 ms x 3 \(a dead director leaves the router's ECMP set in about 300 ms\)/);
+  t.match(r.stderr, /include "\/var\/lib\/directord\/bird-directord\.conf";/);
+  writeFileSync(f, mk({ global: ['bgp_local_as = 65001', 'bgp_peer = 10.0.0.254', 'bgp_peer_as = 65000'] }));
+  t.match(runCheckConfig({ file: f, parse: parseOpts }).stderr, /no BFD: a dead director is noticed by the BGP hold time \(240 s\)/);
+});
