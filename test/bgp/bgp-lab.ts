@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type HostSpec } from '../lab/lab';
 import { DirectorProcess } from '../lab/director-process';
-import { ensureLabBuilt } from '../lab/build-lab';
+import { ensureLabBuilt, paths } from '../lab/build-lab';
 import { execIn } from '../lab/ns-exec';
 
 export const BGP_LAB = {
@@ -38,6 +38,8 @@ export interface BgpLabOptions {
   /** The directors listed in sync_peers (default 1..directors). */
   syncPeers?: number[];
   scheduler?: string;
+  /** Real servers: 'greet' (name once, then echo; default) or 'name-each-line' (test/ha/flows.ts echo: answers every line with its name). */
+  servers_answer?: 'greet' | 'name-each-line';
 }
 
 /** The router side: what docs/deploy.md shows, with one BGP session per director and ECMP into the kernel. */
@@ -103,6 +105,10 @@ export class BgpLab {
     for (let k = 1; k <= (this.o.servers ?? 2); k++) {
       await l.sh(`s${k}`, `ip route add default via ${BGP_LAB.router}`);
       // A tiny TCP service: greets with its name, then echoes (long-lived connections stay open until closed).
+      if (this.o.servers_answer === 'name-each-line') {
+        l.spawn(`s${k}`, [process.execPath, join(paths.root, 'dist', 'test', 'ha', 'flows.js'), 'echo', `s${k}`, String(BGP_LAB.port)], { stdio: 'ignore' });
+        continue;
+      }
       const js = `require('net').createServer((s)=>{s.on('error',()=>{});s.write('s${k}\\n');s.pipe(s);}).listen(${BGP_LAB.port},'0.0.0.0')`;
       l.spawn(`s${k}`, ['node', '-e', js], { stdio: 'ignore' });
     }
@@ -117,6 +123,12 @@ export class BgpLab {
   }
 
   private async startBird(host: string, conf: string): Promise<void> {
+    const old = this.birds.get(host);
+    if (old && old.exitCode === null && old.signalCode === null) {
+      const gone = new Promise((r) => old.once('exit', r));
+      old.kill('SIGKILL');
+      await gone;
+    }
     const file = join(this.dir, `${host}-bird.conf`);
     writeFileSync(file, conf);
     const child = this.lab.spawn(host, ['bird', '-f', '-c', file, '-s', this.sock(host), '-P', join(this.dir, `${host}-bird.pid`)], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -132,6 +144,9 @@ export class BgpLab {
   birdc(host: string, args: string[]): Promise<string> {
     return execIn(this.lab, host, ['birdc', '-s', this.sock(host), ...args]).then((r) => r.stdout + r.stderr);
   }
+
+  /** bgp_hold_time for the directors (the router takes the lower of both): the no-BFD baseline of the bench. */
+  holdTime?: number;
 
   lvsCf(i: number): string {
     const inc = join(this.dir, `d${i}-directord.conf`);
@@ -153,6 +168,7 @@ export class BgpLab {
       `bgp_peer_as = ${BGP_LAB.routerAs}`,
       `bgp_bfd = ${bfd ? 1 : 0}`,
       ...(bfd ? [`bgp_bfd_interval = ${this.o.bfdInterval ?? 0.05}`, `bgp_bfd_multiplier = ${this.o.bfdMultiplier ?? 3}`] : []),
+      ...(this.holdTime ? [`bgp_hold_time = ${this.holdTime}`] : []),
       `bgp_include_file = ${inc}`,
       `bgp_birdc_socket = ${this.sock(`d${i}`)}`,
       ...(this.o.globalExtra?.(i) ?? []),
