@@ -18,6 +18,7 @@ function since(iso: string | undefined, now: number): string {
 export function renderHa(ha: HaView): string {
   if (!ha.enabled) return `Node: standalone (no HA peer wired), forwarding ${ha.forwarding ? 'on' : 'off'}\n`;
   let out = `Node: ${ha.role}, ${ha.state}, forwarding ${ha.forwarding ? 'on' : 'off'}\n`;
+  if (ha.scaleOut) return out + renderScaleOut(ha.scaleOut);
   if (ha.peer) {
     const hb = ha.lastHeartbeatAgeMs === undefined ? 'no heartbeat yet' : `last heartbeat ${age(ha.lastHeartbeatAgeMs)} ago`;
     out += `Peer: ${ha.peer.address} ${ha.peer.state}, ${hb}\n`;
@@ -29,6 +30,19 @@ export function renderHa(ha: HaView): string {
     out += s.synced
       ? `Sync: connection table synced from the peer${s.phase === 'gave-up' ? ' (GAVE UP: incomplete, see the log)' : ''}\n`
       : `Sync: fetching the peer's connection table (${s.entriesReceived}${s.total === null ? '' : ` of ${s.total}`} entries); takeover and failback wait\n`;
+  }
+  return out;
+}
+
+function renderScaleOut(so: NonNullable<HaView['scaleOut']>): string {
+  const peers = so.sync?.peers ?? [];
+  let out = peers.length
+    ? `Peers: ${peers.map((p) => `${p.address} ${p.synced ? 'synced' : `fetching (${p.transfer.entriesReceived} entries)`}`).join(', ')}\n`
+    : 'Peers: none (no connection sync)\n';
+  const d = so.drain;
+  if (d.phase !== 'serving') {
+    const idle = d.idleMs === null ? 'no packet since the drain began' : `last packet ${age(d.idleMs)} ago`;
+    out += `Drain: ${d.phase}${d.endedBy ? ` (${d.endedBy})` : ''}, ${d.packetRate} packets/s, ${idle}${d.deadline ? `, deadline ${d.deadline}` : ''}\n`;
   }
   return out;
 }

@@ -93,9 +93,19 @@ function virtualLines(v: VirtualServiceConfig, word: string, opts: PrintOptions)
 }
 
 /** lvs.cf text of the effective configuration. Throws E_CONFIG_UNPRINTABLE for values lvs.cf cannot express. */
+/** What scale_out = 1 means for this director, said where the operator checks the file. */
+const SCALE_OUT_NOTE = (peers?: string[]): string[] => [
+  '# scale_out = 1: this director forwards whenever it runs, like every other; the router reaches the VIPs through',
+  '# its own address (ECMP next hop). No primary/backup contest, no heartbeats, no VIP address, no gratuitous ARP.',
+  peers?.length
+    ? `# Connection state is shared with ${peers.join(', ')} (full mesh on sync_port, authenticated with heartbeat_key_file).`
+    : '# No sync_peers: a flow moved to another director survives only while every director picks the same server.',
+];
+
 export function formatEffectiveConfig(cfg: LvsConfig, opts: PrintOptions = {}): string {
   const lines = [
     `# Effective configuration of ${cfg.file.replace(/[\r\n]/g, ' ')}: every default made explicit (directord --check-config).`,
+    ...(cfg.global.scaleOut ? SCALE_OUT_NOTE(cfg.global.syncPeers) : []),
     ...keyLines(GLOBAL_KEYS, cfg.global, '', opts),
     ...cfg.virtuals.flatMap((v) => virtualLines(v, 'virtual', opts)),
     ...(cfg.failoverServices ?? []).flatMap((v) => virtualLines(v, 'failover', opts)),

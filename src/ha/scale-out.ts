@@ -64,6 +64,9 @@ export class ScaleOutNode extends EventEmitter {
   private readonly drain: DrainTracker;
   private drainTimer?: NodeJS.Timeout;
   private announcing: Promise<void> = Promise.resolve();
+  /** Real servers in the data plane's table at the last sample, and whether the peers' tables must be fetched again. */
+  private dests = new Set<string>();
+  private refetch = false;
   private netlink?: NetlinkIo;
 
   constructor(private readonly opts: ScaleOutNodeOptions) {
@@ -87,7 +90,7 @@ export class ScaleOutNode extends EventEmitter {
     }
     runDetached(this.cfg.global.activeCmd, 'active_cmd', this.log);
     this.log.info({ self: this.self, peers: this.peers }, 'scale-out mode: forwarding what is routed here (no VIP address, no gratuitous ARP)');
-    this.drainTimer = setInterval(() => this.sampleDrain(), this.opts.drainSampleMs ?? 1000);
+    this.drainTimer = setInterval(() => this.sample(), this.opts.drainSampleMs ?? 1000);
     this.drainTimer.unref();
     this.announce('started: forwarding');
   }
@@ -139,18 +142,35 @@ export class ScaleOutNode extends EventEmitter {
   }
 
   view(): ScaleOutView {
+    if (this.started) this.watchDests(); // a server that just entered the table makes "synced" false at once
     return {
-      self: this.self, peers: this.peers, synced: this.mesh?.synced ?? true, drain: this.drain.view(now()),
+      self: this.self, peers: this.peers, synced: !this.refetch && (this.mesh?.synced ?? true), drain: this.drain.view(now()),
       ...(this.mesh ? { sync: this.mesh.status() } : {}),
     };
   }
 
-  private sampleDrain(): void {
+  private sample(): void {
+    this.watchDests();
     const t = trafficOf(this.opts.dataplane);
     const ev: DrainEvent | undefined = this.drain.sample(now(), t.packets, t.activeConns);
     if (!ev) return;
     this.log.warn({ endedBy: ev.endedBy, packets: ev.view.packetsSinceStart }, ev.endedBy === 'idle' ? 'drained: no packet reaches this director any more' : 'drain deadline passed');
     this.emit('drained', ev);
+  }
+
+  /**
+   * The data plane drops a synced entry whose real server is not in its table (not checked up yet, just added): when
+   * a server enters the table, what the peers sent for it may be missing, so their tables are fetched again (paced,
+   * once per growth, after any transfer under way).
+   */
+  private watchDests(): void {
+    const now = new Set<string>();
+    for (const s of this.opts.dataplane.stats().services) for (const d of s.dests) now.add(`${s.protocol}:${s.vip}:${s.port}/${d.address}:${d.port}`);
+    if ([...now].some((k) => !this.dests.has(k))) this.refetch = true;
+    this.dests = now;
+    if (!this.refetch || !this.mesh || this.mesh.transferring) return;
+    this.refetch = false;
+    this.mesh.requestTables('a real server entered the table: fetch what the peers hold for it');
   }
 
   private announce(reason: string): void {

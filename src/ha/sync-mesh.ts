@@ -62,6 +62,16 @@ export class SyncMesh {
     }
   }
 
+  /** Fetch every peer's table again (entries for a server not yet in our table were dropped when they came). */
+  requestTables(reason: string): void {
+    for (const ch of this.channels.values()) ch.requestTable(reason);
+  }
+
+  /** Whether a table transfer from some peer is under way. */
+  get transferring(): boolean {
+    return [...this.channels.values()].some((c) => c.status().transfer.phase === 'transferring');
+  }
+
   /** Whether every peer's table was fetched (or its transfer gave up, logged loudly). */
   get synced(): boolean {
     return [...this.channels.values()].every((c) => c.synced);

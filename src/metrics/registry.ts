@@ -127,6 +127,30 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
       this.set({ role: s.role, state: s.state }, s.forwarding ? 1 : 0);
     },
   });
+  // Scale-out mode (absent otherwise): the director drain and each sync peer.
+  new Gauge({
+    name: 'directord_scaleout_drain', help: 'Scale-out: 1 in the drain phase of the label (serving, draining, drained).', labelNames: ['phase'], registers: [registry],
+    collect() {
+      this.reset();
+      const d = snapshot().ha.scaleOut?.drain;
+      if (d) for (const phase of ['serving', 'draining', 'drained']) this.set({ phase }, d.phase === phase ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'directord_scaleout_packet_rate', help: 'Scale-out: packets per second this director forwarded over the last drain sample (what still arrives).', registers: [registry],
+    collect() {
+      this.reset();
+      const d = snapshot().ha.scaleOut?.drain;
+      if (d) this.set(d.packetRate);
+    },
+  });
+  new Gauge({
+    name: 'directord_scaleout_peer_synced', help: 'Scale-out: 1 when the peer\'s connection table was fetched (or its transfer gave up), by peer.', labelNames: ['peer'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of snapshot().ha.scaleOut?.sync?.peers ?? []) this.set({ peer: p.address }, p.synced ? 1 : 0);
+    },
+  });
   new Counter({
     name: 'directord_heartbeats_received_total', help: 'Valid heartbeats received from the peer.', registers: [registry],
     collect() {

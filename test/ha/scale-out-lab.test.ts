@@ -121,5 +121,20 @@ t.test('scale-out behind ECMP: flows moved between directors keep their real ser
   t.comment(`kill -9 of lb2: ${b.broken} of ${FLOWS} connections broken`);
   t.equal(b.broken, 0, 'flows of the killed director continue on the others');
   t.equal(b.changed, 0, 'and keep their real server');
+
+  // (c) drain lb3: it reports draining while flows still arrive; the router then moves them (what the announcer's
+  // withdrawal does with BGP), and lb3 reports drained once nothing reaches it. No connection breaks.
+  const dr = await d.lb3.ctl(['--json', 'drain-director', '--deadline', '60']);
+  t.equal(dr.code, 0, `drain-director: ${dr.stderr.trim()}`);
+  t.equal((await d.lb3.status()).ha.scaleOut?.drain.phase, 'draining');
+  await lab.sh('router', `ip route replace ${VIP}/32 via ${LB.lb1}`);
+  const drained = await waitFor('lb3 drained', async () => {
+    const s = (await d.lb3.status()).ha.scaleOut?.drain;
+    return s?.phase === 'drained' ? s : undefined;
+  }, 20000, 200);
+  t.equal(drained.endedBy, 'idle', `drained by silence, not the deadline (${drained.packetsSinceStart} packets forwarded while draining)`);
+  t.match((await d.lb3.ctl(['status'])).stdout, /Drain: drained \(idle\)/, 'directorctl status shows it');
+  const c = await check();
+  t.equal(c.broken, 0, 'no connection broken by the drain');
   client.kill('SIGKILL');
 });

@@ -21,7 +21,7 @@ t.test('directorctl completion', { skip: skipUnless(haveTool('bash'), 'bash is n
   const all = complete(['directorctl', '']);
   for (const c of [...commandTable.filter((c) => c.name !== 'ping').map((c) => c.name), ...offlineCommands.map((c) => c.name), 'wait-ready', 'logs']) t.ok(all.includes(c), `offers ${c}`);
   t.same(complete(['directorctl', 'st']), ['status']);
-  t.same(complete(['directorctl', '--json', 'dr']), ['drain'], 'after a global option');
+  t.same(complete(['directorctl', '--json', 'dr']), ['drain', 'drain-director'], 'after a global option');
   t.same(complete(['directorctl', '--socket', '/x', 'w']), ['wait-ready', 'weight', 'where'], 'an option value is not the command');
   t.same(complete(['directorctl', 'status', '--s']), ['--stats']);
   t.same(complete(['directorctl', 'check-config', '--s']), ['--show-secrets', '--strict']);
