@@ -80,8 +80,10 @@ export class BgpSpeaker {
       // No snapshot (the director is stopping): withdraw what was announced rather than keep a stale decision.
       next = this.decisions.map((d) => ({ vip: d.vip, announce: false, reason: `no director state: ${(e as Error).message}` }));
     }
+    let changed = false;
     for (const d of next) {
       const was = this.decisions.find((x) => x.vip === d.vip);
+      if (!was || was.announce !== d.announce) changed = true;
       if (!was || was.announce !== d.announce) this.log.info({ vip: d.vip, announce: d.announce, reason: d.reason }, d.announce ? 'bgp: announcing VIP' : 'bgp: withdrawing VIP');
       if (d.announce) this.o.announcer.announce(d.vip);
       else this.o.announcer.withdraw(d.vip);
@@ -91,6 +93,8 @@ export class BgpSpeaker {
     try {
       await this.o.announcer.flush();
       if (this.applyError) this.log.info({ speaker: this.o.announcer.kind }, 'bgp: speaker took the announcement set again');
+      // Status must not say "announced" for a VIP just withdrawn (or the reverse) until the next periodic read.
+      if (changed || this.applyError) await this.refresh();
       this.applyError = undefined;
     } catch (e) {
       const err = { code: isDirectordError(e) ? e.code : 'E_BGP_CONFIGURE', message: (e as Error).message };

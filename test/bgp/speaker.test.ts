@@ -127,3 +127,20 @@ t.test('speaker: stop reports a withdrawal the speaker did not take', async (t) 
   a.fail = new DirectordError('E_BGP_CONFIGURE', 'parse error');
   await t.rejects(sp.stop(), /withdrawal not applied: parse error/);
 });
+
+t.test('speaker: status follows a change at once, not at the next periodic read', async (t) => {
+  class CopyingAnnouncer extends FakeAnnouncer {
+    override async status() {
+      return { ...this.speaker, peers: [...this.speaker.peers], exporting: [...this.speaker.exporting] };
+    }
+  }
+  const a = new CopyingAnnouncer();
+  let current = snap([h('db', 'a', 'up')]);
+  const sp = new BgpSpeaker({ announcer: a, logger, snapshot: () => current, decideMs: 10_000, statusMs: 10_000 });
+  await sp.start();
+  t.equal(sp.status().vips[0].announced, true);
+  current = snap([h('db', 'a', 'down', false)]);
+  await sp.tick();
+  t.equal(sp.status().vips[0].announced, false, 'withdrawn in status right after the push');
+  await sp.stop();
+});
