@@ -210,7 +210,7 @@ export function defaultGlobal(): GlobalConfig {
     serialNo: 0, service: 'lvs', backupActive: false, rshCommand: 'rsh', heartbeat: false, heartbeatPort: 539,
     keepalive: 2, deadtime: 5, debugLevel: 'NONE', monitorLinks: false, syncdaemon: false, syncdIface: 'eth0', syncdId: 0,
     hardShutdown: true, network: 'nat', tcpTimeout: 0, tcpfinTimeout: 0, udpTimeout: 0, ipvsadm: '/sbin/ipvsadm', sync: false,
-    failback: false, failbackHolddown: 30, garpCount: 5, garpInterval: 1, garpRefresh: 0, syncPort: 8848, scaleOut: false,
+    failback: false, failbackHolddown: 30, garpCount: 5, garpInterval: 1, garpRefresh: 0, syncPort: 8848,
   };
 }
 

@@ -32,6 +32,7 @@ export function buildScaleOut(root: Logger, dataplane: DataPlane, announcer?: Ro
       preflight: async (before, after) => refuseModeChange(before, after),
       takeover: () => refuse('takeover'),
       release: () => refuse('release'),
+      reportFailure: (kind, detail) => node.reportFailure(kind, detail),
       drainDirector: (opts) => node.beginDrain(opts),
       undrainDirector: () => node.endDrain(),
       scaleOutNode: node,

@@ -122,6 +122,12 @@ export class ScaleOutNode extends EventEmitter {
     }
   }
 
+  /** The data plane cannot forward: no router may keep sending here (the announcer withdraws; nothing fails over). */
+  reportFailure(kind: 'dataplane' | 'checker', detail: string): void {
+    this.log.error({ kind, detail }, 'scale-out director cannot forward: withdrawing its routes');
+    if (kind === 'dataplane') this.withdraw(`data plane failed: ${detail}`);
+  }
+
   /** Operator: stop attracting new flows (routes withdrawn), keep forwarding, report when nothing arrives any more. */
   beginDrain(opts: { deadlineS?: number } = {}): DrainView {
     this.requireStarted();

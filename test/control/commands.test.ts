@@ -5,10 +5,13 @@ import { argsFromArgv, commandTable, findCommand, usageLine, validateArgs } from
 t.test('the table: every command the issue asks for, and which of them mutate', async (t) => {
   t.same(
     commandTable.map((c) => `${c.name}:${c.mutating ? 'rw' : 'ro'}`),
-    ['ping:ro', 'status:ro', 'drain:rw', 'enable:rw', 'weight:rw', 'reload:rw', 'takeover:rw', 'release:rw', 'where:ro'],
+    ['ping:ro', 'status:ro', 'drain:rw', 'enable:rw', 'weight:rw', 'reload:rw', 'takeover:rw', 'release:rw', 'drain-director:rw', 'undrain-director:rw', 'where:ro'],
   );
   t.equal(new Set(commandTable.map((c) => c.name)).size, commandTable.length, 'names unique');
   t.equal(usageLine(findCommand('weight')!), 'weight SERVER WEIGHT');
+  t.equal(usageLine(findCommand('drain-director')!), 'drain-director [--deadline N]');
+  t.same(argsFromArgv(findCommand('drain-director')!, ['--deadline', '30']), { deadline: 30 });
+  t.throws(() => argsFromArgv(findCommand('drain-director')!, ['--deadline', '0']), { code: 'E_CTL_BAD_ARGS' });
   t.equal(usageLine(findCommand('status')!), 'status [--connections] [--limit N]');
 });
 
