@@ -111,7 +111,7 @@ function flowsClient(b: BgpLab, n: number, sources: string[]): { child: ChildPro
 }
 
 async function connsPart(): Promise<void> {
-  const b = await BgpLab.create({ directors: 4, bfdInterval: 0.1, bfdMultiplier: 5, syncPeers: [1, 2, 3, 4], servers_answer: 'name-each-line' });
+  const b = await BgpLab.create({ directors: 4, bfdInterval: 0.1, bfdMultiplier: 5, syncPeers: [1, 2, 3, 4], serversAnswer: 'name-each-line' });
   try {
     const sources = Array.from({ length: 20 }, (_, i) => `10.1.0.${100 + i}`);
     await b.lab.sh('client', sources.map((a) => `ip addr add ${a}/24 dev eth0`).join(' && '));

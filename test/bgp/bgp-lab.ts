@@ -24,7 +24,7 @@ export const BGP_LAB = {
 
 export interface BgpLabOptions {
   directors: number;
-  /** Directors whose namespaces exist from the start but whose bird/directord start later (the "add" case). */
+  /** Real servers (default 2). */
   servers?: number;
   /** BFD interval in seconds (both sides); 0 = BFD off. */
   bfdInterval?: number;
@@ -39,7 +39,7 @@ export interface BgpLabOptions {
   syncPeers?: number[];
   scheduler?: string;
   /** Real servers: 'greet' (name once, then echo; default) or 'name-each-line' (test/ha/flows.ts echo: answers every line with its name). */
-  servers_answer?: 'greet' | 'name-each-line';
+  serversAnswer?: 'greet' | 'name-each-line';
 }
 
 /** The router side: what docs/deploy.md shows, with one BGP session per director and ECMP into the kernel. */
@@ -105,7 +105,7 @@ export class BgpLab {
     for (let k = 1; k <= (this.o.servers ?? 2); k++) {
       await l.sh(`s${k}`, `ip route add default via ${BGP_LAB.router}`);
       // A tiny TCP service: greets with its name, then echoes (long-lived connections stay open until closed).
-      if (this.o.servers_answer === 'name-each-line') {
+      if (this.o.serversAnswer === 'name-each-line') {
         l.spawn(`s${k}`, [process.execPath, join(paths.root, 'dist', 'test', 'ha', 'flows.js'), 'echo', `s${k}`, String(BGP_LAB.port)], { stdio: 'ignore' });
         continue;
       }
@@ -244,9 +244,7 @@ export class BgpLab {
    * bird and directord are killed -9. Only BFD (or the BGP hold time) can tell the router.
    */
   async killDirector(i: number): Promise<void> {
-    await this.lab.sh('sw', `ip link set ${this.lab.switchPort(`d${i}`)} down`).catch(async () => {
-      await execIn(this.lab, 'sw', ['ip', 'link', 'set', this.lab.switchPort(`d${i}`), 'down']);
-    });
+    await this.lab.sh('sw', `ip link set ${this.lab.switchPort(`d${i}`)} down`);
     const bird = this.birds.get(`d${i}`);
     if (bird?.pid) process.kill(bird.pid, 'SIGKILL');
     const d = this.directors.get(i);
