@@ -7,7 +7,7 @@ APT_PACKAGES=(
   build-essential python3 pkg-config libpcap-dev libbpf-dev libxdp-dev clang llvm
   iproute2 iputils-ping arping ethtool nftables netcat-openbsd tcpdump procps psmisc
   mariadb-server mariadb-client sysbench haproxy iperf3 netsniff-ng prometheus systemd
-  lintian mmdebstrap dpkg-repack man-db
+  lintian mmdebstrap dpkg-repack man-db bird2
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
@@ -15,7 +15,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "== apt: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Debian's maintainer scripts would start mariadb/haproxy/prometheus in the root namespace: forbid that.
+  # Debian's maintainer scripts would start mariadb/haproxy/prometheus/bird in the root namespace: forbid that.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d

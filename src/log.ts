@@ -5,7 +5,7 @@ import pino, { type Logger, type DestinationStream, type LevelWithSilent } from 
 
 export type { Logger };
 
-export type Subsystem = 'main' | 'config' | 'scheduler' | 'dataplane' | 'health' | 'ha' | 'control' | 'metrics' | 'cli';
+export type Subsystem = 'main' | 'config' | 'scheduler' | 'dataplane' | 'health' | 'ha' | 'control' | 'metrics' | 'cli' | 'bgp';
 
 export interface LogOptions {
   level?: LevelWithSilent;

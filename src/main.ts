@@ -21,11 +21,13 @@ import { vipStateFileFor } from './control/socket-path';
 import { withDeadline } from './util/deadline';
 import { childCapabilityWarning } from './util/child';
 import { versionLine } from './util/version';
+import { buildBgp, withBgpStatus, type BgpSpeaker } from './bgp';
 
 /** Answers E_CTL_UNAVAILABLE until the director is up (so the socket can be claimed first) and once it stops.
  * Every method is forwarded by name, so a new control command needs nothing here. */
-function gate(): { target: ControlTarget; open(d: Director): void; close(): void } {
+function gate(): { target: ControlTarget; open(d: Director, bgp?: BgpSpeaker): void; close(): void } {
   let director: Director | undefined;
+  let status: ControlTarget['status'] | undefined;
   let closed = false;
   const need = (): Director => {
     if (closed) throw new DirectordError(ControlErrorCode.Unavailable, 'directord is stopping');
@@ -36,10 +38,16 @@ function gate(): { target: ControlTarget; open(d: Director): void; close(): void
     // 'then' stays undefined, so the target is never mistaken for a promise.
     get: (_, name) => name === 'then' ? undefined : (...args: unknown[]) => {
       const d = need() as unknown as Record<string | symbol, (...a: unknown[]) => unknown>;
+      // status carries the BGP view (withBgpStatus), the rest is the Director's own.
+      if (name === 'status') return status!(...(args as Parameters<ControlTarget['status']>));
       return d[name].apply(d, args);
     },
   }) as ControlTarget;
-  return { open: (d) => void (director = d), close: () => void (closed = true), target };
+  const open = (d: Director, bgp?: BgpSpeaker): void => {
+    director = d;
+    status = withBgpStatus(d, bgp);
+  };
+  return { open, close: () => void (closed = true), target };
 }
 
 /** The host cleanup with its log line; never throws (at start it must not keep the daemon from reporting why it stops). */
@@ -51,7 +59,7 @@ async function cleanUp(args: DaemonArgs, log: Logger, opts: { cfg?: Parameters<t
       }),
       defaultOptions.stopHardDeadlineMs, 'cleanup', 'E_CLEANUP_TIMEOUT',
     );
-    log.info({ vips: r.vips, nft: r.nft, xdp: r.xdp, inactiveCmd: r.inactiveCmd, configError: r.configError }, r.ok ? 'cleanup done' : 'cleanup incomplete');
+    log.info({ vips: r.vips, nft: r.nft, xdp: r.xdp, bgp: r.bgp, inactiveCmd: r.inactiveCmd, configError: r.configError }, r.ok ? 'cleanup done' : 'cleanup incomplete');
     return r.ok;
   } catch (e) {
     log.error({ code: isDirectordError(e) ? e.code : 'E_INTERNAL', error: String((e as Error)?.message ?? e) }, 'cleanup not done');
@@ -119,9 +127,12 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
   const step = defaultOptions.stopStepTimeoutMs;
   let director: Director | undefined;
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  let bgp: BgpSpeaker | undefined;
   // VIP first (the director stops HA before anything else), then the listeners; each under its deadline.
   const stopAll = (): Promise<boolean> =>
     runStopSteps([
+      // The routes go before anything else: the router moves the flows while this director still forwards them.
+      { what: 'bgp (withdraw the VIPs)', run: () => bgp?.stop(), timeoutMs: step },
       { what: 'director (VIPs, checks, data plane)', run: () => director?.stop(), timeoutMs: 4 * step },
       { what: 'metrics listener', run: () => metrics?.close(), timeoutMs: step },
       { what: 'control socket', run: () => control.stop(), timeoutMs: step },
@@ -148,8 +159,11 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
       rateSampleMs: defaultOptions.rateSampleMs, bannerTableSize: defaultOptions.ipvsBannerTableSize, stopStepTimeoutMs: step,
     });
     await director.start(cfg);
+    bgp = buildBgp(root, director, args.configFile);
+    await bgp?.start();
     if (args.metrics) {
-      const registry = createMetricsRegistry(director);
+      const d = director;
+      const registry = createMetricsRegistry(bgp ? { counters: d.counters, status: withBgpStatus(d, bgp), haStatus: () => d.haStatus(), dataplaneStats: () => d.dataplaneStats(), onCheckObserved: (fn) => d.onCheckObserved(fn) } : d);
       metrics = await startMetricsServer(registry, args.metrics);
       log.info({ listen: args.metrics, port: metrics.port }, 'metrics listening on /metrics');
     }
@@ -162,7 +176,7 @@ async function runDaemon(args: DaemonArgs): Promise<number> {
     return 1;
   }
   const d = director as Director;
-  g.open(d);
+  g.open(d, bgp);
   log.info({ config: args.configFile, socket: args.socket, dataplane: args.dataplane, pid: process.pid }, 'directord ready');
   const sd = createSdNotifier(log);
   const summary = (): string => {

@@ -1,6 +1,7 @@
 // The short block directorctl prints under the ipvsadm table: this node's HA role, the peer, and each real
 // server's health with runtime overrides marked as such (pure formatting, fixture-tested).
 import type { HaView, ServerHealthView, StatusSnapshot } from '../control/types';
+import { renderBgp } from '../bgp/format';
 
 function age(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
@@ -82,6 +83,7 @@ export function renderStatusBlock(s: StatusSnapshot, now: number): string {
   if (s.reload.lastResult === 'failure' && s.reload.lastError) {
     out += `Last reload FAILED (${s.reload.lastError.code}): ${s.reload.lastError.message}; running configuration kept\n`;
   }
+  out += renderBgp(s.bgp);
   out += renderWriters(s.writers ?? []);
   out += renderHealth(s.health, now);
   return out;

@@ -7,6 +7,7 @@ import { parseConfig, type ParseOptions } from './parser';
 import { configToJSON, formatEffectiveConfig } from './print';
 import type { GlobalConfig, LvsConfig, VirtualServiceConfig } from './schema';
 import { validateConfig, type ValidateOptions } from './validate';
+import { explainBgp } from '../bgp/settings';
 
 export interface CheckConfigOptions {
   file?: string;
@@ -109,6 +110,6 @@ export function runCheckConfig(opts: CheckConfigOptions = {}): CheckConfigResult
   const active = cfg.virtuals.filter((v) => v.active);
   const servers = active.reduce((n, v) => n + v.servers.filter((s) => s.active).length, 0);
   const summary = `${file}: configuration is valid (${active.length} active virtual service${active.length === 1 ? '' : 's'}, ${servers} active real server${servers === 1 ? '' : 's'}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''})`;
-  const stderr = [...warnings.map((w) => w.format()), ...active.flatMap((v) => explainWriter(v, cfg.global)), summary].join('\n');
+  const stderr = [...warnings.map((w) => w.format()), ...active.flatMap((v) => explainWriter(v, cfg.global)), ...explainBgp(cfg.global, [...new Set(active.map((v) => v.address))]), summary].join('\n');
   return { exitCode: 0, stdout: text, stderr: `${stderr}\n` };
 }

@@ -1,5 +1,6 @@
 // Every lvs.cf key directord knows, per block, with its value kind, defaults and where it lands in the schema.
 // One table drives the parser, the effective-config printer and the key-coverage test of docs/config.md.
+import { BGP_KEYS } from '../bgp/settings';
 import { type GlobalConfig, type MysqlCheckConfig, type RealServerConfig, SCHEDULER_NAMES, type SourceRef, type VirtualServiceConfig, type WriterConfig } from './schema';
 
 /** nanny's reentry: seconds a failed server must pass checks to come back; 0 (Piranha's unset) means 180. */
@@ -121,6 +122,7 @@ export const GLOBAL_KEYS: readonly KeyDef[] = [
   field('sync_port', 'global', 'port', 'syncPort', { extension: true }),
   field('scale_out', 'global', 'bool', 'scaleOut', { extension: true }),
   field('sync_peers', 'global', 'ip-list', 'syncPeers', { extension: true }),
+  ...BGP_KEYS,
 ];
 
 export const VIRTUAL_KEYS: readonly KeyDef[] = [

@@ -1,6 +1,7 @@
 // The typed, fully-defaulted form of lvs.cf: what every other subsystem consumes.
 // Defaults are Piranha 0.8.6's (lvsconfig.c), plus directord's own optional keys; see docs/config.md.
 import type { DirectordError } from '../errors';
+import type { BgpKeys } from '../bgp/settings';
 
 export type Protocol = 'tcp' | 'udp';
 /** Every scheduler directord implements, in native/include/abi.h's enum dd_scheduler order. */
@@ -146,6 +147,8 @@ export interface GlobalConfig {
   scaleOut?: boolean;
   /** Scale-out connection sync: the other directors (full mesh); this host's own address may be listed too. */
   syncPeers?: string[];
+  /** bgp_* keys (src/bgp/settings.ts); absent = no BGP. */
+  bgp?: BgpKeys;
 }
 
 export interface LvsConfig {

@@ -6,6 +6,7 @@ import type { GlobalConfig, LvsConfig, RealServerConfig, VirtualServiceConfig } 
 import { deviceVlan, inetAton, isContiguousMask, shown } from './values';
 import { DATAPLANE_LIMITS } from '../dataplane/validate';
 import { readHeartbeatKey } from '../ha/key';
+import { checkBgp } from '../bgp/validate';
 
 /** Host-dependent inputs, injectable like ParseOptions' resolvers (tests, and examples naming /etc paths). */
 export interface ValidateOptions {
@@ -117,6 +118,7 @@ function checkGlobal(c: Checker, cfg: LvsConfig): void {
       c.error(short ? 'E_CONFIG_KEY_TOO_SHORT' : 'E_CONFIG_KEY_FILE', `heartbeat_key_file: ${(e as Error).message}`, g, 'heartbeat_key_file');
     }
   }
+  checkBgp(g, (kind, code, message, key) => c[kind](code, message, g, key));
   if (g.monitorLinks && !g.backupActive) c.warn('W_CONFIG_NO_EFFECT', `monitor_links has no effect without backup_active = 1 (as in pulse)`, g, 'monitor_links');
   checkScaleOut(c, g);
 }

@@ -96,6 +96,21 @@ export interface StatusSnapshot {
   /** Writer mode, per writer-mode virtual: who takes new connections, since when, and why. */
   writers?: WriterStatusView[];
   connections?: ConnEntry[];
+  /** Scale-out behind BGP (bgp_peer set): sessions and what is announced. */
+  bgp?: BgpView;
+}
+
+export interface BgpView {
+  /** The speaker behind the Announcer seam (src/bgp/announcer.ts): 'bird'. */
+  speaker: string;
+  reachable: boolean;
+  error?: string;
+  /** The last push to the speaker failed (E_BGP_*); retried every tick. */
+  applyError?: { code: string; message: string };
+  draining: boolean;
+  peers: { peer: string; protocol: string; state: string; established: boolean; since?: string; exported?: number; lastError?: string; bfd?: string }[];
+  /** announced = the speaker holds it for export and a session is established; wanted = directord's decision. */
+  vips: { vip: string; wanted: boolean; announced: boolean; reason: string }[];
 }
 
 export interface WriterStatusView {

@@ -14,6 +14,7 @@ import { probeSocket } from '../control/socket-path';
 import { spawnUnprivileged } from '../util/child';
 import { withDeadline } from '../util/deadline';
 import type { ConfigSubsystem } from './subsystems';
+import { withdrawAll, type WithdrawResult } from '../bgp';
 
 export interface CleanupOptions {
   configFile: string;
@@ -41,6 +42,8 @@ export interface CleanupReport {
   nft: 'removed' | 'failed' | 'no nft';
   xdp: { removed: string[]; failed: string[]; skipped?: string };
   inactiveCmd: 'not configured' | 'skipped' | { code: number | null; signal: string | null } | 'failed';
+  /** BGP scale-out: the routes a killed daemon left announced (bgp_peer set). */
+  bgp?: WithdrawResult;
   configError?: string;
   /** True when everything that was there is gone. */
   ok: boolean;
@@ -109,6 +112,8 @@ export async function cleanupHost(o: CleanupOptions): Promise<CleanupReport> {
     }
   }
   if (report.vips.failed.length === 0) rmSync(o.stateFile, { force: true });
+  // As a VIP left up: a route left announced draws the router's flows to a director that no longer forwards.
+  report.bgp = await withdrawAll(cfg, o.configFile, log);
 
   try {
     await removeIngressDrop();
@@ -154,6 +159,6 @@ export async function cleanupHost(o: CleanupOptions): Promise<CleanupReport> {
     log.info({ cmd }, 'cleanup: running inactive_cmd');
     report.inactiveCmd = await withDeadline(runAndWait(cmd, o.inactiveCmdTimeoutMs ?? 10_000, log), (o.inactiveCmdTimeoutMs ?? 10_000) + 1000, 'inactive_cmd').catch(() => 'failed' as const);
   }
-  report.ok = report.vips.failed.length === 0 && report.nft !== 'failed' && report.xdp.failed.length === 0 && report.inactiveCmd !== 'failed';
+  report.ok = report.vips.failed.length === 0 && report.nft !== 'failed' && report.xdp.failed.length === 0 && report.inactiveCmd !== 'failed' && report.bgp !== 'failed';
   return report;
 }

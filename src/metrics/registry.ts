@@ -145,6 +145,22 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
     },
   });
 
+  // BGP scale-out (absent without bgp_peer: no series at all).
+  new Gauge({
+    name: 'directord_bgp_session_up', help: 'BGP session to the router is Established (1) or not (0), per peer.', labelNames: ['peer'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of snapshot().bgp?.peers ?? []) this.set({ peer: p.peer }, p.established ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'directord_bgp_vip_announced', help: 'The VIP is announced to the router(s) (1) or withdrawn (0).', labelNames: ['vip'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const v of snapshot().bgp?.vips ?? []) this.set({ vip: v.vip }, v.announced ? 1 : 0);
+    },
+  });
+
   // Writer mode.
   const writerGauge = (name: string, help: string, value: (w: NonNullable<StatusSnapshot['writers']>[number], s: NonNullable<StatusSnapshot['writers']>[number]['servers'][number]) => number): void => {
     new Gauge({
