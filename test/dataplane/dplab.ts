@@ -285,3 +285,7 @@ export function service(over: Partial<ServiceSpec> & { dests: ServiceSpec['dests
 export function dests(n: number, port = 80, weights: number[] = []): ServiceSpec['dests'] {
   return Array.from({ length: n }, (_, i) => ({ address: rsAddr(i + 1), port, weight: weights[i] ?? 1 }));
 }
+
+/** The drop reasons that counted something: stats() lists every reason from the start, at 0 (for /metrics). */
+export const nonZeroDrops = (drops: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(drops).filter(([, n]) => n !== 0));

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { labAvailable, waitFor } from '../lab/lab';
 import type { DataPlaneStats } from '../../src/dataplane/types';
-import { DataPlaneLab, DIR_MAC, INJECT_PY, VIP, dests, service, type Frame } from './dplab';
+import { DataPlaneLab, DIR_MAC, INJECT_PY, VIP, dests, service, type Frame, nonZeroDrops } from './dplab';
 
 const skip = !labAvailable() && 'needs root and ip netns';
 const FLOWS = 2000;
@@ -46,7 +46,7 @@ t.test(`${FLOWS} flows, ${TIMEOUT_S} s ESTABLISHED timeout, half active for ${HO
   const st = await d.call<DataPlaneStats>('stats');
   t.equal(st.rxFrames, sent, `${sent} frames received`);
   t.equal(st.txFrames, forwarded, 'every SYN, ACK and keep-alive ACK of an active flow forwarded: none found its entry expired');
-  t.same(st.drops, { no_conn: FLOWS / 2 }, 'each idle flow, back after the hold, finds its entry expired (no_conn)');
+  t.same(nonZeroDrops(st.drops), { no_conn: FLOWS / 2 }, 'each idle flow, back after the hold, finds its entry expired (no_conn)');
   const left = await d.call<{ caddr: string; state: string }[]>('connections');
   t.equal(left.length, FLOWS / 2, 'the active half is in the table');
   t.ok(left.every((c) => c.state === 'ESTABLISHED' && Number(c.caddr.split('.')[3]) % 2 === 0), 'all of them active flows, ESTABLISHED');
