@@ -237,12 +237,16 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   if (p->pflags & DD_PF_ICMP) { process_icmp(t, p, now, dc); return; }
   if (p->pflags & DD_PF_FRAG_LATER) { process_frag(t, p, now, dc); return; }
   ci = dd_lookup(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, now);
-  /* conn_reuse_mode 1: a SYN for a closed, uncontrolled entry starts a new connection. */
+  /* conn_reuse_mode 1: a SYN for a closed, uncontrolled entry starts a new connection. Beyond IPVS, a SYN on any
+   * entry to a failed dest (templates invalid: down by its check, or a writer-mode standby) is rescheduled, as
+   * expire_nodest_conn does for weight 0: the director never sees the server's RST or FIN, so a client port reused
+   * after the server died or was demoted would otherwise open a new connection there (writes to a standby master). */
   if (ci != DD_NIL && p->proto == 6 && (p->tcpflags & DD_TH_SYN)) {
     c = &t->conns[ci];
     int resched = 0;
     if (nodest_expires(t, c, p) && t->dests[c->dest].weight == 0) resched = 1;
     else if (c->control == DD_NIL && (c->state == S_TW || c->state == S_CL)) resched = 1;
+    else if (t->dests[c->dest].failed) resched = 1;
     if (resched) {
       if (!c->n_control) dd_conn_free(t, ci);
       ci = DD_NIL;

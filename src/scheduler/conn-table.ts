@@ -128,10 +128,13 @@ export class ConnTableModel {
     let cp = this.conns.get(vkey)?.get(ckey) ?? null;
 
     // conn_reuse_mode 1: a SYN for a finished (or, with expire_nodest_conn, quiesced) connection is scheduled anew.
+    // Beyond IPVS, a SYN on any entry to a failed dest (templates invalid: down, or a writer-mode standby), as
+    // expire_nodest_conn does for weight 0: the director never sees the server's RST or FIN, so a reused client port
+    // would otherwise open a new connection on that dest.
     if (cp && tcp && flags.syn) {
       const nodestResched = this.expireNodest(cp, svc) && cp.dest.weight === 0;
       const reuse = !cp.control && (cp.state === 'TIME_WAIT' || cp.state === 'CLOSE');
-      if (nodestResched || reuse) {
+      if (nodestResched || reuse || cp.dest.failed === true) {
         if (cp.nControl === 0) this.fire(cp, nowMs);
         cp = null;
       }

@@ -29,6 +29,7 @@ t.test('writer mode: one writer at a time, failover to a caught-up standby, neve
   const load = new CounterClients(seed);
   t.teardown(async () => {
     if (t.passing() === false) t.comment(`last writer view: ${lastView}`);
+    if (t.passing() === false) for (const r of lb1.records.filter((r) => /writer|real server state|tables/.test(String(r.msg)))) t.comment(JSON.stringify(r));
     await load.stopClients().finally(() => seed.destroy());
   });
   const lb1 = await seed.startDirector('lb1', writerConfig(HOLDDOWN));

@@ -175,6 +175,24 @@ t.test('failed dest (down by its health check): its templates are invalid, estab
   t.equal(who(op.processPacket(pkt('10.61.1.2', 2, SYN), 10)), f2, 'drained by the operator: the persistent client still reaches it');
 });
 
+t.test('a SYN on an entry to a failed dest is rescheduled, whatever its state (beyond IPVS)', async (t) => {
+  // Writer mode's finding: a standby (weight 0, failed for templates) took writes from clients whose new connection
+  // reused the port of a closed one to it, still controlled by the client's template. An operator's weight 0 keeps IPVS.
+  for (const [failed, closed] of [[false, true], [true, true], [true, false]]) {
+    const tab = new NativeTable(1024);
+    const p = { scheduler: 'rr' as const, persistent: 300, pmask: '255.255.255.255' };
+    tab.setServices([svc({ ...p, dests: [dest(1), dest(2)] })]);
+    const first = who(tab.processPacket(pkt('10.61.1.1', 4000, SYN), 1000));
+    tab.processPacket(pkt('10.61.1.1', 4000, ACK), 1001);
+    if (closed) tab.processPacket(pkt('10.61.1.1', 4000, RST), 1002); // else ESTABLISHED: the server's RST passes elsewhere
+    const out = (d: ReturnType<typeof dest>) => (d.address.endsWith(`.${first}`) ? { ...d, weight: 0, ...(failed ? { failed: true } : {}) } : d);
+    tab.setServices([svc({ ...p, dests: [out(dest(1)), out(dest(2))] })]);
+    const again = tab.processPacket(pkt('10.61.1.1', 4000, SYN), 1003);
+    if (failed) t.not(who(again), first, `failed dest: ${closed ? 'CLOSE' : 'ESTABLISHED'} + SYN rescheduled to the other dest`);
+    else t.equal(who(again), first, 'quiesced (operator weight 0): IPVS keeps the controlled entry');
+  }
+});
+
 t.test("sync: a peer replaces a template whose dest the active changed", async (t) => {
   const p = { persistent: 300, pmask: '255.255.255.0' };
   const a = new NativeTable(1024), b = new NativeTable(1024);

@@ -154,6 +154,23 @@ t.test('connection reuse: a SYN on TIME_WAIT/CLOSE is scheduled anew; on ESTABLI
   t.equal(m.process(tcp('10.61.9.1', 1, SYN), 8).newConn, true, 'TIME_WAIT + SYN reused');
 });
 
+t.test('a SYN on an entry to a failed dest is rescheduled, whatever its state (beyond IPVS)', async (t) => {
+  // The writer-mode finding: a standby (weight 0, failed for templates) took writes from clients whose new
+  // connection reused the port of a closed one to it, which its template still controlled.
+  for (const [failed, closed] of [[false, true], [true, true], [true, false]]) {
+    const m = new ConnTableModel();
+    m.setServices([service({ scheduler: 'rr', persistent: 300, dests: [A, B] })]);
+    t.equal(m.process(tcp('10.61.9.1', 1, SYN), 0).dest?.address, A.address);
+    m.process(tcp('10.61.9.1', 1, ACK), 1);
+    // The server's RST when it died never passes the director: the entry may still be ESTABLISHED.
+    if (closed) m.process(tcp('10.61.9.1', 1, RST), 2);
+    m.setServices([service({ scheduler: 'rr', persistent: 300, dests: [{ ...A, weight: 0, ...(failed ? { failed: true } : {}) }, B] })]);
+    const again = m.process(tcp('10.61.9.1', 1, SYN), 3);
+    if (failed) t.same([again.newConn, again.dest?.address], [true, B.address], `failed dest: ${closed ? 'CLOSE' : 'ESTABLISHED'} + SYN rescheduled, and the template replaced`);
+    else t.same([again.newConn, again.dest?.address], [false, A.address], 'quiesced (operator weight 0) dest: IPVS keeps the controlled entry');
+  }
+});
+
 t.test('removed dest: packets dropped, counters kept in the trash and restored on re-add', async (t) => {
   const m = new ConnTableModel();
   const svc = service({ dests: [A, B] });
