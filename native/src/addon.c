@@ -13,7 +13,6 @@
 #include "forward.h"
 #include "handle.h"
 #include "napi_util.h"
-#include "probes.h"
 #include "sdnotify.h"
 
 
@@ -394,8 +393,6 @@ static napi_value init(napi_env env, napi_value exports) {
     { "tableProcessPacket", table_process_packet }, { "tableForwardFrame", table_forward_frame }, { "tableCounters", table_counters },
     { "tableDestStats", table_dest_stats }, { "tableConnections", table_connections },
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
-    { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },
-    { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
     { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop }, { "loopThreads", loop_threads },
     { "sdNotify", dd_sd_notify },
   };

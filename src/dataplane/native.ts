@@ -1,4 +1,4 @@
-// The only loader of the native addon: checks DD_ABI_VERSION, validates every argument and packs tables into the
+// The only loader of the native addons (main, AF_XDP, bench): checks DD_ABI_VERSION, validates every argument and packs tables into the
 // record layouts the addon itself exports (offsetof), so no struct layout is copied by hand into TypeScript.
 import path from 'node:path';
 import { DirectordError } from '../errors';
@@ -75,13 +75,18 @@ export interface NativeBinding {
   loopStop(h: Handle): void;
   /** sd_notify(3): one datagram to $NOTIFY_SOCKET from this PID ('@' = abstract name); 0 or an errno (src/daemon/sd-notify.ts). */
   sdNotify(socket: string, message: string): number;
-  /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
+}
+
+/** The benchmark and test addon (build/Release/directord_bench.node, never shipped): entries the daemon never uses. */
+export interface BenchBinding {
+  abiVersion(): number;
+  /** ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
   benchLookup(size: number, conns: number, lookups: number): { insertNs: number; lookupNs: number; used: number; bytes: number };
-  /** Benchmark only: n SYNs over one second, then one packet per ms once all are due; thread CPU time in C. */
-  benchExpire?(size: number, conns: number): { maxUs: number; nsPerEntry: number; calls: number };
-  /** Benchmark only: `syns` random SYNs at `rate`/s of clock into a `size`-slot table; thread CPU time in C. */
-  benchFlood?(size: number, syns: number, rate: number): { maxCallUs: number; maxBatchUs: number; meanNs: number; evictions: number; used: number };
-  /** Tests only: the connection hash of a key under the table's secret key, and fixing that key (empty table). */
+  /** n SYNs over one second, then one packet per ms once all are due; thread CPU time in C. */
+  benchExpire(size: number, conns: number): { maxUs: number; nsPerEntry: number; calls: number };
+  /** `syns` random SYNs at `rate`/s of clock into a `size`-slot table; thread CPU time in C. */
+  benchFlood(size: number, syns: number, rate: number): { maxCallUs: number; maxBatchUs: number; meanNs: number; evictions: number; used: number };
+  /** The connection hash of a key under a directord_native.node table's secret key, and fixing that key (empty table). */
   tableHash(h: Handle, template: boolean, proto: number, caddr: number, cport: number, vaddr: number, vport: number): number;
   tableSetHashKey(h: Handle, k0: bigint, k1: bigint): void;
 }
@@ -112,6 +117,29 @@ export function loadNative(file?: string): NativeBinding {
     return b;
   }
   throw new DirectordError('E_DATAPLANE_NO_ADDON', `native addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr });
+}
+
+export const BENCH_ADDON_FILE = 'directord_bench.node';
+
+/** Load and ABI-check the benchmark/test addon (it reads directord_native.node's tables: one build for both). */
+export function loadBench(file?: string): BenchBinding {
+  const candidates = file ? [file] : buildDirs().map((d) => path.join(d, BENCH_ADDON_FILE));
+  let lastErr: unknown;
+  for (const f of candidates) {
+    let b: BenchBinding;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      b = require(f) as BenchBinding;
+    } catch (e) {
+      lastErr = e;
+      continue;
+    }
+    if (b.abiVersion() !== EXPECTED_ABI_VERSION) {
+      throw new DirectordError('E_DATAPLANE_ABI', `bench addon ${f} has ABI ${b.abiVersion()}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`);
+    }
+    return b;
+  }
+  throw new DirectordError('E_DATAPLANE_NO_ADDON', `bench addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr });
 }
 
 /** The optional AF_XDP addon (build/Release/directord_afxdp.node, linked with libxdp/libbpf). */
@@ -316,15 +344,15 @@ export class NativeTable {
     return this.decision(this.binding.tableProcessPacket(this.handle, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport, proto, tcpFlagByte(p.flags), p.len, nowMs));
   }
 
-  /** Test entry: the 32-bit connection hash of a TCP/UDP key (the bucket is its low bits). */
+  /** Test entry (directord_bench.node): the 32-bit connection hash of a TCP/UDP key (the bucket is its low bits). */
   hashOf(p: Pick<PacketSummary, 'saddr' | 'sport' | 'daddr' | 'dport' | 'protocol'>, template = false): number {
     const proto = p.protocol === 'tcp' ? 6 : 17;
-    return this.binding.tableHash(this.handle, template, proto, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport);
+    return loadBench().tableHash(this.handle, template, proto, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport);
   }
 
-  /** Test entry: replace the per-table secret hash key (only while the table is empty). */
+  /** Test entry (directord_bench.node): replace the per-table secret hash key (only while the table is empty). */
   setHashKey(k0: bigint, k1: bigint): void {
-    wrapNative(() => this.binding.tableSetHashKey(this.handle, k0, k1));
+    wrapNative(() => loadBench().tableSetHashKey(this.handle, k0, k1));
   }
 
   /** Test entry: a whole Ethernet frame through the parser and the table. */
