@@ -19,11 +19,12 @@ function coreSources(): string[] {
   const gyp = JSON.parse(readFileSync(join(root, 'binding.gyp'), 'utf8')) as { targets: { target_name: string; sources: string[] }[] };
   const target = gyp.targets.find((x) => x.target_name === 'directord_native');
   if (!target) throw new Error('binding.gyp has no directord_native target');
-  // Everything but the packet loop and the N-API glue (any source that includes node_api.h): the harness has no Node.
+  // Everything but the packet loop and the N-API glue (any source that includes node_api.h, itself or through
+  // napi_util.h, as sdnotify.c does): the harness has no Node.
   return target.sources
     .filter((s) => !/\/afpacket(-filter)?\.c$/.test(s))
     .map((s) => join(root, s))
-    .filter((f) => !/#include\s*<node_api\.h>/.test(readFileSync(f, 'utf8')));
+    .filter((f) => !/#include\s*(<node_api\.h>|"napi_util\.h")/.test(readFileSync(f, 'utf8')));
 }
 
 /** The first of $CC, gcc, clang that links a sanitized program (clang needs its compiler-rt package for that). */
