@@ -8,6 +8,7 @@
       "sources": [
         "native/src/addon.c",
         "native/src/addon-loop.c",
+        "native/src/addon-conns.c",
         "native/src/core.c",
         "native/src/conntable.c",
         "native/src/schedulers.c",
