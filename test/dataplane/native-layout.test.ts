@@ -3,6 +3,7 @@
 import t from 'tap';
 import { loadBench, loadNative, NativeTable, type NativeBinding } from '../../src/dataplane/native';
 import { SCHEDULER_NAMES } from '../../src/config/schema';
+import { decodeConnRecords, encodeConnRecords } from '../../src/dataplane/native-layout';
 
 const real = loadNative();
 
@@ -29,4 +30,16 @@ t.test('the benchmark and hash-key entries live only in directord_bench.node, no
   t.equal(bench.abiVersion(), real.abiVersion(), 'same ABI as the main addon');
   t.ok(bench.benchLookup(1 << 11, 100, 1000).lookupNs > 0, 'and they run');
   t.throws(() => loadBench('/nonexistent/directord_bench.node'), { code: 'E_DATAPLANE_NO_ADDON' });
+});
+
+t.test('connection records: packed and unpacked with the addon\'s layout; an unknown state is E_DATAPLANE_SYNC', async (t) => {
+  const L = real.layout();
+  const entries = [
+    { protocol: 'tcp' as const, caddr: '11.0.0.1', cport: 40000, vaddr: '10.61.0.100', vport: 80, daddr: '10.61.0.11', dport: 80, state: 'ESTABLISHED', expiresMs: 900_000, template: false },
+    { protocol: 'udp' as const, caddr: '11.0.0.2', cport: 0, vaddr: '10.61.0.100', vport: 53, daddr: '10.61.0.12', dport: 53, state: 'NONE', expiresMs: 360_000, template: true },
+  ];
+  const b = encodeConnRecords(L, entries);
+  t.equal(b.length, 2 * L.conn.size);
+  t.same(decodeConnRecords(L, b), entries);
+  t.throws(() => encodeConnRecords(L, [{ ...entries[0], state: 'BOGUS' }]), { code: 'E_DATAPLANE_SYNC' });
 });
