@@ -8,7 +8,7 @@
       "sources": [
         "native/src/addon.c",
         "native/src/addon-loop.c",
-        "native/src/probes.c",
+        "native/src/addon-conns.c",
         "native/src/core.c",
         "native/src/conntable.c",
         "native/src/schedulers.c",
@@ -22,6 +22,20 @@
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-lpcap", "-lpthread"]
+    },
+    {
+      "target_name": "directord_bench",
+      "sources": [
+        "native/src/probes.c",
+        "native/src/core.c",
+        "native/src/conntable.c",
+        "native/src/schedulers.c",
+        "native/src/policy.c"
+      ],
+      "include_dirs": ["native/include", "native/src"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread", "-fvisibility=hidden"],
+      "defines": ["NAPI_VERSION=8"],
+      "libraries": ["-lpthread"]
     }
   ],
   "conditions": [

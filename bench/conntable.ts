@@ -4,7 +4,8 @@
 //      node --expose-gc -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/conntable.ts
 // SIZES (default 1000,10000,100000,1000000); BASELINE_MAX (default 100000): the baseline's expiry is quadratic, so
 // larger tables are not run on it (80k entries took 10.9 s; 1M would take about half an hour).
-import { loadNative, NativeTable, type NativeBinding } from '../src/dataplane/native';
+import path from 'node:path';
+import { loadBench, loadNative, NativeTable, BENCH_ADDON_FILE, type BenchBinding, type NativeBinding } from '../src/dataplane/native';
 import type { ServiceSpec } from '../src/dataplane/types';
 import { tcpFlagsOf } from '../src/scheduler';
 
@@ -59,7 +60,7 @@ function expiryStall(b: NativeBinding, n: number): Stall {
   return { maxMs: maxUs / 1000, maxWallMs: maxWallNs / 1e6, nsPerEntry: total / n, calls };
 }
 
-function lookup(b: NativeBinding, n: number): number {
+function lookup(b: BenchBinding, n: number): number {
   return b.benchLookup(pow2(n), n, 2_000_000).lookupNs;
 }
 
@@ -67,8 +68,11 @@ function main(): void {
   const after = loadNative();
   const basePath = process.env.BASELINE;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const before = basePath ? (require(basePath) as NativeBinding) : undefined;
+  const before = basePath ? (require(basePath) as NativeBinding & Partial<BenchBinding>) : undefined;
   if (!before) console.error('BASELINE not set: this build only');
+  // The bench entries: an older baseline has them in its main addon, a newer one in directord_bench.node beside it.
+  const benchAfter = loadBench();
+  const benchBefore = before && (before.benchLookup ? (before as BenchBinding) : loadBench(path.join(path.dirname(basePath as string), BENCH_ADDON_FILE)));
   const rows: string[] = [];
   for (const n of SIZES) {
     const look = { a: [] as number[], b: [] as number[] };
@@ -81,7 +85,8 @@ function main(): void {
       // next round (run with --expose-gc), so no round pays for another's memory.
       for (const w of order) {
         const bind = w === 'a' ? after : before;
-        if (bind) (w === 'a' ? look.a : look.b).push(lookup(bind, n));
+        const bench = w === 'a' ? benchAfter : benchBefore;
+        if (bench) (w === 'a' ? look.a : look.b).push(lookup(bench, n));
       }
       for (const w of order) {
         const bind = w === 'a' ? after : before;
@@ -90,7 +95,7 @@ function main(): void {
         if (w === 'a' || (n <= BASELINE_MAX && (n <= 10_000 || r === 0))) (w === 'a' ? stall.a : stall.b).push(expiryStall(bind, n));
         (globalThis as { gc?: () => void }).gc?.();
       }
-      if (after.benchExpire) inC.push(after.benchExpire(pow2(n), n));
+      inC.push(benchAfter.benchExpire(pow2(n), n));
       console.error(`  ${n}: round ${r + 1} lookup ${look.a.at(-1)?.toFixed(1)} / ${look.b.at(-1)?.toFixed(1)} ns; stall ${stall.a.at(-1)?.maxMs.toFixed(3)} / ${stall.b.at(-1)?.maxMs.toFixed(1) ?? '-'} CPU ms`);
     }
     const la = median(look.a), lb = look.b.length ? median(look.b) : NaN;
@@ -107,13 +112,10 @@ function main(): void {
   console.log('| entries | lookup ns | longest expiry call, CPU ms | its wall ms | expiry CPU ns per entry | this build timed in C: longest call, ns per entry |\n|---:|---:|---:|---:|---:|---:|');
   console.log(rows.join('\n'));
   // A flood into a full table (evicting), then past the 60 s SYN_RECV timeout: the table's share of a loop stall.
-  const flood = after.benchFlood;
-  if (flood) {
-    console.log('\n| SYN flood into a 2^20 table, timed in C (thread CPU) | longest call | longest batch of 256 | mean per SYN | evictions |\n|---|---:|---:|---:|---:|');
-    for (const [rate, secs] of [[17_500, 80], [300_000, 20]]) {
-      const r = flood(1 << 20, rate * secs, rate);
-      console.log(`| ${rate.toLocaleString('en')} SYN/s for ${secs} s of clock | ${r.maxCallUs.toFixed(0)} µs | ${(r.maxBatchUs / 1000).toFixed(2)} ms | ${r.meanNs.toFixed(0)} ns | ${r.evictions} |`);
-    }
+  console.log('\n| SYN flood into a 2^20 table, timed in C (thread CPU) | longest call | longest batch of 256 | mean per SYN | evictions |\n|---|---:|---:|---:|---:|');
+  for (const [rate, secs] of [[17_500, 80], [300_000, 20]]) {
+    const r = benchAfter.benchFlood(1 << 20, rate * secs, rate);
+    console.log(`| ${rate.toLocaleString('en')} SYN/s for ${secs} s of clock | ${r.maxCallUs.toFixed(0)} µs | ${(r.maxBatchUs / 1000).toFixed(2)} ms | ${r.meanNs.toFixed(0)} ns | ${r.evictions} |`);
   }
 }
 

@@ -31,7 +31,7 @@ mkdir -p "$lib/build/Release" "$stage/usr/sbin" "$stage/DEBIAN" "$doc/examples" 
   "$stage/usr/share/man/man5" "$stage/usr/share/bash-completion/completions" "$stage/lib/systemd/system" \
   "$stage/etc/default" "$stage/usr/share/lintian/overrides"
 
-# The program: compiled JS (no tests, benches or source maps) and the native parts, laid out as in the checkout so
+# The program: compiled JS (no tests, benches or source maps) and the native parts (not directord_bench.node), laid out as in the checkout so
 # src/dataplane/native.ts finds build/Release next to dist/.
 mkdir -p "$lib/dist" && (cd dist && find src -name '*.js' -exec cp --parents -t "$lib/dist/" {} +)
 install -m 0644 build/Release/directord_native.node build/Release/directord_afxdp.node build/Release/directord_xdp.bpf.o "$lib/build/Release/"

@@ -13,7 +13,6 @@
 #include "forward.h"
 #include "handle.h"
 #include "napi_util.h"
-#include "probes.h"
 #include "sdnotify.h"
 
 
@@ -42,7 +41,7 @@ int get_buffer(napi_env env, napi_value v, void **data, size_t *len) {
   return 0;
 }
 
-static int64_t clock_arg(napi_env env, napi_value v) {
+int64_t clock_arg(napi_env env, napi_value v) {
   double d = -1;
   napi_get_value_double(env, v, &d);
   return d < 0 ? dd_now_ms() : (int64_t)d;
@@ -125,8 +124,6 @@ static napi_value table_set_vlan(napi_env env, napi_callback_info info) {
   dd_table_unlock(h->t);
   return NULL;
 }
-
-static napi_value copy_out(napi_env env, const void *src, size_t len);
 
 static napi_value decision_value(napi_env env, struct handle *h, int verdict, const struct dd_decision *dc) {
   napi_value arr;
@@ -233,7 +230,7 @@ static napi_value parse_frame(napi_env env, napi_callback_info info) {
   return num(env, dd_parse_frame(fb, (uint32_t)fl, &p));
 }
 
-static napi_value copy_out(napi_env env, const void *src, size_t len) {
+napi_value copy_out(napi_env env, const void *src, size_t len) {
   napi_value buf;
   void *dst;
   if (napi_create_buffer_copy(env, len, src, &dst, &buf) != napi_ok) return NULL;
@@ -270,55 +267,6 @@ static napi_value table_dest_stats(napi_env env, napi_callback_info info) {
   r = copy_out(env, out, sizeof(*out) * n);
   free(out);
   return r;
-}
-
-static napi_value records_out(napi_env env, struct handle *h, uint32_t max, int64_t now, int drain) {
-  struct dd_conn_record *out;
-  uint32_t n;
-  napi_value r;
-  if (max == 0) return copy_out(env, "", 0);
-  out = malloc(sizeof(*out) * max);
-  if (!out) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
-  dd_table_lock(h->t);
-  n = drain ? dd_drain_sync(h->t, out, max) : dd_connections(h->t, now, out, max);
-  dd_table_unlock(h->t);
-  r = copy_out(env, out, sizeof(*out) * n);
-  free(out);
-  return r;
-}
-
-static napi_value table_connections(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  struct handle *h = get_handle(env, argv[0]);
-  uint32_t max = 0;
-  if (!h) return NULL;
-  CHECK(napi_get_value_uint32(env, argv[1], &max));
-  if (max > h->t->size) max = h->t->size;
-  /* Room for what is there now plus what a busy loop may add meanwhile, not a whole table's worth. */
-  if (max > h->t->used + 4096) max = h->t->used + 4096;
-  return records_out(env, h, max, clock_arg(env, argv[2]), 0);
-}
-
-static napi_value table_drain_sync(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  struct handle *h = get_handle(env, argv[0]);
-  if (!h) return NULL;
-  return records_out(env, h, DD_SYNC_RING, 0, 1);
-}
-
-static napi_value table_apply_sync(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  struct handle *h = get_handle(env, argv[0]);
-  void *b;
-  size_t l;
-  uint32_t n;
-  if (!h || get_buffer(env, argv[1], &b, &l)) return NULL;
-  if (l % sizeof(struct dd_conn_record)) { napi_throw_error(env, "E_DATAPLANE_ABI", "sync buffer size"); return NULL; }
-  int64_t now = clock_arg(env, argv[2]);
-  dd_table_lock(h->t);
-  n = dd_apply_sync(h->t, b, (uint32_t)(l / sizeof(struct dd_conn_record)), now);
-  dd_table_unlock(h->t);
-  return num(env, n);
 }
 
 static void set_num(napi_env env, napi_value obj, const char *k, double v) { napi_set_named_property(env, obj, k, num(env, v)); }
@@ -394,8 +342,6 @@ static napi_value init(napi_env env, napi_value exports) {
     { "tableProcessPacket", table_process_packet }, { "tableForwardFrame", table_forward_frame }, { "tableCounters", table_counters },
     { "tableDestStats", table_dest_stats }, { "tableConnections", table_connections },
     { "tableDrainSync", table_drain_sync }, { "tableApplySync", table_apply_sync },
-    { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },
-    { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
     { "loopStart", loop_start }, { "loopSetFilter", loop_set_filter }, { "loopStop", loop_stop }, { "loopThreads", loop_threads },
     { "sdNotify", dd_sd_notify },
   };

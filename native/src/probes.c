@@ -1,12 +1,13 @@
-/* Benchmark and test entries: the lookup benchmark timed inside C (bench/), and the connection hash of a table
- * with a way to fix its key (test/dataplane/conntable.test.ts shows that collisions do not carry across keys). */
+/* N-API surface of directord_bench.node, never shipped nor loaded by the daemon: the benchmarks timed inside C
+ * (bench/), and the connection hash of a directord_native.node table with a way to fix its key
+ * (test/dataplane/conntable.test.ts shows that collisions do not carry across keys). Built from the same sources. */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <string.h>
 #include <time.h>
+#include "abi.h"
 #include "core.h"
 #include "napi_util.h"
-#include "probes.h"
 #include "handle.h"
 
 static void set_num(napi_env env, napi_value obj, const char *k, double v) { napi_set_named_property(env, obj, k, num(env, v)); }
@@ -22,7 +23,7 @@ static struct dd_table *table_of(napi_env env, napi_value v) {
 
 /* Benchmark entry (bench/dataplane.ts): fill a table of `size` slots with `conns` UDP connections, then time
  * `lookups` packets of existing connections inside C (no N-API call per packet). Returns ns per operation. */
-napi_value dd_bench_lookup(napi_env env, napi_callback_info info) {
+static napi_value dd_bench_lookup(napi_env env, napi_callback_info info) {
   ARGS(3);
   uint32_t size, conns, lookups, i;
   struct dd_table *t;
@@ -67,7 +68,7 @@ napi_value dd_bench_lookup(napi_env env, napi_callback_info info) {
 /* Benchmark entry (bench/conntable.ts): a SYN flood's aftermath timed inside C. `conns` SYNs spread over one
  * second into a table of `size` slots, then one packet per millisecond from 61 s later (every entry due) until the
  * table is empty. Returns the longest call and the total, in thread CPU time (descheduling excluded). */
-napi_value dd_bench_expire(napi_env env, napi_callback_info info) {
+static napi_value dd_bench_expire(napi_env env, napi_callback_info info) {
   ARGS(2);
   uint32_t size, conns, i, calls = 0;
   struct dd_table *t;
@@ -114,7 +115,7 @@ napi_value dd_bench_expire(napi_env env, napi_callback_info info) {
  * sources at `rate` per second of the table's clock into a table of `size` slots (it fills, then every SYN
  * evicts; entries that are not evicted expire after 60 s). Thread CPU time of each call and of each batch of 256
  * calls (a packet loop's batch): the table's own share of a loop stall. */
-napi_value dd_bench_flood(napi_env env, napi_callback_info info) {
+static napi_value dd_bench_flood(napi_env env, napi_callback_info info) {
   ARGS(3);
   uint32_t size, syns, rate, i, x = 12345;
   struct dd_table *t;
@@ -158,7 +159,7 @@ napi_value dd_bench_flood(napi_env env, napi_callback_info info) {
 }
 
 /* Args: handle, template (bool), proto, caddr, cport, vaddr, vport; returns the full 32-bit hash. */
-napi_value dd_table_hash(napi_env env, napi_callback_info info) {
+static napi_value dd_table_hash(napi_env env, napi_callback_info info) {
   ARGS(7);
   struct dd_table *t = table_of(env, argv[0]);
   bool tmpl = false;
@@ -177,7 +178,7 @@ napi_value dd_table_hash(napi_env env, napi_callback_info info) {
 }
 
 /* Args: handle, k0, k1 (BigInt). Only on an empty table: the buckets of existing entries would be wrong. */
-napi_value dd_table_set_hash_key(napi_env env, napi_callback_info info) {
+static napi_value dd_table_set_hash_key(napi_env env, napi_callback_info info) {
   ARGS(3);
   struct dd_table *t = table_of(env, argv[0]);
   uint64_t k0, k1;
@@ -192,3 +193,16 @@ napi_value dd_table_set_hash_key(napi_env env, napi_callback_info info) {
   if (rc) napi_throw_error(env, "E_DATAPLANE_STATE", "the hash key can only be set on an empty table");
   return NULL;
 }
+
+static napi_value abi_version(napi_env env, napi_callback_info info) { (void)info; return num(env, DD_ABI_VERSION); }
+
+static napi_value init(napi_env env, napi_value exports) {
+  static const struct dd_export fns[] = {
+    { "abiVersion", abi_version },
+    { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },
+    { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
+  };
+  return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,49 +1,20 @@
-// The only loader of the native addon: checks DD_ABI_VERSION, validates every argument and packs tables into the
-// record layouts the addon itself exports (offsetof), so no struct layout is copied by hand into TypeScript.
+// The only loader of the native addons (main, AF_XDP, bench): checks DD_ABI_VERSION, validates every argument and
+// packs tables into the record layouts the addon itself exports (native-layout.ts), so no layout is copied by hand.
 import path from 'node:path';
 import { DirectordError } from '../errors';
 import { defaultOptions } from '../defaults';
-import { SCHEDULER_NAMES } from '../config/schema';
 import type { ConnEntry, DestCounters, PacketSummary, ServiceSpec, Timeouts } from '../table/types';
 import { tcpFlagByte } from '../scheduler/tcp-states';
 import { DATAPLANE_LIMITS, checkBusyPoll, checkPacketThreads, ipToInt, intToIp, macToBytes, validateServices } from './validate';
+import { checkTableLayout, checkXdpKeyLayout, decodeConnRecords, encodeConnRecords, type NativeLayout, type XdpKeyLayout } from './native-layout';
+
+export { checkXdpKeyLayout, type NativeLayout, type XdpKeyLayout };
 
 export const EXPECTED_ABI_VERSION = 11;
 /** DD_XDP_MAX_QUEUES (xdp_abi.h): the most RX queues, hence AF_XDP packet threads. */
 export const XDP_MAX_THREADS = 256;
 /** DD_VLAN_MAX: the highest 802.1Q VLAN id (0 means untagged). */
 export const VLAN_MAX = 4094;
-
-interface RecordLayout {
-  size: number;
-  [field: string]: number;
-}
-
-export interface NativeLayout {
-  service: RecordLayout;
-  dest: RecordLayout;
-  destStats: RecordLayout;
-  conn: RecordLayout;
-  /** struct dd_xdp_key (native/include/xdp_abi.h): the AF_XDP program's service-map key. */
-  xdpKey: XdpKeyLayout;
-  verdicts: string[];
-  states: string[];
-  counters: string[];
-  schedulers: string[];
-  counterCount: number;
-  verdictCount: number;
-  maxServices: number;
-  maxDestsPerService: number;
-  maxDests: number;
-  connBytes: number;
-}
-
-export interface XdpKeyLayout {
-  size: number;
-  vip: number;
-  port: number;
-  proto: number;
-}
 
 export type Handle = object;
 type RawDecision = [number, number, number, number, number];
@@ -75,13 +46,18 @@ export interface NativeBinding {
   loopStop(h: Handle): void;
   /** sd_notify(3): one datagram to $NOTIFY_SOCKET from this PID ('@' = abstract name); 0 or an errno (src/daemon/sd-notify.ts). */
   sdNotify(socket: string, message: string): number;
-  /** Benchmark only: ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
+}
+
+/** The benchmark and test addon (build/Release/directord_bench.node, never shipped): entries the daemon never uses. */
+export interface BenchBinding {
+  abiVersion(): number;
+  /** ns per insert/lookup for `conns` connections in a `size`-slot table, timed inside C. */
   benchLookup(size: number, conns: number, lookups: number): { insertNs: number; lookupNs: number; used: number; bytes: number };
-  /** Benchmark only: n SYNs over one second, then one packet per ms once all are due; thread CPU time in C. */
-  benchExpire?(size: number, conns: number): { maxUs: number; nsPerEntry: number; calls: number };
-  /** Benchmark only: `syns` random SYNs at `rate`/s of clock into a `size`-slot table; thread CPU time in C. */
-  benchFlood?(size: number, syns: number, rate: number): { maxCallUs: number; maxBatchUs: number; meanNs: number; evictions: number; used: number };
-  /** Tests only: the connection hash of a key under the table's secret key, and fixing that key (empty table). */
+  /** n SYNs over one second, then one packet per ms once all are due; thread CPU time in C. */
+  benchExpire(size: number, conns: number): { maxUs: number; nsPerEntry: number; calls: number };
+  /** `syns` random SYNs at `rate`/s of clock into a `size`-slot table; thread CPU time in C. */
+  benchFlood(size: number, syns: number, rate: number): { maxCallUs: number; maxBatchUs: number; meanNs: number; evictions: number; used: number };
+  /** The connection hash of a key under a directord_native.node table's secret key, and fixing that key (empty table). */
   tableHash(h: Handle, template: boolean, proto: number, caddr: number, cport: number, vaddr: number, vport: number): number;
   tableSetHashKey(h: Handle, k0: bigint, k1: bigint): void;
 }
@@ -112,6 +88,29 @@ export function loadNative(file?: string): NativeBinding {
     return b;
   }
   throw new DirectordError('E_DATAPLANE_NO_ADDON', `native addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr });
+}
+
+export const BENCH_ADDON_FILE = 'directord_bench.node';
+
+/** Load and ABI-check the benchmark/test addon (it reads directord_native.node's tables: one build for both). */
+export function loadBench(file?: string): BenchBinding {
+  const candidates = file ? [file] : buildDirs().map((d) => path.join(d, BENCH_ADDON_FILE));
+  let lastErr: unknown;
+  for (const f of candidates) {
+    let b: BenchBinding;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      b = require(f) as BenchBinding;
+    } catch (e) {
+      lastErr = e;
+      continue;
+    }
+    if (b.abiVersion() !== EXPECTED_ABI_VERSION) {
+      throw new DirectordError('E_DATAPLANE_ABI', `bench addon ${f} has ABI ${b.abiVersion()}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`);
+    }
+    return b;
+  }
+  throw new DirectordError('E_DATAPLANE_NO_ADDON', `bench addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr });
 }
 
 /** The optional AF_XDP addon (build/Release/directord_afxdp.node, linked with libxdp/libbpf). */
@@ -170,16 +169,6 @@ export function loadXdp(file?: string): XdpBinding {
 
 export type { PacketSummary };
 
-/** The key the AF_XDP addon writes into the program's map and the one TypeScript packs (from the main addon's
- * layout) must be the same struct: both addons come from one build, this catches a half-rebuilt tree. */
-export function checkXdpKeyLayout(xdp: XdpKeyLayout, main: XdpKeyLayout, file: string): void {
-  const fields = ['size', 'vip', 'port', 'proto'] as const;
-  const bad = fields.filter((k) => !Number.isInteger(xdp?.[k]) || xdp[k] !== main?.[k]);
-  if (bad.length) {
-    throw new DirectordError('E_DATAPLANE_ABI', `AF_XDP addon ${file}: XDP key layout ${JSON.stringify(xdp)} differs from the native addon's ${JSON.stringify(main)}: run npm run build:native`);
-  }
-}
-
 export interface NativeDecision {
   verdict: string;
   dest?: { address: string; port: number };
@@ -221,14 +210,7 @@ export class NativeTable {
     }
     this.binding = binding;
     this.layout = binding.layout();
-    const L = this.layout;
-    if (L.maxServices !== DATAPLANE_LIMITS.maxServices || L.maxDestsPerService !== DATAPLANE_LIMITS.maxDestsPerService || L.maxDests !== DATAPLANE_LIMITS.maxDests) {
-      throw new DirectordError('E_DATAPLANE_ABI', `native addon limits ${L.maxServices}/${L.maxDestsPerService}/${L.maxDests} differ from DATAPLANE_LIMITS: run npm run build:native`);
-    }
-    // The scheduler list lives in SCHEDULER_NAMES; the addon's enum must name the same set (mapped by name below).
-    if (L.schedulers.length !== SCHEDULER_NAMES.length || !SCHEDULER_NAMES.every((n) => L.schedulers.includes(n))) {
-      throw new DirectordError('E_DATAPLANE_ABI', `native addon schedulers ${L.schedulers.join(' ')} differ from ${SCHEDULER_NAMES.join(' ')}: run npm run build:native`);
-    }
+    checkTableLayout(this.layout);
     this.size = size;
     this.handle = wrapNative(() => binding.tableCreate(size));
   }
@@ -316,15 +298,15 @@ export class NativeTable {
     return this.decision(this.binding.tableProcessPacket(this.handle, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport, proto, tcpFlagByte(p.flags), p.len, nowMs));
   }
 
-  /** Test entry: the 32-bit connection hash of a TCP/UDP key (the bucket is its low bits). */
+  /** Test entry (directord_bench.node): the 32-bit connection hash of a TCP/UDP key (the bucket is its low bits). */
   hashOf(p: Pick<PacketSummary, 'saddr' | 'sport' | 'daddr' | 'dport' | 'protocol'>, template = false): number {
     const proto = p.protocol === 'tcp' ? 6 : 17;
-    return this.binding.tableHash(this.handle, template, proto, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport);
+    return loadBench().tableHash(this.handle, template, proto, ipToInt(p.saddr), p.sport, ipToInt(p.daddr), p.dport);
   }
 
-  /** Test entry: replace the per-table secret hash key (only while the table is empty). */
+  /** Test entry (directord_bench.node): replace the per-table secret hash key (only while the table is empty). */
   setHashKey(k0: bigint, k1: bigint): void {
-    wrapNative(() => this.binding.tableSetHashKey(this.handle, k0, k1));
+    wrapNative(() => loadBench().tableSetHashKey(this.handle, k0, k1));
   }
 
   /** Test entry: a whole Ethernet frame through the parser and the table. */
@@ -362,59 +344,19 @@ export class NativeTable {
     return out;
   }
 
-  private decodeRecords(b: Buffer): ConnEntry[] {
-    const L = this.layout.conn;
-    const out: ConnEntry[] = [];
-    for (let o = 0; o + L.size <= b.length; o += L.size) {
-      const proto = b.readUInt8(o + L.protocol);
-      out.push({
-        protocol: proto === 17 ? 'udp' : 'tcp',
-        caddr: intToIp(b.readUInt32LE(o + L.caddr)),
-        cport: b.readUInt16LE(o + L.cport),
-        vaddr: intToIp(b.readUInt32LE(o + L.vaddr)),
-        vport: b.readUInt16LE(o + L.vport),
-        daddr: intToIp(b.readUInt32LE(o + L.daddr)),
-        dport: b.readUInt16LE(o + L.dport),
-        state: this.layout.states[b.readUInt8(o + L.state)] ?? 'NONE',
-        expiresMs: Number(b.readBigInt64LE(o + L.expires_ms)),
-        template: b.readUInt8(o + L.template_) === 1,
-        ...(proto === 0 ? { fwmark: b.readUInt32LE(o + L.fwmark) } : {}),
-      });
-    }
-    return out;
-  }
-
   /** Rows for `ipvsadm -lnc`; nowMs defaults to the loop's monotonic clock. */
   connections(limit = this.size, nowMs = -1): ConnEntry[] {
     const n = Math.max(0, Math.min(this.size, Math.floor(limit)));
-    return this.decodeRecords(this.binding.tableConnections(this.handle, n, nowMs));
+    return decodeConnRecords(this.layout, this.binding.tableConnections(this.handle, n, nowMs));
   }
 
   /** Sync records since the last drain (the first call switches recording on). expiresMs is the timeout length. */
   drainSync(): ConnEntry[] {
-    return this.decodeRecords(this.binding.tableDrainSync(this.handle));
+    return decodeConnRecords(this.layout, this.binding.tableDrainSync(this.handle));
   }
 
   applySync(entries: ConnEntry[], nowMs = -1): number {
-    const L = this.layout.conn;
-    const b = Buffer.alloc(L.size * entries.length);
-    entries.forEach((e, i) => {
-      const o = i * L.size;
-      const st = this.layout.states.indexOf(e.state);
-      if (st < 0) throw new DirectordError('E_DATAPLANE_SYNC', `unknown connection state ${e.state}`);
-      b.writeBigInt64LE(BigInt(Math.max(0, Math.floor(e.expiresMs))), o + L.expires_ms);
-      b.writeUInt32LE(ipToInt(e.caddr), o + L.caddr);
-      b.writeUInt32LE(ipToInt(e.vaddr), o + L.vaddr);
-      b.writeUInt32LE(ipToInt(e.daddr), o + L.daddr);
-      b.writeUInt16LE(e.cport, o + L.cport);
-      b.writeUInt16LE(e.vport, o + L.vport);
-      b.writeUInt16LE(e.dport, o + L.dport);
-      const fw = (e as ConnEntry & { fwmark?: number }).fwmark;
-      b.writeUInt8(fw ? 0 : e.protocol === 'udp' ? 17 : 6, o + L.protocol);
-      if (fw) b.writeUInt32LE(fw, o + L.fwmark);
-      b.writeUInt8(st, o + L.state);
-      b.writeUInt8(e.template ? 1 : 0, o + L.template_);
-    });
+    const b = encodeConnRecords(this.layout, entries);
     return this.binding.tableApplySync(this.handle, b, nowMs);
   }
 

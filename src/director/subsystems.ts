@@ -4,6 +4,7 @@ import type { LvsConfig } from '../config/schema';
 import type { ServiceCounters, ServiceSpec } from '../table/types';
 import type { HealthChange } from './pool';
 import type { MysqlObservation } from '../health/mysql-positions';
+import type { CheckReason } from '../health/reasons';
 import type { WriterSync } from '../ha/sync-io';
 import type { ScaleOutNode, ScaleOutView } from '../ha/scale-out';
 
@@ -26,7 +27,7 @@ export interface CheckObservation {
   server: string;
   durationSeconds: number;
   ok: boolean;
-  reason?: string;
+  reason?: CheckReason;
   /** Writer mode's input from the MySQL check (absent when the probe failed or the mode is off). */
   mysql?: MysqlObservation;
 }

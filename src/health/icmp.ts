@@ -2,6 +2,7 @@
 // One raw socket shared by all ICMP probes of the process, replies matched on identifier and sequence.
 import type { Probe, ProbeResult } from './probe';
 import type { ProbeSpec } from './spec';
+import type { CheckReason } from './reasons';
 
 // raw-socket has no type declarations; only the few calls used here are typed.
 interface RawSocket {
@@ -78,7 +79,7 @@ export function icmpProbe(spec: ProbeSpec): Probe {
           return;
         }
         const seq = (sequence = (sequence + 1) & 0xffff);
-        const finish = (ok: boolean, reason: string, detail?: string): void => {
+        const finish = (ok: boolean, reason: CheckReason, detail?: string): void => {
           clearTimeout(timer);
           s.waiters.delete(seq);
           resolve({ ok, reason, detail, durationMs: performance.now() - started });

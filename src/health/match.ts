@@ -1,5 +1,6 @@
 // Pure comparison rules of nanny's probes: expect as a prefix of the first read, `*`, extended regex,
 // send_program's argv splitting and its output comparison. Kept apart from sockets so they are table-tested.
+import type { CheckFailureReason } from './reasons';
 
 export const REGEX_READ_LIMIT = 254;
 export const PROGRAM_OUTPUT_LIMIT = 4095;
@@ -20,7 +21,7 @@ export function ereToRegExp(expr: string): RegExp {
   return new RegExp(expr.replace(/\[:([a-z]+):\]/g, (m, name: string) => POSIX_CLASSES[name] ?? m));
 }
 
-export type MatchVerdict = { ok: true } | { ok: false; reason: 'read_too_short' | 'expect_mismatch' | 'bad_regex'; detail: string };
+export type MatchVerdict = { ok: true } | { ok: false; reason: Extract<CheckFailureReason, 'read_too_short' | 'expect_mismatch' | 'bad_regex'>; detail: string };
 
 /**
  * nanny: `*` accepts whatever the first read returns, even nothing: a server that accepts and closes (a 0-byte
@@ -71,7 +72,7 @@ export function programOutputText(out: Buffer): string {
   return s;
 }
 
-export type ProgramVerdict = { ok: true } | { ok: false; reason: 'program_exit' | 'program_timeout' | 'program_output_mismatch' | 'program_failed' | 'program_no_expect'; detail: string };
+export type ProgramVerdict = { ok: true } | { ok: false; reason: Extract<CheckFailureReason, 'program_exit' | 'program_timeout' | 'program_output_mismatch' | 'program_failed' | 'program_no_expect'>; detail: string };
 
 /**
  * Exit status and output to a verdict. A non-zero exit or a timeout is DOWN (nanny counted it as UP: its bug).

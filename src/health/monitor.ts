@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { LvsConfig } from '../config/schema';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
+import type { CheckReason } from './reasons';
 import type { Probe, ProbeResult } from './probe';
 import { defaultProbeFactory, type ProbeFactory } from './probe-factory';
 import { checkerSpecs, probeKey, type CheckerSpec } from './spec';
@@ -47,7 +48,7 @@ export interface CheckEvent {
   server: string;
   kind: string;
   ok: boolean;
-  reason: string;
+  reason: CheckReason;
   durationMs: number;
   /** The MySQL check in writer mode: what writer mode decides on. */
   observation?: ProbeResult['observation'];
@@ -180,7 +181,7 @@ export class HealthMonitor extends EventEmitter {
     c.admin = mode;
     // nanny's SIGHUP: back to normal with the re-entry count satisfied; a forced 'up' enters at once too.
     if ((mode === null || mode === 'up') && !c.state.active) c.state = { ...c.state, successCount: c.spec.policy.rise };
-    if (mode === 'up' || mode === 'down') this.advance(c, mode === 'up', `admin_${mode}`, { ok: mode === 'up', reason: `admin_${mode}`, durationMs: 0 });
+    if (mode === 'up' || mode === 'down') this.advance(c, mode === 'up', `admin_${mode}`, { durationMs: 0 });
     else this.publish(c, mode === 'drain' ? 'admin_drain' : c.reason, 0);
     return true;
   }
@@ -262,7 +263,7 @@ export class HealthMonitor extends EventEmitter {
     if (!result.ok) c.failuresByReason[result.reason] = (c.failuresByReason[result.reason] ?? 0) + 1;
     this.emit('check', { virtual: c.spec.virtual, server: c.spec.server, kind: c.spec.probe.kind, ok: result.ok, reason: result.reason, durationMs: result.durationMs, ...(result.observation ? { observation: result.observation } : {}) } satisfies CheckEvent);
     let ok = result.ok;
-    let reason = result.ok ? 'ok' : result.reason;
+    let reason: string = result.ok ? 'ok' : result.reason;
     if (!ok && result.replicationOnly && !(await this.hasHealthyPeer(c))) {
       ok = true;
       reason = `kept_last_healthy:${result.reason}`;
@@ -274,7 +275,7 @@ export class HealthMonitor extends EventEmitter {
   }
 
   /** One verdict through the state machine, with nanny's log lines on transitions. */
-  private advance(c: Checker, ok: boolean, reason: string, result: ProbeResult): void {
+  private advance(c: Checker, ok: boolean, reason: string, result: Pick<ProbeResult, 'detail' | 'durationMs'>): void {
     const prevActive = c.state.active;
     const r = step(c.state, c.spec.policy, ok);
     c.state = r.state;

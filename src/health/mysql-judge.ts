@@ -2,6 +2,7 @@
 // Replication-only verdicts are marked so the runner can keep the last healthy server of a virtual in.
 import type { BinlogCoord, MysqlObservation } from './mysql-positions';
 import type { MysqlProbeOptions } from './spec';
+import type { CheckFailureReason, CheckReason } from './reasons';
 
 export interface ReplicaFacts {
   /** Slave_IO_Running / Replica_IO_Running: Yes, No, Connecting, Preparing. */
@@ -30,7 +31,7 @@ export function observationOf(f: MysqlFacts): MysqlObservation {
 
 export interface MysqlVerdict {
   ok: boolean;
-  reason: string;
+  reason: CheckReason;
   detail?: string;
   replicationOnly?: boolean;
 }
@@ -75,7 +76,7 @@ export function judgeMysql(opts: MysqlProbeOptions, facts: MysqlFacts): MysqlVer
 }
 
 /** mysql2 / server errors to stable reasons. */
-export function mysqlErrorReason(e: { code?: string; errno?: number; fatal?: boolean }): string {
+export function mysqlErrorReason(e: { code?: string; errno?: number; fatal?: boolean }): CheckFailureReason {
   switch (e.errno) {
     case 1045:
     case 1698:

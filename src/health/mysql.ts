@@ -9,6 +9,7 @@ import type { Probe, ProbeResult } from './probe';
 import type { ProbeSpec, MysqlProbeOptions } from './spec';
 import { judgeMysql, mysqlErrorReason, observationOf, parseCredentials, replicaFactsFromRow, type MysqlFacts } from './mysql-judge';
 import type { MysqlObservation } from './mysql-positions';
+import type { CheckReason } from './reasons';
 
 type MysqlError = Error & { code?: string; errno?: number; fatal?: boolean };
 
@@ -191,7 +192,7 @@ export class MysqlProbe implements Probe {
   private async probe(): Promise<ProbeResult> {
     const started = performance.now();
     const timeoutMs = this.spec.timeoutMs;
-    const result = (ok: boolean, reason: string, detail?: string, replicationOnly?: boolean, observation?: MysqlObservation): ProbeResult =>
+    const result = (ok: boolean, reason: CheckReason, detail?: string, replicationOnly?: boolean, observation?: MysqlObservation): ProbeResult =>
       ({ ok, reason, detail, replicationOnly, durationMs: performance.now() - started, ...(observation ? { observation } : {}) });
     let conn = this.conn;
     if (!conn) {

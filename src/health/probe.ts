@@ -1,11 +1,12 @@
 // The contract between the runner and a check kind: one probe object per server, run once per interval.
 // A probe never throws: every failure is a result with a stable reason.
 import type { MysqlObservation } from './mysql-positions';
+import type { CheckReason } from './reasons';
 
 export interface ProbeResult {
   ok: boolean;
-  /** Stable, metrics-friendly reason: ok, connect_failed, connect_timeout, read_timeout, expect_mismatch, ... */
-  reason: string;
+  /** Stable, metrics-friendly reason: ok, or one of CHECK_FAILURE_REASONS (reasons.ts). */
+  reason: CheckReason;
   /** Human detail for logs ("lag 42s > 10s", "exit 3"). */
   detail?: string;
   durationMs: number;

@@ -5,8 +5,9 @@ import dgram from 'node:dgram';
 import type { Probe, ProbeResult } from './probe';
 import type { ProbeSpec } from './spec';
 import { bytesWanted, matchExpect } from './match';
+import type { CheckFailureReason, CheckReason } from './reasons';
 
-function errReason(e: NodeJS.ErrnoException): string {
+function errReason(e: NodeJS.ErrnoException): CheckFailureReason {
   switch (e.code) {
     case 'ECONNREFUSED':
       return 'connect_refused';
@@ -47,7 +48,7 @@ function runTcp(spec: ProbeSpec): Promise<ProbeResult> {
     let got = 0;
     const want = spec.expect !== undefined ? bytesWanted(spec.expect, spec.useRegex) : 0;
     const sock = net.connect({ host: spec.address, port: spec.port });
-    const finish = (ok: boolean, reason: string, detail?: string, graceful = true): void => {
+    const finish = (ok: boolean, reason: CheckReason, detail?: string, graceful = true): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -100,7 +101,7 @@ function runUdp(spec: ProbeSpec): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let done = false;
     const sock = dgram.createSocket('udp4');
-    const finish = (ok: boolean, reason: string, detail?: string): void => {
+    const finish = (ok: boolean, reason: CheckReason, detail?: string): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);

@@ -5,6 +5,7 @@ import type { StatusSnapshot } from '../control/types';
 import type { DataPlaneStats } from '../dataplane/types';
 import { CHECK_DURATION_BUCKETS, type DirectorCounters } from '../director/counters';
 import type { CheckObservation, HaStatusView } from '../director/subsystems';
+import { CHECK_FAILURE_REASONS } from '../health/reasons';
 import { buildInfo } from '../util/version';
 import { registerCheckMetrics } from './checks';
 import { registerHaMetrics } from './ha';
@@ -99,6 +100,7 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
     name: 'directord_check_failures_total', help: 'Failed health checks, by reason.', labelNames: ['reason'], registers: [registry],
     collect() {
       this.reset();
+      for (const reason of CHECK_FAILURE_REASONS) this.inc({ reason }, 0); // every reason a series from the start
       for (const [reason, n] of src.counters.checkFailures) this.inc({ reason }, n);
     },
   });

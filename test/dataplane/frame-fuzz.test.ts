@@ -19,7 +19,8 @@ function coreSources(): string[] {
   const gyp = JSON.parse(readFileSync(join(root, 'binding.gyp'), 'utf8')) as { targets: { target_name: string; sources: string[] }[] };
   const target = gyp.targets.find((x) => x.target_name === 'directord_native');
   if (!target) throw new Error('binding.gyp has no directord_native target');
-  // Everything but the packet loop and the N-API glue (any source that includes node_api.h, directly or through napi_util.h): the harness has no Node.
+  // Everything but the packet loop and the N-API glue (any source that includes node_api.h, itself or through
+  // napi_util.h, as sdnotify.c does): the harness has no Node.
   return target.sources
     .filter((s) => !/\/afpacket(-filter)?\.c$/.test(s))
     .map((s) => join(root, s))

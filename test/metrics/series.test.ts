@@ -1,4 +1,4 @@
-// Stable series: every labelled counter has all its label sets at 0 from the first scrape (so rate() works at once),
+// Stable series: every labelled counter (check failure reasons too) has all its label sets at 0 from the first scrape,
 // the HA state is one 0/1 series per state, the partner's heartbeat age is a gauge, check metrics are per real server
 // with the backend gauges' labels (local_mark included; fwmark services as node_exporter reports them).
 import t from 'tap';
@@ -8,6 +8,7 @@ import type { HealthChange } from '../../src/director/pool';
 import { silentLogger } from '../../src/log';
 import { createMetricsRegistry } from '../../src/metrics';
 import { HA_STATES, HEARTBEAT_REJECT_REASONS } from '../../src/metrics/ha';
+import { CHECK_FAILURE_REASONS } from '../../src/health/reasons';
 import { FakeDataPlane } from '../../src/dataplane/fake';
 import { config, server, virtual } from '../director/config-fixture';
 
@@ -50,6 +51,7 @@ t.test('at start: every label set present, counters at 0', async (t) => {
     t.notOk(line(text, `directord_backend_check_success{${l}}`), 'no last result before the first check');
   }
   for (const reason of HEARTBEAT_REJECT_REASONS) t.equal(line(text, `directord_heartbeats_rejected_total{reason="${reason}"}`)?.split(' ')[1], '0', reason);
+  for (const reason of CHECK_FAILURE_REASONS) t.equal(line(text, `directord_check_failures_total{reason="${reason}"}`)?.split(' ')[1], '0', `check failure ${reason}`);
   for (const state of HA_STATES) t.equal(line(text, `directord_ha_state{state="${state}"}`)?.split(' ')[1], state === 'standby' ? '1' : '0', state);
   t.equal(line(text, 'directord_ha_active'), 'directord_ha_active 0');
   t.equal(line(text, 'directord_ha_info{role="primary"}'), 'directord_ha_info{role="primary"} 1');
@@ -83,4 +85,7 @@ t.test('checks, transitions and heartbeats move the per-server and HA series', a
   t.equal(line(text, 'directord_ha_peer_heartbeat_age_seconds{peer="10.64.0.2"}')?.split(' ')[1], '1.5');
   t.equal(line(text, 'directord_heartbeats_rejected_total{reason="bad_mac"}')?.split(' ')[1], '2');
   t.equal(line(text, 'directord_heartbeats_rejected_total{reason="replayed"}')?.split(' ')[1], '0');
+  t.equal(line(text, 'directord_check_failures_total{reason="connect_timeout"}')?.split(' ')[1], '2');
+  t.equal(line(text, 'directord_check_failures_total{reason="connect_failed"}')?.split(' ')[1], '1');
+  t.equal(line(text, 'directord_check_failures_total{reason="auth_failed"}')?.split(' ')[1], '0', 'the others stay at 0');
 });

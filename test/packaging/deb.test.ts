@@ -84,6 +84,7 @@ t.test('the .deb: lintian, install into a fresh Debian 12 root, check-config, sy
     'usr/share/doc/directord/examples/lvs.cf', 'build/Release/directord_xdp.bpf.o', 'build/Release/directord_afxdp.node',
     'node_modules/pino/', 'dist/src/main.js']) t.match(files, f, `ships ${f}`);
   t.notMatch(files, /node_modules\/(tap|typescript|node-gyp|pino-pretty|@tapjs)\//, 'no dev dependencies');
+  t.notMatch(files, /directord_bench\.node/, 'no benchmark/test addon');
 
   const l = run('lintian', ['--allow-root', deb]);
   const errors = l.stdout.split('\n').filter((x) => x.startsWith('E:'));
