@@ -8,7 +8,7 @@ import type { ConnEntry, DestCounters, PacketSummary, ServiceSpec, Timeouts } fr
 import { tcpFlagByte } from '../scheduler/tcp-states';
 import { DATAPLANE_LIMITS, checkBusyPoll, checkPacketThreads, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 
-export const EXPECTED_ABI_VERSION = 11;
+export const EXPECTED_ABI_VERSION = 12;
 /** DD_XDP_MAX_QUEUES (xdp_abi.h): the most RX queues, hence AF_XDP packet threads. */
 export const XDP_MAX_THREADS = 256;
 /** DD_VLAN_MAX: the highest 802.1Q VLAN id (0 means untagged). */
@@ -264,6 +264,7 @@ export class NativeTable {
           macToBytes(d.mac).copy(db, p + L.dest.mac);
         }
         if (d.failed) db.writeUInt8(1, p + L.dest.failed);
+        if (d.closeConns) db.writeUInt8(1, p + L.dest.close_conns);
         di++;
       }
     });
