@@ -175,7 +175,7 @@ t.test('scheduler = fo (weighted failover) is accepted and printed back', async 
 t.test('writer mode: keys, validation, and what --check-config says about it', async (t) => {
   const mysql = ['check = mysql', 'mysql_user = monitor'];
   const cfg = validateConfig(parseConfig(mk({ virtual: [...mysql, 'writer_mode = 1', 'writer_holddown = 12.5'] }), 'lvs.cf', parseOpts), parseOpts);
-  t.same(cfg.virtuals[0].writer, { enabled: true, holddown: 12.5, fencing: false, failback: false });
+  t.same(cfg.virtuals[0].writer, { enabled: true, holddown: 12.5, fencing: false, failback: false, demote: 'leave' });
   const bad = (extra: string[]): string[] => {
     try {
       validateConfig(parseConfig(mk({ virtual: extra }), 'lvs.cf', parseOpts), parseOpts);
