@@ -1,7 +1,7 @@
 // writer_demote on the seed lab (real MariaDB multi-master, one real directord): client sessions hold connections to
 // the writer; the writer is drained (demoted, alive). With leave (the default) the sessions go on talking to the
 // old writer; with close each one errors at its next query, promptly (the data plane's RST), and new sessions go to
-// the new writer.
+// the new writer; also when the writer hangs (SIGSTOP: down by its check, which takes it out of the table).
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { labAvailable, waitFor } from '../lab/lab';
@@ -19,6 +19,7 @@ t.test('writer_demote: leave keeps a demoted writer\'s sessions, close ends them
   const seed = await SeedLab.create();
   const open: Sessions[] = [];
   t.teardown(async () => {
+    seed.sql1?.resume();
     for (const s of open) s.kill();
     await seed.destroy();
   });
@@ -48,7 +49,8 @@ t.test('writer_demote: leave keeps a demoted writer\'s sessions, close ends them
 
   await t.test('close: a drained writer\'s sessions error at their next query, within a second', async (t) => {
     // sql2 writes now; with close, sql1 (demoted before) closes what it still had. New sessions land on sql2.
-    writeFileSync(seed.configPath('lb1'), writerConfig(HOLDDOWN, { writer_demote: 'close' }));
+    // quiesce_server = 0: a server down by its check leaves the table (the SIGSTOP case below).
+    writeFileSync(seed.configPath('lb1'), writerConfig(HOLDDOWN, { writer_demote: 'close', quiesce_server: 0 }));
     t.equal((await lb.ctl(['reload'])).code, 0, 'reloaded with writer_demote = close');
     await lb.ctl(['enable', SQL1]);
     await writer(lb, SQL2, SQL1);
@@ -64,5 +66,21 @@ t.test('writer_demote: leave keeps a demoted writer\'s sessions, close ends them
     t.same([...new Set(b.errors.map((e) => e.code))], ['ECONNRESET'], 'reset by the director');
     const c = await sessions();
     t.equal(await c.checkIdle(10000), SESSIONS, 'new sessions go to the new writer and work');
+  });
+
+  await t.test('close: a SIGSTOPped writer (down by its check, out of the table) still has its sessions reset', async (t) => {
+    const c = await sessions();
+    await lb.ctl(['enable', SQL2]);
+    await writer(lb, SQL1, SQL2);
+    await new Promise((r) => setTimeout(r, HOLDDOWN * 1000));
+    seed.sql1.pause();
+    await named(SQL2);
+    const t0 = Date.now();
+    const alive = await c.checkIdle(10000);
+    const ms = Date.now() - t0;
+    seed.sql1.resume();
+    t.equal(alive, 0, 'no session of the hung writer answers');
+    t.ok(ms < 1000, `every session failed within ${ms} ms of its query (a removed dest's connection would only be dropped)`);
+    t.same([...new Set(c.errors.map((e) => e.code))], ['ECONNRESET'], 'reset by the director');
   });
 });
