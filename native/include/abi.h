@@ -5,7 +5,7 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 11
+#define DD_ABI_VERSION 12
 /* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
 #define DD_MAX_SPIN_US 10000
 /* Upper bound of the AF_PACKET backend's packet threads (loopStart): one PACKET_FANOUT socket and ring each. */
@@ -45,6 +45,8 @@ enum dd_verdict {
   DD_V_TABLE_FULL,     /* connection table out of slots */
   DD_V_TX_ERROR,       /* the send failed */
   DD_V_ICMP_NO_CONN,   /* ICMP error about a VIP flow with no connection entry or persistence template */
+  DD_V_DEST_CLOSED,    /* TCP segment of a connection whose dest closes its connections (close_conns): the entry is
+                          deleted and the client answered with a RST (DD_C_RESETS_SENT) */
   DD_V_COUNT
 };
 
@@ -72,6 +74,8 @@ struct dd_dest_spec {
   uint8_t mac[6];
   uint8_t failed;           /* down by its health check: templates pointing here are invalid (lvs.cf
                                failed_server_keeps_templates = 0, the default) */
+  uint8_t close_conns;      /* its established connections end (writer_demote = close): at the client's next packet
+                               the entry is deleted, TCP answered with a RST from the VIP, UDP scheduled anew */
 };
 
 /* Output of stats(): one row per dest of every live service, in service then list order. */
@@ -106,10 +110,11 @@ struct dd_conn_record {
  * previous read of the counters (a maximum, reset by tableCounters).
  * DD_C_LOCK_TAKEN / _CONTENDED / _WAIT_NS / _HOLD_NS: acquisitions of the table lock (dd_table_lock: packet batches
  * and control calls), those that found it held by another thread, the nanoseconds those waited, and the nanoseconds
- * the lock was held in all (the serial part of the packet path). */
+ * the lock was held in all (the serial part of the packet path).
+ * DD_C_RESETS_SENT: TCP RSTs the data plane wrote to clients for DD_V_DEST_CLOSED (none for a segment that is a RST). */
 enum dd_global_counter { DD_C_RX_FRAMES = 0, DD_C_TX_FRAMES, DD_C_RX_BYTES, DD_C_CONNS, DD_C_SYNC_OVERFLOW,
   DD_C_RING_DROPS, DD_C_LOOP_WAKEUPS, DD_C_EVICTIONS, DD_C_LOOP_MAX_US, DD_C_ICMP_RELAYED, DD_C_ICMP_UNREACH_SENT,
   DD_C_ICMP_UNREACH_LIMITED, DD_C_FRAGMENTS, DD_C_LOCK_TAKEN, DD_C_LOCK_CONTENDED, DD_C_LOCK_WAIT_NS,
-  DD_C_LOCK_HOLD_NS, DD_C_COUNT };
+  DD_C_LOCK_HOLD_NS, DD_C_RESETS_SENT, DD_C_COUNT };
 
 #endif

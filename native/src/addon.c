@@ -154,7 +154,7 @@ static napi_value table_process_frame(napi_env env, napi_callback_info info) {
   if (v == DD_V_FORWARD) { dd_process(h->t, &p, now, &dc); v = dc.verdict; }
   if (v != DD_V_FORWARD) h->t->verdicts[v]++;
   dd_table_unlock(h->t);
-  return decision_value(env, h, v, v == DD_V_FORWARD || v == DD_V_NO_MAC || v == DD_V_DEST_UNAVAILABLE ? &dc : NULL);
+  return decision_value(env, h, v, v == DD_V_FORWARD || v == DD_V_NO_MAC || v == DD_V_DEST_UNAVAILABLE || v == DD_V_DEST_CLOSED ? &dc : NULL);
 }
 
 /* Test entry: one frame through dd_forward_frame, the step every packet loop runs (frame in, frame out). Args: handle,
@@ -283,13 +283,13 @@ static void set_names(napi_env env, napi_value obj, const char *k, const char *c
 /* Names in enum order (abi.h), so TypeScript maps indices without a copy of the enums. */
 static const char *const verdict_names[DD_V_COUNT] = { "forward", "truncated", "not_ipv4", "vlan", "bad_ihl", "fragment",
   "no_service", "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error",
-  "icmp_no_conn" };
+  "icmp_no_conn", "dest_closed" };
 static const char *const state_names[DD_S_COUNT] = { "NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT",
   "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "UDP", "ASSURED" };
 static const char *const counter_names[DD_C_COUNT] = { "rxFrames", "txFrames", "rxBytes", "conns", "syncOverflow",
   "ringDrops", "loopWakeups", "evictions", "loopMaxUs", "icmpRelayed", "icmpUnreachSent", "icmpUnreachLimited",
   "fragments", "lockTaken", "lockContended", "lockWaitNs",
-  "lockHoldNs" };
+  "lockHoldNs", "resetsSent" };
 static const char *const scheduler_names[DD_SCHED_COUNT] = { "wlc", "lc", "rr", "wrr", "sh", "mh", "fo" };
 
 /* Sizes and offsets of every record in abi.h, so native.ts never hard-codes a layout. */
@@ -306,7 +306,7 @@ static napi_value layout(napi_env env, napi_callback_info info) {
   F(s, dd_service_spec, dest_count); F(s, dd_service_spec, dest_first);
   set_num(env, d, "size", sizeof(struct dd_dest_spec));
   F(d, dd_dest_spec, addr); F(d, dd_dest_spec, weight); F(d, dd_dest_spec, port); F(d, dd_dest_spec, has_mac); F(d, dd_dest_spec, mac);
-  F(d, dd_dest_spec, failed);
+  F(d, dd_dest_spec, failed); F(d, dd_dest_spec, close_conns);
   set_num(env, st, "size", sizeof(struct dd_dest_stats));
   F(st, dd_dest_stats, conns); F(st, dd_dest_stats, in_pkts); F(st, dd_dest_stats, in_bytes); F(st, dd_dest_stats, svc_index);
   F(st, dd_dest_stats, addr); F(st, dd_dest_stats, weight); F(st, dd_dest_stats, active_conns); F(st, dd_dest_stats, inact_conns);

@@ -245,6 +245,7 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
     c = &t->conns[ci];
     int resched = 0;
     if (nodest_expires(t, c, p) && t->dests[c->dest].weight == 0) resched = 1;
+    else if (t->dests[c->dest].close_conns) resched = 1;
     else if (c->control == DD_NIL && (c->state == S_TW || c->state == S_CL)) resched = 1;
     else if (t->dests[c->dest].failed) resched = 1;
     if (resched) {
@@ -258,6 +259,21 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
     if (!nodest_expires(t, c, p)) {
       dc->dest = c->dest; dc->state = c->state;
       dc->verdict = DD_V_DEST_UNAVAILABLE;
+      return;
+    }
+    dd_conn_expire(t, ci, now);
+    ci = DD_NIL;
+  }
+  /* A dest that closes its connections (writer_demote = close): like expire_nodest_conn, the entry goes at the
+   * client's next packet. TCP: that packet is answered with a RST (the caller writes it: dd_tcp_reset), as the
+   * director's own stack would for IPVS, so the client learns now rather than after its retransmissions; UDP has
+   * no reset, so its packet is scheduled anew. */
+  if (ci != DD_NIL && t->dests[t->conns[ci].dest].close_conns) {
+    c = &t->conns[ci];
+    if (p->proto == 6) {
+      dc->dest = c->dest; dc->svc = t->dests[c->dest].svc; dc->state = c->state;
+      dc->verdict = DD_V_DEST_CLOSED;
+      dd_conn_expire(t, ci, now);
       return;
     }
     dd_conn_expire(t, ci, now);

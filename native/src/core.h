@@ -28,6 +28,9 @@ int dd_parse_frame(const uint8_t *f, uint32_t len, struct dd_pkt *p);
  * (or the sender's address) says no reply. `l2`: the frame's Ethernet header length; the reply carries a tag
  * with t->vlan when that is set. */
 uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, uint32_t l2, const uint8_t ourmac[6], int64_t now, uint8_t *out);
+/* For a DD_V_DEST_CLOSED frame: writes the TCP RST to its client (from VIP:port) into out (DD_REPLY_MAX bytes) and
+ * returns its length, or 0 when none is due (the segment is a RST). Same Ethernet/VLAN rules as dd_icmp_unreach. */
+uint32_t dd_tcp_reset(struct dd_table *t, const uint8_t *f, uint32_t l2, const uint8_t ourmac[6], uint8_t *out);
 uint32_t dd_stats(struct dd_table *t, struct dd_dest_stats *out, uint32_t max);
 uint32_t dd_connections(struct dd_table *t, int64_t now, struct dd_conn_record *out, uint32_t max);
 uint32_t dd_drain_sync(struct dd_table *t, struct dd_conn_record *out, uint32_t max);

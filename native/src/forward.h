@@ -2,7 +2,8 @@
  * MACs. Called with the table lock held (dd_table_lock). `meta`: the 802.1Q tag the receive path took out of the frame (DD_TAG_NONE,
  * DD_TAG_OTHER or the TCI). Returns 1 when the frame is to be sent on, 3 when it is to be sent on with the TCI
  * `meta` put back inline after the MACs (the caller has 4 bytes of room before f), 2 when instead the reply written
- * to `reply` (DD_REPLY_MAX bytes, *replylen long) is to be sent (an ICMP port unreachable for DD_V_NO_DEST), 0 when
+ * to `reply` (DD_REPLY_MAX bytes, *replylen long) is to be sent (an ICMP port unreachable for DD_V_NO_DEST, a TCP
+ * RST for DD_V_DEST_CLOSED), 0 when
  * the frame was counted as a drop and nothing is sent. */
 #ifndef DIRECTORD_FORWARD_H
 #define DIRECTORD_FORWARD_H
@@ -24,6 +25,7 @@ static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t capl
   if (v != DD_V_FORWARD) {
     t->verdicts[v]++;
     if (v == DD_V_NO_DEST && (*replylen = dd_icmp_unreach(t, f, p.l2, mac, now, reply)) != 0) return 2;
+    if (v == DD_V_DEST_CLOSED && (*replylen = dd_tcp_reset(t, f, p.l2, mac, reply)) != 0) return 2;
     return 0;
   }
   memcpy(f, t->dests[dc.dest].mac, 6);

@@ -1,5 +1,5 @@
 /* Ethernet/IPv4/TCP/UDP/ICMP frame parser: reads only what a DR director needs and classifies every other frame
- * by reason; and the one frame the director writes itself, an ICMP port unreachable. It never reads past `len`
+ * by reason; and the frames the director writes itself, an ICMP port unreachable and a TCP RST. It never reads past `len`
  * (fuzzed by test/dataplane/frame-fuzz.test.ts). */
 #include <string.h>
 #include "core.h"
@@ -110,19 +110,86 @@ int dd_parse_frame_vlan(const uint8_t *f, uint32_t len, uint16_t vlan, int32_t m
   return DD_V_FORWARD;
 }
 
-static uint16_t csum(const uint8_t *b, uint32_t n) {
-  uint32_t s = 0, i;
+static uint32_t sum16(const uint8_t *b, uint32_t n, uint32_t s) {
+  uint32_t i;
   for (i = 0; i + 1 < n; i += 2) s += rd16(b + i);
   if (n & 1) s += (uint32_t)b[n - 1] << 8;
+  return s;
+}
+
+static uint16_t fold(uint32_t s) {
   while (s >> 16) s = (s & 0xffff) + (s >> 16);
   return (uint16_t)~s;
+}
+
+static uint16_t csum(const uint8_t *b, uint32_t n) { return fold(sum16(b, n, 0)); }
+
+static inline void wr32(uint8_t *p, uint32_t v) { wr16(p, v >> 16); wr16(p + 2, v); }
+
+/* Ethernet (back to the frame's sender, on our VLAN if any) and an IPv4 header from the VIP to the frame's source. */
+static uint8_t *reply_headers(struct dd_table *t, const uint8_t *f, const uint8_t *ip, const uint8_t ourmac[6],
+                              uint8_t *out, uint8_t proto, uint8_t tos, uint32_t iplen) {
+  uint32_t tag = t->vlan ? 4 : 0;
+  uint8_t *o = out + 14 + tag;
+  memcpy(out, f + 6, 6);
+  memcpy(out + 6, ourmac, 6);
+  if (tag) {   /* back on the VLAN the frame came from */
+    wr16(out + 12, 0x8100);
+    wr16(out + 14, t->vlan);
+  }
+  wr16(out + 12 + tag, 0x0800);
+  memset(o, 0, 20);
+  o[0] = 0x45;
+  o[1] = tos;
+  wr16(o + 2, iplen);
+  wr16(o + 4, t->icmp_ipid++);
+  o[8] = 64;
+  o[9] = proto;
+  memcpy(o + 12, ip + 16, 4);   /* from the VIP */
+  memcpy(o + 16, ip + 12, 4);
+  wr16(o + 10, csum(o, 20));
+  return o + 20;
+}
+
+/* For a DD_V_DEST_CLOSED frame (parsed TCP, so its headers are in bounds): the RST the director's own stack would
+ * send for a segment of no connection (RFC 793 "Reset Generation", as tcp_v4_send_reset): from VIP:port to the
+ * client; with the segment's ACK, seq = its ack number (the client's rcv_nxt, which it accepts); without, seq 0
+ * and RST|ACK acking the segment. Returns its length, 0 for a segment that is itself a RST or from a source that
+ * cannot have sent it. */
+uint32_t dd_tcp_reset(struct dd_table *t, const uint8_t *f, uint32_t l2, const uint8_t ourmac[6], uint8_t *out) {
+  const uint8_t *ip = f + l2, *th;
+  uint32_t ihl = (uint32_t)(ip[0] & 15) * 4, saddr = rd32(ip + 12), tag = t->vlan ? 4 : 0, seglen, s;
+  uint8_t *tc, ph[12];
+  th = ip + ihl;
+  if ((th[13] & DD_TH_RST) || (saddr >> 24) == 0 || saddr >= 0xe0000000u) return 0;
+  seglen = rd16(ip + 2) - ihl - (uint32_t)(th[12] >> 4) * 4 + ((th[13] & DD_TH_SYN) ? 1 : 0) + ((th[13] & DD_TH_FIN) ? 1 : 0);
+  tc = reply_headers(t, f, ip, ourmac, out, 6, 0, 40);
+  memset(tc, 0, 20);
+  memcpy(tc, th + 2, 2);        /* from the VIP's port */
+  memcpy(tc + 2, th, 2);
+  if (th[13] & DD_TH_ACK) {
+    memcpy(tc + 4, th + 8, 4);
+    tc[13] = DD_TH_RST;
+  } else {
+    wr32(tc + 8, rd32(th + 4) + seglen);
+    tc[13] = DD_TH_RST | DD_TH_ACK;
+  }
+  tc[12] = 5 << 4;
+  memcpy(ph, ip + 16, 4);       /* pseudo header: the reply's source (VIP), destination, 0, 6, TCP length */
+  memcpy(ph + 4, ip + 12, 4);
+  ph[8] = 0; ph[9] = 6;
+  wr16(ph + 10, 20);
+  s = sum16(ph, 12, 0);
+  wr16(tc + 16, fold(sum16(tc, 20, s)));
+  t->counters[DD_C_RESETS_SENT]++;
+  return 14 + tag + 40;
 }
 
 /* ip_vs_leave's icmp_send(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH): from the VIP, back through the frame's sender. */
 uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, uint32_t l2, const uint8_t ourmac[6], int64_t now, uint8_t *out) {
   const uint8_t *ip = f + l2;
   uint32_t tag = t->vlan ? 4 : 0, ihl = (uint32_t)(ip[0] & 15) * 4, saddr = rd32(ip + 12), len = 14 + tag + 20 + 8 + ihl + 8;
-  uint8_t *o = out + 14 + tag, *ic = o + 20;
+  uint8_t *ic;
   /* Never to a source that cannot have sent it (0/8, multicast, broadcast), as icmp_send refuses. */
   if ((saddr >> 24) == 0 || saddr >= 0xe0000000u) return 0;
   if (!t->icmp_started) {
@@ -136,23 +203,8 @@ uint32_t dd_icmp_unreach(struct dd_table *t, const uint8_t *f, uint32_t l2, cons
   }
   if (!t->icmp_tokens) { t->counters[DD_C_ICMP_UNREACH_LIMITED]++; return 0; }
   t->icmp_tokens--;
-  memcpy(out, f + 6, 6);
-  memcpy(out + 6, ourmac, 6);
-  if (tag) {   /* back on the VLAN the frame came from */
-    wr16(out + 12, 0x8100);
-    wr16(out + 14, t->vlan);
-  }
-  wr16(out + 12 + tag, 0x0800);
-  memset(o, 0, 28);
-  o[0] = 0x45;
-  o[1] = 0xc0;   /* IPTOS_PREC_INTERNETCONTROL, as the kernel's ICMP */
-  wr16(o + 2, len - 14 - tag);
-  wr16(o + 4, t->icmp_ipid++);
-  o[8] = 64;
-  o[9] = 1;
-  memcpy(o + 12, ip + 16, 4);   /* from the VIP */
-  memcpy(o + 16, ip + 12, 4);
-  wr16(o + 10, csum(o, 20));
+  ic = reply_headers(t, f, ip, ourmac, out, 1, 0xc0, len - 14 - tag);   /* 0xc0: IPTOS_PREC_INTERNETCONTROL */
+  memset(ic, 0, 8);
   ic[0] = 3;
   ic[1] = 3;
   memcpy(ic + 8, ip, ihl + 8);

@@ -152,7 +152,7 @@ int dd_set_services(struct dd_table *t, const struct dd_service_spec *svcs, uint
         if (adding || dp->weight != 0) d->last_weight = dp->weight;   /* __ip_vs_update_dest */
         if (adding) changed = 1;
       }
-      d->weight = dp->weight; d->available = 1; d->has_mac = dp->has_mac; d->failed = dp->failed;
+      d->weight = dp->weight; d->available = 1; d->has_mac = dp->has_mac; d->failed = dp->failed; d->close_conns = dp->close_conns;
       memcpy(d->mac, dp->mac, 6);
       s->dests[j] = (uint16_t)k;
     }

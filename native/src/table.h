@@ -74,6 +74,7 @@ struct dd_dest {
   uint8_t mac[6];
   uint8_t has_mac, in_use, available;
   uint8_t failed;               /* templates pointing here are invalid (check_template) */
+  uint8_t close_conns;          /* its connections end at their next client packet (dd_process, dd_tcp_reset) */
   int32_t last_weight;          /* latest non-zero weight (mh builds from it) */
   uint32_t active, inact, persist, refcnt;
   uint64_t conns, in_pkts, in_bytes;

@@ -75,7 +75,7 @@ export function explainWriter(v: VirtualServiceConfig, g?: GlobalConfig): string
   const servers = v.servers.filter((s) => s.active).map((s, i) => ({ s, i })).sort((a, b) => b.s.weight - a.s.weight || a.i - b.i).map((x) => x.s.name);
   return [
     `virtual '${v.name}': writer mode: exactly one of ${servers.join(', ')} takes new connections (preferred in this order: weight, then file order); the others are hot standbys at weight 0`,
-    `  when the writer fails its check, new connections go at once to a standby that replicates and has applied the writer's last known position, and has been fit for ${w.holddown} s; persistence templates to the old writer are dropped, its established connections are left alone`,
+    `  when the writer fails its check, new connections go at once to a standby that replicates and has applied the writer's last known position, and has been fit for ${w.holddown} s; persistence templates to the old writer are dropped, ${w.demote === 'close' ? 'its established connections are closed (writer_demote = close: each ends at its client\'s next packet, answered with a TCP RST from the VIP)' : 'its established connections are left alone (writer_demote = leave: they go on writing to it until the client closes them)'}`,
     `  ${w.failback ? `failback: the preferred server takes the writer back once caught up and fit for ${w.holddown} s` : 'no failback: the writer stays where it is until it fails'}; ${w.fencing ? 'fencing: read_only = 1 on the demoted writer, read_only = 0 on the new one, before traffic moves' : 'no fencing: a standby with read_only = 0 is reported'}`,
     ...two,
   ];

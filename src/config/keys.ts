@@ -179,11 +179,12 @@ export const VIRTUAL_KEYS: readonly KeyDef[] = [
   writerField('writer_holddown', 'decimal', 'holddown'),
   writerField('writer_fencing', 'bool', 'fencing'),
   writerField('writer_failback', 'bool', 'failback'),
+  writerField('writer_demote', 'enum', 'demote', { values: ['leave', 'close'] }),
 ];
 
-function writerField(name: string, kind: ValueKind, prop: keyof WriterConfig): KeyDef {
+function writerField(name: string, kind: ValueKind, prop: keyof WriterConfig, extra: Partial<KeyDef> = {}): KeyDef {
   return {
-    name, scope: 'virtual', kind, extension: true,
+    name, scope: 'virtual', kind, extension: true, ...extra,
     set: (t: VirtualServiceConfig, v) => { ((t.writer ??= defaultWriter()) as any)[prop] = v; },
     // Printed only where a writer_* key was set, so the seed's effective config stays as it was.
     get: (t: VirtualServiceConfig) => t.writer?.[prop],
@@ -191,7 +192,7 @@ function writerField(name: string, kind: ValueKind, prop: keyof WriterConfig): K
 }
 
 export function defaultWriter(): WriterConfig {
-  return { enabled: false, holddown: 30, fencing: false, failback: false };
+  return { enabled: false, holddown: 30, fencing: false, failback: false, demote: 'leave' };
 }
 
 export const SERVER_KEYS: readonly KeyDef[] = [

@@ -53,6 +53,10 @@ export interface WriterConfig {
   fencing: boolean;
   /** writer_failback: the preferred server takes the writer back once fit. Default false; needs fencing. */
   failback: boolean;
+  /** writer_demote: what happens to the established connections of a demoted writer: 'leave' them (IPVS's
+   * behaviour for a weight-0 server, the default) or 'close' them (each ends at its client's next packet with a
+   * TCP RST from the VIP). */
+  demote: 'leave' | 'close';
 }
 
 export interface VirtualServiceConfig {

@@ -234,7 +234,7 @@ function checkVirtual(c: Checker, v: VirtualServiceConfig): void {
   checkServers(c, v, what);
 }
 
-const WRITER_KEYS = ['writer_holddown', 'writer_fencing', 'writer_failback'];
+const WRITER_KEYS = ['writer_holddown', 'writer_fencing', 'writer_failback', 'writer_demote'];
 
 function checkWriter(c: Checker, v: VirtualServiceConfig, what: string): void {
   const w = v.writer;

@@ -10,7 +10,7 @@ import { checkTableLayout, checkXdpKeyLayout, decodeConnRecords, encodeConnRecor
 
 export { checkXdpKeyLayout, type NativeLayout, type XdpKeyLayout };
 
-export const EXPECTED_ABI_VERSION = 11;
+export const EXPECTED_ABI_VERSION = 12;
 /** DD_XDP_MAX_QUEUES (xdp_abi.h): the most RX queues, hence AF_XDP packet threads. */
 export const XDP_MAX_THREADS = 256;
 /** DD_VLAN_MAX: the highest 802.1Q VLAN id (0 means untagged). */
@@ -246,6 +246,7 @@ export class NativeTable {
           macToBytes(d.mac).copy(db, p + L.dest.mac);
         }
         if (d.failed) db.writeUInt8(1, p + L.dest.failed);
+        if (d.closeConns) db.writeUInt8(1, p + L.dest.close_conns);
         di++;
       }
     });

@@ -17,6 +17,7 @@ export function buildStats(services: ServiceSpec[], table: NativeTable, neighbou
     icmpRelayed: counters.icmpRelayed,
     icmpUnreachSent: counters.icmpUnreachSent,
     icmpUnreachLimited: counters.icmpUnreachLimited,
+    resetsSent: counters.resetsSent,
     fragments: counters.fragments,
     lockTaken: counters.lockTaken,
     lockContended: counters.lockContended,

@@ -24,6 +24,8 @@ export interface DataPlaneStats {
   /** ICMP port unreachables answered for drops.no_dest, and those the rate limit held back. Native only. */
   icmpUnreachSent?: number;
   icmpUnreachLimited?: number;
+  /** TCP RSTs written for drops.dest_closed (connections of a dest that closes them: writer_demote = close). Native. */
+  resetsSent?: number;
   /** Later IP fragments forwarded after their first fragment (unmatched ones: drops.fragment). Native only. */
   fragments?: number;
   /** The table lock (one for all packet threads and control calls): acquisitions, those that had to wait for another

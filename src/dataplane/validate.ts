@@ -60,6 +60,7 @@ export function validateServices(services: ServiceSpec[], limits: DataPlaneLimit
       if (!Number.isInteger(d.weight) || d.weight < 0 || d.weight > 65535) bad(dw, 'weight must be 0..65535');
       if (d.mac !== undefined && !isMac(d.mac)) bad(dw, 'bad MAC');
       if (d.failed !== undefined && typeof d.failed !== 'boolean') bad(dw, 'failed must be true or false');
+      if (d.closeConns !== undefined && typeof d.closeConns !== 'boolean') bad(dw, 'closeConns must be true or false');
       if (dk.has(`${d.address}:${d.port}`)) bad(dw, 'duplicate real server');
       dk.add(`${d.address}:${d.port}`);
     });

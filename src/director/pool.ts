@@ -256,10 +256,17 @@ export class Pool {
     const out: ServiceSpec[] = [];
     for (const svc of this.services.values()) {
       const v = svc.config;
+      // writer_demote = close: a server that is not the writer stays listed (weight 0) even while down by its check,
+      // so the data plane answers its connections' packets with a RST instead of dropping them as a removed dest's.
+      const closing = (e: PoolEntry): boolean => e.standby === true && v.writer?.demote === 'close' && e.drainDeadline === undefined;
       const dests = [...svc.entries.values()]
-        .filter((e) => e.inTable)
+        .filter((e) => e.inTable || closing(e))
         .sort((a, b) => b.seq - a.seq)
-        .map((e) => ({ address: e.address, port: e.port, weight: this.effectiveWeight(e), ...(this.failedForTemplates(svc, e) ? { failed: true } : {}) }));
+        .map((e) => ({
+          address: e.address, port: e.port, weight: this.effectiveWeight(e), ...(this.failedForTemplates(svc, e) ? { failed: true } : {}),
+          // Only a demoted writer has connections to close: a standby never takes new ones.
+          ...(closing(e) ? { closeConns: true } : {}),
+        }));
       // lvsd's sorry_server (never in writer mode: there is no second place for writes): added (weight 1) while no real server can take new connections, removed when one can.
       if (v.sorryServer && !v.writer?.enabled && !dests.some((d) => d.weight > 0)) dests.push({ address: v.sorryServer, port: v.port, weight: 1 });
       out.push({

@@ -18,8 +18,10 @@ export type Verdict = 'forward' | 'drop' | 'pass' | 'no_dest';
 /** pass: no_service, no_conn (TCP non-SYN without a connection: goes to the local stack as in ip_vs_in).
  *  drop: dest_unavailable (connection to a removed dest, expire_nodest_conn off), table_full (no free entry and,
  *  for a TCP SYN, no embryonic entry to evict).
- *  no_dest: the scheduler found nobody (IPVS answers ICMP port unreachable and drops). */
-export type DecisionReason = 'no_service' | 'no_conn' | 'dest_unavailable' | 'no_dest' | 'port_mismatch' | 'table_full';
+ *  no_dest: the scheduler found nobody (IPVS answers ICMP port unreachable and drops).
+ *  drop dest_closed: a TCP segment of a connection whose dest closes its connections (DestSpec.closeConns): the
+ *  entry is deleted and the native data plane answers the client with a RST. */
+export type DecisionReason = 'no_service' | 'no_conn' | 'dest_unavailable' | 'dest_closed' | 'no_dest' | 'port_mismatch' | 'table_full';
 
 export interface Decision {
   verdict: Verdict;
@@ -134,7 +136,7 @@ export class ConnTableModel {
     if (cp && tcp && flags.syn) {
       const nodestResched = this.expireNodest(cp, svc) && cp.dest.weight === 0;
       const reuse = !cp.control && (cp.state === 'TIME_WAIT' || cp.state === 'CLOSE');
-      if (nodestResched || reuse || cp.dest.failed === true) {
+      if (nodestResched || reuse || cp.dest.closeConns || cp.dest.failed === true) {
         if (cp.nControl === 0) this.fire(cp, nowMs);
         cp = null;
       }
@@ -142,6 +144,13 @@ export class ConnTableModel {
     if (cp && !cp.dest.available) {
       if (!this.expireNodest(cp, svc)) return { verdict: 'drop', reason: 'dest_unavailable', newConn: false, templateCreated: false };
       this.fire(cp, nowMs);
+      cp = null;
+    }
+    // A dest that closes its connections (writer_demote = close): the entry goes at the client's next packet, as
+    // with expire_nodest_conn; TCP's is answered with a RST (by the data plane), UDP's scheduled anew.
+    if (cp && cp.dest.closeConns) {
+      this.fire(cp, nowMs);
+      if (tcp) return { verdict: 'drop', reason: 'dest_closed', newConn: false, templateCreated: false };
       cp = null;
     }
     let newConn = false, templateCreated = false;

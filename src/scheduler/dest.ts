@@ -18,6 +18,8 @@ export interface SchedDest {
   unavailableReason?: string;
   /** Down by its health check (DestSpec.failed): persistence templates pointing here are invalid. */
   failed: boolean;
+  /** Its connections end at their client's next packet (DestSpec.closeConns). */
+  closeConns: boolean;
   activeConns: number;
   inactConns: number;
   persistConns: number;
@@ -33,7 +35,7 @@ export interface SchedDest {
 export function newSchedDest(address: string, addr: number, port: number): SchedDest {
   return {
     key: `${address}:${port}`, address, addr, port, weight: 0, lastWeight: 0, upperThreshold: 0, lowerThreshold: 0,
-    overloaded: false, available: true, failed: false, activeConns: 0, inactConns: 0, persistConns: 0, conns: 0, inPkts: 0, inBytes: 0, refs: 0,
+    overloaded: false, available: true, failed: false, closeConns: false, activeConns: 0, inactConns: 0, persistConns: 0, conns: 0, inPkts: 0, inBytes: 0, refs: 0,
   };
 }
 

@@ -141,6 +141,7 @@ export class ServiceTable {
       d.available = true;
       d.unavailableReason = this.requireMac && !ds.mac ? 'no MAC address' : undefined;
       d.failed = ds.failed === true;
+      d.closeConns = ds.closeConns === true;
       if (ds.name !== undefined) d.name = ds.name;
       list.push(d);
     });

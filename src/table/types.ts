@@ -11,6 +11,9 @@ export interface DestSpec {
   /** Down by its health check (kept in the list at weight 0 by quiesce_server): persistence templates pointing
    * here are invalid, so a persistent client is scheduled afresh. An operator's weight 0 leaves it unset. */
   failed?: boolean;
+  /** Its connections end (writer mode, writer_demote = close): at the client's next packet the entry is deleted,
+   * a TCP one answered with a RST from the VIP (drops.dest_closed), a UDP one scheduled anew. */
+  closeConns?: boolean;
 }
 
 export interface ServiceSpec {

@@ -175,7 +175,7 @@ t.test('scheduler = fo (weighted failover) is accepted and printed back', async 
 t.test('writer mode: keys, validation, and what --check-config says about it', async (t) => {
   const mysql = ['check = mysql', 'mysql_user = monitor'];
   const cfg = validateConfig(parseConfig(mk({ virtual: [...mysql, 'writer_mode = 1', 'writer_holddown = 12.5'] }), 'lvs.cf', parseOpts), parseOpts);
-  t.same(cfg.virtuals[0].writer, { enabled: true, holddown: 12.5, fencing: false, failback: false });
+  t.same(cfg.virtuals[0].writer, { enabled: true, holddown: 12.5, fencing: false, failback: false, demote: 'leave' });
   const bad = (extra: string[]): string[] => {
     try {
       validateConfig(parseConfig(mk({ virtual: extra }), 'lvs.cf', parseOpts), parseOpts);
@@ -202,6 +202,15 @@ t.test('writer mode: keys, validation, and what --check-config says about it', a
   t.match(r.stdout, /^ {2}writer_mode = 1$/m, 'printed in the effective configuration');
   const off = runCheckConfig({ file: seedFile, parse: parseOpts });
   t.notMatch(off.stdout + off.stderr, /writer_|writer mode/, 'nothing about writer mode for the seed');
+  t.match(r.stderr, /its established connections are left alone \(writer_demote = leave/, 'leave by default');
+  writeFileSync(file, mk({ virtual: [...mysql, 'writer_mode = 1', 'writer_demote = close'] }));
+  const c = runCheckConfig({ file, parse: parseOpts });
+  t.match(c.stderr, /its established connections are closed \(writer_demote = close: each ends at its client's next packet, answered with a TCP RST from the VIP\)/);
+  t.match(c.stdout, /^ {2}writer_demote = close$/m, 'printed in the effective configuration');
+  t.same(validateConfig(parseConfig(mk({ virtual: [...mysql, 'writer_mode = 1', 'writer_demote = close'] }), 'lvs.cf', parseOpts), parseOpts).virtuals[0].writer?.demote, 'close');
+  t.same(bad([...mysql, 'writer_mode = 1', 'writer_demote = kill']).length, 1, 'writer_demote is leave or close');
+  writeFileSync(file, mk({ virtual: ['writer_demote = close'] }));
+  t.match(runCheckConfig({ file, parse: parseOpts }).stderr, /W_CONFIG_NO_EFFECT .*writer_demote has no effect without writer_mode = 1/);
   writeFileSync(file, mk({ virtual: ['writer_holddown = 5'] }));
   t.match(runCheckConfig({ file, parse: parseOpts }).stderr, /W_CONFIG_NO_EFFECT .*writer_holddown has no effect without writer_mode = 1/);
 });

@@ -90,7 +90,7 @@ function randomServices(r: Rng): ServiceSpec[] {
 function mutate(r: Rng, services: ServiceSpec[]): ServiceSpec[] {
   const out = services.map((s) => ({ ...s, dests: s.dests.map((d) => ({ ...d })) }));
   const s = r.pick(out);
-  switch (r.int(7)) {
+  switch (r.int(8)) {
     case 0: if (s.dests.length) r.pick(s.dests).weight = r.pick([0, 0, 1, 2, 4]); break; // quiesce / reweight
     case 1: if (s.dests.length > 1) s.dests.splice(r.int(s.dests.length), 1); break; // remove (to the trash)
     case 2: s.dests.unshift({ address: `10.61.0.${11 + r.int(7)}`, port: s.port, weight: 1 + r.int(3), mac: '02:61:00:00:00:99' }); break; // add at the head
@@ -100,6 +100,10 @@ function mutate(r: Rng, services: ServiceSpec[]): ServiceSpec[] {
     case 6: if (s.dests.length) { // down by its health check (quiesced, failed) or back after reentry
       const d = r.pick(s.dests);
       if (d.failed) { delete d.failed; d.weight = 1 + r.int(3); } else { d.failed = true; d.weight = r.chance(0.8) ? 0 : 1; }
+    } break;
+    case 7: if (s.dests.length) { // writer mode, writer_demote = close: a demoted writer's connections end (or it is the writer again)
+      const d = r.pick(s.dests);
+      if (d.closeConns) { delete d.closeConns; delete d.failed; d.weight = 1 + r.int(3); } else { d.closeConns = true; d.failed = true; d.weight = 0; }
     } break;
   }
   // Adding a dest that is already listed would be a duplicate: keep the first occurrence.

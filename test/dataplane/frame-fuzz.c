@@ -167,7 +167,7 @@ static int forward_meta(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int
   uint8_t *room = malloc(caplen + 4), *b = room + 4;
   uint8_t *reply = malloc(DD_REPLY_MAX);
   uint32_t rlen = 0, l2 = l2_of(f, caplen), tag = tab->vlan ? 4 : 0, R = 14 + tag;
-  uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0, nodest = tab->verdicts[DD_V_NO_DEST];
+  uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0, nodest = tab->verdicts[DD_V_NO_DEST], closed = tab->verdicts[DD_V_DEST_CLOSED];
   if (!reply || !room) abort();
   memcpy(b, f, caplen);
   for (int i = 0; i < DD_V_COUNT; i++) dropped += tab->verdicts[i];
@@ -178,7 +178,19 @@ static int forward_meta(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int
   CHECK(dropped_after == dropped + (r == 1 || r == 3 ? 0 : 1), "a dropped frame is counted by reason exactly once (r=%d)", r);
   CHECK(r != 3 || meta >= 0, "a tag put back that was not taken out");
   CHECK(r != 1 || meta < 0, "a tag taken out but not put back");
-  if (r == 2) {
+  if (r == 2 && tab->verdicts[DD_V_DEST_CLOSED] == closed + 1) {   /* the RST for a closing dest's connection */
+    uint32_t ihl = (f[l2] & 15) * 4;
+    const uint8_t *th = f + l2 + ihl, *o = reply + R, *tc = o + 20;
+    CHECK(rlen == R + 40, "RST length %u", rlen);
+    CHECK(f[l2 + 9] == 6 && !(th[13] & DD_TH_RST), "a RST only for a TCP segment that is no RST");
+    CHECK(memcmp(reply, f + 6, 6) == 0 && memcmp(reply + 6, OUR_MAC, 6) == 0, "RST goes back to the sender's MAC");
+    CHECK(!tag || (rd16(reply + 12) == 0x8100 && rd16(reply + 14) == tab->vlan), "RST on our VLAN");
+    CHECK(rd16(reply + R - 2) == 0x0800 && o[9] == 6 && rd16(o + 2) == 40, "RST is a 40-byte TCP packet");
+    CHECK(memcmp(o + 12, f + l2 + 16, 4) == 0 && memcmp(o + 16, f + l2 + 12, 4) == 0, "RST from the VIP to the client");
+    CHECK(rd16(tc) == rd16(th + 2) && rd16(tc + 2) == rd16(th), "RST from the VIP's port to the client's");
+    CHECK((th[13] & DD_TH_ACK) ? (memcmp(tc + 4, th + 8, 4) == 0 && tc[13] == DD_TH_RST) : tc[13] == (DD_TH_RST | DD_TH_ACK), "RST seq/flags (RFC 793)");
+    CHECK(memcmp(b, f, caplen) == 0, "the frame itself is left untouched");
+  } else if (r == 2) {
     uint32_t ihl = (f[l2] & 15) * 4;
     CHECK(tab->verdicts[DD_V_NO_DEST] == nodest + 1, "a reply only for no_dest");
     CHECK(rlen == R + 28 + ihl + 8 && rlen <= DD_REPLY_MAX, "reply length %u", rlen);
@@ -355,6 +367,7 @@ static void structured(void) {
   for (int pr = 0; pr < 256; pr++) if (pr != 6 && pr != 17) { s = base(); s.proto = (uint8_t)pr; expect("neither TCP nor UDP", &s, DD_V_NO_SERVICE); }
 }
 
+static int closing;   /* the first real server closes its connections (writer_demote = close) */
 static void set_policy(int macs);
 
 /* With the SYN of base() forwarded: ICMP about that flow follows it, fragments follow their first fragment. */
@@ -411,6 +424,22 @@ static void forward_path(void) {
   CHECK(tab->counters[DD_C_ICMP_UNREACH_SENT] == sent + 1, "the port unreachable is counted");
   s.saddr = 0xe0000001; len = build(&s, f, &l3, &tot);
   CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_DEST) == nd + 2, "from a multicast source: no reply");
+  /* writer_demote = close: a connection whose dest closes its connections is reset at its next segment. */
+  s = base(); s.sport = 40003; len = build(&s, f, &l3, &tot);
+  CHECK(forward(f, len, len) == 1, "a SYN (to be closed)");
+  s = base(); s.sport = 40004; len = build(&s, f, &l3, &tot);
+  CHECK(forward(f, len, len) == 1, "another SYN (to be closed)");
+  closing = 1;
+  set_policy(1);
+  uint64_t dc = verdict_count(DD_V_DEST_CLOSED), rs = tab->counters[DD_C_RESETS_SENT];
+  s = base(); s.sport = 40003; s.flags = DD_TH_ACK; s.payload = 20; len = build(&s, f, &l3, &tot);
+  CHECK(forward(f, len, len) == 2 && verdict_count(DD_V_DEST_CLOSED) == dc + 1 && tab->counters[DD_C_RESETS_SENT] == rs + 1, "its next segment: dest_closed, answered with a RST");
+  nc = verdict_count(DD_V_NO_CONN);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_NO_CONN) == nc + 1, "and its entry is gone: no_conn");
+  s = base(); s.sport = 40004; s.flags = DD_TH_RST; len = build(&s, f, &l3, &tot);
+  CHECK(forward(f, len, len) == 0 && verdict_count(DD_V_DEST_CLOSED) == dc + 2 && tab->counters[DD_C_RESETS_SENT] == rs + 1, "a RST segment: dest_closed, no RST for it");
+  closing = 0;
+  set_policy(1);
   relay_and_fragments();
   set_policy(0); /* the neighbour entries go: the established connection has nowhere to go */
   s = base(); s.flags = DD_TH_ACK; len = build(&s, f, &l3, &tot);
@@ -510,6 +539,7 @@ static void random_phase(unsigned long long iterations, double max_s) {
       }
     }
     if (rnd(32) == 0) now_ms += rnd(rnd(4) ? 2000 : 400000); /* timers fire, connections expire */
+    if (rnd(256) == 0) { closing = !closing; set_policy(1); }   /* a writer demoted (or back) */
     now_ms++;
     if (len >= 18 && rd16(f + 12) == 0x8100 && rnd(2)) {
       /* The receive path's untag: the tag leaves the frame for metadata (AF_PACKET's ring header). */
@@ -534,12 +564,13 @@ static void set_policy(int macs) {
   d[0].port = 80; d[0].has_mac = (uint8_t)macs; memcpy(d[0].mac, DEST_MAC[0], 6);
   d[1].port = 80; d[1].has_mac = (uint8_t)macs; memcpy(d[1].mac, DEST_MAC[1], 6);
   d[2].port = 53; /* no neighbour entry: no_mac */
+  d[0].close_conns = d[1].close_conns = (uint8_t)closing;
   CHECK(dd_set_services(tab, sv, 2, d, 3) == 0, "dd_set_services");
 }
 
 int main(int argc, char **argv) {
   static const char *names[DD_V_COUNT] = { "forward", "truncated", "not_ipv4", "vlan", "bad_ihl", "fragment", "no_service",
-    "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error", "icmp_no_conn" };
+    "no_conn", "no_dest", "dest_unavailable", "no_mac", "not_active", "table_full", "tx_error", "icmp_no_conn", "dest_closed" };
   if (argc != 4) { fprintf(stderr, "usage: %s SEED ITERATIONS MAX_SECONDS\n", argv[0]); return 2; }
   seed = strtoull(argv[1], NULL, 10);
   rng = seed;

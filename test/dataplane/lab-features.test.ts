@@ -115,6 +115,27 @@ E`);
     hold.kill('SIGKILL');
   });
 
+  await t.test('closeConns mid-stream (writer_demote = close): the held connection is reset by the director at its next segment', async (t) => {
+    await d.call('setServices', [service({ dests: dests(3) }), single]);
+    const hold = d.lab.spawn('cli', [process.execPath, '-e', HOLD_CLIENT_JS, VIP, '80'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    hold.stdout!.on('data', (x) => (out += x));
+    t.teardown(() => void hold.kill('SIGKILL'));
+    const first = await waitFor('held connection answered', () => out.split('\n')[0] || undefined, 5000);
+    const idx = Number(first.replace('rs', ''));
+    const before = await d.call<any>('stats');
+    await d.call('setServices', [service({ dests: dests(3, 80, [1, 2, 3].map((i) => (i === idx ? 0 : 1))).map((x, i) => (i + 1 === idx ? { ...x, failed: true, closeConns: true } : x)) }), single]);
+    const t0 = Date.now();
+    hold.stdin!.write('ping\n');
+    const end = await waitFor('the held connection ends', () => out.split('\n').find((l) => l.startsWith('error:') || l === 'closed'), 5000, 10);
+    t.equal(end, 'error:ECONNRESET', `reset ${Date.now() - t0} ms after its next segment`);
+    const st = await d.call<any>('stats');
+    t.equal(st.drops.dest_closed - (before.drops.dest_closed ?? 0), 1, 'counted as dest_closed');
+    t.equal(st.resetsSent - (before.resetsSent ?? 0), 1, 'one RST written by the data plane');
+    const fresh = await d.clients(80, 'tcp', Array(4).fill('10.61.1.1'));
+    t.notOk(fresh.includes(first), `new connections avoid ${first}: ${fresh.join(' ')}`);
+  });
+
   await t.test('capture on the real server: MACs rewritten, IP and TCP bytes untouched', async (t) => {
     const rsCap = d.capture('rs1', 'tcp port 8080', 3000);
     const cliCap = d.capture('cli', 'tcp dst port 8080', 3000);

@@ -6,14 +6,14 @@ import { WriterControl } from '../../src/director/writer-control';
 import { silentLogger } from '../../src/log';
 import { config, server, virtual } from './config-fixture';
 
-const writerCfg = (o: { fencing?: boolean } = {}) => config([virtual('mysql', '10.0.0.3', [server('sql1', '10.0.0.4'), server('sql2', '10.0.0.5')], {
-  persistent: 60, pmask: '255.255.240.0', check: 'mysql', writer: { enabled: true, holddown: 10, fencing: o.fencing ?? false, failback: false },
+const writerCfg = (o: { fencing?: boolean; demote?: 'leave' | 'close' } = {}) => config([virtual('mysql', '10.0.0.3', [server('sql1', '10.0.0.4'), server('sql2', '10.0.0.5')], {
+  persistent: 60, pmask: '255.255.240.0', check: 'mysql', writer: { enabled: true, holddown: 10, fencing: o.fencing ?? false, failback: false, demote: o.demote ?? 'leave' },
 })]);
 const health = (server: string, address: string, up: boolean) => ({ virtual: 'mysql', server, address, port: 3306, up, weight: up ? 1 : 0, inTable: up, reason: up ? 'ok' : 'connect_refused' });
 const obs = (gtid: string, readOnly = true) => ({ readOnly, gtid, replica: { io: 'Yes', sql: 'Yes', lag: 0 } });
 const dests = (p: Pool) => p.specs()[0].dests.map((d) => `${d.address}:${d.weight}${d.failed ? ':failed' : ''}`).sort();
 
-function setup(o: { fencing?: boolean } = {}) {
+function setup(o: { fencing?: boolean; demote?: 'leave' | 'close' } = {}) {
   let now = 0;
   const fenced: string[] = [];
   let pool = new Pool({ healthWired: true, drainTimeoutMs: 1000 });
@@ -100,4 +100,31 @@ t.test('a reload keeps the writer (the pool is cloned and merged; the decision s
   s.pool = next;
   s.run();
   t.equal(s.wc.views(s.pool)[0].writerName, 'sql1');
+});
+
+t.test('writer_demote = close: the demoted writer closes its connections, listed even while down; leave does not', async (t) => {
+  const flags = (p: Pool) => p.specs()[0].dests.map((d) => `${d.address}:${d.weight}${d.failed ? ':failed' : ''}${d.closeConns ? ':close' : ''}`).sort();
+  for (const demote of ['close', 'leave'] as const) {
+    const s = setup({ demote });
+    s.pool.applyHealth(health('sql1', '10.0.0.4', true), 'x');
+    s.pool.applyHealth(health('sql2', '10.0.0.5', true), 'x');
+    s.wc.observe(s.pool, 'mysql', 'sql1', obs('0-1-5', false));
+    s.wc.observe(s.pool, 'mysql', 'sql2', obs('0-1-5'));
+    s.run();
+    const first = demote === 'close' ? ['10.0.0.4:1', '10.0.0.5:0:failed:close'] : ['10.0.0.4:1', '10.0.0.5:0:failed'];
+    t.same(flags(s.pool), first, `${demote}: the writer keeps its connections (a standby has none to close)`);
+    s.tick(11_000);
+    s.wc.observe(s.pool, 'mysql', 'sql2', obs('0-1-5'));
+    s.run();
+    // The writer's check fails and it leaves the table (no quiesce_server): with close it stays listed at weight 0.
+    s.wc.observe(s.pool, 'mysql', 'sql1', undefined);
+    s.pool.applyHealth(health('sql1', '10.0.0.4', false), 'x');
+    s.tick(1000);
+    s.run();
+    t.same(flags(s.pool), demote === 'close' ? ['10.0.0.4:0:failed:close', '10.0.0.5:1'] : ['10.0.0.5:1'], `${demote}: after the switch`);
+    // Back up (e.g. after SIGCONT): a standby, its old connections still closed with close.
+    s.pool.applyHealth(health('sql1', '10.0.0.4', true), 'x');
+    s.run();
+    t.same(flags(s.pool), demote === 'close' ? ['10.0.0.4:0:failed:close', '10.0.0.5:1'] : ['10.0.0.4:0:failed', '10.0.0.5:1'], `${demote}: back as a standby`);
+  }
 });

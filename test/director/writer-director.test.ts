@@ -13,7 +13,7 @@ import { config, server, virtual } from './config-fixture';
 t.test('observations decide the writer; status and metrics show it', async (t) => {
   const dp = new FakeDataPlane();
   const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')], {
-    check: 'mysql', writer: { enabled: true, holddown: 0, fencing: false, failback: false },
+    check: 'mysql', writer: { enabled: true, holddown: 0, fencing: false, failback: false, demote: 'leave' },
   })]);
   let change: (c: HealthChange) => void = () => undefined;
   let check: (o: CheckObservation) => void = () => undefined;

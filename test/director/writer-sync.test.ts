@@ -14,7 +14,7 @@ import { config, server, virtual } from './config-fixture';
 
 const key = Buffer.from('writer-sync-test-key-0123456789a');
 const cfg = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')], {
-  check: 'mysql', writer: { enabled: true, holddown: 0, fencing: false, failback: false },
+  check: 'mysql', writer: { enabled: true, holddown: 0, fencing: false, failback: false, demote: 'leave' },
 })]);
 
 async function director(t: { teardown(fn: () => unknown): void }, ha: boolean) {
@@ -108,7 +108,7 @@ t.test('an adopted decision keeps the peer\'s hold-down for a failback; an activ
   // The state machine directly: adopt with the peer's last switch 2 s ago, a 10 s hold-down, failback on.
   const { Pool } = await import('../../src/director/pool');
   const c = config([virtual('mysql', '10.64.0.100', [server('sql1', '10.64.0.4'), server('sql2', '10.64.0.5')], {
-    check: 'mysql', timeout: 1, writer: { enabled: true, holddown: 10, fencing: true, failback: true },
+    check: 'mysql', timeout: 1, writer: { enabled: true, holddown: 10, fencing: true, failback: true, demote: 'leave' },
   })]);
   const pool = new Pool({ healthWired: true, drainTimeoutMs: 1000 });
   pool.applyConfig(c, now);
