@@ -130,7 +130,7 @@ async function metricsOf(b: BgpLab, i: number): Promise<Map<string, number>> {
 
 /** Where sync entries can be lost, per director: sequence gaps, entries refused, the data plane's ring overflow, the kernel's UDP receive-buffer drops, and packets dropped for want of an entry. */
 async function syncReport(b: BgpLab, i: number): Promise<string> {
-  const st = JSON.parse((await b.directors.get(i)!.ctl(['--json', 'status'], 30_000)).stdout) as { ha: { scaleOut?: { join?: { endedBy?: string; waitedMs: number }; sync?: { peers: Array<{ address: string; datagramsLost: number; entriesNotApplied: number; entriesApplied: number; rejected: Record<string, number>; transfer: { phase: string; lastEntries?: number; lastMs?: number; attempt: number } }> } } } };
+  const st = await b.directors.get(i)!.status();
   const peers = st.ha.scaleOut?.sync?.peers ?? [];
   const sum = (f: (p: (typeof peers)[number]) => number): number => peers.reduce((a, p) => a + f(p), 0);
   const m = await metricsOf(b, i);
@@ -143,7 +143,8 @@ async function syncReport(b: BgpLab, i: number): Promise<string> {
 /** The client flows (address:port) a director's table holds. */
 async function tableOf(b: BgpLab, i: number): Promise<Set<string>> {
   const r = await b.directors.get(i)!.ctl(['--json', 'status', '--connections', '--limit', '100000'], 60_000);
-  const conns = (JSON.parse(r.stdout) as { connections?: Array<{ caddr: string; cport: number; template: boolean }> }).connections ?? [];
+  const conns = (JSON.parse(r.stdout) as { result?: { connections?: Array<{ caddr: string; cport: number; template: boolean }> } }).result?.connections ?? [];
+  if (!conns.length) throw new Error(`d${i}: no connection table in the answer: ${r.stdout.slice(0, 200)}`);
   return new Set(conns.filter((c) => !c.template).map((c) => `${c.caddr}:${c.cport}`));
 }
 
