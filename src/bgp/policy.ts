@@ -40,6 +40,12 @@ export function decideVips({ snapshot, draining }: PolicyInput): VipDecision[] {
       out.push({ vip, announce: false, reason: phase && phase !== 'serving' ? `director ${phase} (drain-director)` : 'director draining' });
       continue;
     }
+    const join = snapshot.ha.scaleOut?.join;
+    if (join?.phase === 'waiting') {
+      // A flow the router sent here before the peers' tables arrived would stall (scale-out join, src/ha/scale-out.ts).
+      out.push({ vip, announce: false, reason: `joining: fetching the peers' connection tables (${Math.round(join.waitedMs / 1000)} s of at most ${Math.round(join.maxWaitMs / 1000)} s)` });
+      continue;
+    }
     if (!snapshot.ha.forwarding) {
       out.push({ vip, announce: false, reason: `data plane not forwarding (${snapshot.ha.state})` });
       continue;

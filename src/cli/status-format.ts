@@ -39,6 +39,9 @@ function renderScaleOut(so: NonNullable<HaView['scaleOut']>): string {
   let out = peers.length
     ? `Peers: ${peers.map((p) => `${p.address} ${p.synced ? 'synced' : `fetching (${p.transfer.entriesReceived} entries)`}`).join(', ')}\n`
     : 'Peers: none (no connection sync)\n';
+  const j = so.join;
+  if (j?.phase === 'waiting') out += `Join: routes held until the peers' connection tables are here (${Math.round(j.waitedMs / 1000)} s of at most ${Math.round(j.maxWaitMs / 1000)} s)\n`;
+  else if (j?.endedBy === 'deadline') out += "Join: routes announced at the deadline, before every peer's table arrived (see the log)\n";
   const d = so.drain;
   if (d.phase !== 'serving') {
     const idle = d.idleMs === null ? 'no packet since the drain began' : `last packet ${age(d.idleMs)} ago`;

@@ -165,8 +165,8 @@ export class AfPacketDataPlane implements DataPlane {
     return this.table.drainSync();
   }
 
-  applySyncUpdates(entries: ConnEntry[]): void {
-    this.table.applySync(entries);
+  applySyncUpdates(entries: ConnEntry[]): number {
+    return this.table.applySync(entries);
   }
 
   private destAddresses(): string[] {

@@ -53,5 +53,6 @@ export interface DataPlane {
   /** Changes since the last call (new connections, state changes, templates), for HA connection sync. */
   drainSyncUpdates(): ConnEntry[];
   /** Apply records received from the peer director (entries are created or refreshed, never scheduled anew). */
-  applySyncUpdates(entries: ConnEntry[]): void;
+  /** Returns how many were applied when the data plane knows (an entry whose service or real server is absent is not). */
+  applySyncUpdates(entries: ConnEntry[]): number | void;
 }

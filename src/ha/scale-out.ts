@@ -30,6 +30,29 @@ export interface ScaleOutNodeOptions {
   /** Sample period of the drain (default 1 s). */
   drainSampleMs?: number;
   drainQuietMs?: number;
+  /** Longest wait for the peers' tables before the routes go out anyway (default JOIN_DEFAULTS.maxWaitMs). */
+  joinMaxWaitMs?: number;
+}
+
+export const JOIN_DEFAULTS = {
+  /**
+   * A director that starts announces its routes once it holds its peers' tables (every transfer done or given up,
+   * and redone after its real servers entered the table), or after this long whatever the sync says: a transfer
+   * gives up on a dead peer by itself (3 attempts of 2 s idle), this bounds a slow one too.
+   */
+  maxWaitMs: 30000,
+} as const;
+
+/**
+ * Whether this director may announce yet (scale-out join): 'waiting' until the sync says synced, then 'joined' for
+ * good (a later refetch, when a real server enters the table, never withdraws the routes of a serving director).
+ */
+export interface JoinView {
+  phase: 'waiting' | 'joined';
+  /** How the wait ended: every peer's table fetched (or given up), no peer to fetch from, or the deadline. */
+  endedBy?: 'synced' | 'no-peers' | 'deadline';
+  waitedMs: number;
+  maxWaitMs: number;
 }
 
 export interface ScaleOutView {
@@ -37,6 +60,8 @@ export interface ScaleOutView {
   self: string;
   peers: string[];
   synced: boolean;
+  /** Routes are held until the join ends (docs/ha.md, Scale-out: joining). */
+  join: JoinView;
   drain: DrainView;
   sync?: SyncMeshStatus;
 }
@@ -68,17 +93,22 @@ export class ScaleOutNode extends EventEmitter {
   private dests = new Set<string>();
   private refetch = false;
   private netlink?: NetlinkIo;
+  private joinStartMs = 0;
+  private join: JoinView;
 
   constructor(private readonly opts: ScaleOutNodeOptions) {
     super();
     this.cfg = opts.config;
     this.log = opts.logger;
     this.drain = new DrainTracker(opts.drainQuietMs ?? DRAIN_DEFAULTS.quietMs);
+    this.join = { phase: 'waiting', waitedMs: 0, maxWaitMs: opts.joinMaxWaitMs ?? JOIN_DEFAULTS.maxWaitMs };
   }
 
   async start(): Promise<void> {
     if (this.started) throw new DirectordError('E_HA_STARTED', 'scale-out node already started');
     this.started = true;
+    this.joinStartMs = now();
+    this.join = { phase: 'waiting', waitedMs: 0, maxWaitMs: this.join.maxWaitMs };
     try {
       await this.openMesh();
       await this.opts.hooks.onActivate();
@@ -92,7 +122,7 @@ export class ScaleOutNode extends EventEmitter {
     this.log.info({ self: this.self, peers: this.peers }, 'scale-out mode: forwarding what is routed here (no VIP address, no gratuitous ARP)');
     this.drainTimer = setInterval(() => this.sample(), this.opts.drainSampleMs ?? 1000);
     this.drainTimer.unref();
-    this.announce('started: forwarding');
+    this.watchJoin();
   }
 
   async stop(): Promise<void> {
@@ -143,20 +173,45 @@ export class ScaleOutNode extends EventEmitter {
     if (!this.drain.draining) return this.drain.view(now());
     this.drain.end();
     this.log.warn('drain ended: this director takes new flows again');
-    this.announce('undrain requested');
+    if (this.join.phase === 'joined') this.announce('undrain requested');
     return this.drain.view(now());
   }
 
   view(): ScaleOutView {
-    if (this.started) this.watchDests(); // a server that just entered the table makes "synced" false at once
+    if (this.started) {
+      this.watchDests(); // a server that just entered the table makes "synced" false at once
+      this.watchJoin();
+    }
     return {
-      self: this.self, peers: this.peers, synced: !this.refetch && (this.mesh?.synced ?? true), drain: this.drain.view(now()),
+      self: this.self, peers: this.peers, synced: this.synced(), join: { ...this.join }, drain: this.drain.view(now()),
       ...(this.mesh ? { sync: this.mesh.status() } : {}),
     };
   }
 
+  private synced(): boolean {
+    return !this.refetch && (this.mesh?.synced ?? true);
+  }
+
+  /**
+   * The join: the router must not send a flow here before this director holds its state, or the flow stalls until a
+   * retransmission finds the entry (or for good, if the transfer lost it). Synced counts only once a real server is
+   * in the table, since entries for a server not yet there were dropped and are fetched again (watchDests).
+   */
+  private watchJoin(): void {
+    if (this.join.phase === 'joined' || !this.started) return;
+    const waited = now() - this.joinStartMs;
+    const by = !this.mesh ? 'no-peers' : this.synced() && this.dests.size > 0 ? 'synced' : waited >= this.join.maxWaitMs ? 'deadline' : undefined;
+    this.join = { ...this.join, waitedMs: Math.round(waited) };
+    if (!by) return;
+    this.join = { ...this.join, phase: 'joined', endedBy: by };
+    if (by === 'deadline') this.log.error({ waitedMs: this.join.waitedMs, sync: this.mesh?.status().peers.map((p) => ({ peer: p.address, synced: p.synced, transfer: p.transfer })) }, "!!! scale-out join: peers' connection tables not all fetched by the deadline: announcing anyway; flows the router moves here may stall !!!");
+    else this.log.info({ waitedMs: this.join.waitedMs, endedBy: by }, "scale-out join: peers' connection tables held; the routes may be announced");
+    if (!this.drain.draining) this.announce(by === 'deadline' ? 'join deadline passed: forwarding' : by === 'synced' ? "joined: peers' tables held, forwarding" : 'started: forwarding');
+  }
+
   private sample(): void {
     this.watchDests();
+    this.watchJoin();
     const t = trafficOf(this.opts.dataplane);
     const ev: DrainEvent | undefined = this.drain.sample(now(), t.packets, t.activeConns);
     if (!ev) return;

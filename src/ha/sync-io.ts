@@ -47,6 +47,10 @@ export interface SyncStatus {
   entriesSent: number;
   entriesApplied: number;
   entriesSkipped: number;
+  /** Entries received and authenticated that the data plane did not take (no such service or real server here). */
+  entriesNotApplied: number;
+  /** Datagrams of the peer's current boot that never arrived (gaps in its sequence: socket overflow, loss). */
+  datagramsLost: number;
   rejected: Record<string, number>;
   /** Whether this node's table is known to hold the peer's (see BulkReceiver). */
   synced: boolean;
@@ -72,6 +76,10 @@ export class SyncChannel {
   entriesSent = 0;
   entriesApplied = 0;
   entriesSkipped = 0;
+  entriesNotApplied = 0;
+  datagramsLost = 0;
+  /** The peer's boot and highest sequence seen, for datagramsLost. */
+  private seqSeen?: { bootId: bigint; seq: bigint };
   writerRecordsSent = 0;
   writerRecordsReceived = 0;
   private writerSig = '';
@@ -199,6 +207,7 @@ export class SyncChannel {
     if (!r.ok) return bad(r.reason, r.detail);
     const g = this.guard.check({ nodeId: from, bootId: r.bootId, seq: r.seq });
     if (!g.ok) return bad(g.reason, g.detail);
+    this.noteSeq(r.bootId, r.seq);
     if (this.sending || !this.opts.writers) return;
     this.writerRecordsReceived++;
     this.opts.writers.adopt(r.record, from);
@@ -207,6 +216,7 @@ export class SyncChannel {
   status(): SyncStatus {
     return {
       entriesSent: this.entriesSent, entriesApplied: this.entriesApplied, entriesSkipped: this.entriesSkipped,
+      entriesNotApplied: this.entriesNotApplied, datagramsLost: this.datagramsLost,
       rejected: { ...this.rejected } as Record<string, number>, synced: this.bulkIn.synced, transfer: this.bulkIn.progress(),
       transfersServed: this.bulkOut.transfers, writerRecordsSent: this.writerRecordsSent, writerRecordsReceived: this.writerRecordsReceived,
     };
@@ -290,14 +300,27 @@ export class SyncChannel {
       }
       return bad(g.reason, g.detail);
     }
+    this.noteSeq(r.batch.bootId, r.batch.seq);
     if (bulk?.kind === 'request') return this.serve(bulk.transferId, 'requested by the peer');
     if (bulk?.kind === 'end') return this.act(this.bulkIn.onEnd(bulk, this.now()));
     // Active: the peer's incremental stream is older than our view, but a table we asked for (a merge) is applied.
     // In a mesh every director is active and each stream is the truth of the flows its sender forwards.
     if (this.sending && !this.opts.mesh && !(bulk?.kind === 'data' && bulk.transferId === this.bulkIn.currentTransfer)) return;
-    this.opts.dataplane.applySyncUpdates(r.batch.entries);
-    this.entriesApplied += r.batch.entries.length;
+    const took = this.opts.dataplane.applySyncUpdates(r.batch.entries);
+    const n = r.batch.entries.length;
+    this.entriesApplied += typeof took === 'number' ? took : n;
+    if (typeof took === 'number') this.entriesNotApplied += n - took;
     if (bulk?.kind === 'data') this.act(this.bulkIn.onData(bulk, r.batch.entries.length, this.now()));
+  }
+
+  /**
+   * The guard passed, so seq is above every earlier one of this boot: a jump means the datagrams in between never
+   * came (receive buffer overflow, loss; a late one would be refused as replayed). A new boot starts afresh.
+   */
+  private noteSeq(bootId: bigint, seq: bigint): void {
+    const s = this.seqSeen;
+    if (s && s.bootId === bootId && seq > s.seq + 1n) this.datagramsLost += Number(seq - s.seq - 1n);
+    this.seqSeen = { bootId, seq };
   }
 
   /** An authenticated answer carrying the transfer id we are waiting for cannot be a replay: its boot is live. */

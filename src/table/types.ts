@@ -70,7 +70,7 @@ export interface ConnEntry {
   daddr: string;
   dport: number;
   state: string;            // NONE ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN SYNACK UDP; templates: NONE or ASSURED
-  expiresMs: number;        // remaining lifetime (in drainSyncUpdates records: the full timeout, just re-armed)
+  expiresMs: number;        // remaining lifetime (in drainSyncUpdates records: a template's full timeout; 0 for a connection, the receiver's own for its state)
   template: boolean;
   /** fwmark templates only: the mark (shown by ipvsadm as protocol IP, virtual 0.0.0.<mark>). */
   fwmark?: number;

@@ -28,6 +28,8 @@ t.test('three directors announce the VIP; the router spreads flows; withdrawals 
 
   const st = await b.directors.get(1)!.status();
   t.equal(st.ha.role, 'scale-out');
+  // Each announced only once it held its peers' tables (the join), ended by the sync, not by the 30 s deadline.
+  for (const i of [1, 2, 3]) t.match((await b.directors.get(i)!.status()).ha.scaleOut?.join, { phase: 'joined', endedBy: 'synced' }, `d${i} joined by the sync`);
   t.match(st.bgp, { speaker: 'bird', reachable: true, peers: [{ peer: BGP_LAB.router, established: true, bfd: 'Up' }], vips: [{ vip: BGP_LAB.vip, wanted: true, announced: true }] });
   const text = (await b.directors.get(1)!.ctl(['status'])).stdout;
   t.match(text, /peer 10\.0\.0\.1 \(directord_peer1\): Established/);

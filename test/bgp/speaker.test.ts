@@ -42,10 +42,14 @@ t.test('policy: announce only while forwarding with a healthy server; drain wins
   t.same(decideVips({ snapshot: snap([h('db', 'a', 'down', false)]), draining: false }), [{ vip: '10.2.0.100', announce: false, reason: 'no healthy real server' }]);
   t.same(decideVips({ snapshot: snap([h('db', 'a', 'up')], false), draining: false }), [{ vip: '10.2.0.100', announce: false, reason: 'data plane not forwarding (standby)' }]);
   t.same(decideVips({ snapshot: snap([h('db', 'a', 'up')]), draining: true }), [{ vip: '10.2.0.100', announce: false, reason: 'director draining' }]);
-  const drainingHa = (phase: 'serving' | 'draining' | 'drained') => ({ ...snap([h('db', 'a', 'up')]), ha: { enabled: true, role: 'scale-out', state: phase, forwarding: true, scaleOut: { self: '10.0.0.11', peers: [], synced: true, drain: { phase, packetsSinceStart: 0, packetRate: 0, idleMs: null, activeConns: 0 }, peersSynced: 0 } } });
+  const drainingHa = (phase: 'serving' | 'draining' | 'drained') => ({ ...snap([h('db', 'a', 'up')]), ha: { enabled: true, role: 'scale-out', state: phase, forwarding: true, scaleOut: { self: '10.0.0.11', peers: [], synced: true, join: { phase: 'joined' as const, endedBy: 'synced' as const, waitedMs: 80, maxWaitMs: 30000 }, drain: { phase, packetsSinceStart: 0, packetRate: 0, idleMs: null, activeConns: 0 }, peersSynced: 0 } } });
   t.same(decideVips({ snapshot: drainingHa('draining'), draining: false }), [{ vip: '10.2.0.100', announce: false, reason: 'director draining (drain-director)' }]);
   t.equal(decideVips({ snapshot: drainingHa('drained'), draining: false })[0].announce, false);
   t.equal(decideVips({ snapshot: drainingHa('serving'), draining: false })[0].announce, true);
+  // A scale-out director that just started holds its routes until it has its peers' connection tables.
+  const joining = drainingHa('serving');
+  joining.ha.scaleOut.join = { phase: 'waiting', waitedMs: 2400, maxWaitMs: 30000 } as never;
+  t.same(decideVips({ snapshot: joining, draining: false }), [{ vip: '10.2.0.100', announce: false, reason: "joining: fetching the peers' connection tables (2 s of at most 30 s)" }]);
   const a = new FakeAnnouncer();
   const sp = new BgpSpeaker({ announcer: a, logger, snapshot: () => drainingHa('draining'), decideMs: 10_000, statusMs: 10_000 });
   await sp.start();

@@ -301,3 +301,18 @@ t.test('setServices is all-or-nothing: a refused table leaves the running one un
   tab.setServices(next);
   t.same([...new Set(tab.destStats().map((s) => `${s.serviceIndex}/${s.weight}`))].length, 16, 'applied');
 });
+
+t.test('sync: a long-lived connection synced to a peer lives there as long as ESTABLISHED does, not SYN_RECV', async (t) => {
+  const a = new NativeTable(1024), b = new NativeTable(1024);
+  for (const x of [a, b]) x.setServices([svc({ dests: [dest(1)] })]);
+  a.drainSync();
+  a.processPacket(pkt('10.61.1.1', 1, SYN), 0);
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 0);
+  b.applySync(a.drainSync(), 0);
+  // Before: the ESTABLISHED record carried the timeout of the state it left (60 s), so the peer dropped the copy of a
+  // quiet-there flow after a minute and a takeover of it later stalled (bench/scaleout.ts, 10,000 connections).
+  const left = b.connections(10, 61_000).filter((c) => c.state === 'ESTABLISHED');
+  t.equal(left.length, 1, 'the peer still holds the connection after a minute');
+  t.equal(left[0]?.expiresMs, 839_000, "the peer armed ESTABLISHED's 900 s");
+  t.same(who(b.processPacket(pkt('10.61.1.1', 1, ACK), 61_000)), '11', 'the peer forwards it without a SYN');
+});

@@ -29,7 +29,8 @@ function client(vip: string, port: number, n: number, sources: string[]): void {
     });
     flows.push(f);
   }
-  setInterval(() => { for (const f of flows) if (!f.closed) f.sock.write('ping\n'); }, 250);
+  // FLOWS_INTERVAL_MS: a line per connection this often (default 250 ms; the bench's throughput part sends faster).
+  setInterval(() => { for (const f of flows) if (!f.closed) f.sock.write('ping\n'); }, Number(process.env.FLOWS_INTERVAL_MS ?? 250));
   const report = (since: number, wait: number): void => {
     const deadline = Date.now() + wait;
     const tick = (): void => {
@@ -37,7 +38,9 @@ function client(vip: string, port: number, n: number, sources: string[]): void {
       if (alive < n && Date.now() < deadline) return void setTimeout(tick, 100);
       const servers: Record<string, number> = {};
       for (const f of flows) if (f.server) servers[f.server] = (servers[f.server] ?? 0) + 1;
-      process.stdout.write(JSON.stringify({ alive, broken: n - alive, closed: flows.filter((f) => f.closed).length, changed: flows.filter((f) => f.changed).length, servers }) + '\n');
+      // Which flows did not answer (client address:port), so the caller can say whether their state had been synced.
+      const brokenFlows = flows.filter((f) => f.closed || f.lastReply <= since).map((f) => `${f.sock.localAddress}:${f.sock.localPort}`);
+      process.stdout.write(JSON.stringify({ alive, broken: n - alive, closed: flows.filter((f) => f.closed).length, changed: flows.filter((f) => f.changed).length, servers, brokenFlows }) + '\n');
     };
     tick();
   };

@@ -39,10 +39,9 @@ interface Rig {
   send(from: Socket, batch: SyncBatch | Buffer): Promise<void>;
 }
 
-async function rig(t: { teardown(fn: () => unknown): void }): Promise<Rig> {
+async function rig(t: { teardown(fn: () => unknown): void }, dp = new FakeDataPlane({ forwarding: false })): Promise<Rig> {
   const logs: Array<Record<string, unknown>> = [];
   const log = createRootLogger({ level: 'debug', destination: { write: (l: string) => void logs.push(JSON.parse(l)) } });
-  const dp = new FakeDataPlane({ forwarding: false });
   // sync_port is the same on both nodes: find one free on all three addresses (other tests may hold some).
   for (let attempt = 0; ; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 40000);
@@ -136,4 +135,25 @@ t.test('unexpected_source: a valid datagram from another address is rejected; th
   t.equal(r.dp.synced.size, 1, 'the same bytes from the peer are applied');
   t.same(r.channel.status().rejected, { unexpected_source: 2 });
   t.equal(r.toPeer.length, 0, 'nothing was sent to the peer for the stranger');
+});
+
+t.test('counters: datagrams missing from the peer\'s sequence, and entries the data plane did not take', async (t) => {
+  // A data plane that takes every entry but those for 10.63.2.9 (a real server not in its table).
+  class Picky extends FakeDataPlane {
+    override applySyncUpdates(entries: ConnEntry[]): number {
+      const ok = entries.filter((e) => e.daddr !== '10.63.2.9');
+      super.applySyncUpdates(ok);
+      return ok.length;
+    }
+  }
+  const r = await rig(t, new Picky({ forwarding: false }));
+  await r.send(r.peer, { bootId: BOOT, seq: 1n, entries: [conn(1)] });
+  await r.send(r.peer, { bootId: BOOT, seq: 2n, entries: [conn(2)] });
+  t.equal(r.channel.status().datagramsLost, 0, 'consecutive: none lost');
+  await r.send(r.peer, { bootId: BOOT, seq: 5n, entries: [conn(5)] });
+  t.equal(r.channel.status().datagramsLost, 2, 'seq 3 and 4 never came');
+  await r.send(r.peer, { bootId: BOOT + 1n, seq: 1n, entries: [conn(6)] });
+  t.equal(r.channel.status().datagramsLost, 2, "a new boot's sequence starts afresh");
+  await r.send(r.peer, { bootId: BOOT + 1n, seq: 2n, entries: [conn(7), { ...conn(8), daddr: '10.63.2.9' }] });
+  t.same([r.channel.status().entriesApplied, r.channel.status().entriesNotApplied], [5, 1], 'the entry for an absent server is counted, not applied');
 });
