@@ -36,9 +36,10 @@ void dd_set_timeouts(struct dd_table *t, uint32_t tcp_s, uint32_t tcpfin_s, uint
 
 /* ---- sync ring ---- */
 static void sync_push(struct dd_table *t, uint32_t i) {
-  const struct dd_conn *c = &t->conns[i];
+  struct dd_conn *c = &t->conns[i];
   struct dd_conn_record *r;
   if (!t->sync_enabled) return;
+  c->synced_s = (uint32_t)(t->wheel_ms / 1000);
   if (t->sync_count == DD_SYNC_RING) { t->counters[DD_C_SYNC_OVERFLOW]++; return; }
   r = &t->sync[(t->sync_head + t->sync_count++) % DD_SYNC_RING];
   memset(r, 0, sizeof(*r));
@@ -297,6 +298,9 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   transition(t, ci, p);
   dc->state = c->state;
   dd_conn_rearm(t, ci, now);
+  /* IPVS's sync_refresh_period, at half the state's timeout: a flow that stays in one state (a pooled database
+   * connection idles in ESTABLISHED for hours) is sent again before the peers' copies expire. One compare per packet. */
+  if (t->sync_enabled && (uint32_t)(now / 1000) - c->synced_s >= c->timeout_ms / 2000) sync_push(t, ci);
   if (!d->has_mac) dc->verdict = DD_V_NO_MAC;
   else if (p->pflags & DD_PF_FRAG_FIRST) frag_remember(t, p, c->dest, now);
 }

@@ -105,6 +105,7 @@ struct dd_conn {
   uint8_t proto, state, flags, pad;
   uint16_t dest, svc;
   uint32_t timeout_ms;
+  uint32_t synced_s;            /* clock second of its last sync record (fills the hole before `expires`) */
   int64_t expires;
   uint32_t hnext, wprev, wnext;
   uint32_t wslot;               /* wheel slot it is linked in (its time is recovered from wheel_ms), DD_NIL when none */

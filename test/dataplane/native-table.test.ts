@@ -316,3 +316,22 @@ t.test('sync: a long-lived connection synced to a peer lives there as long as ES
   t.equal(left[0]?.expiresMs, 839_000, "the peer armed ESTABLISHED's 900 s");
   t.same(who(b.processPacket(pkt('10.61.1.1', 1, ACK), 61_000)), '11', 'the peer forwards it without a SYN');
 });
+
+t.test('sync: a flow that stays ESTABLISHED is sent again every half timeout, so the peer copy never expires', async (t) => {
+  const a = new NativeTable(1024), b = new NativeTable(1024);
+  for (const x of [a, b]) x.setServices([svc({ dests: [dest(1)] })]);
+  a.drainSync();
+  a.processPacket(pkt('10.61.1.1', 1, SYN), 0);
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 0);
+  b.applySync(a.drainSync(), 0);
+  let resent = 0;
+  // A packet every 100 s for an hour (four ESTABLISHED timeouts), no state change.
+  for (let now = 100_000; now <= 3_600_000; now += 100_000) {
+    a.processPacket(pkt('10.61.1.1', 1, ACK), now);
+    const recs = a.drainSync();
+    resent += recs.length;
+    b.applySync(recs, now);
+    t.equal(b.connections(10, now).filter((c) => c.state === 'ESTABLISHED').length, 1, `the peer still holds it at ${now / 1000} s`);
+  }
+  t.ok(resent >= 7 && resent <= 9, `re-sent about every 450 s, not every packet: ${resent} records in an hour`);
+});
