@@ -67,6 +67,7 @@ static void transition(struct dd_table *t, uint32_t i, const struct dd_pkt *p) {
   if (c->proto == 17) { c->timeout_ms = t->timeouts_ms[DD_S_UDP]; return; }
   fi = flag_index(p->tcpflags);
   if (fi >= 0 && c->state < 11) ns = input_only[fi][c->state];
+  c->timeout_ms = t->timeouts_ms[ns];   /* before sync_push: the record carries the new state's timeout */
   if (ns != c->state) {
     if (!(c->flags & DD_CF_INACTIVE) && !state_active(ns)) { d->active--; d->inact++; c->flags |= DD_CF_INACTIVE; }
     else if ((c->flags & DD_CF_INACTIVE) && state_active(ns)) { d->active++; d->inact--; c->flags &= ~DD_CF_INACTIVE; }
@@ -78,7 +79,6 @@ static void transition(struct dd_table *t, uint32_t i, const struct dd_pkt *p) {
     }
     sync_push(t, i);
   }
-  c->timeout_ms = t->timeouts_ms[ns];
 }
 
 /* Exact (proto, VIP, port) first, then a port-0 service of that VIP; userspace sees no skb mark, so a fwmark

@@ -351,15 +351,10 @@ export class NativeTable {
     return decodeConnRecords(this.layout, this.binding.tableConnections(this.handle, n, nowMs));
   }
 
-  /**
-   * Sync records since the last drain (the first call switches recording on). expiresMs is the timeout length for a
-   * template, and 0 for a connection: the receiver then arms its own timeout for the record's state (every director
-   * reads the same lvs.cf). The native record of a connection carries the timeout of the state it left (it is queued
-   * before the transition re-arms), so an ESTABLISHED copy on a peer lived 60 s (SYN_RECV's) instead of 900 s, and a
-   * long-lived flow a peer took over after a minute found no entry there and stalled.
-   */
+  /** Sync records since the last drain (the first call switches recording on). expiresMs is the timeout length of
+   * the record's state (core.c's transition() sets it before it queues the record). */
   drainSync(): ConnEntry[] {
-    return decodeConnRecords(this.layout, this.binding.tableDrainSync(this.handle)).map((e) => (e.template ? e : { ...e, expiresMs: 0 }));
+    return decodeConnRecords(this.layout, this.binding.tableDrainSync(this.handle));
   }
 
   applySync(entries: ConnEntry[], nowMs = -1): number {
