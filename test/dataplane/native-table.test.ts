@@ -302,13 +302,19 @@ t.test('setServices is all-or-nothing: a refused table leaves the running one un
   t.same([...new Set(tab.destStats().map((s) => `${s.serviceIndex}/${s.weight}`))].length, 16, 'applied');
 });
 
-t.test('sync: a long-lived connection synced to a peer lives there as long as ESTABLISHED does, not SYN_RECV', async (t) => {
+/** Table a (recording sync) with one ESTABLISHED connection at t = 0, and table b holding a's records of it. */
+function establishedOnPeer(): { a: NativeTable; b: NativeTable } {
   const a = new NativeTable(1024), b = new NativeTable(1024);
   for (const x of [a, b]) x.setServices([svc({ dests: [dest(1)] })]);
   a.drainSync();
   a.processPacket(pkt('10.61.1.1', 1, SYN), 0);
   a.processPacket(pkt('10.61.1.1', 1, ACK), 0);
   b.applySync(a.drainSync(), 0);
+  return { a, b };
+}
+
+t.test('sync: a long-lived connection synced to a peer lives there as long as ESTABLISHED does, not SYN_RECV', async (t) => {
+  const { a, b } = establishedOnPeer();
   // Before: the ESTABLISHED record carried the timeout of the state it left (60 s), so the peer dropped the copy of a
   // quiet-there flow after a minute and a takeover of it later stalled (bench/scaleout.ts, 10,000 connections).
   const left = b.connections(10, 61_000).filter((c) => c.state === 'ESTABLISHED');
@@ -318,12 +324,7 @@ t.test('sync: a long-lived connection synced to a peer lives there as long as ES
 });
 
 t.test('sync: a flow that stays ESTABLISHED is sent again every half timeout, so the peer copy never expires', async (t) => {
-  const a = new NativeTable(1024), b = new NativeTable(1024);
-  for (const x of [a, b]) x.setServices([svc({ dests: [dest(1)] })]);
-  a.drainSync();
-  a.processPacket(pkt('10.61.1.1', 1, SYN), 0);
-  a.processPacket(pkt('10.61.1.1', 1, ACK), 0);
-  b.applySync(a.drainSync(), 0);
+  const { a, b } = establishedOnPeer();
   let resent = 0;
   // A packet every 100 s for an hour (four ESTABLISHED timeouts), no state change.
   for (let now = 100_000; now <= 3_600_000; now += 100_000) {
