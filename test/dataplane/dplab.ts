@@ -75,16 +75,19 @@ export type Frame = [saddr: string, sport: number, dport: number, proto: 0 | 6 |
 
 // Sends the frames given as JSON Frame[] on stdin from eth0 with an AF_PACKET socket, in order, 64 at a time with a
 // 2 ms pause (bounded: the director's rings never overflow, so every frame is decided). argv: dst MAC, src MAC, VIP.
-export const INJECT_PY = `
-import json, socket, struct, sys, time
-dst_mac, src_mac, vip = bytes.fromhex(sys.argv[1].replace(':', '')), bytes.fromhex(sys.argv[2].replace(':', '')), socket.inet_aton(sys.argv[3])
-def csum(b):
+/** Python for the frame injectors: the Internet checksum and a raw AF_PACKET socket `s` on eth0. */
+export const PY_RAW_SOCKET = `def csum(b):
     if len(b) % 2: b += b'\\0'
     s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
     while s >> 16: s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(('eth0', 0))
+s.bind(('eth0', 0))`;
+
+export const INJECT_PY = `
+import json, socket, struct, sys, time
+dst_mac, src_mac, vip = bytes.fromhex(sys.argv[1].replace(':', '')), bytes.fromhex(sys.argv[2].replace(':', '')), socket.inet_aton(sys.argv[3])
+${PY_RAW_SOCKET}
 for k, (src, sport, dport, proto, flags, pay) in enumerate(json.load(sys.stdin)):
     if proto == 0:
         time.sleep(pay / 1000)

@@ -5,7 +5,7 @@
 // must not arrive (VLAN 200 counted `vlan`).
 import t from 'tap';
 import { labAvailable } from '../lab/lab';
-import { DataPlaneLab, DIR_MAC, VIP, dests, rsMac, service } from './dplab';
+import { DataPlaneLab, DIR_MAC, PY_RAW_SOCKET, VIP, dests, rsMac, service } from './dplab';
 
 const skip = !labAvailable() && 'needs root and ip netns';
 const N = 5;
@@ -15,13 +15,7 @@ const N = 5;
 const SEND_PY = `
 import socket, struct, sys
 dst_mac, src_mac, src, vip, n = bytes.fromhex(sys.argv[1].replace(':', '')), bytes.fromhex(sys.argv[2].replace(':', '')), socket.inet_aton(sys.argv[3]), socket.inet_aton(sys.argv[4]), int(sys.argv[5])
-def csum(b):
-    if len(b) % 2: b += b'\\0'
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(('eth0', 0))
+${PY_RAW_SOCKET}
 for spec in sys.argv[6:]:
     sport0, tags = spec.split(':')
     l2 = b''.join(struct.pack('!HH', int(p, 16), int(c)) for p, c in (x.split('/') for x in tags.split(','))) if tags != '-' else b''
