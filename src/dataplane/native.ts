@@ -64,30 +64,37 @@ export interface BenchBinding {
 
 export const DEFAULT_ADDON_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'directord_native.node');
 
-let cached: NativeBinding | undefined;
-
-/** Load and ABI-check the addon (dist/ and ts-node layouts both resolve to <repo>/build/Release). */
-export function loadNative(file?: string): NativeBinding {
-  if (!file && cached) return cached;
-  const candidates = file ? [file] : [DEFAULT_ADDON_PATH, path.join(__dirname, '..', '..', 'build', 'Release', 'directord_native.node')];
+/** The first candidate that loads, ABI-checked (E_DATAPLANE_ABI names it); `missing` when none loads (its reason). */
+function requireAddon<T extends { abiVersion(): number }>(what: string, candidates: string[], missing: (lastErr: unknown) => DirectordError): { b: T; f: string } {
   let lastErr: unknown;
   for (const f of candidates) {
-    let b: NativeBinding;
+    let b: T;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      b = require(f) as NativeBinding;
+      b = require(f) as T;
     } catch (e) {
       lastErr = e;
       continue;
     }
     const v = b.abiVersion();
     if (v !== EXPECTED_ABI_VERSION) {
-      throw new DirectordError('E_DATAPLANE_ABI', `native addon ${f} has ABI ${v}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`, { details: { file: f, abi: v } });
+      throw new DirectordError('E_DATAPLANE_ABI', `${what} ${f} has ABI ${v}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`, { details: { file: f, abi: v } });
     }
-    if (!file) cached = b;
-    return b;
+    return { b, f };
   }
-  throw new DirectordError('E_DATAPLANE_NO_ADDON', `native addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr });
+  throw missing(lastErr);
+}
+
+let cached: NativeBinding | undefined;
+
+/** Load and ABI-check the addon (dist/ and ts-node layouts both resolve to <repo>/build/Release). */
+export function loadNative(file?: string): NativeBinding {
+  if (!file && cached) return cached;
+  const candidates = file ? [file] : [DEFAULT_ADDON_PATH, path.join(__dirname, '..', '..', 'build', 'Release', 'directord_native.node')];
+  const { b } = requireAddon<NativeBinding>('native addon', candidates, (lastErr) =>
+    new DirectordError('E_DATAPLANE_NO_ADDON', `native addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr }));
+  if (!file) cached = b;
+  return b;
 }
 
 export const BENCH_ADDON_FILE = 'directord_bench.node';
@@ -95,22 +102,8 @@ export const BENCH_ADDON_FILE = 'directord_bench.node';
 /** Load and ABI-check the benchmark/test addon (it reads directord_native.node's tables: one build for both). */
 export function loadBench(file?: string): BenchBinding {
   const candidates = file ? [file] : buildDirs().map((d) => path.join(d, BENCH_ADDON_FILE));
-  let lastErr: unknown;
-  for (const f of candidates) {
-    let b: BenchBinding;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      b = require(f) as BenchBinding;
-    } catch (e) {
-      lastErr = e;
-      continue;
-    }
-    if (b.abiVersion() !== EXPECTED_ABI_VERSION) {
-      throw new DirectordError('E_DATAPLANE_ABI', `bench addon ${f} has ABI ${b.abiVersion()}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`);
-    }
-    return b;
-  }
-  throw new DirectordError('E_DATAPLANE_NO_ADDON', `bench addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr });
+  return requireAddon<BenchBinding>('bench addon', candidates, (lastErr) =>
+    new DirectordError('E_DATAPLANE_NO_ADDON', `bench addon not found (run npm run build:native): ${String(lastErr)}`, { cause: lastErr })).b;
 }
 
 /** The optional AF_XDP addon (build/Release/directord_afxdp.node, linked with libxdp/libbpf). */
@@ -147,24 +140,12 @@ export function buildDirs(): string[] {
 /** Load and ABI-check the AF_XDP addon; E_DATAPLANE_NO_XDP (with the loader's reason) when it cannot be used. */
 export function loadXdp(file?: string): XdpBinding {
   const candidates = file ? [file] : buildDirs().map((d) => path.join(d, XDP_ADDON_FILE));
-  let lastErr: unknown;
-  for (const f of candidates) {
-    let b: XdpBinding;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      b = require(f) as XdpBinding;
-    } catch (e) {
-      lastErr = e;
-      continue;
-    }
-    if (b.abiVersion() !== EXPECTED_ABI_VERSION) {
-      throw new DirectordError('E_DATAPLANE_ABI', `AF_XDP addon ${f} has ABI ${b.abiVersion()}, this build expects ${EXPECTED_ABI_VERSION}: run npm run build:native`);
-    }
-    checkXdpKeyLayout(b.layout().xdpKey, loadNative().layout().xdpKey, f);
-    return b;
-  }
-  const why = (lastErr as Error | undefined)?.message?.split('\n')[0] ?? 'not found';
-  throw new DirectordError('E_DATAPLANE_NO_XDP', `AF_XDP addon not available (built only where libxdp/libbpf are installed): ${why}`, { cause: lastErr });
+  const { b, f } = requireAddon<XdpBinding>('AF_XDP addon', candidates, (lastErr) => {
+    const why = (lastErr as Error | undefined)?.message?.split('\n')[0] ?? 'not found';
+    return new DirectordError('E_DATAPLANE_NO_XDP', `AF_XDP addon not available (built only where libxdp/libbpf are installed): ${why}`, { cause: lastErr });
+  });
+  checkXdpKeyLayout(b.layout().xdpKey, loadNative().layout().xdpKey, f);
+  return b;
 }
 
 export type { PacketSummary };
