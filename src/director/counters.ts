@@ -29,6 +29,8 @@ export class DirectorCounters {
   serverChecks = new Map<string, ServerCheckCounts>();
   /** Cumulative histogram state: per-bucket counts (non-cumulative), sum and count. */
   checkDuration = { buckets: CHECK_DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
+  /** Event-loop stalls over the bound (util/loop-stall.ts): how many, and their summed length. */
+  loopStalls = { count: 0, ms: 0 };
 
   markConfigLoaded(): void {
     this.lastSuccessEpochSeconds = Date.now() / 1000;
