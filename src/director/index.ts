@@ -60,7 +60,7 @@ export class Director {
   constructor(private readonly opts: DirectorOptions) {
     this.log = opts.logger;
     this.stalls = new LoopStallMonitor(this.log, stallBoundMs(2), (s) => {
-      this.counters.loopStalls.count++;
+      this.counters.loopStalls.byCause[s.cause]++;
       this.counters.loopStalls.ms += s.ms;
     });
     const ro = opts.health?.setReadOnly;

@@ -74,12 +74,13 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
       },
     });
   };
-  // Unlabelled, so both are there at 0 from the first scrape (util/loop-stall.ts; docs/troubleshooting.md).
+  // Every cause at 0 from the first scrape (util/loop-stall.ts; docs/troubleshooting.md).
   new Counter({
-    name: 'directord_event_loop_stalls_total', help: 'Times the daemon\'s JavaScript event loop was blocked or starved longer than half the keepalive (floor 0.1 s, cap 1 s); each is logged with its length.', registers: [registry],
+    name: 'directord_event_loop_stalls_total', help: 'Times the daemon\'s JavaScript event loop could not run for longer than half the keepalive (floor 0.1 s, cap 1 s), by cause: busy (its own work), starved (waiting for a CPU), blocked (a blocking call), unknown; each is logged with its length.',
+    labelNames: ['cause'], registers: [registry],
     collect() {
       this.reset();
-      this.inc(src.counters.loopStalls.count);
+      for (const [cause, n] of Object.entries(src.counters.loopStalls.byCause)) this.inc({ cause }, n);
     },
   });
   new Counter({
