@@ -70,7 +70,7 @@ export interface SoakReport {
    * Per director, from its own logs over the whole run, outside its SIGSTOPs and kills (+1 s): event-loop stalls
    * over the bound and heartbeats sent later than 2 x keepalive (ms each), and its "partner dead" records.
    */
-  loop: Record<Director, { stalls: number[]; lateSends: number[]; peerDead: string[] }>;
+  loop: Record<Director, { stalls: number[]; causes: Record<string, number>; lateSends: number[]; peerDead: string[] }>;
 }
 
 export interface SoakOptions {
@@ -181,13 +181,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
     const loop = {} as SoakReport['loop'];
     for (const h of DIRECTORS) {
-      const out = (loop[h] = { stalls: [] as number[], lateSends: [] as number[], peerDead: [] as string[] });
+      const out = (loop[h] = { stalls: [] as number[], causes: {} as Record<string, number>, lateSends: [] as number[], peerDead: [] as string[] });
       const frozen = (at: number): boolean => ctx.notLive[h].some((w) => at >= w.from && at <= w.to + 1000);
       for (const rec of seed.directors.get(h)?.records ?? []) {
         const at = Date.parse(String(rec.time));
         if (at < t0 || frozen(at)) continue;
         const msg = String(rec.msg ?? '');
-        if (msg.startsWith('event loop stalled')) out.stalls.push(Number(rec.stallMs));
+        if (msg.startsWith('event loop stalled')) {
+          out.stalls.push(Number(rec.stallMs));
+          out.causes[String(rec.cause)] = (out.causes[String(rec.cause)] ?? 0) + 1;
+        }
         else if (msg.startsWith('heartbeat sent late')) out.lateSends.push(Number(rec.gapMs));
         else if (msg === 'partner dead') out.peerDead.push(`${String(rec.time)} silent ${String(rec.silentMs)} ms, timer late ${String(rec.timerLateMs)} ms, rejected since ${JSON.stringify(rec.rejectedSince)}`);
       }
@@ -228,7 +231,7 @@ export function formatReport(r: SoakReport): string[] {
   for (const h of DIRECTORS) {
     const l = r.loop[h];
     const desc = (xs: number[]): string => (xs.length ? `max ${Math.max(...xs)} ms, >= 300 ms: ${xs.filter((x) => x >= 300).length}, longest ${[...xs].sort((a, b) => b - a).slice(0, 5).join('/')}` : 'none');
-    lines.push(`${h} (outside its own freezes/kills): ${l.stalls.length} event-loop stalls (${desc(l.stalls)}); ${l.lateSends.length} heartbeats sent late (${desc(l.lateSends)}); ${l.peerDead.length} "partner dead"`);
+    lines.push(`${h} (outside its own freezes/kills): ${l.stalls.length} event-loop stalls (${desc(l.stalls)}; by cause ${JSON.stringify(l.causes)}); ${l.lateSends.length} heartbeats sent late (${desc(l.lateSends)}); ${l.peerDead.length} "partner dead"`);
     for (const d of l.peerDead) lines.push(`  ${h} partner dead: ${d}`);
   }
   for (const v of r.violations) lines.push(`VIOLATION: ${v}`);
