@@ -9,7 +9,7 @@ import { installIngressDrop, removeIngressDrop } from './ingress-drop';
 import { NativeTable, type NativeBinding } from './native';
 import { NeighbourResolver } from './neighbours';
 import { buildStats } from './stats';
-import type { ConnEntry, DataPlane, DataPlaneStats, ServiceSpec, Timeouts } from './types';
+import type { ConnEntry, ConnSnapshot, DataPlane, DataPlaneStats, ServiceSpec, Timeouts } from './types';
 import { captureFilter, isMac } from './validate';
 
 export interface AfPacketOptions {
@@ -159,6 +159,10 @@ export class AfPacketDataPlane implements DataPlane {
 
   connections(limit?: number): ConnEntry[] {
     return this.table.connections(limit);
+  }
+
+  connectionSnapshot(): ConnSnapshot {
+    return this.table.snapshot();
   }
 
   drainSyncUpdates(): ConnEntry[] {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DirectordError } from '../errors';
 import { defaultOptions } from '../defaults';
 import type { ConnEntry, DestCounters, PacketSummary, ServiceSpec, Timeouts } from '../table/types';
+import type { ConnSnapshot } from './types';
 import { tcpFlagByte } from '../scheduler/tcp-states';
 import { DATAPLANE_LIMITS, checkBusyPoll, checkPacketThreads, ipToInt, intToIp, macToBytes, validateServices } from './validate';
 import { checkTableLayout, checkXdpKeyLayout, decodeConnRecords, encodeConnRecords, type NativeLayout, type XdpKeyLayout } from './native-layout';
@@ -330,6 +331,13 @@ export class NativeTable {
   connections(limit = this.size, nowMs = -1): ConnEntry[] {
     const n = Math.max(0, Math.min(this.size, Math.floor(limit)));
     return decodeConnRecords(this.layout, this.binding.tableConnections(this.handle, n, nowMs));
+  }
+
+  /** The whole table copied at once (C, under the lock), decoded a slice at a time (DataPlane.connectionSnapshot). */
+  snapshot(nowMs = -1): ConnSnapshot {
+    const size = this.layout.conn.size;
+    const b = this.binding.tableConnections(this.handle, this.size, nowMs);
+    return { length: Math.floor(b.length / size), slice: (from, to) => decodeConnRecords(this.layout, b.subarray(from * size, to * size)) };
   }
 
   /** Sync records since the last drain (the first call switches recording on). expiresMs is the timeout length of

@@ -39,6 +39,17 @@ export interface DataPlaneStats {
   threadFrames?: number[];
 }
 
+/** A table snapshot taken at once, its entries decoded only as slices are asked for. */
+export interface ConnSnapshot {
+  readonly length: number;
+  slice(from: number, to: number): ConnEntry[];
+}
+
+/** An array is a snapshot too (the fake data plane, tests). */
+export function arraySnapshot(entries: ConnEntry[]): ConnSnapshot {
+  return { length: entries.length, slice: (from, to) => entries.slice(from, to) };
+}
+
 export interface DataPlane {
   readonly backend: string;
   start(): Promise<void>;
@@ -50,6 +61,11 @@ export interface DataPlane {
   setForwarding(enabled: boolean): void;
   stats(): DataPlaneStats;
   connections(limit?: number): ConnEntry[];
+  /**
+   * The whole table as one snapshot decoded a slice at a time (a table transfer to the peer): decoding a large
+   * table at once would block the event loop for seconds, heartbeats included. Without it, connections() is used.
+   */
+  connectionSnapshot?(): ConnSnapshot;
   /** Changes since the last call (new connections, state changes, templates), for HA connection sync. */
   drainSyncUpdates(): ConnEntry[];
   /** Apply records received from the peer director (entries are created or refreshed, never scheduled anew). */

@@ -2,6 +2,7 @@
 import type { ReloadView } from '../control/types';
 import type { HealthChange } from './pool';
 import type { CheckObservation } from './subsystems';
+import type { StallCause } from '../util/loop-stall';
 
 export const CHECK_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -29,6 +30,8 @@ export class DirectorCounters {
   serverChecks = new Map<string, ServerCheckCounts>();
   /** Cumulative histogram state: per-bucket counts (non-cumulative), sum and count. */
   checkDuration = { buckets: CHECK_DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
+  /** Event-loop stalls over the bound (util/loop-stall.ts): how many by cause, and their summed length. */
+  loopStalls = { byCause: { busy: 0, starved: 0, blocked: 0, unknown: 0 } as Record<StallCause, number>, ms: 0 };
 
   markConfigLoaded(): void {
     this.lastSuccessEpochSeconds = Date.now() / 1000;

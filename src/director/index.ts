@@ -18,6 +18,7 @@ import type { CheckObservation, ConfigSubsystem, HaFactory, HaSubsystem, HealthS
 import { WriterControl } from './writer-control';
 import { tableViews } from './status-view';
 import { liveDecision } from '../scheduler';
+import { LoopStallMonitor, stallBoundMs } from '../util/loop-stall';
 
 export interface DirectorOptions {
   configFile: string;
@@ -53,9 +54,15 @@ export class Director {
   private readonly log: Logger;
   private readonly checkObservers: ((o: CheckObservation) => void)[] = [];
   readonly writers: WriterControl;
+  /** Stalls of this process's event loop (heartbeats and deadlines wait behind them): logged and counted. */
+  private readonly stalls: LoopStallMonitor;
 
   constructor(private readonly opts: DirectorOptions) {
     this.log = opts.logger;
+    this.stalls = new LoopStallMonitor(this.log, stallBoundMs(2), (s) => {
+      this.counters.loopStalls.byCause[s.cause]++;
+      this.counters.loopStalls.ms += s.ms;
+    });
     const ro = opts.health?.setReadOnly;
     this.writers = new WriterControl(this.log, ro && ((svc, address, port, readOnly) => ro(svc.config.name, address, port, readOnly)));
     this.pool = new Pool({ healthWired: opts.health !== undefined, drainTimeoutMs: opts.drainTimeoutMs });
@@ -102,6 +109,8 @@ export class Director {
       this.setForwarding(true, 'standalone (no HA wired)');
     }
     this.counters.markConfigLoaded();
+    this.stalls.setBound(stallBoundMs(this.cfg.global.keepalive));
+    this.stalls.start();
     this.timers.push(setInterval(() => this.pollDrains(), this.opts.drainPollMs));
     this.timers.push(setInterval(() => this.rates.sample(dp.stats(), Date.now()), this.opts.rateSampleMs));
     for (const t of this.timers) t.unref();
@@ -112,6 +121,7 @@ export class Director {
    * its own deadline, so one that hangs does not keep the others from running. False when a step failed.
    */
   async stop(): Promise<boolean> {
+    this.stalls.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     const ms = this.opts.stopStepTimeoutMs ?? 5000;
@@ -237,6 +247,7 @@ export class Director {
     }
     this.decideWriters();
     this.counters.reloadSucceeded();
+    this.stalls.setBound(stallBoundMs(next.global.keepalive));
     this.log.info({ changes, configDiff: diff?.lines }, diff?.empty ? 'reload: configuration unchanged' : 'reload applied');
     return { result: 'success', changes };
   }

@@ -58,6 +58,8 @@ export class HeartbeatLink {
   sent = 0;
   /** New boots of the peer not yet proven fresh (normal once per restart of either node; a flood means replays). */
   unproven = 0;
+  /** Datagrams on heartbeat_port that did not count, by reason, since the last heartbeat that did (the dead-peer log). */
+  sinceAccepted: { rejected: Partial<Record<HeartbeatRejectReason | 'unproven', number>> } = { rejected: {} };
 
   constructor(
     private readonly opts: { paths: HeartbeatPath[]; port: number; key?: Buffer; nodeId: string; log: Logger; deadtimeMs: number; peerRole: Heartbeat['role']; bootId?: bigint },
@@ -119,6 +121,7 @@ export class HeartbeatLink {
     if (r.kind === 'ignored') {
       if (r.why !== 'unproven') return;
       this.unproven++;
+      this.sinceAccepted.rejected.unproven = (this.sinceAccepted.rejected.unproven ?? 0) + 1;
       if (this.unproven <= 5 || this.unproven % 100 === 0) this.opts.log.info({ from, detail: r.detail, count: this.unproven }, 'heartbeat of a new peer boot: answering with our boot id first');
       if (now - this.lastChallengeMs >= CHALLENGE_MIN_GAP_MS) {
         this.lastChallengeMs = now;
@@ -127,11 +130,13 @@ export class HeartbeatLink {
       return;
     }
     this.received++;
+    this.sinceAccepted = { rejected: {} };
     this.onHeartbeat(r.hb, r.meta);
   }
 
   private reject(reason: HeartbeatRejectReason, from: string, detail: string): void {
     const n = (this.rejected[reason] = (this.rejected[reason] ?? 0) + 1);
+    this.sinceAccepted.rejected[reason] = (this.sinceAccepted.rejected[reason] ?? 0) + 1;
     // Log the first few of each reason, then every 100th, so a flood cannot fill the journal.
     const logged = this.rejectLogged.get(reason) ?? 0;
     if (logged < 5 || n % 100 === 0) {

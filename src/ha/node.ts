@@ -14,6 +14,7 @@ import { effectiveBackupActive, garpSettingsOf, heartbeatMoved, heartbeatPaths, 
 import { haStatusOf, type HaHooks, type HaNodeOptions, type HaStatus } from './node-types';
 import { NetlinkIo, watchLinkState } from './netlink-io';
 import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
+import { deadPeerFields, lateSendGap } from './heartbeat-timing';
 import { SyncChannel, type WriterSync } from './sync-io';
 import { VipManager, vipSpecsOf, type GarpSettings } from './vip-manager';
 
@@ -41,6 +42,9 @@ export class HaNode extends EventEmitter {
   private sync?: SyncChannel;
   private sendTimer?: NodeJS.Timeout;
   private deadTimer?: NodeJS.Timeout;
+  /** For the timing logs: when we last sent a heartbeat, and how late the running dead-peer timer fired. */
+  private lastSentMs?: number;
+  private timerLateMs?: number;
   private chain: Promise<void> = Promise.resolve();
   private started = false;
   /** One per process: heartbeats and sync carry it, so sync trusts only the boot the heartbeats proved. */
@@ -263,6 +267,10 @@ export class HaNode extends EventEmitter {
   private sendHeartbeat(): void {
     const m = this.machine;
     if (!m || !this.link) return;
+    const t = now();
+    const gap = lateSendGap(this.lastSentMs, t, this.cfg.global.keepalive * 1000);
+    if (gap !== undefined && m.ownState() !== 'stopped') this.log.warn({ gapMs: gap, keepaliveMs: this.cfg.global.keepalive * 1000 }, 'heartbeat sent late: this process could not run its timer (see "event loop stalled")');
+    this.lastSentMs = t;
     this.link.send({ role: this.role, state: m.ownState(), flags: m.ownFlags(), priority: this.role === 'primary' ? 200 : 100, term: m.term });
   }
 
@@ -276,11 +284,14 @@ export class HaNode extends EventEmitter {
     if (this.deadTimer) clearTimeout(this.deadTimer);
     if (!this.started || !this.machine) return;
     const delay = Math.max(1, Math.ceil(this.machine.nextDeadlineMs() - now()));
+    const due = now() + delay;
     // Judged after the loop's next I/O poll (setImmediate): after a stall or SIGSTOP the timer fires before the
     // heartbeats already queued in the socket are read, and the peer would be declared dead while it is not.
     this.deadTimer = setTimeout(() => setImmediate(() => {
       if (!this.started || !this.machine) return;
+      this.timerLateMs = now() - due;
       this.apply(this.machine.tick(now()));
+      this.timerLateMs = undefined;
       if (!this.machine.peer.alive) this.emitState();
     }), delay);
   }
@@ -318,7 +329,10 @@ export class HaNode extends EventEmitter {
           this.emit('split-brain', { winner: a.winner, reason: a.reason });
           break;
         case 'peer-dead':
-          this.log.warn({ peer: this.peerAddress }, 'partner dead');
+          this.log.warn({ peer: this.peerAddress, ...deadPeerFields({
+            nowMs: now(), lastAcceptedMs: this.machine!.peer.lastHeartbeatMs, deadtimeMs: this.cfg.global.deadtime * 1000,
+            timerLateMs: this.timerLateMs, rejectedSince: this.link?.sinceAccepted.rejected ?? {},
+          }) }, 'partner dead');
           this.sync?.peerLost();
           break;
         case 'peer-alive':

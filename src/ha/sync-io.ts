@@ -236,7 +236,8 @@ export class SyncChannel {
 
   /** Answer a bulk request (or push after activation): one snapshot, sent BULK_LIMITS.burst datagrams per tick. */
   private serve(transferId: bigint, why: string): void {
-    this.bulkOut.start(transferId, this.opts.dataplane.connections());
+    const dp = this.opts.dataplane;
+    this.bulkOut.start(transferId, dp.connectionSnapshot ? dp.connectionSnapshot() : dp.connections());
     this.opts.log.info({ peer: this.opts.peer, why }, 'sending the whole connection table to the peer');
     if (this.pacer) return;
     const tick = (): void => {

@@ -2,6 +2,7 @@
 // and is "synced" once every batch arrived, or after a bounded time with a loud log; failback and takeover wait for
 // it (keepalived #1966: a restarted node with an empty table must not take the VIP and reset every connection).
 import type { ConnEntry } from '../table/types';
+import { arraySnapshot, type ConnSnapshot } from '../dataplane/types';
 import { SYNC_BULK_MAX_ENTRIES, syncable, type BulkBlock } from './sync-codec';
 
 export const BULK_LIMITS = {
@@ -27,9 +28,14 @@ export interface BulkChunk {
   entries: ConnEntry[];
 }
 
-/** Answering side: one transfer at a time (a new request replaces the one in progress), sent in bounded bursts. */
+/**
+ * Answering side: one transfer at a time (a new request replaces the one in progress), sent in bounded bursts. The
+ * snapshot is decoded (and filtered) one batch at a time as it is sent: a table of a million entries decoded at once
+ * kept the event loop, heartbeats included, blocked for seconds. `total` is the snapshot's size; a batch may carry
+ * fewer entries than its slot (those that cannot be synced), the receiver counts batches.
+ */
 export class BulkSender {
-  private cur?: { transferId: bigint; entries: ConnEntry[]; index: number; batches: number };
+  private cur?: { transferId: bigint; table: ConnSnapshot; index: number; batches: number };
   transfers = 0;
 
   get busy(): boolean {
@@ -37,9 +43,9 @@ export class BulkSender {
   }
 
   /** A snapshot of the table, taken once: later changes reach the peer through the incremental stream. */
-  start(transferId: bigint, table: ConnEntry[]): void {
-    const entries = table.filter(syncable);
-    this.cur = { transferId, entries, index: 0, batches: Math.ceil(entries.length / SYNC_BULK_MAX_ENTRIES) };
+  start(transferId: bigint, table: ConnSnapshot | ConnEntry[]): void {
+    const snap = Array.isArray(table) ? arraySnapshot(table) : table;
+    this.cur = { transferId, table: snap, index: 0, batches: Math.ceil(snap.length / SYNC_BULK_MAX_ENTRIES) };
     this.transfers++;
   }
 
@@ -48,10 +54,10 @@ export class BulkSender {
     const c = this.cur;
     if (!c) return [];
     const out: BulkChunk[] = [];
-    const total = c.entries.length;
+    const total = c.table.length;
     while (out.length < max && c.index < c.batches) {
       const from = c.index * SYNC_BULK_MAX_ENTRIES;
-      out.push({ bulk: { kind: 'data', transferId: c.transferId, index: c.index, total }, entries: c.entries.slice(from, from + SYNC_BULK_MAX_ENTRIES) });
+      out.push({ bulk: { kind: 'data', transferId: c.transferId, index: c.index, total }, entries: c.table.slice(from, from + SYNC_BULK_MAX_ENTRIES).filter(syncable) });
       c.index++;
     }
     if (out.length < max && c.index >= c.batches) {

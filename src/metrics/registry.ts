@@ -74,6 +74,22 @@ export function createMetricsRegistry(src: MetricsSource, opts: { processMetrics
       },
     });
   };
+  // Every cause at 0 from the first scrape (util/loop-stall.ts; docs/troubleshooting.md).
+  new Counter({
+    name: 'directord_event_loop_stalls_total', help: 'Times the daemon\'s JavaScript event loop could not run for longer than half the keepalive (floor 0.1 s, cap 1 s), by cause: busy (its own work), starved (waiting for a CPU), blocked (a blocking call), unknown; each is logged with its length.',
+    labelNames: ['cause'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cause, n] of Object.entries(src.counters.loopStalls.byCause)) this.inc({ cause }, n);
+    },
+  });
+  new Counter({
+    name: 'directord_event_loop_stall_seconds_total', help: 'Summed length of the event-loop stalls counted by directord_event_loop_stalls_total.', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.counters.loopStalls.ms / 1000);
+    },
+  });
   totalCounter('directord_connections_total', 'Connections scheduled by the data plane since start.', (st) => st.services.reduce((a, s) => a + s.conns, 0));
   totalCounter('directord_incoming_packets_total', 'Packets received for virtual services.', (st) => st.services.reduce((a, s) => a + s.inPkts, 0));
   totalCounter('directord_incoming_bytes_total', 'Bytes received for virtual services.', (st) => st.services.reduce((a, s) => a + s.inBytes, 0));

@@ -58,7 +58,10 @@ export class DirectorProcess {
   async start(timeoutMs = 20000): Promise<void> {
     if (this.running) return;
     this.startedAt = Date.now();
-    const child = this.lab.spawn(this.host, this.argv(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // DIRECTORD_LAB_OWN_SESSION=1: the daemon in a session of its own, so (with kernel.sched_autogroup_enabled) it gets
+    // a CPU share of its own as a systemd service does, instead of sharing the test's with the load it generates.
+    const own = process.env.DIRECTORD_LAB_OWN_SESSION === '1';
+    const child = this.lab.spawn(this.host, this.argv(), { stdio: ['ignore', 'pipe', 'pipe'], ...(own ? { detached: true } : {}) });
     this.child = child;
     child.stdout!.on('data', (d) => this.take(String(d)));
     child.stderr!.on('data', (d) => this.otherLines.push(...String(d).split('\n').filter(Boolean)));

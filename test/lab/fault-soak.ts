@@ -66,6 +66,11 @@ export interface SoakReport {
   violations: string[];
   /** The directors' warnings and errors during each fault that broke a goal (to diagnose a seed's finding). */
   evidence: string[];
+  /**
+   * Per director, from its own logs over the whole run, outside its SIGSTOPs and kills (+1 s): event-loop stalls
+   * over the bound and heartbeats sent later than 2 x keepalive (ms each), and its "partner dead" records.
+   */
+  loop: Record<Director, { stalls: number[]; causes: Record<string, number>; lateSends: number[]; peerDead: string[] }>;
 }
 
 export interface SoakOptions {
@@ -174,6 +179,23 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       for (const e of mon.events.filter((x) => x.t >= from && x.t < to)) evidence.push(`fault ${f.n} VIP ${e.has ? 'added on' : 'removed from'} ${e.host} at ${new Date(e.t).toISOString()}`);
     }
 
+    const loop = {} as SoakReport['loop'];
+    for (const h of DIRECTORS) {
+      const out = (loop[h] = { stalls: [] as number[], causes: {} as Record<string, number>, lateSends: [] as number[], peerDead: [] as string[] });
+      const frozen = (at: number): boolean => ctx.notLive[h].some((w) => at >= w.from && at <= w.to + 1000);
+      for (const rec of seed.directors.get(h)?.records ?? []) {
+        const at = Date.parse(String(rec.time));
+        if (at < t0 || frozen(at)) continue;
+        const msg = String(rec.msg ?? '');
+        if (msg.startsWith('event loop stalled')) {
+          out.stalls.push(Number(rec.stallMs));
+          out.causes[String(rec.cause)] = (out.causes[String(rec.cause)] ?? 0) + 1;
+        }
+        else if (msg.startsWith('heartbeat sent late')) out.lateSends.push(Number(rec.gapMs));
+        else if (msg === 'partner dead') out.peerDead.push(`${String(rec.time)} silent ${String(rec.silentMs)} ms, timer late ${String(rec.timerLateMs)} ms, rejected since ${JSON.stringify(rec.rejectedSince)}`);
+      }
+    }
+
     // Replication catches up both ways, then the servers are compared with what the workload saw committed.
     await waitCaughtUp(seed.sql1, seed.sql2, 60000);
     await waitCaughtUp(seed.sql2, seed.sql1, 60000);
@@ -188,7 +210,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       seed: rnd.seed, replay: `${SOAK_SEED_ENV}=${rnd.seed}`, faultSeconds: opts.faultSeconds, faults,
       committed: w.committed.length, failedAttempts: w.failures.length, lost,
       doubleMs: faults.reduce((a, f) => a + f.doubleMs, 0), splitMs: faults.reduce((a, f) => a + f.splitMs, 0),
-      differing, rows: [r1.size, r2.size], violations: ctx.violations, evidence,
+      differing, rows: [r1.size, r2.size], violations: ctx.violations, evidence, loop,
     };
   } finally {
     mon.stop();
@@ -206,6 +228,12 @@ export function formatReport(r: SoakReport): string[] {
   }
   lines.push(`committed ${r.committed} (failed attempts ${r.failedAttempts}), lost ${r.lost.length}; two live holders outside deaf windows ${r.doubleMs} ms (inside ${r.splitMs} ms); rows sql1 ${r.rows[0]}, sql2 ${r.rows[1]}, differing ${r.differing}`);
   lines.push(`no-holder bound per fault ${NONE_BOUND_MS} ms (deadtime ${DEADTIME_MS} + keepalive ${KEEPALIVE_MS} + slack ${SLACK_MS}); deaf window = fault + ${RESOLVE_MS} ms`);
+  for (const h of DIRECTORS) {
+    const l = r.loop[h];
+    const desc = (xs: number[]): string => (xs.length ? `max ${Math.max(...xs)} ms, >= 300 ms: ${xs.filter((x) => x >= 300).length}, longest ${[...xs].sort((a, b) => b - a).slice(0, 5).join('/')}` : 'none');
+    lines.push(`${h} (outside its own freezes/kills): ${l.stalls.length} event-loop stalls (${desc(l.stalls)}; by cause ${JSON.stringify(l.causes)}); ${l.lateSends.length} heartbeats sent late (${desc(l.lateSends)}); ${l.peerDead.length} "partner dead"`);
+    for (const d of l.peerDead) lines.push(`  ${h} partner dead: ${d}`);
+  }
   for (const v of r.violations) lines.push(`VIOLATION: ${v}`);
   for (const e of r.evidence) lines.push(`  evidence: ${e}`);
   return lines;

@@ -3,7 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SeedLab } from './seed';
-import { SEED } from './seed';
+import { SEED, FAST_TIMINGS } from './seed';
+import { waitFor } from './lab';
 import { paths } from './build-lab';
 import { execIn } from './ns-exec';
 import type { FuzzRandom } from '../ha/fuzz-seed';
@@ -13,7 +14,13 @@ import { encodeHeartbeat, noFlags } from '../../src/ha/heartbeat-codec';
 import { DIRECTORS, type Director, type HolderMonitor, type Window } from './soak-timeline';
 
 export const FAULT_KINDS = ['kill', 'stop', 'link', 'partition', 'reload', 'flood', 'replay', 'forge'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/**
+ * Not in the default rounds; asked for by name to chase one finding. `standbyflood`: the sequence of seed
+ * 2807149580's fault 2 (SIGSTOP of the standby 2-2.5 s, SIGCONT, service whole + deadtime + 0.5 s, then the flood
+ * through the active director), which must not move the VIP.
+ */
+export const CHASE_KINDS = ['standbyflood'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof CHASE_KINDS)[number];
 
 /** SYNs per flood: a few thousand, bounded (the table and the lab's rate are not the subject; the director's HA is). */
 export const FLOOD_SYNS = 3000;
@@ -243,4 +250,28 @@ async function forge(ctx: SoakContext): Promise<FaultOutcome> {
   return { target: 'both', detail: `${frames.length * 2} forged heartbeats (wrong key, keyless, pulse "stopped", noise) from each peer's address`, end: Date.now(), quiet: true };
 }
 
-export const FAULTS: Record<FaultKind, (ctx: SoakContext) => Promise<FaultOutcome>> = { kill, stop, link, partition, reload, flood, replay, forge };
+async function standbyflood(ctx: SoakContext): Promise<FaultOutcome> {
+  const holders = ctx.mon.holders();
+  if (holders.length !== 1) return { target: '-', detail: 'skipped: no single VIP holder', end: Date.now(), quiet: false };
+  const active = holders[0];
+  const standby = peerOf(active);
+  const frozen = between(ctx, 2000, 2500);
+  const from = Date.now();
+  ctx.seed.director(standby).signal('SIGSTOP');
+  await sleep(frozen);
+  ctx.seed.director(standby).signal('SIGCONT');
+  const cont = Date.now();
+  ctx.notLive[standby].push({ from, to: cont });
+  // As the soak between faults: both answer, the holder is still the one forwarding; then deadtime + 0.5 s.
+  await waitFor('whole after the SIGCONT', async () => {
+    const s = await ctx.seed.director(standby).status().catch(() => undefined);
+    return s !== undefined && !s.ha.forwarding && ctx.mon.holders().length === 1 && (await ctx.seed.director(active).status()).ha.forwarding;
+  }, 30000, 100).catch(() => undefined);
+  const whole = Date.now() - cont;
+  await sleep(FAST_TIMINGS.global.deadtime * 1000 + 500);
+  const mac = await ctx.seed.lab.macOf(active);
+  await sendFrames(ctx, [synFloodConfig(mac, SEED.vip, 3306)], FLOOD_SYNS);
+  return { target: active, detail: `SIGSTOP ${standby} (standby) ${frozen} ms, whole ${whole} ms after SIGCONT, then ${FLOOD_SYNS} SYNs via ${active}`, end: Date.now(), quiet: true };
+}
+
+export const FAULTS: Record<FaultKind, (ctx: SoakContext) => Promise<FaultOutcome>> = { kill, stop, link, partition, reload, flood, replay, forge, standbyflood };

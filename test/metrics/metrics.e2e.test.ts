@@ -61,6 +61,9 @@ t.test('the first scrape of a real daemon has every series', { skip: !labAvailab
   t.equal(value(text, 'directord_ha_peer_heartbeat_age_seconds{peer="10.64.7.2"}'), '+Inf', 'the absent partner was never heard');
   for (const result of ['success', 'failure']) t.equal(value(text, `directord_reloads_total{result="${result}"}`), '0');
   t.equal(value(text, 'directord_failovers_total') !== undefined, true);
+  // Present from the first scrape; not asserted at 0: a real daemon on a loaded host may already have stalled.
+  for (const cause of ['busy', 'starved', 'blocked', 'unknown']) t.ok(value(text, `directord_event_loop_stalls_total{cause="${cause}"}`) !== undefined, `loop stalls (${cause}) present`);
+  t.ok(value(text, 'directord_event_loop_stall_seconds_total') !== undefined, 'loop stall seconds present');
   t.match(text, /^process_cpu_seconds_total \d/m, 'process metrics without a prefix');
   t.notMatch(text, /^directord_process_/m);
 

@@ -54,6 +54,8 @@ t.test('at start: every label set present, counters at 0', async (t) => {
   for (const reason of CHECK_FAILURE_REASONS) t.equal(line(text, `directord_check_failures_total{reason="${reason}"}`)?.split(' ')[1], '0', `check failure ${reason}`);
   for (const state of HA_STATES) t.equal(line(text, `directord_ha_state{state="${state}"}`)?.split(' ')[1], state === 'standby' ? '1' : '0', state);
   t.equal(line(text, 'directord_ha_active'), 'directord_ha_active 0');
+  for (const cause of ['busy', 'starved', 'blocked', 'unknown']) t.equal(line(text, `directord_event_loop_stalls_total{cause="${cause}"}`)?.split(' ')[1], '0', `loop stalls (${cause}) from the first scrape`);
+  t.equal(line(text, 'directord_event_loop_stall_seconds_total'), 'directord_event_loop_stall_seconds_total 0');
   t.equal(line(text, 'directord_ha_info{role="primary"}'), 'directord_ha_info{role="primary"} 1');
   t.equal(line(text, 'directord_ha_peer_heartbeat_age_seconds{peer="10.64.0.2"}'), 'directord_ha_peer_heartbeat_age_seconds{peer="10.64.0.2"} +Inf', 'never heard: +Inf');
   for (const result of ['success', 'failure']) t.match(text, new RegExp(`^directord_reloads_total\\{result="${result}"\\} 0$`, 'm'));
