@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { Lab } from '../test/lab/lab';
 import { ensureHarness } from '../test/dataplane/dplab';
 import { loadBench, loadNative } from '../src/dataplane/native';
-import { buildMinfwd, busyPer, coreBusy, cpuSample, FLOWS, FWD_CPU, nsPerFrame, QUEUES, pinned, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
+import { buildMinfwd, busyPer, coreBusy, cpuSample, FLOWS, sleeps, FWD_CPU, nsPerFrame, QUEUES, pinned, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
 
 const CLI_MAC = '02:61:00:00:01:01';
 const DIR_MAC = '02:61:00:00:00:02';
@@ -74,6 +74,8 @@ interface PpsResult {
   wakeupsPerFrame?: number;
   /** Busy time of CPU 0 and CPU 1 per forwarded frame, ns. */
   busy: [number, number];
+  /** The forwarder's voluntary context switches (all threads) per forwarded frame. */
+  sleepsPerFrame: number;
   /** Control-request round trips during the window, ms. */
   control?: { p50: number; max: number; n: number };
 }
@@ -90,6 +92,7 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
   const c0 = fw ? cpuSample(fw.pid) : undefined;
   const b0 = coreBusy();
   const w0 = fw?.wakeups ? await fw.wakeups() : 0;
+  const z0 = fw ? sleeps(fw.pid) : 0;
   const t0 = Date.now();
   const lat: number[] = [];
   if (o.probeControl && fw?.call) {
@@ -103,6 +106,7 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
   const rx1 = counter(lab, 'rs1', 'rx_packets'), tx1 = counter(lab, 'cli', 'tx_packets');
   const c1 = fw ? cpuSample(fw.pid) : undefined;
   const w1 = fw?.wakeups ? await fw.wakeups() : 0;
+  const z1 = fw ? sleeps(fw.pid) : 0;
   const secs = (Date.now() - t0) / 1000;
   const b1 = coreBusy();
   if (o.perfTag) await perfRecord(o.perfTag, 0);
@@ -124,6 +128,7 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
     cpu: c0 && c1 ? nsPerFrame(c0, c1, frames) : undefined,
     wakeupsPerFrame: fw?.wakeups ? (w1 - w0) / frames : undefined,
     busy: busyPer(b0, b1, frames),
+    sleepsPerFrame: (z1 - z0) / frames,
     control: lat.length ? { p50: lat[Math.floor(lat.length / 2)], max: lat[lat.length - 1], n: lat.length } : undefined,
   };
 }
@@ -228,7 +233,10 @@ type Sample = { pps: number; offered: number; tcpOn: number; tcpOff: number; con
   /** Busy ns of CPU 0 and CPU 1 per unit of each figure: frame, 64 KiB of TCP payload, connection. */
   busy: Partial<Record<'pps' | 'tcpOn' | 'tcpOff' | 'conn', [number, number]>>;
   /** The forwarder process's CPU (utime + stime) per connection over the conn/s window, ns. */
-  connProc?: number };
+  connProc?: number;
+  sleepsPps: number;
+  /** The forwarder's sleeps (voluntary context switches, all threads) per connection over that window. */
+  connSleeps?: number };
 const KEYS = ['pps', 'tcpOn', 'tcpOff', 'conn', 'p50', 'p99', 'proc', 'softirq'] as const;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -236,7 +244,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** One path's figures: frames/s (1 sender core), then TCP both ways, conn/s and round trips unless FIGURES=pps. */
 async function one(lab: Lab, mac: string, ip: string, fw: Forwarder | undefined, perfTag?: string): Promise<Sample> {
   const p = await pps(lab, mac, ip, 1, fw, { perfTag: PERF_WINDOW === 'pps' ? perfTag : undefined });
-  const s: Sample = { pps: p.fwd, offered: p.offered, proc: p.cpu?.proc ?? 0, softirq: p.cpu?.softirq ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1, busy: { pps: p.busy } };
+  const s: Sample = { pps: p.fwd, offered: p.offered, proc: p.cpu?.proc ?? 0, softirq: p.cpu?.softirq ?? 0, wake: p.wakeupsPerFrame ?? 0, sleepsPps: p.sleepsPerFrame, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1, busy: { pps: p.busy } };
   const per64k = (gbit: number) => (gbit * 1e9 / 8 * WINDOW_S) / 65536;
   if (FIGS.has('tcp')) {
     for (const [k, on] of [['tcpOn', true], ['tcpOff', false]] as const) {
@@ -248,11 +256,13 @@ async function one(lab: Lab, mac: string, ip: string, fw: Forwarder | undefined,
   }
   if (FIGS.has('conn')) {
     const c0 = fw ? cpuSample(fw.pid) : undefined;
+    const z0 = fw ? sleeps(fw.pid) : 0;
     const t = await timed('conn', perfTag, () => connRate(lab, ip));
     const c1 = fw ? cpuSample(fw.pid) : undefined;
     s.conn = t.r;
     s.busy.conn = busyPer(t.busy0, t.busy1, t.r * WINDOW_S);
     if (c0 && c1) s.connProc = nsPerFrame(c0, c1, t.r * WINDOW_S).proc;
+    if (fw) s.connSleeps = (sleeps(fw.pid) - z0) / Math.max(1, t.r * WINDOW_S);
   }
   if (FIGS.has('rtt')) {
     const t = (await timed('rtt', perfTag, () => rtt(lab, ip))).r;
@@ -401,10 +411,15 @@ E`);
           const toMin = rounds.map((x, i) => per[i] / (x.get('minfwd')!.connProc ?? 1));
           return `${median(per).toFixed(0)} ns (${Math.min(...per).toFixed(0)}–${Math.max(...per).toFixed(0)})` + (n === 'minfwd' ? '' : `, ${spread(toMin)} minfwd`);
         })]),
+        row('forwarder sleeps (voluntary context switches) per connection', ['–', ...fwds.map((n) => {
+          const per = rounds.map((x) => x.get(n)!.connSleeps ?? 0);
+          return `${median(per).toFixed(2)} (${Math.min(...per).toFixed(2)}–${Math.max(...per).toFixed(2)})`;
+        })]),
       ] : []),
       row('forwarder CPU per forwarded frame: its process', ['–', ...cpu('proc')]),
       row(`softirq on its core (CPU ${FWD_CPU}) per forwarded frame`, ['–', ...cpu('softirq')]),
       row('both', ['–', ...cpu('sum')]),
+      row('forwarder sleeps (voluntary context switches, all threads) per forwarded frame', ['–', ...fwds.map((n) => median(rounds.map((x) => x.get(n)!.sleepsPps)).toFixed(3))]),
       row('packet-thread wake-ups per forwarded frame', ['–', ...fwds.map((n) => (n.startsWith('minfwd') ? '–' : median(rounds.map((x) => x.get(n)!.wake)).toFixed(3)))]),
       ...(OVERLOAD ? [
         row('overload (2 sender cores): forwarded', ['–', ...fwds.map((n) => `${fmt(median(rounds.map((x) => x.get(n)!.over!.fwd)))} of ${fmt(median(rounds.map((x) => x.get(n)!.over!.offered)))} offered (**${median(rounds.map((x) => x.get(n)!.over!.fwd / x.get(n)!.pps)).toFixed(2)}x** of its 1-sender rate)`)]),

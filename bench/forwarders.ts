@@ -2,7 +2,7 @@
 // minimal C forwarder (bench/minfwd.c, the yardstick of issue 13) and the real DataPlane driven by harness.ts; plus
 // the CPU accounting of whichever runs (process time from /proc/<pid>/stat, softirq time of its core from /proc/stat).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import readline from 'node:readline';
@@ -204,6 +204,20 @@ export function coreBusy(): [number, number] {
 /** ns of busy time of each core per unit (frame, connection, 64 KiB) between two coreBusy() samples. */
 export function busyPer(a: [number, number], b: [number, number], units: number): [number, number] {
   return [0, 1].map((i) => (((b[i] - a[i]) / CLK_TCK) * 1e9) / Math.max(1, units)) as [number, number];
+}
+
+/** Voluntary context switches of every thread of a process (a sleep each, so a wake-up each): for minfwd as for
+ * directord, where loopWakeups counts only the packet threads' polls. */
+export function sleeps(pid: number): number {
+  let n = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      n += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* thread gone */
+    }
+  }
+  return n;
 }
 
 /** ns of CPU per frame between two samples. */
