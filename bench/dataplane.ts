@@ -5,21 +5,28 @@
 // connections/s, UDP round trip p50/p99, the forwarder's CPU per frame (process and its core's softirq) and the
 // forwarded rate under 2 sender cores; then the connection table's lookup cost at 1k and 1M entries.
 // Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/dataplane.ts
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { Lab } from '../test/lab/lab';
 import { ensureHarness } from '../test/dataplane/dplab';
 import { loadBench, loadNative } from '../src/dataplane/native';
-import { buildMinfwd, cpuSample, FLOWS, FWD_CPU, nsPerFrame, QUEUES, pinned, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
+import { buildMinfwd, busyPer, coreBusy, cpuSample, FLOWS, sleeps, FWD_CPU, nsPerFrame, QUEUES, pinned, RS, RS_MAC, startDirector, startMinfwd, VIP, type Forwarder } from './forwarders';
 
 const CLI_MAC = '02:61:00:00:01:01';
 const DIR_MAC = '02:61:00:00:00:02';
 const WINDOW_S = 5;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-// FIGURES=pps: only the frames/s rounds (a quick look while tuning the packet loop).
+// FIGURES: all, or a list of pps, tcp, conn, rtt (FIGURES=pps: a quick look while tuning the packet loop; conn:
+// the connection rate alone, with the frames/s window for the CPU figures).
 const FIGURES = process.env.FIGURES ?? 'all';
+const FIGS = new Set(FIGURES === 'all' ? ['pps', 'tcp', 'conn', 'rtt'] : ['pps', ...FIGURES.split(',')]);
 // OVERLOAD=0: skip both overload figures (2 sender cores; the true 2x under a CPU quota, several minutes).
-const OVERLOAD = process.env.OVERLOAD !== '0' && FIGURES !== 'pps';
+const OVERLOAD = process.env.OVERLOAD !== '0' && FIGURES === 'all';
+// PERF=label: a `perf record -g` of CPUs PERF_CPUS (default the forwarder's) in round 1 for each path, during the
+// window named by PERF_WINDOW: pps (default: 3 s right after the frames/s window, the sender still running), or
+// tcpOn, tcpOff, conn, rtt (3 s from 1 s into that figure's own window).
+const PERF_WINDOW = process.env.PERF_WINDOW ?? 'pps';
+if (!['pps', 'tcpOn', 'tcpOff', 'conn', 'rtt'].includes(PERF_WINDOW)) throw new Error(`PERF_WINDOW=${PERF_WINDOW}: pps, tcpOn, tcpOff, conn or rtt`);
 // QUOTA: the share of a core the director keeps for the true-2x overload figure.
 const QUOTA = Number(process.env.QUOTA ?? 0.25);
 // Lab variants tried while looking for the frames/s ceiling (docs/benchmarks.md, "What was tried"), each a flag so
@@ -65,6 +72,10 @@ interface PpsResult {
   /** The forwarder's CPU per forwarded frame, ns: its process time, and the softirq time of its core. */
   cpu?: { proc: number; softirq: number };
   wakeupsPerFrame?: number;
+  /** Busy time of CPU 0 and CPU 1 per forwarded frame, ns. */
+  busy: [number, number];
+  /** The forwarder's voluntary context switches (all threads) per forwarded frame. */
+  sleepsPerFrame: number;
   /** Control-request round trips during the window, ms. */
   control?: { p50: number; max: number; n: number };
 }
@@ -79,7 +90,9 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
   await sleep(1000);
   const rx0 = counter(lab, 'rs1', 'rx_packets'), tx0 = counter(lab, 'cli', 'tx_packets');
   const c0 = fw ? cpuSample(fw.pid) : undefined;
+  const b0 = coreBusy();
   const w0 = fw?.wakeups ? await fw.wakeups() : 0;
+  const z0 = fw ? sleeps(fw.pid) : 0;
   const t0 = Date.now();
   const lat: number[] = [];
   if (o.probeControl && fw?.call) {
@@ -93,10 +106,10 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
   const rx1 = counter(lab, 'rs1', 'rx_packets'), tx1 = counter(lab, 'cli', 'tx_packets');
   const c1 = fw ? cpuSample(fw.pid) : undefined;
   const w1 = fw?.wakeups ? await fw.wakeups() : 0;
+  const z1 = fw ? sleeps(fw.pid) : 0;
   const secs = (Date.now() - t0) / 1000;
-  if (o.perfTag) {
-    execFileSync('perf', ['record', '-C', process.env.PERF_CPUS ?? String(FWD_CPU), '-g', '--no-buildid-cache', '-o', `perf-${o.perfTag}.data`, '--', 'sleep', '3'], { stdio: 'ignore', timeout: 120000 });
-  }
+  const b1 = coreBusy();
+  if (o.perfTag) await perfRecord(o.perfTag, 0);
   // trafgen forks one sender per CPU: end every trafgen of this lab's client namespace, by PID.
   tg.kill('SIGKILL');
   for (const pid of execFileSync('ip', ['netns', 'pids', lab.ns('cli')], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
@@ -114,6 +127,8 @@ async function pps(lab: Lab, dstMac: string, dstIp: string, cpus: number, fw?: F
     fwd, offered: (tx1 - tx0) / secs,
     cpu: c0 && c1 ? nsPerFrame(c0, c1, frames) : undefined,
     wakeupsPerFrame: fw?.wakeups ? (w1 - w0) / frames : undefined,
+    busy: busyPer(b0, b1, frames),
+    sleepsPerFrame: (z1 - z0) / frames,
     control: lat.length ? { p50: lat[Math.floor(lat.length / 2)], max: lat[lat.length - 1], n: lat.length } : undefined,
   };
 }
@@ -146,6 +161,25 @@ async function overloadUnderQuota(lab: Lab, dir: Forwarder): Promise<{ peak: num
     writeFileSync(`${root}/cgroup.procs`, String(dir.pid));
     rmdirSync(cg);
   }
+}
+
+/** A 3 s `perf record -g` of CPUs PERF_CPUS into perf-<tag>.data, after `delayMs`. */
+async function perfRecord(tag: string, delayMs: number): Promise<void> {
+  await sleep(delayMs);
+  const p = spawn('perf', ['record', '-C', process.env.PERF_CPUS ?? String(FWD_CPU), '-g', '--no-buildid-cache', '-o', `perf-${tag}.data`, '--', 'sleep', '3'], { stdio: 'ignore' });
+  const killer = setTimeout(() => p.kill('SIGKILL'), 120000);
+  await new Promise((r) => p.once('exit', r));
+  clearTimeout(killer);
+}
+
+/** Runs a figure's measurement, with the busy time of both cores over it and (PERF_WINDOW names it) a profile. */
+async function timed<T>(what: string, perfTag: string | undefined, run: () => Promise<T>): Promise<{ r: T; busy0: [number, number]; busy1: [number, number] }> {
+  const busy0 = coreBusy();
+  const perf = perfTag && PERF_WINDOW === what ? perfRecord(perfTag, 1000) : undefined;
+  const r = await run();
+  const busy1 = coreBusy();
+  await perf;
+  return { r, busy0, busy1 };
 }
 
 async function iperf(lab: Lab, target: string, offloads: boolean): Promise<number> {
@@ -195,23 +229,46 @@ interface Fig {
   toMin: number[];
 }
 
-type Sample = { pps: number; offered: number; tcpOn: number; tcpOff: number; conn: number; p50: number; p99: number; proc: number; softirq: number; wake: number; over?: { fwd: number; offered: number } };
+type Sample = { pps: number; offered: number; tcpOn: number; tcpOff: number; conn: number; p50: number; p99: number; proc: number; softirq: number; wake: number; over?: { fwd: number; offered: number };
+  /** Busy ns of CPU 0 and CPU 1 per unit of each figure: frame, 64 KiB of TCP payload, connection. */
+  busy: Partial<Record<'pps' | 'tcpOn' | 'tcpOff' | 'conn', [number, number]>>;
+  /** The forwarder process's CPU (utime + stime) per connection over the conn/s window, ns. */
+  connProc?: number;
+  sleepsPps: number;
+  /** The forwarder's sleeps (voluntary context switches, all threads) per connection over that window. */
+  connSleeps?: number };
 const KEYS = ['pps', 'tcpOn', 'tcpOff', 'conn', 'p50', 'p99', 'proc', 'softirq'] as const;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** One path's figures: frames/s (1 sender core), then TCP both ways, conn/s and round trips unless FIGURES=pps. */
 async function one(lab: Lab, mac: string, ip: string, fw: Forwarder | undefined, perfTag?: string): Promise<Sample> {
-  const p = await pps(lab, mac, ip, 1, fw, { perfTag });
-  const s: Sample = { pps: p.fwd, offered: p.offered, proc: p.cpu?.proc ?? 0, softirq: p.cpu?.softirq ?? 0, wake: p.wakeupsPerFrame ?? 0, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1 };
-  if (FIGURES === 'pps') return s;
-  s.tcpOn = await iperf(lab, ip, true);
-  s.tcpOff = await iperf(lab, ip, false);
-  sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
-  s.conn = await connRate(lab, ip);
-  const t = await rtt(lab, ip);
-  s.p50 = t.p50;
-  s.p99 = t.p99;
+  const p = await pps(lab, mac, ip, 1, fw, { perfTag: PERF_WINDOW === 'pps' ? perfTag : undefined });
+  const s: Sample = { pps: p.fwd, offered: p.offered, proc: p.cpu?.proc ?? 0, softirq: p.cpu?.softirq ?? 0, wake: p.wakeupsPerFrame ?? 0, sleepsPps: p.sleepsPerFrame, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1, busy: { pps: p.busy } };
+  const per64k = (gbit: number) => (gbit * 1e9 / 8 * WINDOW_S) / 65536;
+  if (FIGS.has('tcp')) {
+    for (const [k, on] of [['tcpOn', true], ['tcpOff', false]] as const) {
+      const t = await timed(k, perfTag, () => iperf(lab, ip, on));
+      s[k] = t.r;
+      s.busy[k] = busyPer(t.busy0, t.busy1, per64k(t.r));
+    }
+    sh(lab, 'cli', 'ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1 || true');
+  }
+  if (FIGS.has('conn')) {
+    const c0 = fw ? cpuSample(fw.pid) : undefined;
+    const z0 = fw ? sleeps(fw.pid) : 0;
+    const t = await timed('conn', perfTag, () => connRate(lab, ip));
+    const c1 = fw ? cpuSample(fw.pid) : undefined;
+    s.conn = t.r;
+    s.busy.conn = busyPer(t.busy0, t.busy1, t.r * WINDOW_S);
+    if (c0 && c1) s.connProc = nsPerFrame(c0, c1, t.r * WINDOW_S).proc;
+    if (fw) s.connSleeps = (sleeps(fw.pid) - z0) / Math.max(1, t.r * WINDOW_S);
+  }
+  if (FIGS.has('rtt')) {
+    const t = (await timed('rtt', perfTag, () => rtt(lab, ip))).r;
+    s.p50 = t.p50;
+    s.p99 = t.p99;
+  }
   return s;
 }
 
@@ -324,18 +381,45 @@ E`);
       return `${median(per).toFixed(0)} ns (${Math.min(...per).toFixed(0)}–${Math.max(...per).toFixed(0)})` + (n === 'minfwd' ? '' : `, ${spread(toMin)} minfwd`);
     });
     const directCol = (k: 'pps' | 'tcpOn' | 'tcpOff' | 'conn') => fmt(median(rounds.map((x) => x.get('direct')![k])));
+    // Both cores' busy time per unit: CPU 0 + CPU 1 (medians), and the sum's ratio to minfwd's of the same round.
+    const busy = (k: 'pps' | 'tcpOn' | 'tcpOff' | 'conn') => ['direct', ...fwds].map((n) => {
+      const b = rounds.map((x) => x.get(n)!.busy[k]!);
+      const sums = b.map((c) => c[0] + c[1]);
+      const toMin = rounds.map((x, i) => sums[i] / (x.get('minfwd')!.busy[k]![0] + x.get('minfwd')!.busy[k]![1]));
+      return `${median(b.map((c) => c[0])).toFixed(0)} + ${median(b.map((c) => c[1])).toFixed(0)} ns` + (n === 'minfwd' || n === 'direct' ? '' : `, sum ${spread(toMin)} minfwd`);
+    });
     const rows = [
       row('64-byte frames/s (1 sender core)', [directCol('pps'), ...tput('pps')]),
-      ...(FIGURES === 'pps' ? [] : [
+      ...(FIGS.has('tcp') ? [
         row('TCP Gbit/s, client offloads on', [directCol('tcpOn'), ...tput('tcpOn')]),
         row('TCP Gbit/s, client offloads off', [directCol('tcpOff'), ...tput('tcpOff')]),
-        row('new TCP connections/s', [directCol('conn'), ...tput('conn')]),
+      ] : []),
+      ...(FIGS.has('conn') ? [row('new TCP connections/s', [directCol('conn'), ...tput('conn')])] : []),
+      ...(FIGS.has('rtt') ? [
         row('UDP round trip p50, added to direct', ['–', ...added('p50')]),
         row('UDP round trip p99, added to direct', ['–', ...added('p99')]),
-      ]),
+      ] : []),
+      row('busy CPU 0 (sender) + CPU 1 (forwarder) per forwarded frame', busy('pps')),
+      ...(FIGS.has('tcp') ? [
+        row('busy CPU 0 + CPU 1 per 64 KiB, TCP offloads on', busy('tcpOn')),
+        row('busy CPU 0 + CPU 1 per 64 KiB, TCP offloads off', busy('tcpOff')),
+      ] : []),
+      ...(FIGS.has('conn') ? [
+        row('busy CPU 0 + CPU 1 per connection', busy('conn')),
+        row('forwarder CPU (its process) per connection', ['–', ...fwds.map((n) => {
+          const per = rounds.map((x) => x.get(n)!.connProc ?? 0);
+          const toMin = rounds.map((x, i) => per[i] / (x.get('minfwd')!.connProc ?? 1));
+          return `${median(per).toFixed(0)} ns (${Math.min(...per).toFixed(0)}–${Math.max(...per).toFixed(0)})` + (n === 'minfwd' ? '' : `, ${spread(toMin)} minfwd`);
+        })]),
+        row('forwarder sleeps (voluntary context switches) per connection', ['–', ...fwds.map((n) => {
+          const per = rounds.map((x) => x.get(n)!.connSleeps ?? 0);
+          return `${median(per).toFixed(2)} (${Math.min(...per).toFixed(2)}–${Math.max(...per).toFixed(2)})`;
+        })]),
+      ] : []),
       row('forwarder CPU per forwarded frame: its process', ['–', ...cpu('proc')]),
       row(`softirq on its core (CPU ${FWD_CPU}) per forwarded frame`, ['–', ...cpu('softirq')]),
       row('both', ['–', ...cpu('sum')]),
+      row('forwarder sleeps (voluntary context switches, all threads) per forwarded frame', ['–', ...fwds.map((n) => median(rounds.map((x) => x.get(n)!.sleepsPps)).toFixed(3))]),
       row('packet-thread wake-ups per forwarded frame', ['–', ...fwds.map((n) => (n.startsWith('minfwd') ? '–' : median(rounds.map((x) => x.get(n)!.wake)).toFixed(3)))]),
       ...(OVERLOAD ? [
         row('overload (2 sender cores): forwarded', ['–', ...fwds.map((n) => `${fmt(median(rounds.map((x) => x.get(n)!.over!.fwd)))} of ${fmt(median(rounds.map((x) => x.get(n)!.over!.offered)))} offered (**${median(rounds.map((x) => x.get(n)!.over!.fwd / x.get(n)!.pps)).toFixed(2)}x** of its 1-sender rate)`)]),

@@ -2,7 +2,7 @@
 // minimal C forwarder (bench/minfwd.c, the yardstick of issue 13) and the real DataPlane driven by harness.ts; plus
 // the CPU accounting of whichever runs (process time from /proc/<pid>/stat, softirq time of its core from /proc/stat).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import readline from 'node:readline';
@@ -130,9 +130,13 @@ export function harnessArgv(backend: string, xdpAttach: string): string[] {
 
 /** The harness for one backend in the director namespace, pinned to DIR_CPUS, with the bench's services. */
 export async function startDirector(lab: Lab, name: string): Promise<Forwarder> {
-  // 'afxdp-skb': the AF_XDP backend attached in generic (skb) mode.
-  const [backend, xdpAttach = ''] = name.split('-');
-  const h = lab.spawn('dir', [...pinnedDirector(), process.execPath, harnessJs, ...harnessArgv(backend, xdpAttach)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // 'afxdp-skb': the AF_XDP backend attached in generic (skb) mode. 'afpacket+alt': AF_PACKET on the addon build
+  // ALT_ADDON (a copy of directord_native.node from before a change), for a before/after pair in the same rounds.
+  const alt = name.endsWith('+alt');
+  if (alt && !process.env.ALT_ADDON) throw new Error(`${name}: set ALT_ADDON to the other build of directord_native.node`);
+  const [backend, xdpAttach = ''] = name.replace(/\+alt$/, '').split('-');
+  const env = alt ? { ...process.env, DD_HARNESS_ADDON: process.env.ALT_ADDON } : process.env;
+  const h = lab.spawn('dir', [...pinnedDirector(), process.execPath, harnessJs, ...harnessArgv(backend, xdpAttach)], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const rl = readline.createInterface({ input: h.stdout! });
   const replies = new Map<number, (r: any) => void>();
   let started: any;
@@ -184,6 +188,36 @@ export function cpuSample(pid: number): CpuSample {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${FWD_CPU} `))!;
   // cpuN user nice system idle iowait irq softirq ...
   return { proc: Number(rest[11]) + Number(rest[12]), softirq: Number(line.trim().split(/\s+/)[7]) };
+}
+
+/** Busy time (user + nice + system + irq + softirq, clock ticks) of CPU 0 (trafgen's sender core) and CPU 1 (the
+ * forwarder's), from /proc/stat: what a path costs the machine per unit, whichever process or softirq paid it. */
+export function coreBusy(): [number, number] {
+  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+  const busy = (cpu: number): number => {
+    const f = lines.find((l) => l.startsWith(`cpu${cpu} `))!.trim().split(/\s+/).map(Number);
+    return f[1] + f[2] + f[3] + f[6] + f[7];
+  };
+  return [busy(0), busy(1)];
+}
+
+/** ns of busy time of each core per unit (frame, connection, 64 KiB) between two coreBusy() samples. */
+export function busyPer(a: [number, number], b: [number, number], units: number): [number, number] {
+  return [0, 1].map((i) => (((b[i] - a[i]) / CLK_TCK) * 1e9) / Math.max(1, units)) as [number, number];
+}
+
+/** Voluntary context switches of every thread of a process (a sleep each, so a wake-up each): for minfwd as for
+ * directord, where loopWakeups counts only the packet threads' polls. */
+export function sleeps(pid: number): number {
+  let n = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      n += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* thread gone */
+    }
+  }
+  return n;
 }
 
 /** ns of CPU per frame between two samples. */

@@ -136,17 +136,17 @@ static void walk_block(struct dd_worker *l, struct tpacket_block_desc *bd) {
   struct tpacket3_hdr *h = (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
   uint32_t i, n = bd->hdr.bh1.num_pkts;
   unsigned out = 0;
-  int64_t now = dd_now_ms(), t0 = dd_batch_start();
+  int64_t t0, now;
   __atomic_store_n(&l->frames, l->frames + n, __ATOMIC_RELAXED);
-  dd_table_lock(t);
+  t0 = dd_table_lock(t);
+  now = dd_ns_to_ms(t0);
   for (i = 0; i < n; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
     uint8_t *f = (uint8_t *)h + h->tp_mac;
     if (!step(l, f, h->tp_snaplen, h->tp_len, ring_tag(h->tp_status, h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid), now, &l->iov[out])) continue;
     out++;
     if (out == BATCH) { dd_table_unlock(t); flush(l, out); out = 0; dd_table_lock(t); }
   }
-  dd_table_unlock(t);
-  dd_batch_end(t, t0);
+  dd_batch_end(t, t0, dd_table_unlock(t));
   if (out) flush(l, out);
 }
 
@@ -180,18 +180,17 @@ static void *loop_main_v2(void *arg) {
       poll(pf, 2, 100);
       continue;
     }
-    now = dd_now_ms();
-    int64_t t0 = dd_batch_start();
     __atomic_store_n(&l->frames, l->frames + n, __ATOMIC_RELAXED);
-    dd_table_lock(t);
+    /* Two clock reads per batch: the lock's (also the batch's `now` and its stall's start) and the unlock's. */
+    int64_t t0 = dd_table_lock(t);
+    now = dd_ns_to_ms(t0);
     for (k = 0; k < n; k++) {
       struct tpacket2_hdr *h = batch[k];
       uint8_t *f = (uint8_t *)h + h->tp_mac;
       if (!step(l, f, h->tp_snaplen, h->tp_len, ring_tag(h->tp_status, h->tp_vlan_tci, h->tp_vlan_tpid), now, &l->iov[out])) continue;
       out++;
     }
-    dd_table_unlock(t);
-    dd_batch_end(t, t0);
+    dd_batch_end(t, t0, dd_table_unlock(t));
     if (out) flush(l, out);
     for (k = 0; k < n; k++) __atomic_store_n(&batch[k]->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
     cur = (cur + n) % l->slots;

@@ -113,9 +113,8 @@ uint32_t dd_xdpq_step(struct dd_xdp_queue *q, int64_t now) {
   count_ring_drops(q, now);
   n = xsk_ring_cons__peek(&q->rx, BATCH, &idx);
   if (!n) return 0;
-  int64_t t0 = dd_batch_start();
   /* One table lock for every queue's thread: counters and verdicts stay exact, a flow's template is shared. */
-  dd_table_lock(t);
+  int64_t t0 = dd_table_lock(t);
   for (i = 0; i < n; i++) {
     const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
     uint8_t *f = xsk_umem__get_data(q->umem_area, d->addr);
@@ -129,8 +128,7 @@ uint32_t dd_xdpq_step(struct dd_xdp_queue *q, int64_t now) {
     }
     else drop[nd++] = d->addr;
   }
-  dd_table_unlock(t);
-  dd_batch_end(t, t0);
+  dd_batch_end(t, t0, dd_table_unlock(t));
   __atomic_store_n(&q->rx_frames, q->rx_frames + n, __ATOMIC_RELAXED);
   for (i = 0; i < nf; i++) complete_partial_csum(xsk_umem__get_data(q->umem_area, fwd[i]), fwd_len[i]);
   xsk_ring_cons__release(&q->rx, n);

@@ -65,19 +65,21 @@ int dd_set_hash_key(struct dd_table *t, uint64_t k0, uint64_t k1);
  * so sharding by bucket would still serialise on those; docs/dataplane.md "More than one packet thread" has the
  * measured contention. A try first, so the uncontended path costs one atomic; a wait is counted and timed, and so
  * is the time held (one clock read at each end, per batch: the serial part of the packet path, against which N
- * threads can scale). The counters are written under the lock, so they are exact. */
+ * threads can scale). The counters are written under the lock, so they are exact. Both return their clock read
+ * (CLOCK_MONOTONIC, ns), which the packet loops reuse as the batch's `now` and its stall (dd_batch_end) instead of
+ * reading the clock again: lock returns when the attempt began (before any wait), unlock when the hold ended. */
 static inline int64_t dd_lock_clock_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static inline void dd_table_lock(struct dd_table *t) {
+static inline int64_t dd_table_lock(struct dd_table *t) {
   int64_t a;
   if (pthread_mutex_trylock(&t->lock) == 0) {
     t->counters[DD_C_LOCK_TAKEN]++;
     t->locked_at_ns = dd_lock_clock_ns();
-    return;
+    return t->locked_at_ns;
   }
   a = dd_lock_clock_ns();
   pthread_mutex_lock(&t->lock);
@@ -85,11 +87,14 @@ static inline void dd_table_lock(struct dd_table *t) {
   t->counters[DD_C_LOCK_TAKEN]++;
   t->counters[DD_C_LOCK_CONTENDED]++;
   t->counters[DD_C_LOCK_WAIT_NS] += (uint64_t)(t->locked_at_ns - a);
+  return a;
 }
 
-static inline void dd_table_unlock(struct dd_table *t) {
-  t->counters[DD_C_LOCK_HOLD_NS] += (uint64_t)(dd_lock_clock_ns() - t->locked_at_ns);
+static inline int64_t dd_table_unlock(struct dd_table *t) {
+  int64_t end = dd_lock_clock_ns();
+  t->counters[DD_C_LOCK_HOLD_NS] += (uint64_t)(end - t->locked_at_ns);
   pthread_mutex_unlock(&t->lock);
+  return end;
 }
 
 #endif

@@ -33,7 +33,6 @@ static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t capl
   return meta >= 0 ? 3 : 1;
 }
 
-/* Time taken for the lock: a batch's stall (lock wait + decisions) is measured from here to dd_batch_end. */
 /* For a result of 3: the frame moved 4 bytes earlier, its tag back between the MACs and the ethertype. */
 static inline uint8_t *dd_insert_tag(uint8_t *f, int32_t meta) {
   memmove(f - 4, f, 12);
@@ -44,15 +43,14 @@ static inline uint8_t *dd_insert_tag(uint8_t *f, int32_t meta) {
   return f - 4;
 }
 
-static inline int64_t dd_batch_start(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+/* A batch's clock in ms (the table's `now`) from the ns that dd_table_lock returned: the same CLOCK_MONOTONIC
+ * value dd_now_ms would read, without a second read per batch. */
+static inline int64_t dd_ns_to_ms(int64_t ns) { return ns / 1000000; }
 
-/* Keeps the longest batch in DD_C_LOOP_MAX_US (the packet path's worst stall, e.g. an expiry burst). */
-static inline void dd_batch_end(struct dd_table *t, int64_t start_us) {
-  uint64_t us = (uint64_t)(dd_batch_start() - start_us);
+/* Keeps the longest batch in DD_C_LOOP_MAX_US (the packet path's worst stall, e.g. an expiry burst): from when it
+ * asked for the lock (dd_table_lock's return) to when it let go (dd_table_unlock's), lock wait included. */
+static inline void dd_batch_end(struct dd_table *t, int64_t start_ns, int64_t end_ns) {
+  uint64_t us = (uint64_t)((end_ns - start_ns) / 1000);
   uint64_t cur = __atomic_load_n(&t->counters[DD_C_LOOP_MAX_US], __ATOMIC_RELAXED);
   /* A compare-and-swap: with several packet threads a plain store could replace a larger maximum. */
   while (us > cur && !__atomic_compare_exchange_n(&t->counters[DD_C_LOOP_MAX_US], &cur, us, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}

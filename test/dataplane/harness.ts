@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import readline from 'node:readline';
 import { createRootLogger, subsystemLogger } from '../../src/log';
-import { AfXdpDataPlane, createDataPlane, type BackendName } from '../../src/dataplane';
+import { AfPacketDataPlane, AfXdpDataPlane, createDataPlane, type BackendName } from '../../src/dataplane';
+import { loadNative } from '../../src/dataplane/native';
 
 interface Command {
   id: number;
@@ -29,7 +30,11 @@ async function main(): Promise<void> {
   }
   const [backend = 'afpacket', iface = 'eth0', vnet = '1', tableSize = String(1 << 16), rxRing = '', bpfObject = '', xdpAttach = '', busyPollUs = '0', vlan = '0', packetThreads = '0'] = process.argv.slice(3);
   const logger = subsystemLogger(createRootLogger({ level: 'info', destination: process.stderr as unknown as NodeJS.WritableStream & { write: (s: string) => boolean } }), 'dataplane');
-  const dp = createDataPlane({ backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1', ...(rxRing ? { rxRing: rxRing as 'v2' | 'v3' } : {}), ...(bpfObject ? { bpfObject } : {}), ...(xdpAttach ? { xdpAttach: xdpAttach as 'native' | 'skb' } : {}), busyPollUs: Number(busyPollUs), vlan: Number(vlan), ...(Number(packetThreads) ? { packetThreads: Number(packetThreads) } : {}) });
+  const opts = { backend: backend as BackendName, interface: iface, connTableSize: Number(tableSize), logger, vnetHdr: vnet === '1', ...(rxRing ? { rxRing: rxRing as 'v2' | 'v3' } : {}), ...(bpfObject ? { bpfObject } : {}), ...(xdpAttach ? { xdpAttach: xdpAttach as 'native' | 'skb' } : {}), busyPollUs: Number(busyPollUs), vlan: Number(vlan), ...(Number(packetThreads) ? { packetThreads: Number(packetThreads) } : {}) };
+  // DD_HARNESS_ADDON: AF_PACKET on another build of the native addon (bench/dataplane.ts's "+alt" path: a
+  // before/after pair in the same paired rounds).
+  const alt = process.env.DD_HARNESS_ADDON;
+  const dp = alt && backend === 'afpacket' ? new AfPacketDataPlane({ ...opts, binding: loadNative(alt) }) : createDataPlane(opts);
   await dp.start();
   process.stdout.write(JSON.stringify({ id: 0, ok: true, result: 'started', backend: dp.backend }) + '\n');
   const rl = readline.createInterface({ input: process.stdin });
