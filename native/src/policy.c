@@ -248,7 +248,7 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
   for (k = 0; k < n; k++) {
     const struct dd_conn_record *r = &in[k];
     uint32_t ci = DD_NIL, i;
-    int si = find_svc_for(t, r), di = -1;
+    int si = find_svc_for(t, r), di = -1, fresh = 0;
     struct dd_conn *c;
     if (si < 0 || r->state >= DD_S_COUNT) continue;
     for (i = 0; i < t->svcs[si].ndests; i++) {
@@ -266,6 +266,7 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
     if (ci == DD_NIL) {
       ci = dd_conn_insert(t, r, (uint32_t)di, (uint16_t)si, now);
       if (ci == DD_NIL) break;
+      fresh = 1;
     }
     c = &t->conns[ci];
     if (!(c->flags & DD_CF_TEMPLATE)) {
@@ -279,6 +280,11 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
     c->state = r->state;
     if (r->state == DD_S_ESTABLISHED) dd_conn_established(t, ci);
     c->timeout_ms = r->expires_ms > 0 ? (uint32_t)r->expires_ms : t->timeouts_ms[r->state];
+    /* Learnt and not sent from here since: due for a record at its first packet here (the flow moved to this
+     * director), as the other peers' copies are as old as the sender's last record and the sender no longer sees
+     * the flow. Marked at every record, as each may change the timeout the per-packet check halves. */
+    if (fresh) c->flags |= DD_CF_LEARNT;
+    if (c->flags & DD_CF_LEARNT) c->synced_ms = (uint32_t)now - (c->timeout_ms >> 1);
     dd_conn_rearm(t, ci, now);
     applied++;
   }

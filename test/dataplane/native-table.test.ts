@@ -336,3 +336,30 @@ t.test('sync: a flow that stays ESTABLISHED is sent again every half timeout, so
   }
   t.ok(resent >= 7 && resent <= 9, `re-sent about every 450 s, not every packet: ${resent} records in an hour`);
 });
+
+t.test('sync: packets in the millisecond of a record send no more records (the mark is the packet clock, not the wheel)', async (t) => {
+  const a = new NativeTable(1024);
+  a.setServices([svc({ dests: [dest(1)] })]);
+  a.drainSync();
+  // The wheel stands a millisecond ahead of the clock after each packet: a mark taken from it read as "2^32 - 1 ms
+  // ago" at the next packet of the same millisecond (with whole seconds, at ms 999 of a second).
+  a.processPacket(pkt('10.61.1.1', 1, SYN), 999);
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 999);
+  t.same(a.drainSync().map((r) => r.state), ['NONE', 'SYN_RECV', 'ESTABLISHED'], 'one record per state');
+  for (let i = 0; i < 5; i++) a.processPacket(pkt('10.61.1.1', 1, ACK), 999);
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 1000);
+  t.equal(a.drainSync().length, 0, 'no record for the packets after, in that millisecond or the next');
+});
+
+t.test('sync: a connection learnt from a peer is sent again at its first packet here, then every half timeout', async (t) => {
+  const { b } = establishedOnPeer();
+  b.drainSync();
+  // The flow moved here: the other peers' copies are as old as the sender's last record, and the sender no longer
+  // refreshes them. Before, that first record depended on the clock: due when the uptime passed half a timeout.
+  b.processPacket(pkt('10.61.1.1', 1, ACK), 1000);
+  t.same(b.drainSync().map((r) => r.state), ['ESTABLISHED'], 'sent at its first packet here');
+  b.processPacket(pkt('10.61.1.1', 1, ACK), 450_999);
+  t.equal(b.drainSync().length, 0, 'not again before half the timeout');
+  b.processPacket(pkt('10.61.1.1', 1, ACK), 451_000);
+  t.equal(b.drainSync().length, 1, 'again at half the timeout, to the millisecond');
+});
