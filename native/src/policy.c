@@ -219,9 +219,22 @@ uint32_t dd_connections(struct dd_table *t, int64_t now, struct dd_conn_record *
   return n;
 }
 
+/* Sync starts at the first drain. An entry made before it was never sent: due for a record at its next packet, as
+ * a learnt one is (the per-packet check measures from a last record it does not have). The wheel runs a
+ * millisecond ahead of the last packet's clock, so the mark is at least half a timeout before that packet. */
+static void sync_start(struct dd_table *t) {
+  uint32_t i, last = (uint32_t)(t->wheel_ms - 1);
+  t->sync_enabled = 1;
+  if (t->wheel_ms == INT64_MIN) return;
+  for (i = 0; i < t->size; i++) {
+    struct dd_conn *c = &t->conns[i];
+    if (c->flags & DD_CF_USED) c->synced_ms = last - (c->timeout_ms >> 1);
+  }
+}
+
 uint32_t dd_drain_sync(struct dd_table *t, struct dd_conn_record *out, uint32_t max) {
   uint32_t n = 0;
-  t->sync_enabled = 1;
+  if (!t->sync_enabled) sync_start(t);
   while (t->sync_count && n < max) {
     out[n++] = t->sync[t->sync_head];
     t->sync_head = (t->sync_head + 1) % DD_SYNC_RING;

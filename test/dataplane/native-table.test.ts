@@ -351,6 +351,20 @@ t.test('sync: packets in the millisecond of a record send no more records (the m
   t.equal(a.drainSync().length, 0, 'no record for the packets after, in that millisecond or the next');
 });
 
+t.test('sync: a connection made before sync started is sent at its next packet, then every half timeout', async (t) => {
+  const a = new NativeTable(1024);
+  a.setServices([svc({ dests: [dest(1)] })]);
+  a.processPacket(pkt('10.61.1.1', 1, SYN), 0);
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 0);
+  t.equal(a.drainSync().length, 0, 'nothing queued before the first drain');
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 1000);
+  t.same(a.drainSync().map((r) => r.state), ['ESTABLISHED'], 'sent at its first packet once sync runs');
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 450_999);
+  t.equal(a.drainSync().length, 0, 'not again before half the timeout');
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 451_000);
+  t.equal(a.drainSync().length, 1, 'again at half the timeout');
+});
+
 t.test('sync: a connection learnt from a peer is sent again at its first packet here, then every half timeout', async (t) => {
   const { b } = establishedOnPeer();
   b.drainSync();
