@@ -35,11 +35,14 @@ void dd_set_timeouts(struct dd_table *t, uint32_t tcp_s, uint32_t tcpfin_s, uint
 }
 
 /* ---- sync ring ---- */
-static void sync_push(struct dd_table *t, uint32_t i) {
+/* `now` is the packet's clock, not wheel_ms: the wheel runs a millisecond ahead after dd_expire, and a mark in the
+ * future would read as 2^32 - 1 ms elapsed at the next packet of the same millisecond (a record per packet). */
+static void sync_push(struct dd_table *t, uint32_t i, int64_t now) {
   struct dd_conn *c = &t->conns[i];
   struct dd_conn_record *r;
   if (!t->sync_enabled) return;
-  c->synced_s = (uint32_t)(t->wheel_ms / 1000);
+  c->synced_ms = (uint32_t)now;
+  c->flags &= (uint8_t)~DD_CF_LEARNT;
   if (t->sync_count == DD_SYNC_RING) { t->counters[DD_C_SYNC_OVERFLOW]++; return; }
   r = &t->sync[(t->sync_head + t->sync_count++) % DD_SYNC_RING];
   memset(r, 0, sizeof(*r));
@@ -59,7 +62,7 @@ static int flag_index(uint8_t f) {
 }
 
 /* set_tcp_state (input direction) / udp_state_transition, moving the conn between ActiveConn and InActConn. */
-static void transition(struct dd_table *t, uint32_t i, const struct dd_pkt *p) {
+static void transition(struct dd_table *t, uint32_t i, const struct dd_pkt *p, int64_t now) {
   struct dd_conn *c = &t->conns[i];
   struct dd_dest *d = &t->dests[c->dest];
   uint8_t ns = S_CL;   /* set_tcp_state: a segment with none of the four flags moves to CLOSE */
@@ -75,9 +78,9 @@ static void transition(struct dd_table *t, uint32_t i, const struct dd_pkt *p) {
     if (ns == S_ES) dd_conn_established(t, i);
     if (ns == S_ES && c->control != DD_NIL && t->conns[c->control].state != DD_S_ASSURED) {
       t->conns[c->control].state = DD_S_ASSURED;
-      sync_push(t, c->control);
+      sync_push(t, c->control, now);
     }
-    sync_push(t, i);
+    sync_push(t, i, now);
   }
 }
 
@@ -144,7 +147,7 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
                        p->dport == s->port && s->port != 21 ? t->dests[dest].port : 0, now, p->proto == 6);
       if (ti == DD_NIL) { dc->verdict = DD_V_TABLE_FULL; return DD_NIL; }
       t->conns[ti].timeout_ms = s->persistent_ms;
-      sync_push(t, ti);
+      sync_push(t, ti, now);
     }
     dest = t->conns[ti].dest;
   } else {
@@ -287,7 +290,7 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
     if (p->proto == 6 && (!(p->tcpflags & DD_TH_SYN) || (p->tcpflags & DD_TH_RST))) { dc->verdict = DD_V_NO_CONN; return; }
     ci = schedule(t, si, p, now, dc);
     if (ci == DD_NIL) return;
-    sync_push(t, ci);
+    sync_push(t, ci, now);
   }
   c = &t->conns[ci];
   d = &t->dests[c->dest];
@@ -295,12 +298,16 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
   dc->dest = c->dest;
   d->in_pkts++; d->in_bytes += p->iplen;
   if (d->svc != DD_NO_DEST) { t->svcs[d->svc].in_pkts++; t->svcs[d->svc].in_bytes += p->iplen; }
-  transition(t, ci, p);
+  transition(t, ci, p, now);
   dc->state = c->state;
   dd_conn_rearm(t, ci, now);
   /* IPVS's sync_refresh_period, at half the state's timeout: a flow that stays in one state (a pooled database
-   * connection idles in ESTABLISHED for hours) is sent again before the peers' copies expire. One compare per packet. */
-  if (t->sync_enabled && (uint32_t)(now / 1000) - c->synced_s >= c->timeout_ms / 2000) sync_push(t, ci);
+   * connection idles in ESTABLISHED for hours) is sent again before the peers' copies expire. One subtraction and
+   * one compare per packet, no division. The elapsed time is taken modulo 2^32 ms (49.7 days) and stays exact: at
+   * the previous packet it was under half the timeout (else a record went then), and the gap since is under the
+   * timeout armed then (else the entry expired), so it is under 1.5 x the longest timeout, 1.5 x 31 days
+   * (NativeTable.setTimeouts' cap, also on the peer whose record armed a learnt entry) < 2^32 ms. */
+  if (t->sync_enabled && (uint32_t)now - c->synced_ms >= c->timeout_ms >> 1) sync_push(t, ci, now);
   if (!d->has_mac) dc->verdict = DD_V_NO_MAC;
   else if (p->pflags & DD_PF_FRAG_FIRST) frag_remember(t, p, c->dest, now);
 }

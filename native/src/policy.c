@@ -219,9 +219,22 @@ uint32_t dd_connections(struct dd_table *t, int64_t now, struct dd_conn_record *
   return n;
 }
 
+/* Sync starts at the first drain. An entry made before it was never sent: due for a record at its next packet, as
+ * a learnt one is (the per-packet check measures from a last record it does not have). The wheel runs a
+ * millisecond ahead of the last packet's clock, so the mark is at least half a timeout before that packet. */
+static void sync_start(struct dd_table *t) {
+  uint32_t i, last = (uint32_t)(t->wheel_ms - 1);
+  t->sync_enabled = 1;
+  if (t->wheel_ms == INT64_MIN) return;
+  for (i = 0; i < t->size; i++) {
+    struct dd_conn *c = &t->conns[i];
+    if (c->flags & DD_CF_USED) c->synced_ms = last - (c->timeout_ms >> 1);
+  }
+}
+
 uint32_t dd_drain_sync(struct dd_table *t, struct dd_conn_record *out, uint32_t max) {
   uint32_t n = 0;
-  t->sync_enabled = 1;
+  if (!t->sync_enabled) sync_start(t);
   while (t->sync_count && n < max) {
     out[n++] = t->sync[t->sync_head];
     t->sync_head = (t->sync_head + 1) % DD_SYNC_RING;
@@ -248,7 +261,7 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
   for (k = 0; k < n; k++) {
     const struct dd_conn_record *r = &in[k];
     uint32_t ci = DD_NIL, i;
-    int si = find_svc_for(t, r), di = -1;
+    int si = find_svc_for(t, r), di = -1, fresh = 0;
     struct dd_conn *c;
     if (si < 0 || r->state >= DD_S_COUNT) continue;
     for (i = 0; i < t->svcs[si].ndests; i++) {
@@ -266,6 +279,7 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
     if (ci == DD_NIL) {
       ci = dd_conn_insert(t, r, (uint32_t)di, (uint16_t)si, now);
       if (ci == DD_NIL) break;
+      fresh = 1;
     }
     c = &t->conns[ci];
     if (!(c->flags & DD_CF_TEMPLATE)) {
@@ -279,6 +293,11 @@ uint32_t dd_apply_sync(struct dd_table *t, const struct dd_conn_record *in, uint
     c->state = r->state;
     if (r->state == DD_S_ESTABLISHED) dd_conn_established(t, ci);
     c->timeout_ms = r->expires_ms > 0 ? (uint32_t)r->expires_ms : t->timeouts_ms[r->state];
+    /* Learnt and not sent from here since: due for a record at its first packet here (the flow moved to this
+     * director), as the other peers' copies are as old as the sender's last record and the sender no longer sees
+     * the flow. Marked at every record, as each may change the timeout the per-packet check halves. */
+    if (fresh) c->flags |= DD_CF_LEARNT;
+    if (c->flags & DD_CF_LEARNT) c->synced_ms = (uint32_t)now - (c->timeout_ms >> 1);
     dd_conn_rearm(t, ci, now);
     applied++;
   }

@@ -98,6 +98,7 @@ struct dd_service {
 #define DD_CF_INACTIVE 0x02
 #define DD_CF_USED 0x04
 #define DD_CF_EMBRYO 0x08       /* TCP connection that never reached ESTABLISHED: on the eviction list */
+#define DD_CF_LEARNT 0x10       /* made from a peer's record and not sent from here since (see dd_apply_sync) */
 
 struct dd_conn {
   uint32_t caddr, vaddr, daddr, fwmark;
@@ -105,7 +106,7 @@ struct dd_conn {
   uint8_t proto, state, flags, pad;
   uint16_t dest, svc;
   uint32_t timeout_ms;
-  uint32_t synced_s;            /* clock second of its last sync record (fills the hole before `expires`) */
+  uint32_t synced_ms;           /* clock ms (mod 2^32) of its last sync record (fills the hole before `expires`) */
   int64_t expires;
   uint32_t hnext, wprev, wnext;
   uint32_t wslot;               /* wheel slot it is linked in (its time is recovered from wheel_ms), DD_NIL when none */

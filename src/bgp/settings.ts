@@ -1,6 +1,7 @@
 // The bgp_* lvs.cf keys (directord extensions): their table rows, their defaults, and the resolved settings the
 // BGP subsystem runs on. Kept here so src/config/keys.ts only splices BGP_KEYS in (one line).
 import type { KeyDef } from '../config/keys';
+import { nestedKey, type SubObject } from '../config/nested-key';
 import type { GlobalConfig } from '../config/schema';
 
 /** What lvs.cf said, unresolved (undefined = not written). Lives in GlobalConfig.bgp. */
@@ -40,14 +41,8 @@ export const BGP_DEFAULTS = {
   birdcSocket: '/run/bird/bird.ctl',
 } as const;
 
-function bgpField(name: string, kind: KeyDef['kind'], prop: keyof BgpKeys): KeyDef {
-  return {
-    name, scope: 'global', kind, extension: true,
-    set: (t: GlobalConfig, v: unknown) => { ((t.bgp ??= {}) as Record<string, unknown>)[prop] = v; },
-    // Printed only where written: configurations without BGP keep their effective text unchanged.
-    get: (t: GlobalConfig) => t.bgp?.[prop],
-  };
-}
+const BGP: SubObject<GlobalConfig, BgpKeys> = { make: (g) => (g.bgp ??= {}), of: (g) => g.bgp };
+const bgpField = (name: string, kind: KeyDef['kind'], prop: keyof BgpKeys): KeyDef => nestedKey(BGP, name, 'global', kind, prop);
 
 export const BGP_KEYS: readonly KeyDef[] = [
   bgpField('bgp_local_as', 'string', 'localAs'),

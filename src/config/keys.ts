@@ -1,6 +1,7 @@
 // Every lvs.cf key directord knows, per block, with its value kind, defaults and where it lands in the schema.
 // One table drives the parser, the effective-config printer and the key-coverage test of docs/config.md.
 import { BGP_KEYS } from '../bgp/settings';
+import { nestedKey, type SubObject } from './nested-key';
 import { type GlobalConfig, type MysqlCheckConfig, type RealServerConfig, SCHEDULER_NAMES, type SourceRef, type VirtualServiceConfig, type WriterConfig } from './schema';
 
 /** nanny's reentry: seconds a failed server must pass checks to come back; 0 (Piranha's unset) means 180. */
@@ -55,14 +56,11 @@ function field(name: string, scope: Scope, kind: ValueKind, prop: string, extra:
   };
 }
 
-function mysqlField(name: string, kind: ValueKind, prop: keyof MysqlCheckConfig, extra: Partial<KeyDef> = {}): KeyDef {
-  return {
-    name, scope: 'virtual', kind, extension: true,
-    set: (t: VirtualServiceConfig, v) => { (ensureMysqlCheck(t) as any)[prop] = v; },
-    get: (t: VirtualServiceConfig) => (t.mysql ? (t.mysql as any)[prop] : undefined),
-    ...extra,
-  };
-}
+const MYSQL: SubObject<VirtualServiceConfig, MysqlCheckConfig> = { make: (v) => ensureMysqlCheck(v), of: (v) => v.mysql };
+const mysqlField = (name: string, kind: ValueKind, prop: keyof MysqlCheckConfig): KeyDef => nestedKey(MYSQL, name, 'virtual', kind, prop);
+// Printed only where a writer_* key was set, so the seed's effective config stays as it was.
+const WRITER: SubObject<VirtualServiceConfig, WriterConfig> = { make: (v) => (v.writer ??= defaultWriter()), of: (v) => v.writer };
+const writerField = (name: string, kind: ValueKind, prop: keyof WriterConfig, extra: Partial<KeyDef> = {}): KeyDef => nestedKey(WRITER, name, 'virtual', kind, prop, extra);
 
 export function defaultMysql(): MysqlCheckConfig {
   return { user: '', checkReadOnly: false, checkReplication: true, maxLagSeconds: 0 };
@@ -181,15 +179,6 @@ export const VIRTUAL_KEYS: readonly KeyDef[] = [
   writerField('writer_failback', 'bool', 'failback'),
   writerField('writer_demote', 'enum', 'demote', { values: ['leave', 'close'] }),
 ];
-
-function writerField(name: string, kind: ValueKind, prop: keyof WriterConfig, extra: Partial<KeyDef> = {}): KeyDef {
-  return {
-    name, scope: 'virtual', kind, extension: true, ...extra,
-    set: (t: VirtualServiceConfig, v) => { ((t.writer ??= defaultWriter()) as any)[prop] = v; },
-    // Printed only where a writer_* key was set, so the seed's effective config stays as it was.
-    get: (t: VirtualServiceConfig) => t.writer?.[prop],
-  };
-}
 
 export function defaultWriter(): WriterConfig {
   return { enabled: false, holddown: 30, fencing: false, failback: false, demote: 'leave' };

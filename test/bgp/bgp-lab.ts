@@ -35,7 +35,7 @@ export interface BgpLabOptions {
   daemonArgs?: (i: number) => string[];
   /** scale_out = 1 with every director in sync_peers (default); false: each director its own primary, no backup. */
   scaleOut?: boolean;
-  /** The directors listed in sync_peers (default 1..directors). */
+  /** The directors listed in sync_peers (default 1..directors); [] = scale-out without connection sync. */
   syncPeers?: number[];
   scheduler?: string;
   /** Real servers: 'greet' (name once, then echo; default) or 'name-each-line' (test/ha/flows.ts echo: answers every line with its name). */
@@ -151,6 +151,7 @@ export class BgpLab {
   lvsCf(i: number): string {
     const inc = join(this.dir, `d${i}-directord.conf`);
     const bfd = (this.o.bfdInterval ?? 0.05) > 0;
+    const peers = this.o.syncPeers ?? Array.from({ length: this.o.directors }, (_, k) => k + 1);
     const servers = Array.from({ length: this.o.servers ?? 2 }, (_, k) => [
       `  server s${k + 1} {`, `    address = ${BGP_LAB.server(k + 1)}`, '    active = 1', '    weight = 1', '  }',
     ]).flat();
@@ -158,7 +159,7 @@ export class BgpLab {
       'serial_no = 1',
       ...(this.o.scaleOut === false
         ? [`primary = ${BGP_LAB.director(i)}`]
-        : ['scale_out = 1', `sync_peers = ${(this.o.syncPeers ?? Array.from({ length: this.o.directors }, (_, k) => k + 1)).map((k) => BGP_LAB.director(k)).join(' ')}`, `heartbeat_key_file = ${this.keyFile()}`]),
+        : ['scale_out = 1', ...(peers.length ? [`sync_peers = ${peers.map((k) => BGP_LAB.director(k)).join(' ')}`, `heartbeat_key_file = ${this.keyFile()}`] : [])]),
       'service = lvs',
       'network = direct',
       'keepalive = 0.2',

@@ -1,6 +1,6 @@
 // The native connection table against tables derived from the kernel's IPVS code: schedulers, the DR input-only
 // TCP states, Active/InAct accounting, timeouts, persistence templates, quiesce, failed and removed dests, sync.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { NativeTable, type PacketSummary } from '../../src/dataplane/native';
 import type { ServiceSpec } from '../../src/dataplane/types';
 import { tcpFlagsOf } from '../../src/scheduler';
@@ -335,4 +335,45 @@ t.test('sync: a flow that stays ESTABLISHED is sent again every half timeout, so
     t.equal(b.connections(10, now).filter((c) => c.state === 'ESTABLISHED').length, 1, `the peer still holds it at ${now / 1000} s`);
   }
   t.ok(resent >= 7 && resent <= 9, `re-sent about every 450 s, not every packet: ${resent} records in an hour`);
+});
+
+t.test('sync: packets in the millisecond of a record send no more records (the mark is the packet clock, not the wheel)', async (t) => {
+  const a = new NativeTable(1024);
+  a.setServices([svc({ dests: [dest(1)] })]);
+  a.drainSync();
+  // The wheel stands a millisecond ahead of the clock after each packet: a mark taken from it read as "2^32 - 1 ms
+  // ago" at the next packet of the same millisecond (with whole seconds, at ms 999 of a second).
+  a.processPacket(pkt('10.61.1.1', 1, SYN), 999);
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 999);
+  t.same(a.drainSync().map((r) => r.state), ['NONE', 'SYN_RECV', 'ESTABLISHED'], 'one record per state');
+  for (let i = 0; i < 5; i++) a.processPacket(pkt('10.61.1.1', 1, ACK), 999);
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 1000);
+  t.equal(a.drainSync().length, 0, 'no record for the packets after, in that millisecond or the next');
+});
+
+/** An ESTABLISHED connection never sent from this table: a record at its next packet (1 s), then at 451 s, to the ms. */
+function dueNowThenEveryHalfTimeout(t: Test, tab: NativeTable): void {
+  tab.processPacket(pkt('10.61.1.1', 1, ACK), 1000);
+  t.same(tab.drainSync().map((r) => r.state), ['ESTABLISHED'], 'sent at its next packet');
+  tab.processPacket(pkt('10.61.1.1', 1, ACK), 450_999);
+  t.equal(tab.drainSync().length, 0, 'not again before half the timeout');
+  tab.processPacket(pkt('10.61.1.1', 1, ACK), 451_000);
+  t.equal(tab.drainSync().length, 1, 'again at half the timeout, to the millisecond');
+}
+
+t.test('sync: a connection made before sync started is sent at its next packet, then every half timeout', async (t) => {
+  const a = new NativeTable(1024);
+  a.setServices([svc({ dests: [dest(1)] })]);
+  a.processPacket(pkt('10.61.1.1', 1, SYN), 0);
+  a.processPacket(pkt('10.61.1.1', 1, ACK), 0);
+  t.equal(a.drainSync().length, 0, 'nothing queued before the first drain');
+  dueNowThenEveryHalfTimeout(t, a);
+});
+
+t.test('sync: a connection learnt from a peer is sent again at its first packet here, then every half timeout', async (t) => {
+  const { b } = establishedOnPeer();
+  b.drainSync();
+  // The flow moved here: the other peers' copies are as old as the sender's last record, and the sender no longer
+  // refreshes them. Before, that first record depended on the clock: due when the uptime passed half a timeout.
+  dueNowThenEveryHalfTimeout(t, b);
 });

@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type ExecResult } from './lab';
 import { paths } from './build-lab';
 import { execIn } from './ns-exec';
+import { onJsonLines } from './json-lines';
 import type { StatusSnapshot } from '../../src/control/types';
 
 export interface LogRecord {
@@ -28,7 +29,6 @@ export class DirectorProcess {
   /** Raw stdout/stderr lines that were not JSON (kept for error messages). */
   readonly otherLines: string[] = [];
   private child: ChildProcess | undefined;
-  private buffered = '';
   startedAt = 0;
 
   constructor(
@@ -63,7 +63,7 @@ export class DirectorProcess {
     const own = process.env.DIRECTORD_LAB_OWN_SESSION === '1';
     const child = this.lab.spawn(this.host, this.argv(), { stdio: ['ignore', 'pipe', 'pipe'], ...(own ? { detached: true } : {}) });
     this.child = child;
-    child.stdout!.on('data', (d) => this.take(String(d)));
+    onJsonLines<LogRecord>(child.stdout!, (r) => this.records.push(r), (l) => this.otherLines.push(l));
     child.stderr!.on('data', (d) => this.otherLines.push(...String(d).split('\n').filter(Boolean)));
     const outcome = await waitFor(`directord on ${this.host} to answer on its control socket`, async () => {
       if (!this.running) return 'exited';
@@ -74,21 +74,6 @@ export class DirectorProcess {
     if (outcome === 'exited') {
       await new Promise((r) => setTimeout(r, 100)); // let the last output arrive
       throw new Error(`directord on ${this.host} exited (${this.child?.exitCode ?? this.child?.signalCode}): ${this.tail()}`);
-    }
-  }
-
-  private take(chunk: string): void {
-    this.buffered += chunk;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      if (!line.trim()) continue;
-      try {
-        this.records.push(JSON.parse(line) as LogRecord);
-      } catch {
-        this.otherLines.push(line);
-      }
     }
   }
 

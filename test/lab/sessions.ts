@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Lab } from './lab';
 import { paths, ensureLabBuilt } from './build-lab';
+import { onJsonLines } from './json-lines';
 
 const CHILD_FLAG = 'DIRECTORD_SESSIONS_CHILD';
 
@@ -51,7 +52,6 @@ type ChildEvent = { kind: 'opened'; opened: number; failed: number } | { kind: '
 /** Parent side. */
 export class Sessions {
   private child?: ChildProcess;
-  private buffered = '';
   private stderr = '';
   private readonly events: ChildEvent[] = [];
   readonly errors: Array<{ conn: number; code: string; at: number }> = [];
@@ -63,7 +63,7 @@ export class Sessions {
     ensureLabBuilt();
     const script = join(paths.root, 'dist', 'test', 'lab', 'sessions.js');
     this.child = this.lab.spawn(this.host, ['node', script, JSON.stringify(this.target)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, [CHILD_FLAG]: '1' } });
-    this.child.stdout!.on('data', (d) => this.take(String(d)));
+    onJsonLines<ChildEvent>(this.child.stdout!, (e) => (e.kind === 'err' ? this.errors.push(e) : this.events.push(e)), (l) => (this.stderr += `\n${l}`));
     this.child.stderr!.on('data', (d) => (this.stderr = (this.stderr + String(d)).slice(-4000)));
     const o = (await this.wait('opened', timeoutMs)) as Extract<ChildEvent, { kind: 'opened' }>;
     if (o.failed > 0) throw new Error(`${o.failed} of ${this.target.count} sessions could not be opened: ${this.errors.slice(0, 3).map((e) => e.code).join(', ')}`);
@@ -88,22 +88,6 @@ export class Sessions {
 
   diagnostics(): string {
     return this.stderr.trim();
-  }
-
-  private take(chunk: string): void {
-    this.buffered += chunk;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      try {
-        const e = JSON.parse(line) as ChildEvent;
-        if (e.kind === 'err') this.errors.push(e);
-        else this.events.push(e);
-      } catch {
-        this.stderr += `\n${line}`;
-      }
-    }
   }
 
   private wait(kind: ChildEvent['kind'], timeoutMs: number): Promise<ChildEvent> {

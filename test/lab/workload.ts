@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Lab } from './lab';
 import { paths, ensureLabBuilt } from './build-lab';
+import { onJsonLines } from './json-lines';
 
 const CHILD_FLAG = 'DIRECTORD_WORKLOAD_CHILD';
 
@@ -37,7 +38,6 @@ export const WORKLOAD_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS test.workload (seq
 export class Workload {
   readonly events: WorkloadEvent[] = [];
   private child: ChildProcess | undefined;
-  private buffered = '';
   private stderr = '';
 
   constructor(private readonly lab: Lab, private readonly host: string, private readonly target: WorkloadTarget) {}
@@ -49,22 +49,8 @@ export class Workload {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, [CHILD_FLAG]: '1' },
     });
-    this.child.stdout!.on('data', (d) => this.take(String(d)));
+    onJsonLines<WorkloadEvent>(this.child.stdout!, (e) => this.events.push(e), (l) => (this.stderr += `\n${l}`));
     this.child.stderr!.on('data', (d) => (this.stderr = (this.stderr + String(d)).slice(-2000)));
-  }
-
-  private take(chunk: string): void {
-    this.buffered += chunk;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      try {
-        this.events.push(JSON.parse(line) as WorkloadEvent);
-      } catch {
-        this.stderr += `\n${line}`;
-      }
-    }
   }
 
   /** Ask the child to finish its current transaction and exit (stdin closes). */
