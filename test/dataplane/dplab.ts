@@ -4,7 +4,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import readline from 'node:readline';
-import { Lab, waitFor, type HostSpec } from '../lab/lab';
+import { Lab, waitFor, within, type HostSpec } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
 import type { ServiceSpec } from '../../src/dataplane/types';
 
@@ -262,7 +262,7 @@ export class DataPlaneLab {
 
   async destroy(): Promise<void> {
     try {
-      if (this.harness && !this.stopped && !this.exited) await Promise.race([this.call('stop'), new Promise((r) => setTimeout(r, 2000))]);
+      if (this.harness && !this.stopped && !this.exited) await within(this.call('stop'), 2000, undefined);
     } catch {
       /* the lab kills it anyway */
     }

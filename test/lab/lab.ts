@@ -268,7 +268,7 @@ export class Lab {
         }
       }
     }
-    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 3000))]);
+    await within(Promise.all(waits), 3000, undefined);
     this.destroySync();
   }
 
@@ -323,5 +323,18 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/**
+ * `p`, or `value` after `ms` if p has not settled by then. The timer is cleared either way: a pending one keeps the
+ * test process alive for its whole length after the last test (3 s per lab file when Lab.destroy raced a bare timer).
+ */
+export async function within<T, U>(p: Promise<T>, ms: number, value: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<U>((r) => (timer = setTimeout(() => r(value), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
