@@ -203,13 +203,16 @@ export class Lab {
   }
 
   /** Run a command inside a host's namespace and collect its output. Never throws on a non-zero exit. */
-  exec(host: string, argv: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
+  exec(host: string, argv: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv; onStderr?: (chunk: string) => void } = {}): Promise<ExecResult> {
     return new Promise((resolve) => {
       const child = spawn('ip', ['netns', 'exec', this.ns(host), ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d) => (stdout += d));
-      child.stderr!.on('data', (d) => (stderr += d));
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+        opts.onStderr?.(String(d));
+      });
       const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
       child.on('error', (e) => {
         if (timer) clearTimeout(timer);
