@@ -1,4 +1,4 @@
-// The bounded fault soak (issue 12): ~90 s of seeded random faults on the seed lab under a MySQL workload through
+// The bounded fault soak (issue 12): ~60 s of seeded random faults on the seed lab under a MySQL workload through
 // the VIP. Goals asserted: no committed transaction lost, no time with two live VIP holders outside the windows where
 // the directors cannot hear each other, sql1 and sql2 identical, every fault recovered, and nothing left behind.
 // Time without a live holder is reported per fault (t.comment) and held only loosely, to one takeover's worth
@@ -12,7 +12,12 @@ import { haveTool, skipUnless } from '../lab/needs';
 import { runSoak, formatReport, type SoakReport } from '../lab/fault-soak';
 import { FAULT_KINDS } from '../lab/soak-faults';
 
-const FAULT_SECONDS = 90;
+// Long enough for one whole round of the eight kinds (runSoak applies rounds of every kind in a seeded order, and
+// starts a fault while under this time): the slowest seven (kill, reload, partition, stop, link, ...) took at most
+// 26 s of fault, recovery and settling in CI, so the eighth starts with room for a 2x slower machine, and a second
+// round begins. A round that overran fails the every-kind assertion below, it never passes. Longer soaks are
+// bench/fault-soak.ts's.
+const FAULT_SECONDS = 60;
 const skip = (!labAvailable() && 'needs root and ip netns') || skipUnless(haveTool('which', ['trafgen']), 'trafgen (netsniff-ng) for the SYN floods and the forged heartbeats');
 
 t.test('a fault soak under a database workload keeps every promise', { skip, timeout: 300_000 }, async (t) => {

@@ -4,7 +4,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import readline from 'node:readline';
-import { Lab, waitFor, type HostSpec } from '../lab/lab';
+import { Lab, waitFor, within, type HostSpec } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
 import type { ServiceSpec } from '../../src/dataplane/types';
 
@@ -104,11 +104,15 @@ for k, (src, sport, dport, proto, flags, pay) in enumerate(json.load(sys.stdin))
     if k % 64 == 63: time.sleep(0.002)
 `;
 
+/** A capture's frames, and `ready`: the capture session is open (send the traffic to catch only after it). */
+export type Capture<T> = Promise<T> & { ready: Promise<void> };
+
 // Prints a JSON array of the frames (hex), or with "lengths" of their lengths on the wire (headers only captured).
 const CAPTURE_JS = `
 const [mod, filter, ms, mode] = process.argv.slice(1); const pcap = require(mod); const lengths = mode === 'lengths';
 const sess = pcap.createSession('eth0', { filter, buffer_timeout: 10, snap_length: lengths ? 128 : 65535 }); const frames = [];
 sess.on('packet', (p) => frames.push(lengths ? p.header.readUInt32LE(12) : p.buf.subarray(0, p.header.readUInt32LE(8)).toString('hex')));
+process.stderr.write('capturing\\n');
 setTimeout(() => { sess.close(); process.stdout.write(JSON.stringify(frames) + '\\n', () => process.exit(0)); }, Number(ms));
 `;
 
@@ -244,25 +248,31 @@ export class DataPlaneLab {
     return { rxBytes, txBytes, rxPackets, txPackets };
   }
 
-  /** Capture on a host's eth0 with the pcap package for ms milliseconds; frames as hex. */
-  async capture(host: string, filter: string, ms: number): Promise<string[]> {
-    return (await this.captureRun(host, filter, ms, 'frames')) as string[];
+  /** Capture on a host's eth0 with the pcap package for ms milliseconds (from `ready`, the session open); frames as hex. */
+  capture(host: string, filter: string, ms: number): Capture<string[]> {
+    return this.captureRun(host, filter, ms, 'frames') as Capture<string[]>;
   }
 
   /** Like capture(), but only each frame's length on the wire. */
-  async captureLengths(host: string, filter: string, ms: number): Promise<number[]> {
-    return (await this.captureRun(host, filter, ms, 'lengths')) as number[];
+  captureLengths(host: string, filter: string, ms: number): Capture<number[]> {
+    return this.captureRun(host, filter, ms, 'lengths') as Capture<number[]>;
   }
 
-  private async captureRun(host: string, filter: string, ms: number, mode: 'frames' | 'lengths'): Promise<unknown[]> {
-    const r = await this.lab.exec(host, [process.execPath, '-e', CAPTURE_JS, require.resolve('pcap'), filter, String(ms), mode], { timeoutMs: ms + 10000 });
-    if (r.code !== 0) throw new Error(`capture failed: ${r.stderr}`);
-    return JSON.parse(r.stdout) as unknown[];
+  private captureRun(host: string, filter: string, ms: number, mode: 'frames' | 'lengths'): Capture<unknown[]> {
+    let open!: () => void;
+    const ready = new Promise<void>((r) => (open = r));
+    const frames = this.lab.exec(host, [process.execPath, '-e', CAPTURE_JS, require.resolve('pcap'), filter, String(ms), mode],
+      { timeoutMs: ms + 10000, onStderr: (c) => c.includes('capturing') && open() }).then((r) => {
+      open(); // a capture that failed to open is not waited for: its error is the frames' rejection
+      if (r.code !== 0) throw new Error(`capture failed: ${r.stderr}`);
+      return JSON.parse(r.stdout) as unknown[];
+    });
+    return Object.assign(frames, { ready });
   }
 
   async destroy(): Promise<void> {
     try {
-      if (this.harness && !this.stopped && !this.exited) await Promise.race([this.call('stop'), new Promise((r) => setTimeout(r, 2000))]);
+      if (this.harness && !this.stopped && !this.exited) await within(this.call('stop'), 2000, undefined);
     } catch {
       /* the lab kills it anyway */
     }

@@ -108,8 +108,9 @@ for (const attach of ['native', 'skb'] as const) {
     await d.call('setServices', [service({ scheduler: 'rr', dests: dests(2, 80) })]);
     await d.waitForMacs();
     t.same((await d.clients(80, 'tcp', Array(2).fill('10.61.1.1'))).sort(), ['rs1', 'rs2'], 'small frames through the socket');
-    const big = Promise.all([1, 2].map((i) => d.captureLengths(`rs${i}`, 'tcp dst port 80 and greater 1600', 4000)));
-    await new Promise((r) => setTimeout(r, 1000));
+    const caps = [1, 2].map((i) => d.captureLengths(`rs${i}`, 'tcp dst port 80 and greater 1600', 4000));
+    await Promise.all(caps.map((c) => c.ready));
+    const big = Promise.all(caps);
     const up = await d.clients(80, 'tcp', ['10.61.1.1', '10.61.1.1'], 'up 8000000', 20000);
     t.same(up.map((l) => l.replace(/^rs[12] /, '')), ['8000000', '8000000'], '8 MB uploads complete');
     const frames = (await big).flat();

@@ -139,7 +139,7 @@ E`);
   await t.test('capture on the real server: MACs rewritten, IP and TCP bytes untouched', async (t) => {
     const rsCap = d.capture('rs1', 'tcp port 8080', 3000);
     const cliCap = d.capture('cli', 'tcp dst port 8080', 3000);
-    await new Promise((r) => setTimeout(r, 800));
+    await Promise.all([rsCap.ready, cliCap.ready]);
     t.same(await d.clients(8080, 'tcp', ['10.61.1.1']), ['rs1']);
     const [atRs, atCli] = await Promise.all([rsCap, cliCap]);
     const inbound = atRs.filter((h) => h.slice(0, 12) === rsMac(1).replace(/:/g, ''));

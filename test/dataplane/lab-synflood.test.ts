@@ -3,7 +3,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import readline from 'node:readline';
 import t from 'tap';
-import { labAvailable } from '../lab/lab';
+import { labAvailable, within } from '../lab/lab';
 import { DataPlaneLab, HOLD_CLIENT_JS, VIP, dests, service, synFloodConfig } from './dplab';
 
 const TABLE = 4096;
@@ -25,7 +25,7 @@ t.test('a SYN flood that fills the table costs neither established connections n
   const held = d.lab.spawn('cli', [process.execPath, '-e', HOLD_CLIENT_JS, VIP, '80'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = readline.createInterface({ input: held.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<string> => {
-    const r = await Promise.race([lines.next(), new Promise<{ value: string }>((res) => setTimeout(() => res({ value: 'timeout' }), 10_000))]);
+    const r = await within(lines.next(), 10_000, { value: 'timeout' });
     return String(r.value);
   };
   const server = await next();

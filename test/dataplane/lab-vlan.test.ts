@@ -69,8 +69,9 @@ for (const backend of ['afpacket', 'afxdp'] as const) t.test(`802.1Q VLAN 100 on
   const redirectsBefore = backend === 'afxdp' ? xdpRedirects() : 0;
 
   const dircap = process.env.DD_VLAN_DEBUG ? d.lab.exec('dir', ['timeout', '4', 'tcpdump', '-c', '100', '-nei', 'eth0', 'tcp'], { timeoutMs: 10000 }).then((r) => r.stdout + r.stderr) : '';
-  const caps = ['rs1', 'rs2'].map((h) => d.capture(h, `ether src ${DIR_MAC}`, 4000).then((f) => parse(h, f)));
-  await new Promise((r) => setTimeout(r, 1500)); // both captures open
+  const opened = ['rs1', 'rs2'].map((h) => d.capture(h, `ether src ${DIR_MAC}`, 4000));
+  await Promise.all(opened.map((c) => c.ready));
+  const caps = opened.map((c, i) => c.then((f) => parse(`rs${i + 1}`, f)));
   const send = await d.lab.exec('cli', ['python3', '-c', SEND_PY, DIR_MAC, '02:61:00:00:01:01', '10.61.1.1', VIP, String(N),
     ...(process.env.DD_VLAN_SPECS ? process.env.DD_VLAN_SPECS.split(' ') : ['41000:8100/100', '41100:8100/41060', '42000:8100/200', '43000:-', '44000:88a8/7,8100/100'])], { timeoutMs: 10000 });
   t.equal(send.code, 0, `frames sent ${send.stderr}`);

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { Lab, labAvailable, waitFor } from '../lab/lab';
+import { Lab, labAvailable, waitFor, within } from '../lab/lab';
 import { ensureBuilt, paths } from '../lab/build';
 import { cannotRun } from '../lab/needs';
 import type { StatusSnapshot } from '../../src/control/types';
@@ -65,7 +65,7 @@ t.test('stop and crash leave the host clean', { skip: !labAvailable() && 'needs 
     await waitFor('VIP released', async () => !(await vipUp()), 5000, 20).catch(() => undefined);
     const vipGoneMs = Date.now() - t0;
     t.ok(vipGoneMs < 1000, `VIP gone ${vipGoneMs} ms after SIGTERM`);
-    const code = await Promise.race([exited(d.child), new Promise<string>((r) => setTimeout(() => r('still running'), 8000))]);
+    const code = await within(exited(d.child), 8000, 'still running');
     t.equal(code, 0, 'exited with status 0', { log: d.log() });
     if (code === 'still running') d.child.kill('SIGKILL');
     t.same(await directordTables(), [], 'after its own SIGTERM no directord nft table remains (nft list tables)');
@@ -86,7 +86,7 @@ t.test('stop and crash leave the host clean', { skip: !labAvailable() && 'needs 
     t.ok(await xdpAttached(), 'XDP program attached to eth0 while running');
     t.same(await directordTables(), ['table netdev directord'], 'ingress table present while running');
     process.kill(d.child.pid!, 'SIGTERM');
-    const code = await Promise.race([exited(d.child), new Promise<string>((r) => setTimeout(() => r('still running'), 10000))]);
+    const code = await within(exited(d.child), 10000, 'still running');
     if (code === 'still running') d.child.kill('SIGKILL');
     t.equal(code, 0, 'exited with status 0', { log: d.log() });
     t.notOk(await vipUp(), 'no VIP');
@@ -130,7 +130,7 @@ t.test('stop and crash leave the host clean', { skip: !labAvailable() && 'needs 
     t.ok(await nftTable(), 'nft table too');
     writeFileSync(cf, 'serial_no = 1\nprimary = 10.64.5.1\nvirtual broken {\n  address = 10.64.5.200 eth0:2\n  frobnicate = 1\n}\n');
     const d = start();
-    const code = await Promise.race([exited(d.child), new Promise<string>((r) => setTimeout(() => r('still running'), 20000))]);
+    const code = await within(exited(d.child), 20000, 'still running');
     t.equal(code, 1, 'exit status 1', { log: d.log() });
     t.match(d.log(), /cannot start: configuration invalid/);
     t.notOk(await vipUp(), 'VIP removed (known from the state file only)');
@@ -144,7 +144,7 @@ t.test('stop and crash leave the host clean', { skip: !labAvailable() && 'needs 
     child.stderr!.on('data', (x) => (err += x));
     await active({ child, log: () => err });
     process.kill(child.pid!, 'SIGTERM');
-    const code = await Promise.race([exited(child), new Promise<string>((r) => setTimeout(() => r('still running'), 15000))]);
+    const code = await within(exited(child), 15000, 'still running');
     if (code === 'still running') child.kill('SIGKILL');
     t.equal(code, 0, 'stopped with status 0', { stderr: err });
     t.notOk(await vipUp(), 'VIP released');

@@ -203,13 +203,16 @@ export class Lab {
   }
 
   /** Run a command inside a host's namespace and collect its output. Never throws on a non-zero exit. */
-  exec(host: string, argv: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
+  exec(host: string, argv: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv; onStderr?: (chunk: string) => void } = {}): Promise<ExecResult> {
     return new Promise((resolve) => {
       const child = spawn('ip', ['netns', 'exec', this.ns(host), ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d) => (stdout += d));
-      child.stderr!.on('data', (d) => (stderr += d));
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+        opts.onStderr?.(String(d));
+      });
       const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
       child.on('error', (e) => {
         if (timer) clearTimeout(timer);
@@ -268,7 +271,7 @@ export class Lab {
         }
       }
     }
-    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 3000))]);
+    await within(Promise.all(waits), 3000, undefined);
     this.destroySync();
   }
 
@@ -323,5 +326,18 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/**
+ * `p`, or `value` after `ms` if p has not settled by then. The timer is cleared either way: a pending one keeps the
+ * test process alive for its whole length after the last test (3 s per lab file when Lab.destroy raced a bare timer).
+ */
+export async function within<T, U>(p: Promise<T>, ms: number, value: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<U>((r) => (timer = setTimeout(() => r(value), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
