@@ -14,7 +14,8 @@ import { effectiveBackupActive, garpSettingsOf, heartbeatMoved, heartbeatPaths, 
 import { haStatusOf, type HaHooks, type HaNodeOptions, type HaStatus } from './node-types';
 import { NetlinkIo, watchLinkState } from './netlink-io';
 import { HaStateMachine, type HaAction, type PeerHeartbeat } from './state-machine';
-import { deadPeerFields, lateSendGap } from './heartbeat-timing';
+import { deadPeerFields } from './heartbeat-timing';
+import { HeartbeatSchedule } from './heartbeat-schedule';
 import { SyncChannel, type WriterSync } from './sync-io';
 import { VipManager, vipSpecsOf, type GarpSettings } from './vip-manager';
 
@@ -40,10 +41,8 @@ export class HaNode extends EventEmitter {
   private machine?: HaStateMachine;
   private link?: HeartbeatLink;
   private sync?: SyncChannel;
-  private sendTimer?: NodeJS.Timeout;
-  private deadTimer?: NodeJS.Timeout;
-  /** For the timing logs: when we last sent a heartbeat, and how late the running dead-peer timer fired. */
-  private lastSentMs?: number;
+  private readonly sends: HeartbeatSchedule;
+  /** For the 'partner dead' log: how late the running dead-peer timer fired. */
   private timerLateMs?: number;
   private chain: Promise<void> = Promise.resolve();
   private started = false;
@@ -54,6 +53,7 @@ export class HaNode extends EventEmitter {
     super();
     this.cfg = opts.config;
     this.log = opts.logger;
+    this.sends = new HeartbeatSchedule(this.log, now);
     this.hooks = opts.hooks;
     this.dataplane = opts.dataplane;
     this.writers = opts.writers;
@@ -125,7 +125,7 @@ export class HaNode extends EventEmitter {
     this.sendHeartbeat(); // once more, in case the first 'stopped' was lost
     await this.link?.flush(); // closing the socket at once would drop what is still queued
     this.started = false;
-    for (const t of [this.sendTimer, this.deadTimer]) if (t) clearTimeout(t);
+    this.sends.stop(true);
     this.link?.close();
     this.sync?.close();
     this.vips.close();
@@ -267,33 +267,24 @@ export class HaNode extends EventEmitter {
   private sendHeartbeat(): void {
     const m = this.machine;
     if (!m || !this.link) return;
-    const t = now();
-    const gap = lateSendGap(this.lastSentMs, t, this.cfg.global.keepalive * 1000);
-    if (gap !== undefined && m.ownState() !== 'stopped') this.log.warn({ gapMs: gap, keepaliveMs: this.cfg.global.keepalive * 1000 }, 'heartbeat sent late: this process could not run its timer (see "event loop stalled")');
-    this.lastSentMs = t;
+    this.sends.noteSend(this.cfg.global.keepalive * 1000, m.ownState() === 'stopped');
     this.link.send({ role: this.role, state: m.ownState(), flags: m.ownFlags(), priority: this.role === 'primary' ? 200 : 100, term: m.term });
   }
 
   private restartSendTimer(): void {
-    if (this.sendTimer) clearInterval(this.sendTimer);
-    if (!this.link) return;
-    this.sendTimer = setInterval(() => this.sendHeartbeat(), Math.max(10, this.cfg.global.keepalive * 1000));
+    if (this.link) this.sends.restart(this.cfg.global.keepalive * 1000, () => this.sendHeartbeat());
+    else this.sends.stop();
   }
 
   private armDeadTimer(): void {
-    if (this.deadTimer) clearTimeout(this.deadTimer);
-    if (!this.started || !this.machine) return;
-    const delay = Math.max(1, Math.ceil(this.machine.nextDeadlineMs() - now()));
-    const due = now() + delay;
-    // Judged after the loop's next I/O poll (setImmediate): after a stall or SIGSTOP the timer fires before the
-    // heartbeats already queued in the socket are read, and the peer would be declared dead while it is not.
-    this.deadTimer = setTimeout(() => setImmediate(() => {
+    if (!this.started || !this.machine) return this.sends.clearDeadline();
+    this.sends.armDeadline(Math.max(1, Math.ceil(this.machine.nextDeadlineMs() - now())), (lateMs) => {
       if (!this.started || !this.machine) return;
-      this.timerLateMs = now() - due;
+      this.timerLateMs = lateMs;
       this.apply(this.machine.tick(now()));
       this.timerLateMs = undefined;
       if (!this.machine.peer.alive) this.emitState();
-    }), delay);
+    });
   }
 
   private apply(actions: HaAction[]): void {
