@@ -24,6 +24,18 @@ function setup(o: { fencing?: boolean; demote?: 'leave' | 'close' } = {}) {
   return { wc, fenced, get pool() { return pool; }, set pool(p: Pool) { pool = p; }, tick: (ms: number) => { now += ms; }, run, get pushes() { return pushes; } };
 }
 
+/** Past the 11 s hold-down sql2 is seen again, then the writer sql1's check fails and it leaves the table (no
+ * quiesce_server). */
+function writerSql1Fails(s: ReturnType<typeof setup>): void {
+  s.tick(11_000);
+  s.wc.observe(s.pool, 'mysql', 'sql2', obs('0-1-5'));
+  s.run();
+  s.wc.observe(s.pool, 'mysql', 'sql1', undefined);
+  s.pool.applyHealth(health('sql1', '10.0.0.4', false), 'x');
+  s.tick(1000);
+  s.run();
+}
+
 t.test('standbys take no new connections and keep no templates; the writer moves when it fails', async (t) => {
   const s = setup();
   s.pool.applyHealth(health('sql1', '10.0.0.4', true), 'x');
@@ -35,13 +47,7 @@ t.test('standbys take no new connections and keep no templates; the writer moves
   s.run();
   t.same(dests(s.pool), ['10.0.0.4:1', '10.0.0.5:0:failed'], 'sql1 writes; sql2 is a standby');
   t.equal(s.pushes, 1);
-  s.tick(11_000);
-  s.wc.observe(s.pool, 'mysql', 'sql2', obs('0-1-5'));
-  s.run();
-  s.wc.observe(s.pool, 'mysql', 'sql1', undefined);
-  s.pool.applyHealth(health('sql1', '10.0.0.4', false), 'x');
-  s.tick(1000);
-  s.run();
+  writerSql1Fails(s);
   t.same(dests(s.pool), ['10.0.0.5:1'], 'sql2 writes at once; sql1 left the table');
   const [v] = s.wc.views(s.pool);
   t.match(v, { virtual: 'mysql', writerName: 'sql2', switches: 1, reason: /sql1 is down: sql2 caught up/ });
@@ -113,14 +119,8 @@ t.test('writer_demote = close: the demoted writer closes its connections, listed
     s.run();
     const first = demote === 'close' ? ['10.0.0.4:1', '10.0.0.5:0:failed:close'] : ['10.0.0.4:1', '10.0.0.5:0:failed'];
     t.same(flags(s.pool), first, `${demote}: the writer keeps its connections (a standby has none to close)`);
-    s.tick(11_000);
-    s.wc.observe(s.pool, 'mysql', 'sql2', obs('0-1-5'));
-    s.run();
-    // The writer's check fails and it leaves the table (no quiesce_server): with close it stays listed at weight 0.
-    s.wc.observe(s.pool, 'mysql', 'sql1', undefined);
-    s.pool.applyHealth(health('sql1', '10.0.0.4', false), 'x');
-    s.tick(1000);
-    s.run();
+    // The writer's check fails and it leaves the table: with close it stays listed at weight 0.
+    writerSql1Fails(s);
     t.same(flags(s.pool), demote === 'close' ? ['10.0.0.4:0:failed:close', '10.0.0.5:1'] : ['10.0.0.5:1'], `${demote}: after the switch`);
     // Back up (e.g. after SIGCONT): a standby, its old connections still closed with close.
     s.pool.applyHealth(health('sql1', '10.0.0.4', true), 'x');
