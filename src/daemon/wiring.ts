@@ -61,6 +61,7 @@ export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: strin
         await probeHaPorts(before, after);
       },
       reportFailure: (kind, detail) => node.reportFailure(kind, detail),
+      tableChanged: (services) => node.tableChanged(services),
       takeover: (opts) => {
         node.takeover(opts);
         return { requested: 'takeover', state: node.status().state };

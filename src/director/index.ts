@@ -148,7 +148,9 @@ export class Director {
   }
 
   private pushTables(): void {
-    this.opts.dataplane.setServices(this.pool.specs());
+    const specs = this.pool.specs();
+    this.opts.dataplane.setServices(specs);
+    this.ha?.tableChanged?.(specs);
   }
 
   /** Writer mode: decide on the current pool; a changed writer rewrites the tables. */

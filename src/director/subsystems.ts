@@ -77,6 +77,8 @@ export interface HaSubsystem {
   takeover(opts?: { force?: boolean }): unknown | Promise<unknown>;
   release(): unknown | Promise<unknown>;
   status(): HaStatusView;
+  /** The data plane's policy table was replaced (a synced entry whose real server was absent may need fetching). */
+  tableChanged?(services: readonly ServiceSpec[]): void;
   /** pulse's CHILDFAIL: this node cannot serve (its data plane failed); the peer takes over. */
   reportFailure?(kind: 'dataplane' | 'checker', detail: string): void;
   /** Scale-out mode: withdraw the routes, keep forwarding, report when drained (src/ha/drain.ts). */

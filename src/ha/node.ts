@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { LvsConfig } from '../config/schema';
-import type { DataPlane } from '../dataplane/types';
+import type { DataPlane, ServiceSpec } from '../dataplane/types';
 import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { runDetached } from './commands';
@@ -168,6 +168,11 @@ export class HaNode extends EventEmitter {
    * Failures below us. 'dataplane' (pulse: lvsd died) always fails over; 'checker' (pulse: a nanny died) fails over
    * only with hard_shutdown = 1, otherwise it is logged as "manual action needed!".
    */
+  /** The data plane's policy table was replaced: a real server entering it may fetch the peer's table again. */
+  tableChanged(services: readonly ServiceSpec[]): void {
+    this.sync?.tableChanged(services);
+  }
+
   reportFailure(kind: 'dataplane' | 'checker', detail: string): void {
     this.requireStarted();
     if (kind === 'checker' && !this.cfg.global.hardShutdown) {

@@ -12,6 +12,7 @@ import { DRAIN_DEFAULTS, DrainTracker, type DrainEvent, type DrainView, type Rou
 import { keyOrWarn } from './node-config';
 import { NetlinkIo } from './netlink-io';
 import { SyncMesh, type SyncMeshStatus } from './sync-mesh';
+import { tableDestKeys } from './sync-transfer';
 
 export interface ScaleOutHooks {
   onActivate(): Promise<void>;
@@ -225,8 +226,7 @@ export class ScaleOutNode extends EventEmitter {
    * once per growth, after any transfer under way).
    */
   private watchDests(): void {
-    const now = new Set<string>();
-    for (const s of this.opts.dataplane.stats().services) for (const d of s.dests) now.add(`${s.protocol}:${s.vip}:${s.port}/${d.address}:${d.port}`);
+    const now = tableDestKeys(this.opts.dataplane.stats().services);
     if ([...now].some((k) => !this.dests.has(k))) this.refetch = true;
     this.dests = now;
     if (!this.refetch || !this.mesh || this.mesh.transferring) return;

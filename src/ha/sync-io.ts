@@ -2,13 +2,13 @@
 // SYNC_INTERVAL_MS (at once again while batches are full) and sends; the standby applies what it receives. A node
 // whose table may be behind (start, partner heard again) fetches the whole table with a paced bulk transfer.
 import { createSocket, type Socket } from 'node:dgram';
-import type { ConnEntry, DataPlane } from '../dataplane/types';
+import type { ConnEntry, DataPlane, ServiceSpec } from '../dataplane/types';
 import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { ReplayGuard } from './heartbeat-codec';
 import { newBootId } from './heartbeat-io';
 import { decodeSyncPacket, encodeSyncBatches, encodeSyncPacket, SYNC_MAX_ENTRIES, type SyncBatch, type SyncRejectReason } from './sync-codec';
-import { BULK_LIMITS, BulkReceiver, BulkSender, type BulkProgress, type ReceiverAction } from './sync-transfer';
+import { BULK_LIMITS, BulkReceiver, BulkSender, tableDestKeys, type BulkProgress, type ReceiverAction } from './sync-transfer';
 import { decodeWriterRecord, encodeWriterRecords, isWriterRecord, type WriterDecisionRecord, type WriterRecord } from './writer-record';
 
 export const SYNC_INTERVAL_MS = 150;
@@ -84,6 +84,11 @@ export class SyncChannel {
   writerRecordsReceived = 0;
   private writerSig = '';
   private writerSentAt = -Infinity;
+  /** Real servers of our policy table, and whether entries of the peer were not taken (their server was not in it)
+   * since our last fetch began, while the peer is heard: a server entering the table then fetches the table again. */
+  private dests = new Set<string>();
+  private missed = false;
+  private peerHeard = false;
 
   constructor(
     private readonly opts: {
@@ -116,6 +121,7 @@ export class SyncChannel {
 
   async open(): Promise<void> {
     if (this.opts.mesh) return;
+    this.dests = tableDestKeys(this.opts.dataplane.stats().services);
     this.sock = await bindSyncSocket(this.opts.local, this.opts.port, (msg, from) => this.receive(msg, from));
     this.timer = setInterval(() => this.pump(), SYNC_INTERVAL_MS);
   }
@@ -161,15 +167,32 @@ export class SyncChannel {
    */
   requestTable(reason: string): void {
     if (this.sending && this.bulkIn.inProgress) return;
+    this.peerHeard = true;
+    this.missed = false;
     this.opts.log.info({ peer: this.opts.peer, reason }, 'asking the peer for its whole connection table; failback and takeover wait for it');
     this.act(this.bulkIn.begin(this.now(), reason));
   }
 
   /** The partner is dead: nothing to fetch (the deadtime rule takes over at once, synced or not). */
   peerLost(): void {
+    this.peerHeard = false;
     this.bulkIn.stop(false);
     this.bulkOut.cancel();
     this.armReceiverTimer();
+  }
+
+  /**
+   * Our policy table was replaced. A standby that dropped entries of the peer because their real server was not in
+   * it yet (it restarted and fetched the table before its health checks put the servers in) fetches the table again
+   * when a server enters: without it that server's connections would be reset at the next takeover. IPVS keeps such
+   * entries unbound instead (ip_vs_try_bind_dest); our table holds only entries it can forward. Scale-out watches
+   * its own table (scale-out.ts).
+   */
+  tableChanged(services: readonly ServiceSpec[]): void {
+    const now = tableDestKeys(services);
+    const grew = [...now].some((k) => !this.dests.has(k));
+    this.dests = now;
+    if (grew && this.missed && this.peerHeard && !this.sending && !this.opts.mesh) this.requestTable('a real server entered the table: fetch what the peer holds for it');
   }
 
   /** Push the whole table, paced (after our activation: the peer may have missed the last changes). */
@@ -310,7 +333,10 @@ export class SyncChannel {
     const took = this.opts.dataplane.applySyncUpdates(r.batch.entries);
     const n = r.batch.entries.length;
     this.entriesApplied += typeof took === 'number' ? took : n;
-    if (typeof took === 'number') this.entriesNotApplied += n - took;
+    if (typeof took === 'number' && took < n) {
+      this.entriesNotApplied += n - took;
+      this.missed = true;
+    }
     if (bulk?.kind === 'data') this.act(this.bulkIn.onData(bulk, r.batch.entries.length, this.now()));
   }
 

@@ -23,6 +23,16 @@ export const BULK_LIMITS = {
   maxEntries: 1 << 24,
 } as const;
 
+/**
+ * The real servers of a policy table, one key each. A data plane drops a synced entry whose real server is not in
+ * its table (not checked up yet, just added): a key that appears means what the peer sent for it may be missing.
+ */
+export function tableDestKeys(services: readonly { protocol: string; vip: string; port: number; dests: readonly { address: string; port: number }[] }[]): Set<string> {
+  const keys = new Set<string>();
+  for (const s of services) for (const d of s.dests) keys.add(`${s.protocol}:${s.vip}:${s.port}/${d.address}:${d.port}`);
+  return keys;
+}
+
 export interface BulkChunk {
   bulk: BulkBlock;
   entries: ConnEntry[];
