@@ -1,7 +1,6 @@
-// Data-plane benchmark: builds its own namespace lab and runs ROUNDS (default 3) paired rounds of the direct path, the
-// minimal C forwarder bench/minfwd.c (issue 13's yardstick) and each backend in BACKENDS, then the conn table's lookup
-// cost. This file: the rounds and the tables; one path's figures: dataplane-figures.ts; the forwarders: forwarders.ts.
-// Run as root: node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/dataplane.ts
+// Data-plane benchmark (as root): ROUNDS paired rounds of the direct path, bench/minfwd.c and each backend in BACKENDS
+// on its own namespace lab, then the conn table's lookup cost. One path's figures: dataplane-figures.ts. Run:
+// node -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/dataplane.ts
 import { readFileSync } from 'node:fs';
 import { Lab } from '../test/lab/lab';
 import { ensureHarness } from '../test/dataplane/dplab';
