@@ -42,9 +42,9 @@ const pinnedDirector = (): string[] => [...pinned(), 'taskset', '-c', DIR_CPUS];
 /** minfwd ends itself after this many seconds even if nobody kills it (one path's figures take about 40 s). */
 const MINFWD_MAX_S = 240;
 
-const sh = (lab: Lab, host: string, script: string): string =>
+export const sh = (lab: Lab, host: string, script: string): string =>
   execFileSync('ip', ['netns', 'exec', lab.ns(host), 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Forwarder {
   /** Path name as printed: 'minfwd', 'minfwd-ring', 'afpacket', 'afxdp', 'afxdp-skb' (or 'afxdp (fell back to afpacket)'). */

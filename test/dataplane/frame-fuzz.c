@@ -1,274 +1,9 @@
-/* Frame fuzz of the C data plane under ASan/UBSan, run by frame-fuzz.test.ts: every frame is an exactly-sized heap
- * allocation, so a read one byte past its end aborts. Structured cases (truncations at every length, bad IHL, IP
- * options, fragments, VLAN tags inline or in metadata, QinQ, TCP data offsets) check the verdict the construction implies; seeded random
- * mutations check the invariants. Both go through dd_parse_frame and through dd_forward_frame (parse, dd_process,
- * MAC rewrite) as the packet loops call it. ICMP errors (with their embedded header) and fragments are built and
- * mutated too. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
-#include <stdio.h>
-#include <stdlib.h>
+/* Frame fuzz of the C data plane under ASan/UBSan, run by frame-fuzz.test.ts: structured cases (the verdict follows
+ * from the construction), the forward path's verdicts on a live table, then seeded random mutations until ITERATIONS
+ * or MAX_SECONDS. Frames: frame-fuzz-gen.c; checks: frame-fuzz-oracle.c. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
 #include <string.h>
 #include <time.h>
-#include "core.h"
-#include "forward.h"
-
-#define MAXF 1600
-static const uint8_t OUR_MAC[6] = { 2, 0x61, 0, 0, 1, 1 };
-static const uint8_t DEST_MAC[2][6] = { { 2, 0x61, 0, 0, 0, 0x11 }, { 2, 0x61, 0, 0, 0, 0x12 } };
-static const uint32_t VIP = 0x0a3d0064; /* 10.61.0.100 */
-
-static unsigned long long seed, where_case;
-static const char *where_phase = "setup";
-static struct dd_table *tab;
-static int64_t now_ms = 1000000;
-static unsigned long long seen[DD_V_COUNT], forwarded, checks;
-
-/* Called by ASan before its report: the report then says how to reproduce. */
-void __asan_on_error(void) {
-  fprintf(stderr, "frame-fuzz: memory error in phase %s, case %llu; reproduce with seed %llu\n", where_phase, where_case, seed);
-}
-
-#define CHECK(cond, ...)                                                                                              \
-  do {                                                                                                                \
-    checks++;                                                                                                         \
-    if (!(cond)) {                                                                                                    \
-      fprintf(stderr, "frame-fuzz: FAIL in phase %s, case %llu (seed %llu): ", where_phase, where_case, seed);        \
-      fprintf(stderr, __VA_ARGS__);                                                                                   \
-      fputc('\n', stderr);                                                                                            \
-      exit(1);                                                                                                        \
-    }                                                                                                                 \
-  } while (0)
-
-static uint64_t rng;
-static uint64_t next64(void) { /* splitmix64 */
-  uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static uint32_t rnd(uint32_t n) { return n ? (uint32_t)(next64() % n) : 0; }
-
-struct spec {
-  int vlan;            /* an 802.1Q (1) or 802.1ad (2) tag, or both (3: QinQ), before the ethertype */
-  uint16_t ethertype;
-  uint8_t version;
-  int ihl;             /* -1 = 5 + opt_words */
-  int opt_words;
-  uint8_t proto, flags;
-  int doff;            /* -1 = 5 + tcp_opt_words */
-  int tcp_opt_words;
-  uint16_t frag, sport, dport;
-  uint32_t saddr, daddr;
-  int payload, pad_to, tot; /* tot 0 = the true length */
-  int tci;             /* of the 802.1Q tag; 0 = VLAN 5 */
-};
-
-static struct spec base(void) {
-  struct spec s = { 0, 0x0800, 4, -1, 0, 6, DD_TH_SYN, -1, 0, 0x4000, 40000, 80, 0x0a3d0101, VIP, 0, 0, 0 };
-  return s;
-}
-
-static void wr16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void wr32(uint8_t *p, uint32_t v) { wr16(p, v >> 16); wr16(p + 2, v & 0xffff); }
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-/* Lays the frame out in f (MAXF bytes); returns its length. l3 receives the IP header's offset, totp its length. */
-static uint32_t build(const struct spec *s, uint8_t *f, uint32_t *l3, uint32_t *totp) {
-  uint32_t o = 12, ihl = s->ihl >= 0 ? (uint32_t)s->ihl : (uint32_t)(5 + s->opt_words), hb = (5 + s->opt_words) * 4, l4h, tot, len;
-  memset(f, 0, MAXF);
-  memcpy(f, DEST_MAC[0], 6); /* the director's own MAC as the switch delivers it; rewritten when forwarded */
-  memcpy(f + 6, "\x02\x61\x00\x00\x09\x09", 6);
-  if (s->vlan == 3) { wr16(f + 12, 0x88a8); wr16(f + 14, 7); o = 16; }
-  if (s->vlan) { wr16(f + o, s->vlan == 2 ? 0x88a8 : 0x8100); wr16(f + o + 2, s->tci ? (uint32_t)s->tci : 5); o += 4; }
-  wr16(f + o, s->ethertype);
-  o += 2;
-  l4h = s->proto == 6 ? 20 + s->tcp_opt_words * 4 : 8;
-  tot = s->tot ? (uint32_t)s->tot : hb + l4h + (uint32_t)s->payload;
-  f[o] = (uint8_t)(s->version << 4 | (ihl & 15));
-  wr16(f + o + 2, tot);
-  wr16(f + o + 6, s->frag);
-  f[o + 8] = 64;
-  f[o + 9] = s->proto;
-  wr32(f + o + 12, s->saddr);
-  wr32(f + o + 16, s->daddr);
-  for (int i = 0; i < s->opt_words * 4; i++) f[o + 20 + i] = 1; /* NOP options */
-  wr16(f + o + hb, s->sport);
-  wr16(f + o + hb + 2, s->dport);
-  if (s->proto == 6) {
-    f[o + hb + 12] = (uint8_t)((s->doff >= 0 ? s->doff : 5 + s->tcp_opt_words) << 4);
-    f[o + hb + 13] = s->flags;
-  } else wr16(f + o + hb + 4, l4h + (uint32_t)s->payload);
-  len = o + hb + l4h + (uint32_t)s->payload;
-  if (s->pad_to && len < (uint32_t)s->pad_to) len = (uint32_t)s->pad_to;
-  *l3 = o;
-  *totp = tot;
-  return len;
-}
-
-/* An ICMP error from a router (10.61.0.1) to the VIP about the real server's reply VIP:vport -> client:cport.
- * `in` describes that embedded packet (saddr = VIP); extra = bytes of it after the first 8 of its L4 header. */
-struct icmp_spec {
-  uint8_t type, code;
-  struct spec in;
-  int extra;
-};
-
-static struct icmp_spec icmp_base(void) {
-  struct icmp_spec c = { 3, 4, base(), 0 };
-  c.in.saddr = VIP; c.in.daddr = 0x0a3d0101; c.in.sport = 80; c.in.dport = 40000; c.in.flags = DD_TH_ACK;
-  return c;
-}
-
-static uint32_t build_icmp(const struct icmp_spec *c, uint8_t *f, uint32_t *totp) {
-  uint8_t inner[MAXF];
-  uint32_t l3, itot, ilen = build(&c->in, inner, &l3, &itot), ihl = (5 + c->in.opt_words) * 4;
-  uint32_t keep = ilen - l3;   /* the embedded IP header + 8 bytes of L4 + extra, as much as was built */
-  if (keep > ihl + 8 + (uint32_t)c->extra) keep = ihl + 8 + (uint32_t)c->extra;
-  memset(f, 0, MAXF);
-  memcpy(f, DEST_MAC[0], 6);
-  memcpy(f + 6, "\x02\x61\x00\x00\x09\x01", 6);
-  wr16(f + 12, 0x0800);
-  f[14] = 0x45;
-  wr16(f + 16, 20 + 8 + keep);
-  f[22] = 64;
-  f[23] = 1;
-  wr32(f + 26, 0x0a3d0001);
-  wr32(f + 30, VIP);
-  f[34] = c->type;
-  f[35] = c->code;
-  memcpy(f + 42, inner + l3, keep);
-  *totp = 20 + 8 + keep;
-  return 14 + 20 + 8 + keep;
-}
-
-/* An exactly-sized copy: malloc(len) with nothing addressable after it. */
-static uint8_t *exact(const uint8_t *f, uint32_t len) {
-  uint8_t *b = malloc(len ? len : 1);
-  if (!b) abort();
-  memcpy(b, f, len);
-  return b;
-}
-
-static int parse(const uint8_t *f, uint32_t len, struct dd_pkt *p) {
-  uint8_t *b = exact(f, len);
-  int v = dd_parse_frame_vlan(len ? b : b + 1, len, tab->vlan, DD_TAG_NONE, p); /* len 0: a pointer to nothing addressable */
-  free(b);
-  CHECK(v >= 0 && v < DD_V_COUNT, "verdict %d out of range", v);
-  return v;
-}
-
-/* The Ethernet header length of a frame as the parser reads it (one inline 802.1Q tag or none). */
-static uint32_t l2_of(const uint8_t *f, uint32_t len) { return len >= 18 && rd16(f + 12) == 0x8100 ? 18 : 14; }
-
-/* dd_forward_frame on an exact copy (with the 4 bytes of room before it that PACKET_RESERVE gives the ring), `meta`
- * the tag the receive path took out: returns 1 when forwarded, 3 when forwarded with that tag put back, 2 when
- * answered with a port unreachable; checks that only the MACs changed (and the tag went back), and only then, and
- * that a reply quotes the frame and carries the table's VLAN. */
-static int forward_meta(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t meta) {
-  uint8_t *room = malloc(caplen + 4), *b = room + 4;
-  uint8_t *reply = malloc(DD_REPLY_MAX);
-  uint32_t rlen = 0, l2 = l2_of(f, caplen), tag = tab->vlan ? 4 : 0, R = 14 + tag;
-  uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0, nodest = tab->verdicts[DD_V_NO_DEST], closed = tab->verdicts[DD_V_DEST_CLOSED];
-  if (!reply || !room) abort();
-  memcpy(b, f, caplen);
-  for (int i = 0; i < DD_V_COUNT; i++) dropped += tab->verdicts[i];
-  int r = dd_forward_frame(tab, b, caplen, wirelen, meta, now_ms, OUR_MAC, reply, &rlen);
-  uint64_t dropped_after = 0;
-  for (int i = 0; i < DD_V_COUNT; i++) dropped_after += tab->verdicts[i];
-  CHECK(tab->counters[DD_C_RX_FRAMES] == rx + 1, "rx_frames not counted");
-  CHECK(dropped_after == dropped + (r == 1 || r == 3 ? 0 : 1), "a dropped frame is counted by reason exactly once (r=%d)", r);
-  CHECK(r != 3 || meta >= 0, "a tag put back that was not taken out");
-  CHECK(r != 1 || meta < 0, "a tag taken out but not put back");
-  if (r == 2 && tab->verdicts[DD_V_DEST_CLOSED] == closed + 1) {   /* the RST for a closing dest's connection */
-    uint32_t ihl = (f[l2] & 15) * 4;
-    const uint8_t *th = f + l2 + ihl, *o = reply + R, *tc = o + 20;
-    CHECK(rlen == R + 40, "RST length %u", rlen);
-    CHECK(f[l2 + 9] == 6 && !(th[13] & DD_TH_RST), "a RST only for a TCP segment that is no RST");
-    CHECK(memcmp(reply, f + 6, 6) == 0 && memcmp(reply + 6, OUR_MAC, 6) == 0, "RST goes back to the sender's MAC");
-    CHECK(!tag || (rd16(reply + 12) == 0x8100 && rd16(reply + 14) == tab->vlan), "RST on our VLAN");
-    CHECK(rd16(reply + R - 2) == 0x0800 && o[9] == 6 && rd16(o + 2) == 40, "RST is a 40-byte TCP packet");
-    CHECK(memcmp(o + 12, f + l2 + 16, 4) == 0 && memcmp(o + 16, f + l2 + 12, 4) == 0, "RST from the VIP to the client");
-    CHECK(rd16(tc) == rd16(th + 2) && rd16(tc + 2) == rd16(th), "RST from the VIP's port to the client's");
-    CHECK((th[13] & DD_TH_ACK) ? (memcmp(tc + 4, th + 8, 4) == 0 && tc[13] == DD_TH_RST) : tc[13] == (DD_TH_RST | DD_TH_ACK), "RST seq/flags (RFC 793)");
-    CHECK(memcmp(b, f, caplen) == 0, "the frame itself is left untouched");
-  } else if (r == 2) {
-    uint32_t ihl = (f[l2] & 15) * 4;
-    CHECK(tab->verdicts[DD_V_NO_DEST] == nodest + 1, "a reply only for no_dest");
-    CHECK(rlen == R + 28 + ihl + 8 && rlen <= DD_REPLY_MAX, "reply length %u", rlen);
-    CHECK(memcmp(reply, f + 6, 6) == 0 && memcmp(reply + 6, OUR_MAC, 6) == 0, "reply goes back to the sender's MAC");
-    CHECK(!tag || (rd16(reply + 12) == 0x8100 && rd16(reply + 14) == tab->vlan), "reply on our VLAN");
-    CHECK(rd16(reply + R - 2) == 0x0800 && reply[R + 9] == 1 && reply[R + 20] == 3 && reply[R + 21] == 3, "reply is an ICMP port unreachable");
-    CHECK(memcmp(reply + R + 12, f + l2 + 16, 4) == 0 && memcmp(reply + R + 16, f + l2 + 12, 4) == 0, "reply from the VIP to the client");
-    CHECK(memcmp(reply + R + 28, f + l2, ihl + 8) == 0, "reply quotes the IP header and 8 bytes");
-    CHECK(memcmp(b, f, caplen) == 0, "the frame itself is left untouched");
-  } else if (r) {
-    uint8_t *o = r == 3 ? dd_insert_tag(b, meta) : b;
-    uint32_t at = r == 3 ? 16 : 12;
-    CHECK(caplen >= 12 && memcmp(o + 6, OUR_MAC, 6) == 0, "source MAC is ours");
-    CHECK(memcmp(o, DEST_MAC[0], 6) == 0 || memcmp(o, DEST_MAC[1], 6) == 0, "destination MAC is a real server's");
-    CHECK(r != 3 || (rd16(o + 12) == 0x8100 && rd16(o + 14) == (uint32_t)meta), "the tag is back, TCI unchanged");
-    CHECK(memcmp(o + at, f + 12, caplen - 12) == 0, "nothing but the MACs changed");
-    forwarded++;
-  } else CHECK(caplen == 0 || memcmp(b, f, caplen) == 0, "a dropped frame is left untouched");
-  free(room);
-  free(reply);
-  return r;
-}
-
-static int forward(const uint8_t *f, uint32_t caplen, uint32_t wirelen) { return forward_meta(f, caplen, wirelen, DD_TAG_NONE); }
-
-static uint64_t verdict_count(int v) { return tab->verdicts[v]; }
-
-/* ---- structured cases: the verdict follows from how the frame was built ---- */
-
-static void expect(const char *name, const struct spec *s, int want) {
-  uint8_t f[MAXF];
-  uint32_t l3, tot, len = build(s, f, &l3, &tot);
-  struct dd_pkt p;
-  where_case++;
-  int v = parse(f, len, &p);
-  CHECK(v == want, "%s: verdict %d, want %d", name, v, want);
-  /* Every shorter capture of it, for memory safety (and verdicts in range). */
-  for (uint32_t l = 0; l < len; l++) parse(f, l, &p), forward(f, l, l);
-}
-
-/* A frame the parser accepts: its fields come back, and every truncation is truncated (or, inside the Ethernet
- * padding, still accepted). */
-static void accepted(const char *name, const struct spec *s) {
-  uint8_t f[MAXF];
-  uint32_t l3, tot, len = build(s, f, &l3, &tot);
-  struct dd_pkt p;
-  where_case++;
-  int v = parse(f, len, &p);
-  CHECK(v == DD_V_FORWARD, "%s: verdict %d, want forward", name, v);
-  CHECK(p.saddr == s->saddr && p.daddr == s->daddr && p.sport == s->sport && p.dport == s->dport &&
-        p.proto == s->proto && p.iplen == tot && p.tcpflags == (s->proto == 6 ? s->flags : 0), "%s: fields", name);
-  for (uint32_t l = 0; l < len; l++) {
-    int want = l < l3 + tot ? DD_V_TRUNCATED : DD_V_FORWARD;
-    v = parse(f, l, &p);
-    CHECK(v == want, "%s cut to %u of %u bytes: verdict %d, want %d", name, l, len, v, want);
-    forward(f, l, l);
-    forward(f, l, len); /* a capture shorter than the wire frame */
-  }
-}
-
-/* ICMP errors: the flow comes back the client's way round; every bound of the embedded header holds. */
-static void icmp_one(const char *name, const struct icmp_spec *c, int want) {
-  uint8_t f[MAXF];
-  uint32_t tot, len = build_icmp(c, f, &tot);
-  struct dd_pkt p;
-  where_case++;
-  int v = parse(f, len, &p);
-  CHECK(v == want, "%s: verdict %d, want %d", name, v, want);
-  if (want == DD_V_FORWARD)
-    CHECK(p.pflags == DD_PF_ICMP && p.saddr == c->in.daddr && p.daddr == c->in.saddr && p.sport == c->in.dport &&
-          p.dport == c->in.sport && p.proto == c->in.proto, "%s: the embedded flow, reversed", name);
-  for (uint32_t l = 0; l < len; l++) {
-    v = parse(f, l, &p);
-    CHECK(v == DD_V_TRUNCATED, "%s cut to %u of %u bytes: verdict %d, want truncated", name, l, len, v);
-    forward(f, l, l);
-  }
-  forward(f, len, len);
-}
+#include "frame-fuzz.h"
 
 static void icmp_cases(void) {
   struct icmp_spec c;
@@ -367,9 +102,6 @@ static void structured(void) {
   for (int pr = 0; pr < 256; pr++) if (pr != 6 && pr != 17) { s = base(); s.proto = (uint8_t)pr; expect("neither TCP nor UDP", &s, DD_V_NO_SERVICE); }
 }
 
-static int closing;   /* the first real server closes its connections (writer_demote = close) */
-static void set_policy(int macs);
-
 /* With the SYN of base() forwarded: ICMP about that flow follows it, fragments follow their first fragment. */
 static void relay_and_fragments(void) {
   uint8_t f[MAXF];
@@ -461,26 +193,6 @@ static void forward_path(void) {
 
 /* ---- random: seeded mutations of valid frames, and plain noise ---- */
 
-static void random_spec(struct spec *s) {
-  *s = base();
-  s->saddr = 0x0a3d0000 | rnd(4096);
-  s->sport = (uint16_t)(1024 + rnd(64));
-  s->daddr = rnd(8) ? VIP : next64();
-  s->dport = rnd(4) ? (uint16_t)(rnd(2) ? 80 : 53) : (uint16_t)rnd(65536);
-  s->proto = rnd(6) ? (uint8_t)(rnd(2) ? 6 : 17) : (uint8_t)rnd(256);
-  s->flags = (uint8_t)(rnd(3) ? (1u << rnd(5)) : rnd(256));
-  s->opt_words = rnd(4) ? 0 : (int)rnd(11);
-  s->tcp_opt_words = rnd(4) ? 0 : (int)rnd(11);
-  s->payload = rnd(3) ? (int)rnd(64) : (int)rnd(1400);
-  s->vlan = rnd(8) ? 0 : 1 + (int)rnd(3);
-  if (s->vlan && rnd(2)) s->tci = (int)(rnd(2) ? 5 | rnd(8) << 13 : rnd(65536));
-  if (!rnd(16)) s->frag = (uint16_t)rnd(65536);
-  if (!rnd(16)) s->ihl = (int)rnd(16);
-  if (!rnd(16)) s->doff = (int)rnd(16);
-  if (!rnd(16)) s->tot = (int)rnd(1600);
-  if (!rnd(8)) s->pad_to = 60;
-}
-
 static void random_phase(unsigned long long iterations, double max_s) {
   uint8_t f[MAXF];
   struct timespec t0, t1;
@@ -520,24 +232,7 @@ static void random_phase(unsigned long long iterations, double max_s) {
     tab->vlan = rnd(4) ? 0 : 5;   /* the same table on a VLAN now and then */
     int v = parse(f, len, &p);
     seen[v]++;
-    if (v == DD_V_FORWARD) {
-      /* Independent of the parser: what it claims to have read lies inside the frame. */
-      uint32_t l2 = l2_of(f, len), ihl = (f[l2] & 15) * 4;
-      CHECK(p.l2 == l2 && (l2 == 18 ? (rd16(f + 14) & 0xfff) : 0) == tab->vlan, "accepted on another VLAN");
-      CHECK(rd16(f + l2 - 2) == 0x0800 && (f[l2] >> 4) == 4 && ihl >= 20, "accepted with a bad header");
-      CHECK(l2 + p.iplen <= len, "accepted beyond the frame");
-      if (p.pflags & DD_PF_FRAG_LATER) {
-        CHECK(p.sport == 0 && p.dport == 0 && (rd16(f + l2 + 6) & 0x1fff) != 0, "a later fragment has no ports");
-      } else if (p.pflags & DD_PF_ICMP) {
-        const uint8_t *e = f + l2 + ihl + 8;
-        uint32_t eihl = (e[0] & 15) * 4;   /* in bounds: the outer total length covers an embedded header */
-        CHECK(f[l2 + 9] == 1 && p.iplen >= ihl + 8 + 20 && p.iplen >= ihl + 8 + eihl + 8, "ICMP quote beyond the packet");
-        CHECK(p.dport == rd16(e + eihl) && p.sport == rd16(e + eihl + 2), "ports read from the embedded L4 header");
-      } else {
-        CHECK(p.iplen >= ihl + (p.proto == 6 ? 20u : 8u), "accepted beyond the frame");
-        CHECK(p.sport == rd16(f + l2 + ihl) && p.dport == rd16(f + l2 + ihl + 2), "ports read from the L4 header");
-      }
-    }
+    if (v == DD_V_FORWARD) check_parsed(f, len, &p);
     if (rnd(32) == 0) now_ms += rnd(rnd(4) ? 2000 : 400000); /* timers fire, connections expire */
     if (rnd(256) == 0) { closing = !closing; set_policy(1); }   /* a writer demoted (or back) */
     now_ms++;
@@ -549,23 +244,6 @@ static void random_phase(unsigned long long iterations, double max_s) {
       forward_meta(f, len, rnd(16) ? len : len + rnd(100), rnd(16) ? meta : DD_TAG_OTHER);
     } else forward(f, len, rnd(16) ? len : len + rnd(100));
   }
-}
-
-static void set_policy(int macs) {
-  struct dd_service_spec sv[2];
-  struct dd_dest_spec d[3];
-  memset(sv, 0, sizeof(sv));
-  memset(d, 0, sizeof(d));
-  sv[0].vip = VIP; sv[0].port = 80; sv[0].protocol = 6; sv[0].scheduler = DD_SCHED_RR; sv[0].persistent_ms = 30000;
-  sv[0].pmask = 0xfffff000; sv[0].dest_count = 2; sv[0].dest_first = 0;
-  sv[1].vip = VIP; sv[1].port = 53; sv[1].protocol = 17; sv[1].scheduler = DD_SCHED_WLC; sv[1].pmask = 0xffffffff;
-  sv[1].dest_count = 1; sv[1].dest_first = 2;
-  for (int i = 0; i < 3; i++) { d[i].addr = 0x0a3d000b + (uint32_t)i; d[i].weight = 1; }
-  d[0].port = 80; d[0].has_mac = (uint8_t)macs; memcpy(d[0].mac, DEST_MAC[0], 6);
-  d[1].port = 80; d[1].has_mac = (uint8_t)macs; memcpy(d[1].mac, DEST_MAC[1], 6);
-  d[2].port = 53; /* no neighbour entry: no_mac */
-  d[0].close_conns = d[1].close_conns = (uint8_t)closing;
-  CHECK(dd_set_services(tab, sv, 2, d, 3) == 0, "dd_set_services");
 }
 
 int main(int argc, char **argv) {

@@ -1,4 +1,4 @@
-// Builds frame-fuzz.c with the data plane's C sources under ASan/UBSan and runs it: a seeded fuzz of the frame parser
+// Builds frame-fuzz*.c with the data plane's C sources under ASan/UBSan and runs it: a seeded fuzz of the frame parser
 // and of dd_forward_frame (parse, dd_process, MAC rewrite) on exactly-sized heap frames. DD_FUZZ_SEED=N reproduces
 // a run, DD_FUZZ_SECONDS=N runs longer. A copy of frame.c without one bound must fail: the harness can see overreads.
 import t from 'tap';
@@ -11,6 +11,8 @@ import { skipUnless } from '../lab/needs';
 
 const root = join(__dirname, '..', '..');
 const SAN = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'];
+// The driver and cases, the frame generator, the oracle (they share frame-fuzz.h).
+const HARNESS = ['frame-fuzz.c', 'frame-fuzz-gen.c', 'frame-fuzz-oracle.c'].map((f) => join(__dirname, f));
 const dir = mkdtempSync(join(tmpdir(), 'ddfuzz-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -39,7 +41,7 @@ function sanitizingCompiler(): string | undefined {
 
 function build(cc: string, sources: string[], out: string): { ok: boolean; log: string } {
   const r = spawnSync(cc, ['-std=gnu11', '-g', '-O1', '-Wall', '-Wextra', ...SAN, `-I${join(root, 'native', 'include')}`,
-    `-I${join(root, 'native', 'src')}`, join(__dirname, 'frame-fuzz.c'), ...sources, '-o', out, '-lpthread'], { encoding: 'utf8' });
+    `-I${join(root, 'native', 'src')}`, ...HARNESS, ...sources, '-o', out, '-lpthread'], { encoding: 'utf8' });
   return { ok: r.status === 0, log: r.stdout + r.stderr };
 }
 
