@@ -2,6 +2,7 @@
 // loop drains more than SYNC_DRAIN_SLICE records (issue 12's leftover: one pump decoded the whole ring at once), the
 // rest follows on the next turns, and a standby applies every one of them. Counted, not timed.
 import t from 'tap';
+import { FakeDataPlane } from '../../src/dataplane';
 import { NativeTable } from '../../src/dataplane/native';
 import type { DataPlane, ServiceSpec, SyncRecordIO } from '../../src/dataplane/types';
 import { createRootLogger } from '../../src/log';
@@ -92,4 +93,19 @@ t.test('a drain under way is not started twice; close stops it', async (t) => {
   await turn();
   await turn();
   t.equal(counted.drained, SYNC_DRAIN_SLICE, 'closed: nothing more drained');
+});
+
+t.test('the object path (the fake data plane) is drained in the same slices', async (t) => {
+  const fake = new FakeDataPlane({ clock: () => 0 });
+  const n = SYNC_DRAIN_SLICE * 2 + 100;
+  for (let i = 0; i < n; i++) {
+    fake.record({ protocol: 'tcp', caddr: `10.102.${i >> 8}.${i & 255}`, cport: 3000, vaddr: VIP, vport: 80, daddr: '10.62.0.11', dport: 80, state: 'ESTABLISHED', expiresMs: 0, template: false });
+  }
+  const ch = new SyncChannel({ local: '10.62.0.1', peer: '10.62.0.2', port: 1, key, dataplane: fake, log, mesh: { send: () => undefined } });
+  ch.setSending(true);
+  ch.pump();
+  t.equal(ch.entriesSent, SYNC_DRAIN_SLICE, 'one slice in the pump call');
+  for (let i = 0; i < 10 && ch.entriesSent < n; i++) await turn();
+  t.equal(ch.entriesSent, n, 'the rest on the next turns');
+  ch.close();
 });
