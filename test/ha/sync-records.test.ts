@@ -103,3 +103,26 @@ t.test('rejections: the same reason for every bad datagram', async (t) => {
   const r = decodeSyncRecords(layout, nokey);
   t.same(r.ok ? 'ok' : r.reason, 'bad_field');
 });
+
+t.test('the wire is unchanged: datagrams byte for byte as the encoder before this path (main at 8acf938) wrote them', async (t) => {
+  // Written by that encoder for these entries (ports 0 and 65535, a udp template in ASSURED, expiresMs 2^32-1).
+  const golden = {
+    stream: '44445359010000020102030405060708000000000000002a06000100ffff0cea000000000a3f01010a3f00640a3f0201000dbba011010c0000000035003500000a3f01000a3f00640a3f0202ffffffffa8b2b77ce23c8594701f2546021c06b9cbd72fdbc690bc786c2d3c3c70faac14',
+    bulk: '44445359010200020102030405060708000000000000002b0000000000abcdef000000020000006406000100ffff0cea000000000a3f01010a3f00640a3f0201000dbba011010c0000000035003500000a3f01000a3f00640a3f0202ffffffffe3454327159ee2d3de8c2b7039ebb5db9ad72ab27736561014db1520fe0ea419',
+    empty: '44445359018000000102030405060708000000000000002c0000000000000000000000000000000000000000000000000000000000000000',
+  };
+  const es: ConnEntry[] = [
+    { protocol: 'tcp', caddr: '10.63.1.1', cport: 65535, vaddr: '10.63.0.100', vport: 3306, daddr: '10.63.2.1', dport: 0, state: 'ESTABLISHED', expiresMs: 900000, template: false },
+    { protocol: 'udp', caddr: '10.63.1.0', cport: 0, vaddr: '10.63.0.100', vport: 53, daddr: '10.63.2.2', dport: 53, state: 'ASSURED', expiresMs: 4294967295, template: true },
+  ];
+  const boot = 0x0102030405060708n;
+  t.equal(encodeSyncPacket({ bootId: boot, seq: 42n, entries: es }, key).toString('hex'), golden.stream, 'object encoder');
+  t.equal(encodeSyncPacket({ bootId: boot, seq: 43n, entries: es, bulk: { kind: 'data', transferId: 0xabcdefn, index: 2, total: 100 } }, key).toString('hex'), golden.bulk);
+  t.equal(encodeSyncPacket({ bootId: boot, seq: 44n, entries: [] }).toString('hex'), golden.empty);
+  const raw = encodeSyncRecordBatches(layout, encodeConnRecords(layout, es), { key, bootId: boot, nextSeq: () => 42n });
+  t.same(raw.packets.map((p) => p.toString('hex')), [golden.stream], 'record encoder');
+  for (const hex of [golden.stream, golden.bulk]) {
+    const r = decodeSyncRecords(layout, Buffer.from(hex, 'hex'), key);
+    t.ok(r.ok && r.batch.records.equals(encodeConnRecords(layout, es)), 'decoded into the records of those entries');
+  }
+});
