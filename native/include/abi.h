@@ -5,7 +5,7 @@
 #define DIRECTORD_ABI_H
 #include <stdint.h>
 
-#define DD_ABI_VERSION 12
+#define DD_ABI_VERSION 13
 /* Upper bound of a packet loop's busy-poll budget (loopStart / xdpStart), in microseconds. */
 #define DD_MAX_SPIN_US 10000
 /* Upper bound of the AF_PACKET backend's packet threads (loopStart): one PACKET_FANOUT socket and ring each. */

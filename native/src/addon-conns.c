@@ -35,11 +35,16 @@ napi_value table_connections(napi_env env, napi_callback_info info) {
   return records_out(env, h, max, clock_arg(env, argv[2]), 0);
 }
 
+/* At most max records (capped at the ring's size): the caller bounds the work of one turn of its event loop and
+ * drains the rest on the next. */
 napi_value table_drain_sync(napi_env env, napi_callback_info info) {
-  ARGS(1);
+  ARGS(2);
   struct handle *h = get_handle(env, argv[0]);
+  uint32_t max = 0;
   if (!h) return NULL;
-  return records_out(env, h, DD_SYNC_RING, 0, 1);
+  CHECK(napi_get_value_uint32(env, argv[1], &max));
+  if (max > DD_SYNC_RING) max = DD_SYNC_RING;
+  return records_out(env, h, max, 0, 1);
 }
 
 napi_value table_apply_sync(napi_env env, napi_callback_info info) {

@@ -330,6 +330,7 @@ static napi_value layout(napi_env env, napi_callback_info info) {
   set_num(env, r, "maxServices", DD_MAX_SERVICES);
   set_num(env, r, "maxDestsPerService", DD_MAX_DESTS_PER_SERVICE);
   set_num(env, r, "maxDests", DD_MAX_DESTS);
+  set_num(env, r, "syncRing", DD_SYNC_RING);
   set_num(env, r, "connBytes", sizeof(struct dd_conn) + sizeof(uint32_t));
   return r;
 }

@@ -9,7 +9,7 @@ import { installIngressDrop, removeIngressDrop } from './ingress-drop';
 import { NativeTable, type NativeBinding } from './native';
 import { NeighbourResolver } from './neighbours';
 import { buildStats } from './stats';
-import type { ConnEntry, ConnSnapshot, DataPlane, DataPlaneStats, ServiceSpec, Timeouts } from './types';
+import type { ConnEntry, ConnSnapshot, DataPlane, DataPlaneStats, ServiceSpec, SyncRecordIO, Timeouts } from './types';
 import { captureFilter, isMac } from './validate';
 
 export interface AfPacketOptions {
@@ -165,8 +165,12 @@ export class AfPacketDataPlane implements DataPlane {
     return this.table.snapshot();
   }
 
-  drainSyncUpdates(): ConnEntry[] {
-    return this.table.drainSync();
+  drainSyncUpdates(max?: number): ConnEntry[] {
+    return this.table.drainSync(max);
+  }
+
+  get syncRecords(): SyncRecordIO {
+    return this.table;
   }
 
   applySyncUpdates(entries: ConnEntry[]): number {

@@ -105,13 +105,15 @@ export class FakeDataPlane implements DataPlane {
   }
 
   /** Entries of connections that saw packets (and templates created) since the last drain. */
-  drainSyncUpdates(): ConnEntry[] {
+  drainSyncUpdates(max = Infinity): ConnEntry[] {
     const out = this.recorded;
     this.recorded = [];
-    if (this.touched.size === 0) return out;
-    const all = this.model.connections(this.clock());
-    out.push(...all.filter((c) => this.touched.has(connId(c)) || (c.template && this.touched.has('template'))));
-    this.touched.clear();
+    if (this.touched.size) {
+      const all = this.model.connections(this.clock());
+      out.push(...all.filter((c) => this.touched.has(connId(c)) || (c.template && this.touched.has('template'))));
+      this.touched.clear();
+    }
+    this.recorded = out.splice(max); // beyond max: queued for the next drain, in order
     return out;
   }
 

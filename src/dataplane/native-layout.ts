@@ -27,6 +27,8 @@ export interface NativeLayout {
   maxDestsPerService: number;
   maxDests: number;
   connBytes: number;
+  /** DD_SYNC_RING: sync records queued between two drains at most (more are counted as sync_overflow). */
+  syncRing: number;
 }
 
 export interface XdpKeyLayout {

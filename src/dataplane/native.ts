@@ -11,7 +11,7 @@ import { checkTableLayout, checkXdpKeyLayout, decodeConnRecords, encodeConnRecor
 
 export { checkXdpKeyLayout, type NativeLayout, type XdpKeyLayout };
 
-export const EXPECTED_ABI_VERSION = 12;
+export const EXPECTED_ABI_VERSION = 13;
 /** DD_XDP_MAX_QUEUES (xdp_abi.h): the most RX queues, hence AF_XDP packet threads. */
 export const XDP_MAX_THREADS = 256;
 /** DD_VLAN_MAX: the highest 802.1Q VLAN id (0 means untagged). */
@@ -39,7 +39,8 @@ export interface NativeBinding {
   tableCounters(h: Handle): Buffer;
   tableDestStats(h: Handle): Buffer;
   tableConnections(h: Handle, limit: number, nowMs: number): Buffer;
-  tableDrainSync(h: Handle): Buffer;
+  /** At most max (capped at DD_SYNC_RING) sync records, oldest first. */
+  tableDrainSync(h: Handle, max: number): Buffer;
   tableApplySync(h: Handle, records: Buffer, nowMs: number): number;
   loopStart(h: Handle, ifname: string, mac: Buffer, filter: string, vnetHdr: boolean, rxRingV2: boolean, busyPollUs: number, threads: number): void;
   loopThreads(h: Handle): number[];
@@ -340,15 +341,24 @@ export class NativeTable {
     return { length: Math.floor(b.length / size), slice: (from, to) => decodeConnRecords(this.layout, b.subarray(from * size, to * size)) };
   }
 
-  /** Sync records since the last drain (the first call switches recording on). expiresMs is the timeout length of
-   * the record's state (core.c's transition() sets it before it queues the record). */
-  drainSync(): ConnEntry[] {
-    return decodeConnRecords(this.layout, this.binding.tableDrainSync(this.handle));
+  /** Sync records since the last drain, at most max (the first call switches recording on). expiresMs is the timeout
+   * length of the record's state (core.c's transition() sets it before it queues the record). */
+  drainSync(max = this.layout.syncRing): ConnEntry[] {
+    return decodeConnRecords(this.layout, this.drainSyncRecords(max));
   }
 
   applySync(entries: ConnEntry[], nowMs = -1): number {
-    const b = encodeConnRecords(this.layout, entries);
-    return this.binding.tableApplySync(this.handle, b, nowMs);
+    return this.applySyncRecords(encodeConnRecords(this.layout, entries), nowMs);
+  }
+
+  /** drainSync's records as the addon wrote them (struct dd_conn_record): SyncRecordIO, the object-free sync path. */
+  drainSyncRecords(max: number): Buffer {
+    if (!Number.isInteger(max) || max < 0) throw new DirectordError('E_DATAPLANE_SYNC', `drain at most a count of records, not ${max}`);
+    return this.binding.tableDrainSync(this.handle, Math.min(max, this.layout.syncRing));
+  }
+
+  applySyncRecords(records: Buffer, nowMs = -1): number {
+    return wrapNative(() => this.binding.tableApplySync(this.handle, records, nowMs));
   }
 
   /** rxRing 'v3': 1 MiB blocks, best batching, up to 1 ms hand-over delay; 'v2': per-frame hand-over. `threads`

@@ -1,6 +1,7 @@
 // The contract between the control plane and any data-plane backend (native AF_PACKET, AF_XDP, the JS fake).
 // The control plane writes tables and reads counters; it never handles packets (Katran's split).
 import type { ConnEntry, ServiceCounters, ServiceSpec, Timeouts } from '../table/types';
+import type { NativeLayout } from './native-layout';
 
 // The vocabulary is re-exported for the DataPlane interface's users; its home is src/table/types.ts.
 export type { ConnEntry, DestCounters, DestSpec, ServiceCounters, ServiceSpec, Timeouts } from '../table/types';
@@ -50,6 +51,16 @@ export function arraySnapshot(entries: ConnEntry[]): ConnSnapshot {
   return { length: entries.length, slice: (from, to) => entries.slice(from, to) };
 }
 
+/** Sync records as the native table queues and applies them (struct dd_conn_record, abi.h), read with the layout the
+ * addon exports: connection sync without a JavaScript object per connection (src/ha/sync-records.ts). */
+export interface SyncRecordIO {
+  readonly layout: Pick<NativeLayout, 'conn' | 'states'>;
+  /** At most max records queued since the last drain, oldest first (fewer: the queue is empty). */
+  drainSyncRecords(max: number): Buffer;
+  /** As applySyncUpdates: how many were applied. */
+  applySyncRecords(records: Buffer): number;
+}
+
 export interface DataPlane {
   readonly backend: string;
   start(): Promise<void>;
@@ -66,8 +77,11 @@ export interface DataPlane {
    * table at once would block the event loop for seconds, heartbeats included. Without it, connections() is used.
    */
   connectionSnapshot?(): ConnSnapshot;
-  /** Changes since the last call (new connections, state changes, templates), for HA connection sync. */
-  drainSyncUpdates(): ConnEntry[];
+  /** Changes since the last call (new connections, state changes, templates), for HA connection sync; at most max
+   * when given (the rest stays queued for the next call). */
+  drainSyncUpdates(max?: number): ConnEntry[];
+  /** The same changes as raw records (native backends); the sync channel prefers it. */
+  readonly syncRecords?: SyncRecordIO;
   /** Apply records received from the peer director (entries are created or refreshed, never scheduled anew). */
   /** Returns how many were applied when the data plane knows (an entry whose service or real server is absent is not). */
   applySyncUpdates(entries: ConnEntry[]): number | void;

@@ -1,13 +1,15 @@
-// Connection sync over UDP unicast on sync_port: the active director drains DataPlane.drainSyncUpdates() every
-// SYNC_INTERVAL_MS (at once again while batches are full) and sends; the standby applies what it receives. A node
+// Connection sync over UDP unicast on sync_port: the active director drains the data plane every SYNC_INTERVAL_MS (a
+// bounded slice per turn of the event loop, sync-drain.ts) and sends; the standby applies what it receives. A node
 // whose table may be behind (start, partner heard again) fetches the whole table with a paced bulk transfer.
 import { createSocket, type Socket } from 'node:dgram';
-import type { ConnEntry, DataPlane, ServiceSpec } from '../dataplane/types';
+import type { DataPlane, ServiceSpec } from '../dataplane/types';
 import { DirectordError } from '../errors';
 import type { Logger } from '../log';
 import { ReplayGuard } from './heartbeat-codec';
 import { newBootId } from './heartbeat-io';
-import { decodeSyncPacket, encodeSyncBatches, encodeSyncPacket, SYNC_MAX_ENTRIES, type SyncBatch, type SyncRejectReason } from './sync-codec';
+import { decodeSyncPacket, encodeSyncBatches, encodeSyncPacket, type BulkBlock, type SyncBatch, type SyncRejectReason } from './sync-codec';
+import { SyncDrain, type SyncSlice } from './sync-drain';
+import { decodeSyncRecords, encodeSyncRecordBatches } from './sync-records';
 import { BULK_LIMITS, BulkReceiver, BulkSender, tableDestKeys, type BulkProgress, type ReceiverAction } from './sync-transfer';
 import { decodeWriterRecord, encodeWriterRecords, isWriterRecord, type WriterDecisionRecord, type WriterRecord } from './writer-record';
 
@@ -110,7 +112,10 @@ export class SyncChannel {
     this.bootId = opts.bootId ?? newBootId();
     const proveBoot = opts.mesh ? (b: bigint): boolean => this.proven.includes(b) : opts.proveBoot;
     this.guard = new ReplayGuard(undefined, { proveBoot });
+    this.drain = new SyncDrain(opts.dataplane, (s) => this.sendSlice(s));
   }
+
+  private readonly drain: SyncDrain;
 
   /** Mesh: boots of the peer that answered a transfer id of ours (the last few: bounded). */
   private readonly proven: bigint[] = [];
@@ -131,9 +136,14 @@ export class SyncChannel {
     this.receive(msg, from);
   }
 
-  /** Mesh: entries the mesh drained from the data plane once for every peer. */
-  sendEntries(entries: ConnEntry[]): void {
-    if (this.sending && entries.length) this.send(entries);
+  /** A slice of the data plane's changes (the mesh drains once for every peer): sent while active, else dropped. */
+  sendSlice(s: SyncSlice): void {
+    if (!this.sending || (!this.sock && !this.opts.mesh)) return;
+    const o = { key: this.opts.key, bootId: this.bootId, nextSeq: () => ++this.seq };
+    const r = 'records' in s ? encodeSyncRecordBatches(s.layout, s.records, o) : encodeSyncBatches(s.entries, o);
+    this.entriesSkipped += r.skipped;
+    for (const p of r.packets) this.transmit(p);
+    this.entriesSent += r.sent;
   }
 
   private transmit(msg: Buffer): void {
@@ -202,11 +212,7 @@ export class SyncChannel {
   }
 
   pump(): void {
-    for (let rounds = 0; rounds < 64; rounds++) {
-      const batch = this.opts.dataplane.drainSyncUpdates();
-      if (this.sending && batch.length) this.send(batch);
-      if (batch.length < SYNC_MAX_ENTRIES) break; // a full batch means more is waiting: send it now, not in 150 ms
-    }
+    this.drain.pump();
     if (this.sending && this.opts.writers) this.pumpWriters();
   }
 
@@ -243,14 +249,6 @@ export class SyncChannel {
       rejected: { ...this.rejected } as Record<string, number>, synced: this.bulkIn.synced, transfer: this.bulkIn.progress(),
       transfersServed: this.bulkOut.transfers, writerRecordsSent: this.writerRecordsSent, writerRecordsReceived: this.writerRecordsReceived,
     };
-  }
-
-  private send(entries: ConnEntry[]): void {
-    if (!this.sock && !this.opts.mesh) return;
-    const { packets, skipped } = encodeSyncBatches(entries, { key: this.opts.key, bootId: this.bootId, nextSeq: () => ++this.seq });
-    this.entriesSkipped += skipped;
-    for (const p of packets) this.transmit(p);
-    this.entriesSent += entries.length - skipped;
   }
 
   private sendControl(batch: Omit<SyncBatch, 'bootId' | 'seq'>): void {
@@ -311,7 +309,9 @@ export class SyncChannel {
     };
     if (from !== this.opts.peer) return bad('unexpected_source', from);
     if (isWriterRecord(msg)) return this.receiveWriters(msg, from, bad);
-    const r = decodeSyncPacket(msg, this.opts.key);
+    // The data plane's own records where it takes them (no object per connection), entries otherwise (the fake).
+    const raw = this.opts.dataplane.syncRecords;
+    const r = raw ? decodeSyncRecords(raw.layout, msg, this.opts.key) : decodeSyncPacket(msg, this.opts.key);
     if (!r.ok) return bad(r.reason, r.detail);
     const bulk = r.batch.bulk;
     if (this.opts.mesh) this.noteProof(r.batch);
@@ -330,14 +330,15 @@ export class SyncChannel {
     // Active: the peer's incremental stream is older than our view, but a table we asked for (a merge) is applied.
     // In a mesh every director is active and each stream is the truth of the flows its sender forwards.
     if (this.sending && !this.opts.mesh && !(bulk?.kind === 'data' && bulk.transferId === this.bulkIn.currentTransfer)) return;
-    const took = this.opts.dataplane.applySyncUpdates(r.batch.entries);
-    const n = r.batch.entries.length;
+    const b = r.batch;
+    const took = 'records' in b ? raw!.applySyncRecords(b.records) : this.opts.dataplane.applySyncUpdates(b.entries);
+    const n = 'records' in b ? b.count : b.entries.length;
     this.entriesApplied += typeof took === 'number' ? took : n;
     if (typeof took === 'number' && took < n) {
       this.entriesNotApplied += n - took;
       this.missed = true;
     }
-    if (bulk?.kind === 'data') this.act(this.bulkIn.onData(bulk, r.batch.entries.length, this.now()));
+    if (bulk?.kind === 'data') this.act(this.bulkIn.onData(bulk, n, this.now()));
   }
 
   /**
@@ -351,7 +352,7 @@ export class SyncChannel {
   }
 
   /** An authenticated answer carrying the transfer id we are waiting for cannot be a replay: its boot is live. */
-  private noteProof(b: SyncBatch): void {
+  private noteProof(b: { bootId: bigint; bulk?: BulkBlock }): void {
     const t = this.bulkIn.currentTransfer;
     if (!b.bulk || b.bulk.kind === 'request' || t === undefined || b.bulk.transferId !== t || this.proven.includes(b.bootId)) return;
     this.proven.push(b.bootId);
@@ -359,6 +360,7 @@ export class SyncChannel {
   }
 
   close(): void {
+    this.drain.close();
     for (const t of [this.timer, this.pacer]) if (t) clearInterval(t);
     if (this.receiverTimer) clearTimeout(this.receiverTimer);
     this.timer = this.pacer = this.receiverTimer = undefined;

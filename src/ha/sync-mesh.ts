@@ -4,7 +4,7 @@
 import type { Socket } from 'node:dgram';
 import type { DataPlane } from '../dataplane/types';
 import type { Logger } from '../log';
-import { SYNC_MAX_ENTRIES } from './sync-codec';
+import { SyncDrain } from './sync-drain';
 import { bindSyncSocket, SYNC_INTERVAL_MS, SyncChannel, type SyncStatus } from './sync-io';
 
 export interface SyncMeshOptions {
@@ -28,8 +28,13 @@ export class SyncMesh {
   private timer?: NodeJS.Timeout;
   private readonly channels = new Map<string, SyncChannel>();
   unexpectedSource = 0;
+  private readonly drain: SyncDrain;
 
-  constructor(private readonly opts: SyncMeshOptions) {}
+  constructor(private readonly opts: SyncMeshOptions) {
+    this.drain = new SyncDrain(opts.dataplane, (s) => {
+      for (const ch of this.channels.values()) ch.sendSlice(s);
+    });
+  }
 
   async open(): Promise<void> {
     const o = this.opts;
@@ -53,13 +58,9 @@ export class SyncMesh {
     for (const ch of this.channels.values()) ch.setKey(key);
   }
 
-  /** Drain the data plane once and send the same changes to every peer. */
+  /** Drain the data plane once (a bounded slice per turn) and send the same changes to every peer. */
   pump(): void {
-    for (let rounds = 0; rounds < 64; rounds++) {
-      const batch = this.opts.dataplane.drainSyncUpdates();
-      for (const ch of this.channels.values()) ch.sendEntries(batch);
-      if (batch.length < SYNC_MAX_ENTRIES) break;
-    }
+    this.drain.pump();
   }
 
   /** Fetch every peer's table again (entries for a server not yet in our table were dropped when they came). */
@@ -88,6 +89,7 @@ export class SyncMesh {
   }
 
   close(): void {
+    this.drain.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const ch of this.channels.values()) ch.close();

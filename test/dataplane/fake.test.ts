@@ -74,3 +74,14 @@ t.test('what tests set: counters laid over the model, extra figures, recorded co
   t.same(fake.drainSyncUpdates(), [e]);
   t.same(fake.drainSyncUpdates(), []);
 });
+
+t.test('fake: a drain with a max leaves the rest queued, in order (the sync pump drains in slices)', async (t) => {
+  const fake = new FakeDataPlane({ clock: () => 0 });
+  const e = (cport: number) => ({ protocol: 'tcp' as const, caddr: '10.61.1.9', cport, vaddr: '10.61.0.100', vport: 80, daddr: '10.61.0.11', dport: 80, state: 'ESTABLISHED', expiresMs: 900_000, template: false });
+  for (let i = 1; i <= 5; i++) fake.record(e(i));
+  t.same(fake.drainSyncUpdates(2).map((x) => x.cport), [1, 2]);
+  fake.record(e(6));
+  t.same(fake.drainSyncUpdates(3).map((x) => x.cport), [3, 4, 5]);
+  t.same(fake.drainSyncUpdates().map((x) => x.cport), [6]);
+  t.same(fake.drainSyncUpdates(2), []);
+});

@@ -2,6 +2,7 @@
 // TCP states, Active/InAct accounting, timeouts, persistence templates, quiesce, failed and removed dests, sync.
 import t, { type Test } from 'tap';
 import { NativeTable, type PacketSummary } from '../../src/dataplane/native';
+import { decodeConnRecords } from '../../src/dataplane/native-layout';
 import type { ServiceSpec } from '../../src/dataplane/types';
 import { tcpFlagsOf } from '../../src/scheduler';
 
@@ -376,4 +377,21 @@ t.test('sync: a connection learnt from a peer is sent again at its first packet 
   // The flow moved here: the other peers' copies are as old as the sender's last record, and the sender no longer
   // refreshes them. Before, that first record depended on the clock: due when the uptime passed half a timeout.
   dueNowThenEveryHalfTimeout(t, b);
+});
+
+t.test('sync: a drain takes at most max records, oldest first; the rest stays queued for the next', async (t) => {
+  const [a, b] = [new NativeTable(1024), new NativeTable(1024)];
+  for (const x of [a, b]) {
+    x.setServices([svc({})]);
+    x.drainSync();
+    for (let i = 1; i <= 5; i++) x.processPacket(pkt(`10.61.7.${i}`, i, SYN), 0);
+    for (let i = 1; i <= 5; i++) x.processPacket(pkt(`10.61.7.${i}`, i, ACK), 0);
+  }
+  const whole = b.drainSync();
+  t.ok(whole.length > 5);
+  const first = a.drainSyncRecords(3);
+  t.equal(first.length, 3 * a.layout.conn.size, 'three records');
+  t.same([...decodeConnRecords(a.layout, first), ...a.drainSync(4), ...a.drainSync()], whole, 'in slices, the same records in the same order');
+  t.equal(a.drainSyncRecords(0).length, 0, 'max 0: nothing');
+  t.throws(() => a.drainSyncRecords(-1), { code: 'E_DATAPLANE_SYNC' });
 });
