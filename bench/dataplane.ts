@@ -39,6 +39,11 @@ const GRO = process.env.GRO === '1';
 const RPS = process.env.RPS === '1';
 const SENDER = process.env.SENDER ?? 'ring';
 if (SENDER !== 'ring' && SENDER !== 'copy') throw new Error(`SENDER=${SENDER}: ring or copy`);
+// PPS_RATE=n: the frames/s window offers n frames/s (trafgen -b) instead of all the sender core can. Every path then
+// forwards the same rate, so its CPU per frame compares work: at full rate the forwarders never sleep and their
+// CPU per frame follows the sender's rate (docs/benchmarks.md, "Against the minimal forwarder").
+const PPS_RATE = process.env.PPS_RATE ? Number(process.env.PPS_RATE) : undefined;
+if (PPS_RATE !== undefined && !(PPS_RATE > 0)) throw new Error(`PPS_RATE=${process.env.PPS_RATE}: frames/s`);
 
 const sh = (lab: Lab, host: string, script: string): string =>
   execFileSync('ip', ['netns', 'exec', lab.ns(host), 'sh', '-c', script], { encoding: 'utf8', timeout: 60000 });
@@ -243,7 +248,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /** One path's figures: frames/s (1 sender core), then TCP both ways, conn/s and round trips unless FIGURES=pps. */
 async function one(lab: Lab, mac: string, ip: string, fw: Forwarder | undefined, perfTag?: string): Promise<Sample> {
-  const p = await pps(lab, mac, ip, 1, fw, { perfTag: PERF_WINDOW === 'pps' ? perfTag : undefined });
+  const p = await pps(lab, mac, ip, 1, fw, { rate: PPS_RATE, perfTag: PERF_WINDOW === 'pps' ? perfTag : undefined });
   const s: Sample = { pps: p.fwd, offered: p.offered, proc: p.cpu?.proc ?? 0, softirq: p.cpu?.softirq ?? 0, wake: p.wakeupsPerFrame ?? 0, sleepsPps: p.sleepsPerFrame, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1, busy: { pps: p.busy } };
   const per64k = (gbit: number) => (gbit * 1e9 / 8 * WINDOW_S) / 65536;
   if (FIGS.has('tcp')) {
@@ -434,7 +439,7 @@ E`);
     console.log(`| lookup, 1k connections | ${small.lookupNs.toFixed(0)} ns (insert ${small.insertNs.toFixed(0)} ns) |`);
     console.log(`| lookup, 1M connections | ${big.lookupNs.toFixed(0)} ns (insert ${big.insertNs.toFixed(0)} ns, ${(big.lookupNs / small.lookupNs).toFixed(1)}x the 1k cost) |`);
     console.log(`| memory per connection slot | ${native.layout().connBytes} B (preallocated) |`);
-    console.log(`\nAF_PACKET RX ring ${process.env.RX_RING ?? 'v2'}; load average at the start ${load0}, at the end ${load}; director drops over the last round's run of each: ${[...drops].map(([n, d]) => `${n} ${JSON.stringify(d)}`).join('; ')}`);
+    console.log(`\n${PPS_RATE ? `frames/s window offered at ${PPS_RATE}/s (PPS_RATE); ` : ''}AF_PACKET RX ring ${process.env.RX_RING ?? 'v2'}; load average at the start ${load0}, at the end ${load}; director drops over the last round's run of each: ${[...drops].map(([n, d]) => `${n} ${JSON.stringify(d)}`).join('; ')}`);
   } finally {
     await lab.destroy();
     cleanup();
