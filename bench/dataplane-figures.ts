@@ -23,6 +23,11 @@ export const QUOTA = Number(process.env.QUOTA ?? 0.25);
 // SENDER=copy: trafgen sends through sendto() (-t 0) instead of its zero-copy TX ring (a lab variant, dataplane.ts).
 export const SENDER = process.env.SENDER ?? 'ring';
 if (SENDER !== 'ring' && SENDER !== 'copy') throw new Error(`SENDER=${SENDER}: ring or copy`);
+// PPS_RATE=n: the frames/s window offers n frames/s (trafgen -b) instead of all the sender core can. Every path then
+// forwards the same rate, so its CPU per frame compares work: at full rate the forwarders never sleep and their
+// CPU per frame follows the sender's rate (docs/benchmarks.md, "Against the minimal forwarder").
+export const PPS_RATE = process.env.PPS_RATE ? Number(process.env.PPS_RATE) : undefined;
+if (PPS_RATE !== undefined && !(PPS_RATE > 0)) throw new Error(`PPS_RATE=${process.env.PPS_RATE}: frames/s`);
 
 function counter(lab: Lab, host: string, name: string): number {
   return Number(sh(lab, host, `cat /sys/class/net/eth0/statistics/${name}`).trim());
@@ -203,7 +208,7 @@ export type Sample = { pps: number; offered: number; tcpOn: number; tcpOff: numb
 
 /** One path's figures: frames/s (1 sender core), then TCP both ways, conn/s and round trips unless FIGURES=pps. */
 export async function one(lab: Lab, mac: string, ip: string, fw: Forwarder | undefined, perfTag?: string): Promise<Sample> {
-  const p = await pps(lab, mac, ip, 1, fw, { perfTag: PERF_WINDOW === 'pps' ? perfTag : undefined });
+  const p = await pps(lab, mac, ip, 1, fw, { rate: PPS_RATE, perfTag: PERF_WINDOW === 'pps' ? perfTag : undefined });
   const s: Sample = { pps: p.fwd, offered: p.offered, proc: p.cpu?.proc ?? 0, softirq: p.cpu?.softirq ?? 0, wake: p.wakeupsPerFrame ?? 0, sleepsPps: p.sleepsPerFrame, tcpOn: 1, tcpOff: 1, conn: 1, p50: 1, p99: 1, busy: { pps: p.busy } };
   const per64k = (gbit: number) => (gbit * 1e9 / 8 * WINDOW_S) / 65536;
   if (FIGS.has('tcp')) {

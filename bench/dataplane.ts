@@ -6,7 +6,7 @@ import { Lab } from '../test/lab/lab';
 import { ensureHarness } from '../test/dataplane/dplab';
 import { loadBench, loadNative } from '../src/dataplane/native';
 import { buildMinfwd, FWD_CPU, QUEUES, pinned, RS, RS_MAC, sh, sleep, startDirector, startMinfwd, VIP } from './forwarders';
-import { CLI_MAC, DIR_MAC, FIGS, FIGURES, one, overloadUnderQuota, pps, QUOTA, SENDER, type Sample } from './dataplane-figures';
+import { CLI_MAC, DIR_MAC, FIGS, FIGURES, one, overloadUnderQuota, pps, PPS_RATE, QUOTA, SENDER, type Sample } from './dataplane-figures';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 // OVERLOAD=0: skip both overload figures (2 sender cores; the true 2x under a CPU quota, several minutes).
@@ -195,7 +195,7 @@ E`);
     console.log(`| lookup, 1k connections | ${small.lookupNs.toFixed(0)} ns (insert ${small.insertNs.toFixed(0)} ns) |`);
     console.log(`| lookup, 1M connections | ${big.lookupNs.toFixed(0)} ns (insert ${big.insertNs.toFixed(0)} ns, ${(big.lookupNs / small.lookupNs).toFixed(1)}x the 1k cost) |`);
     console.log(`| memory per connection slot | ${native.layout().connBytes} B (preallocated) |`);
-    console.log(`\nAF_PACKET RX ring ${process.env.RX_RING ?? 'v2'}; load average at the start ${load0}, at the end ${load}; director drops over the last round's run of each: ${[...drops].map(([n, d]) => `${n} ${JSON.stringify(d)}`).join('; ')}`);
+    console.log(`\n${PPS_RATE ? `frames/s window offered at ${PPS_RATE}/s (PPS_RATE); ` : ''}AF_PACKET RX ring ${process.env.RX_RING ?? 'v2'}; load average at the start ${load0}, at the end ${load}; director drops over the last round's run of each: ${[...drops].map(([n, d]) => `${n} ${JSON.stringify(d)}`).join('; ')}`);
   } finally {
     await lab.destroy();
     cleanup();
