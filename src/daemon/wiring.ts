@@ -50,7 +50,7 @@ export function buildHa(root: Logger, dataplane: DataPlane, vipStateFile?: strin
     if (cfg.global.scaleOut) return buildScaleOut(root, dataplane)(cfg, hooks);
     const node = new HaNode({
       config: cfg, logger: subsystemLogger(root, 'ha'), dataplane, vipStateFile, writers: hooks.writers,
-      hooks: { onActivate: async () => void (await hooks.onActivate()), onDeactivate: async () => void (await hooks.onDeactivate()) },
+      hooks: { onActivate: async () => void (await hooks.onActivate()), onDeactivate: async () => void (await hooks.onDeactivate()), checksSettled: hooks.checksSettled },
     });
     return {
       start: () => node.start(),

@@ -48,6 +48,8 @@ export class Director {
   private readonly rates = new RateEstimator();
   private ha?: HaSubsystem;
   private forwarding = false;
+  /** Whether every server had its first check at the last check observation (HaSubsystem.tableChanged on the change). */
+  private checksWereSettled = false;
   private reloading: Promise<ReloadAnswer> = Promise.resolve({ result: 'success', changes: [] });
   private timers: NodeJS.Timeout[] = [];
   private readonly startedAt = new Date().toISOString();
@@ -88,6 +90,9 @@ export class Director {
         for (const p of [this.pool, this.shadow]) p?.noteCheck(o.virtual, o.server, new Date().toISOString(), o.ok, o.reason);
         this.writers.observe(this.pool, o.virtual, o.server, o.mysql, o.durationSeconds * 1000);
         this.decideWriters();
+        const settled = this.pool.checksSettled();
+        if (settled && !this.checksWereSettled) this.ha?.tableChanged?.(this.pool.specs()); // a table fetch waited for this
+        this.checksWereSettled = settled;
         for (const fn of this.checkObservers) fn(o);
       });
       this.opts.health.configure(this.cfg);
@@ -103,6 +108,7 @@ export class Director {
         },
         onDeactivate: () => (this.setForwarding(false, 'ha: standby'), this.writers.setLeading(false)),
         writers: this.writers.syncHook(() => this.pool, () => this.pushTables()),
+        checksSettled: () => this.pool.checksSettled(),
       });
       await this.ha.start();
     } else {

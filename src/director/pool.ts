@@ -174,6 +174,13 @@ export class Pool {
   }
 
   /** A finished check: remember when and why, even when the verdict did not change. */
+  /** Whether every server has had a first check (or no monitor decides): before, the table lacks servers still unchecked. */
+  checksSettled(): boolean {
+    if (!this.opts.healthWired) return true;
+    for (const svc of this.services.values()) for (const e of svc.entries.values()) if (e.lastCheck === undefined && e.drainDeadline === undefined) return false;
+    return true;
+  }
+
   noteCheck(virtual: string, server: string, at: string, ok: boolean, reason: string | undefined): void {
     for (const svc of this.services.values()) {
       if (svc.config.name !== virtual) continue;

@@ -63,6 +63,8 @@ export interface HaHooks {
   onDeactivate(): void | Promise<void>;
   /** Writer mode's decisions on the sync channel: the active sends, a standby adopts (docs/writer.md). */
   writers?: WriterSync;
+  /** Whether every real server has had its first health check: a standby fetches the peer's table only then. */
+  checksSettled?: () => boolean;
 }
 
 export interface HaSubsystem {
@@ -77,7 +79,7 @@ export interface HaSubsystem {
   takeover(opts?: { force?: boolean }): unknown | Promise<unknown>;
   release(): unknown | Promise<unknown>;
   status(): HaStatusView;
-  /** The data plane's policy table was replaced (a synced entry whose real server was absent may need fetching). */
+  /** The data plane's policy table was replaced, or the first checks all reported (a table fetch may go or be redone). */
   tableChanged?(services: readonly ServiceSpec[]): void;
   /** pulse's CHILDFAIL: this node cannot serve (its data plane failed); the peer takes over. */
   reportFailure?(kind: 'dataplane' | 'checker', detail: string): void;

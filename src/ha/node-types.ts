@@ -14,6 +14,8 @@ import type { HaStateMachine } from './state-machine';
 export interface HaHooks {
   onActivate(): Promise<void>;
   onDeactivate(): Promise<void>;
+  /** Whether every real server has had its first health check (absent: none to wait for); see SyncFetchGate. */
+  checksSettled?: () => boolean;
 }
 
 export interface HaNodeOptions {

@@ -93,7 +93,7 @@ export class HaNode extends EventEmitter {
             const proveBoot = (b: bigint): boolean => this.link?.guard.knows(b) ?? false;
             this.sync = new SyncChannel({
               local: this.self, peer: this.peerAddress, port: g.syncPort, key: this.key, dataplane: this.dataplane, log: this.log,
-              bootId: this.bootId, proveBoot, writers: this.writers,
+              bootId: this.bootId, proveBoot, writers: this.writers, checksSettled: this.hooks.checksSettled,
               onSynced: () => this.machine && this.apply(this.machine.syncDone(now())), // a held activation may go now
             });
             await this.sync.open();
@@ -168,7 +168,7 @@ export class HaNode extends EventEmitter {
    * Failures below us. 'dataplane' (pulse: lvsd died) always fails over; 'checker' (pulse: a nanny died) fails over
    * only with hard_shutdown = 1, otherwise it is logged as "manual action needed!".
    */
-  /** The data plane's policy table was replaced: a real server entering it may fetch the peer's table again. */
+  /** The policy table was replaced or a check reported: a waiting table fetch may go, or a dropped one be redone. */
   tableChanged(services: readonly ServiceSpec[]): void {
     this.sync?.tableChanged(services);
   }

@@ -10,7 +10,8 @@ import { newBootId } from './heartbeat-io';
 import { decodeSyncPacket, encodeSyncBatches, encodeSyncPacket, type BulkBlock, type SyncBatch, type SyncRejectReason } from './sync-codec';
 import { SyncDrain, type SyncSlice } from './sync-drain';
 import { decodeSyncRecords, encodeSyncRecordBatches } from './sync-records';
-import { BULK_LIMITS, BulkReceiver, BulkSender, tableDestKeys, type BulkProgress, type ReceiverAction } from './sync-transfer';
+import { SyncFetchGate } from './sync-fetch-gate';
+import { BULK_LIMITS, BulkReceiver, BulkSender, type BulkProgress, type ReceiverAction } from './sync-transfer';
 import { decodeWriterRecord, encodeWriterRecords, isWriterRecord, type WriterDecisionRecord, type WriterRecord } from './writer-record';
 
 export const SYNC_INTERVAL_MS = 150;
@@ -86,11 +87,7 @@ export class SyncChannel {
   writerRecordsReceived = 0;
   private writerSig = '';
   private writerSentAt = -Infinity;
-  /** Real servers of our policy table, and whether entries of the peer were not taken (their server was not in it)
-   * since our last fetch began, while the peer is heard: a server entering the table then fetches the table again. */
-  private dests = new Set<string>();
-  private missed = false;
-  private peerHeard = false;
+  private readonly gate: SyncFetchGate;
 
   constructor(
     private readonly opts: {
@@ -99,6 +96,8 @@ export class SyncChannel {
       bootId?: bigint; proveBoot?: (bootId: bigint) => boolean;
       /** The table became synced (transfer done, or given up): a held failback may proceed. */
       onSynced?: () => void;
+      /** Whether every real server has had its first health check: a standby fetches the table only then. */
+      checksSettled?: () => boolean;
       now?: () => number;
       writers?: WriterSync;
       /**
@@ -112,6 +111,7 @@ export class SyncChannel {
     this.bootId = opts.bootId ?? newBootId();
     const proveBoot = opts.mesh ? (b: bigint): boolean => this.proven.includes(b) : opts.proveBoot;
     this.guard = new ReplayGuard(undefined, { proveBoot });
+    this.gate = new SyncFetchGate({ checksSettled: opts.checksSettled, fetch: (r) => this.fetch(r), log: opts.log, peer: opts.peer });
     this.drain = new SyncDrain(opts.dataplane, (s) => this.sendSlice(s));
   }
 
@@ -126,7 +126,7 @@ export class SyncChannel {
 
   async open(): Promise<void> {
     if (this.opts.mesh) return;
-    this.dests = tableDestKeys(this.opts.dataplane.stats().services);
+    this.gate.seed(this.opts.dataplane.stats().services);
     this.sock = await bindSyncSocket(this.opts.local, this.opts.port, (msg, from) => this.receive(msg, from));
     this.timer = setInterval(() => this.pump(), SYNC_INTERVAL_MS);
   }
@@ -177,32 +177,30 @@ export class SyncChannel {
    */
   requestTable(reason: string): void {
     if (this.sending && this.bulkIn.inProgress) return;
-    this.peerHeard = true;
-    this.missed = false;
+    if (this.gate.mayFetch(reason, !this.sending && !this.opts.mesh)) this.fetch(reason);
+  }
+
+  private fetch(reason: string): void {
     this.opts.log.info({ peer: this.opts.peer, reason }, 'asking the peer for its whole connection table; failback and takeover wait for it');
     this.act(this.bulkIn.begin(this.now(), reason));
   }
 
   /** The partner is dead: nothing to fetch (the deadtime rule takes over at once, synced or not). */
   peerLost(): void {
-    this.peerHeard = false;
+    this.gate.peerLost();
     this.bulkIn.stop(false);
     this.bulkOut.cancel();
     this.armReceiverTimer();
   }
 
   /**
-   * Our policy table was replaced. A standby that dropped entries of the peer because their real server was not in
-   * it yet (it restarted and fetched the table before its health checks put the servers in) fetches the table again
-   * when a server enters: without it that server's connections would be reset at the next takeover. IPVS keeps such
-   * entries unbound instead (ip_vs_try_bind_dest); our table holds only entries it can forward. Scale-out watches
-   * its own table (scale-out.ts).
+   * Our policy table was replaced, or a health check reported. A standby waiting for its first checks fetches now; one
+   * that dropped entries of the peer because their real server was not in its table fetches again when a server
+   * enters (SyncFetchGate). IPVS keeps such entries unbound instead (ip_vs_try_bind_dest); our table holds only
+   * entries it can forward. Scale-out watches its own table (scale-out.ts).
    */
   tableChanged(services: readonly ServiceSpec[]): void {
-    const now = tableDestKeys(services);
-    const grew = [...now].some((k) => !this.dests.has(k));
-    this.dests = now;
-    if (grew && this.missed && this.peerHeard && !this.sending && !this.opts.mesh) this.requestTable('a real server entered the table: fetch what the peer holds for it');
+    this.gate.tableChanged(services, !this.sending && !this.opts.mesh);
   }
 
   /** Push the whole table, paced (after our activation: the peer may have missed the last changes). */
@@ -336,7 +334,7 @@ export class SyncChannel {
     this.entriesApplied += typeof took === 'number' ? took : n;
     if (typeof took === 'number' && took < n) {
       this.entriesNotApplied += n - took;
-      this.missed = true;
+      this.gate.noteDropped();
     }
     if (bulk?.kind === 'data') this.act(this.bulkIn.onData(bulk, n, this.now()));
   }
@@ -361,6 +359,7 @@ export class SyncChannel {
 
   close(): void {
     this.drain.close();
+    this.gate.close();
     for (const t of [this.timer, this.pacer]) if (t) clearInterval(t);
     if (this.receiverTimer) clearTimeout(this.receiverTimer);
     this.timer = this.pacer = this.receiverTimer = undefined;

@@ -140,10 +140,11 @@ t.test('a kept MySQL session survives failovers both ways (syncdaemon = 1)', { s
 });
 
 /**
- * The restarted standby fetches lb2's table at its first heartbeat, and its data plane drops an entry whose real server
- * is not in its table yet (quiesce_server = 1: a server enters only once its check passed). With lb1's checks blocked
- * until that transfer is done, the session's entries are dropped; once the servers enter, lb1 must fetch the table
- * again, or the next takeover resets the session. (Seen as a flake of the cases above when the checks were slow.)
+ * A restarted standby's data plane drops a synced entry whose real server is not in its table yet (quiesce_server = 1:
+ * a server enters only once its check passed). So lb1 asks for lb2's table only after its first checks reported; with
+ * them blocked (they fail), the session's entries are dropped, and once the servers enter lb1 must fetch the table
+ * again, or the next takeover resets the session. (Seen as flakes of the cases above and of sync-failback-lab when
+ * the checks were slower than the first heartbeat.)
  */
 async function restartWithChecksBlocked(t: Test, seed: SeedLab, config: string, args: string[]): Promise<void> {
   const block = 'nft add table ip ddblock; nft add chain ip ddblock out "{ type filter hook output priority 0; }"; nft add rule ip ddblock out tcp dport 3306 drop';
@@ -153,6 +154,8 @@ async function restartWithChecksBlocked(t: Test, seed: SeedLab, config: string, 
   t.teardown(unblock);
   const lb1 = await seed.startDirector('lb1', config, { args });
   const synced = await lb1.waitLog('the table transfer from lb2', (r) => r.msg === 'connection table synced from the peer', 20000);
+  const asked = lb1.records.find((r) => String(r.msg).startsWith('asking the peer for its whole connection table'));
+  t.match(String(asked?.reason), /the first health checks reported/, 'lb1 asked for the table only once its first checks had reported');
   const early = await lb1.status();
   t.equal(early.health.filter((h) => h.inTable).length, 0, `no real server in lb1's table when lb2's table arrived (${synced.entries} entries)`);
   await unblock();
