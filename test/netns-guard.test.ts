@@ -19,17 +19,18 @@ function files(dir: string): string[] {
  * - it opens sockets: a call of node's socket API, or `new`/call of a directord class or function that opens one;
  * - on an IP address: an IPv4 literal or `localhost` in a string (where a socket would be bound or sent to); a test
  *   file (*.test.ts) needs none: listen(port) with no address binds them all, and the address may come from elsewhere;
- * - unless it makes its namespaces: it calls inPrivateNetns(), builds a lab (test/lab/lab.ts Lab and the labs built on
- *   it: SeedLab, HaLab, BgpLab, DataPlaneLab; labAvailable() gates them), or runs its process under `unshare -n`;
+ * - unless it makes its namespaces: a line that starts `inPrivateNetns();` (the top-level call; a mention in a comment
+ *   does not count), a lab (test/lab/lab.ts Lab and the labs built on it: SeedLab, HaLab, BgpLab, DataPlaneLab;
+ *   labAvailable() gates them), or its process run under `unshare -n`;
  * - or it is a lab process script: a file that builds labs names it as `'<name>.js'` or `'<name>.ts'` (spawned there).
- * Comments are not stripped: a file that only talks about 127.0.0.1 next to a socket call is asked to be safe too.
+ * Comments are not stripped: a file that only mentions 127.0.0.1 next to a socket call is asked to be safe too.
  */
 export const SOCKET_CALL = /\b(?:createSocket|createServer|createConnection|connect|listen|fetch)\s*\(/;
 /** directord's socket owners (src/ha, src/health, src/metrics); each must still exist in src/ (checked below). */
 export const SOCKET_OWNERS = ['SyncChannel', 'SyncMesh', 'ScaleOutNode', 'HaNode', 'HeartbeatLink', 'bindUdp', 'bindSyncSocket', 'startMetricsServer', 'MysqlProbe', 'mysqlProbe', 'tcpProbe', 'udpProbe', 'icmpProbe', 'defaultProbeFactory'];
 const OWNER_CALL = new RegExp(`\\b(?:${SOCKET_OWNERS.join('|')})\\s*\\(`);
 export const ADDRESS = /['"`](?:[a-z]+:\/\/)?(?:\d{1,3}(?:\.\d{1,3}){3}|localhost)\b/;
-export const NAMESPACED = /\binPrivateNetns\(\)|\bnew (?:Seed|Ha|Bgp|DataPlane)?Lab\(|\blabAvailable\(\)|\bunshare['"]?,\s*\[['"](?:-n|--net)['"]/;
+export const NAMESPACED = /^inPrivateNetns\(\);|\bnew (?:Seed|Ha|Bgp|DataPlane)?Lab\(|\blabAvailable\(\)|\bunshare['"]?,\s*\[['"](?:-n|--net)['"]/m;
 
 /** Why `text` (of a test file when `isTest`) needs a namespace it does not make ('' when it is fine). */
 export function unsafeReason(text: string, isTest = false): string {
@@ -46,6 +47,7 @@ t.test('the patterns', async (t) => {
   t.match(unsafeReason("new SyncMesh({ local: '10.0.0.1' })"), /SyncMesh\(/, 'a project class that binds');
   t.match(unsafeReason("srv.listen(0, 'localhost')"), /listen\(.*localhost/, 'localhost');
   t.equal(unsafeReason("inPrivateNetns();\nsrv.listen(0, '127.0.0.1')"), '', 'in a private namespace');
+  t.not(unsafeReason("// like inPrivateNetns(); does\nsrv.listen(0, '127.0.0.1')"), '', 'naming it in a comment is not calling it');
   t.equal(unsafeReason("const lab = new HaLab(); lab.spawn('lb1', ['node', '-e', \"net.connect(3306, '10.0.0.3')\"])"), '', 'in a lab');
   t.equal(unsafeReason("spawnSync('unshare', ['-n', node, d]); net.connect(1, '10.0.0.1')"), '', 'under unshare -n');
   t.equal(unsafeReason("t.same(parse('127.0.0.1:9539'), { host: '127.0.0.1' })"), '', 'an address without a socket');
