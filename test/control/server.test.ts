@@ -1,5 +1,7 @@
 // The control server over a real UNIX socket: dispatch, read-only socket, refusing a second daemon, stale sockets,
 // and a fuzz run (malformed JSON, oversized, binary garbage, unknown commands, wrong types) after which it still answers.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync, existsSync, statSync } from 'node:fs';

@@ -1,5 +1,7 @@
 // ScaleOutNode with a fake data plane and announcer: forwarding at start, no primary/backup machinery, the
 // announcer told in order (announce at start, withdraw on drain and stop), and 'drained' once nothing arrives.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,8 @@
 // The active's sync pump with a full ring (DD_SYNC_RING = 65,536 records) of a real native table: no turn of the event
 // loop drains more than SYNC_DRAIN_SLICE records (issue 12's leftover: one pump decoded the whole ring at once), the
 // rest follows on the next turns, and a standby applies every one of them. Counted, not timed.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { FakeDataPlane } from '../../src/dataplane';
 import { NativeTable } from '../../src/dataplane/native';

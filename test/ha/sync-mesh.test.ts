@@ -1,6 +1,8 @@
 // The scale-out sync mesh over real UDP on loopback (127.0.0.x, one address per director, one sync_port): changes
 // reach every peer, a director that joins fetches the tables, a restarted one is proven before it counts, and a
 // forged, cross-peer-replayed or unproven datagram never reaches the data plane.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { createSocket, type Socket } from 'node:dgram';
 import { SyncMesh } from '../../src/ha/sync-mesh';

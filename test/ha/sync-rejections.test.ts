@@ -1,6 +1,8 @@
 // SyncChannel's receive-side guards over real UDP sockets on loopback (127.0.0.x): a datagram from anyone but the
 // configured peer is `unexpected_source`, one whose (boot, seq) was already taken is `replayed`. Neither reaches
 // the data plane or starts a table transfer; both are counted and logged.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { createSocket, type Socket } from 'node:dgram';
 import { SyncChannel } from '../../src/ha/sync-io';

@@ -2,6 +2,8 @@
 // once blocked the event loop (heartbeats included) for seconds (issue 12's stall hunt: 1M entries took ~13 s of
 // decoding and filtering on the loaded lab machine). Counted, not timed: how many entries exist as objects after
 // the first burst.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { SyncChannel } from '../../src/ha/sync-io';
 import { encodeSyncPacket, decodeSyncPacket, SYNC_BULK_MAX_ENTRIES } from '../../src/ha/sync-codec';

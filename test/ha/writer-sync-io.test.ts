@@ -1,6 +1,8 @@
 // Writer decisions between two SyncChannels over real UDP on loopback (127.0.0.x): the active sends when the decision
 // changes and again after WRITER_RESEND_MS, the standby hands it to its hook; a node that is active drops them; a
 // replayed one is rejected; a peer with no hook counts them but adopts nothing.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { SyncChannel, WRITER_RESEND_MS, type WriterSync } from '../../src/ha/sync-io';
 import { silentLogger } from '../../src/log';

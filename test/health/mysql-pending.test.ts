@@ -1,5 +1,7 @@
 // The MySQL probe against a silent server (accepts, never greets, like a hung mysqld): one pending login kept
 // across probes, reset (never closed with FIN) when given up at the hard limit or on close.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { createServer, type Server, type Socket } from 'node:net';
 import { MysqlProbe, pendingLoginLimitMs } from '../../src/health/mysql';

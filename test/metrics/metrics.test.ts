@@ -1,4 +1,6 @@
 // /metrics: names and labels (node_exporter ipvs style), values read from live state at scrape time, promtool check.
+import { inPrivateNetns } from '../lab/private-netns';
+inPrivateNetns(); // before tap loads: this file runs in a network namespace of its own
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { Director } from '../../src/director';
