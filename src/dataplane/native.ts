@@ -58,6 +58,9 @@ export interface BenchBinding {
   benchExpire(size: number, conns: number): { maxUs: number; nsPerEntry: number; calls: number };
   /** `syns` random SYNs at `rate`/s of clock into a `size`-slot table; thread CPU time in C. */
   benchFlood(size: number, syns: number, rate: number): { maxCallUs: number; maxBatchUs: number; meanNs: number; evictions: number; used: number };
+  /** The packet loops' batches over `conns` connections in a `size`-slot table, `packets` frames per figure: ns per
+   * frame, [ACKs of existing, SYNs of absent][batch of 2, 32, 256][no prefetch pass, bucket pass, bucket + entry]. */
+  benchBatch(size: number, conns: number, packets: number): number[];
   /** The connection hash of a key under a directord_native.node table's secret key, and fixing that key (empty table). */
   tableHash(h: Handle, template: boolean, proto: number, caddr: number, cport: number, vaddr: number, vport: number): number;
   tableSetHashKey(h: Handle, k0: bigint, k1: bigint): void;
