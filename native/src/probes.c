@@ -244,6 +244,59 @@ static napi_value dd_bench_batch(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* Test entry (test/dataplane/prefetch.test.ts): frames through the packet loops' batch path on a directord_native.node
+ * table: the prefetch pass (when more than one), then each frame decided under one lock with its hint. Args: handle,
+ * array of frames (each copied), nowMs, our MAC. Returns per frame [result of dd_forward_frame, frame out or null]. */
+static napi_value dd_table_forward_batch(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  struct dd_table *t = table_of(env, argv[0]);
+  uint32_t n, i, rlen[BENCH_BATCH_MAX];
+  uint8_t *copy[BENCH_BATCH_MAX], reply[BENCH_BATCH_MAX][DD_REPLY_MAX];
+  size_t len[BENCH_BATCH_MAX], ml;
+  struct dd_hint hints[BENCH_BATCH_MAX];
+  int res[BENCH_BATCH_MAX];
+  int64_t now;
+  void *mb;
+  napi_value arr;
+  if (!t) return NULL;
+  CHECK(napi_get_array_length(env, argv[1], &n));
+  CHECK(napi_get_value_int64(env, argv[2], &now));
+  CHECK(napi_get_buffer_info(env, argv[3], &mb, &ml));
+  if (n > BENCH_BATCH_MAX || ml != 6) { napi_throw_error(env, "E_DATAPLANE_NATIVE", "bad batch"); return NULL; }
+  for (i = 0; i < n; i++) {
+    napi_value b;
+    void *fb;
+    CHECK(napi_get_element(env, argv[1], i, &b));
+    CHECK(napi_get_buffer_info(env, b, &fb, &len[i]));
+    copy[i] = malloc(len[i] + 4);
+    if (copy[i]) memcpy(copy[i] + 4, fb, len[i]);
+  }
+  for (i = 0; i < n; i++) if (!copy[i]) { while (n) free(copy[--n]); napi_throw_error(env, "E_DATAPLANE_NATIVE", "out of memory"); return NULL; }
+  if (n > 1) {
+    for (i = 0; i < n; i++) dd_hint_frame(t, copy[i] + 4, (uint32_t)len[i], DD_TAG_NONE, &hints[i]);
+    dd_hint_entries(t, hints, n);
+  }
+  dd_table_lock(t);
+  for (i = 0; i < n; i++)
+    res[i] = dd_forward_frame_hinted(t, copy[i] + 4, (uint32_t)len[i], (uint32_t)len[i], DD_TAG_NONE, now, mb, reply[i], &rlen[i],
+                                     n > 1 ? &hints[i] : NULL);
+  dd_table_unlock(t);
+  napi_create_array_with_length(env, n, &arr);
+  for (i = 0; i < n; i++) {
+    napi_value one, out;
+    void *data;
+    napi_create_array_with_length(env, 2, &one);
+    napi_set_element(env, one, 0, num(env, res[i]));
+    if (res[i] == 1 || res[i] == 2) {
+      napi_create_buffer_copy(env, res[i] == 1 ? len[i] : rlen[i], res[i] == 1 ? copy[i] + 4 : reply[i], &data, &out);
+    } else napi_get_null(env, &out);
+    napi_set_element(env, one, 1, out);
+    napi_set_element(env, arr, i, one);
+    free(copy[i]);
+  }
+  return arr;
+}
+
 /* Args: handle, template (bool), proto, caddr, cport, vaddr, vport; returns the full 32-bit hash. */
 static napi_value dd_table_hash(napi_env env, napi_callback_info info) {
   ARGS(7);
@@ -286,7 +339,7 @@ static napi_value init(napi_env env, napi_value exports) {
   static const struct dd_export fns[] = {
     { "abiVersion", abi_version },
     { "benchLookup", dd_bench_lookup }, { "benchExpire", dd_bench_expire }, { "benchFlood", dd_bench_flood },
-    { "benchBatch", dd_bench_batch },
+    { "benchBatch", dd_bench_batch }, { "tableForwardBatch", dd_table_forward_batch },
     { "tableHash", dd_table_hash }, { "tableSetHashKey", dd_table_set_hash_key },
   };
   return export_functions(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
