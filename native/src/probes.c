@@ -90,6 +90,7 @@ static napi_value dd_bench_expire(napi_env env, napi_callback_info info) {
   sp.vip = 0x0a3d0064; sp.port = 80; sp.protocol = 6; sp.scheduler = DD_SCHED_RR; sp.pmask = 0xffffffff; sp.dest_count = 2;
   for (i = 0; i < 2; i++) { dp[i].addr = 0x0a3d000b + i; dp[i].port = 80; dp[i].weight = 1; dp[i].has_mac = 1; }
   dd_set_services(t, &sp, 1, dp, 2);
+  memset(&p, 0, sizeof(p));   /* pflags, ipid, l2: a stack value would send packets down the ICMP or fragment path */
   p.daddr = sp.vip; p.dport = 80; p.proto = 6; p.tcpflags = DD_TH_SYN; p.iplen = 60;
   for (i = 0; i < conns; i++) {
     p.saddr = 0x0b000000 + (i >> 10); p.sport = (uint16_t)(1024 + (i & 1023));
@@ -137,6 +138,7 @@ static napi_value dd_bench_flood(napi_env env, napi_callback_info info) {
   sp.vip = 0x0a3d0064; sp.port = 80; sp.protocol = 6; sp.scheduler = DD_SCHED_WLC; sp.pmask = 0xffffffff; sp.dest_count = 2;
   for (i = 0; i < 2; i++) { dp[i].addr = 0x0a3d000b + i; dp[i].port = 80; dp[i].weight = 1; dp[i].has_mac = 1; }
   dd_set_services(t, &sp, 1, dp, 2);
+  memset(&p, 0, sizeof(p));   /* pflags, ipid, l2: a stack value would send packets down the ICMP or fragment path */
   p.daddr = sp.vip; p.dport = 80; p.proto = 6; p.tcpflags = DD_TH_SYN; p.iplen = 60;
   for (i = 0; i < syns; i++) {
     double ns;
