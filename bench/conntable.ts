@@ -5,7 +5,8 @@
 // SIZES (default 1000,10000,100000,1000000); BASELINE_MAX (default 100000): the baseline's expiry is quadratic, so
 // larger tables are not run on it (80k entries took 10.9 s; 1M would take about half an hour). FIGURES (default
 // all; a list of lookup, flood, batch): batch is the packet loops' prefetch pass (BATCH_SIZES 100000,1000000,
-// BATCH_ROUNDS 7, BATCH_PACKETS 300000 per figure and way).
+// BATCH_ROUNDS 7, BATCH_PACKETS 300000 per figure and way; BATCH_BASELINE: a directord_bench.node of main's sources
+// with this benchBatch overlaid, whose "no pass" is main's loop; docs/benchmarks.md "Prefetch pass" builds it).
 import path from 'node:path';
 import { loadBench, loadNative, NativeTable, BENCH_ADDON_FILE, type BenchBinding, type NativeBinding } from '../src/dataplane/native';
 import type { ServiceSpec } from '../src/dataplane/types';
@@ -81,7 +82,8 @@ function main(): void {
   const benchBefore = before && (before.benchLookup ? (before as BenchBinding) : loadBench(path.join(path.dirname(basePath as string), BENCH_ADDON_FILE)));
   if (FIGURES.includes('lookup')) lookupFigure(after, before, benchAfter, benchBefore);
   if (FIGURES.includes('flood')) floodFigure(benchAfter, benchBefore);
-  if (FIGURES.includes('batch')) batchFigure(benchAfter);
+  if (FIGURES.includes('batch')) batchFigure(benchAfter, process.env.BATCH_BASELINE
+    ? (require(process.env.BATCH_BASELINE) as BenchBinding) : undefined);   // eslint-disable-line @typescript-eslint/no-require-imports
 }
 
 function lookupFigure(after: NativeBinding, before: NativeBinding | undefined, benchAfter: BenchBinding, benchBefore: BenchBinding | undefined): void {
@@ -143,28 +145,34 @@ function floodFigure(benchAfter: BenchBinding, benchBefore: BenchBinding | undef
  * and with its second stage (the chain's first entry), the three ways batch by batch in turn within one call. Per
  * cell: median ns per frame over the rounds, and the ratio to no pass as its median with min-max over the rounds.
  */
-function batchFigure(bench: BenchBinding): void {
+function batchFigure(bench: BenchBinding, main: BenchBinding | undefined): void {
   const kinds = ['ACK, existing', 'SYN, absent'];
   const batches = [2, 32, 256];
   const rows: string[] = [];
   for (const n of BATCH_SIZES) {
     const size = n >= 1_000_000 ? 1 << 20 : pow2(n);
-    const runs: number[][] = [];
+    const runs: number[][] = [], mains: number[][] = [];
     for (let r = 0; r < BATCH_ROUNDS; r++) {
+      // Alternate which build goes first, as for the lookups.
+      if (main && r % 2) mains.push(main.benchBatch(size, n, BATCH_PACKETS));
       runs.push(bench.benchBatch(size, n, BATCH_PACKETS));
+      if (main && !(r % 2)) mains.push(main.benchBatch(size, n, BATCH_PACKETS));
       console.error(`  batch ${n}: round ${r + 1} ${runs.at(-1)?.map((x) => x.toFixed(0)).join(' ')}`);
     }
     kinds.forEach((kind, ki) => batches.forEach((bs, bi) => {
-      const at = (w: number) => runs.map((x) => x[(ki * batches.length + bi) * 3 + w]);
+      const at = (w: number, rs = runs) => rs.map((x) => x[(ki * batches.length + bi) * 3 + w]);
+      const ref = main ? at(0, mains) : at(0);
       const cell = (w: number) => {
-        const ratios = at(w).map((v, i) => v / at(0)[i]);
+        const ratios = at(w).map((v, i) => v / ref[i]);
         return `${median(at(w)).toFixed(0)} (**${median(ratios).toFixed(2)}x**, ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
       };
-      rows.push(`| ${n.toLocaleString('en')} in 2^${Math.log2(size)} | ${kind} | ${bs} | ${median(at(0)).toFixed(0)} | ${cell(1)} | ${cell(2)} |`);
+      rows.push(`| ${n.toLocaleString('en')} in 2^${Math.log2(size)} | ${kind} | ${bs} | ${median(ref).toFixed(0)} |${main ? ` ${cell(0)} |` : ''} ${cell(1)} | ${cell(2)} |`);
     }));
   }
   console.log(`\nPrefetch pass, ns per frame (frames written fresh, decided under one lock per batch), medians of ${BATCH_ROUNDS} rounds, ${BATCH_PACKETS} frames per cell and round:\n`);
-  console.log('| entries | frames | batch | no pass | bucket pass (ratio, min–max) | bucket + entry pass (ratio, min–max) |\n|---|---|---:|---:|---:|---:|');
+  console.log(main
+    ? '| entries | frames | batch | main (no pass) | this build, no pass (ratio to main, min–max) | bucket pass | bucket + entry pass |\n|---|---|---:|---:|---:|---:|---:|'
+    : '| entries | frames | batch | no pass | bucket pass (ratio, min–max) | bucket + entry pass (ratio, min–max) |\n|---|---|---:|---:|---:|---:|');
   console.log(rows.join('\n'));
 }
 
