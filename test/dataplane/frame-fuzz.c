@@ -2,7 +2,7 @@
  * allocation, so a read one byte past its end aborts. Structured cases (truncations at every length, bad IHL, IP
  * options, fragments, VLAN tags inline or in metadata, QinQ, TCP data offsets) check the verdict the construction implies; seeded random
  * mutations check the invariants. Both go through dd_parse_frame and through dd_forward_frame (parse, dd_process,
- * MAC rewrite) as the packet loops call it. ICMP errors (with their embedded header) and fragments are built and
+ * MAC rewrite) as the packet loops call it, after their prefetch pass (dd_hint_frame) over the same bytes. ICMP errors (with their embedded header) and fragments are built and
  * mutated too. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,9 +169,16 @@ static int forward_meta(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int
   uint32_t rlen = 0, l2 = l2_of(f, caplen), tag = tab->vlan ? 4 : 0, R = 14 + tag;
   uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0, nodest = tab->verdicts[DD_V_NO_DEST], closed = tab->verdicts[DD_V_DEST_CLOSED];
   if (!reply || !room) abort();
+  struct dd_hint hint;
+  struct dd_pkt p;
   memcpy(b, f, caplen);
   for (int i = 0; i < DD_V_COUNT; i++) dropped += tab->verdicts[i];
-  int r = dd_forward_frame(tab, b, caplen, wirelen, meta, now_ms, OUR_MAC, reply, &rlen);
+  /* The pass reads the frame within caplen, and finds the key of every frame the parser decides by its key. */
+  dd_hint_frame(tab, b, caplen, meta, &hint);
+  if (dd_parse_frame_vlan(b, caplen, tab->vlan, meta, &p) == DD_V_FORWARD && !(p.pflags & (DD_PF_ICMP | DD_PF_FRAG_LATER)))
+    CHECK(hint.ok && dd_hint_hash(&hint, &p) && hint.hash == dd_conn_hash(tab, 0, p.proto, p.saddr, p.sport, p.daddr, p.dport),
+          "the prefetch pass misses the key of a frame the parser reads (ok %d)", hint.ok);
+  int r = dd_forward_frame_hinted(tab, b, caplen, wirelen, meta, now_ms, OUR_MAC, reply, &rlen, &hint);
   uint64_t dropped_after = 0;
   for (int i = 0; i < DD_V_COUNT; i++) dropped_after += tab->verdicts[i];
   CHECK(tab->counters[DD_C_RX_FRAMES] == rx + 1, "rx_frames not counted");
