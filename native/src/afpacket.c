@@ -131,11 +131,7 @@ static int step(struct dd_worker *l, uint8_t *f, uint32_t caplen, uint32_t wirel
   return 1;
 }
 
-static inline struct tpacket3_hdr *v3_next(struct tpacket3_hdr *h) {
-  return (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset);
-}
-
-/* V3: a block's frames in chunks of V3_HINTS, each chunk's prefetch pass (prefetch.h) ahead of its frames. */
+/* V3: the prefetch pass (prefetch.h) over each chunk of V3_HINTS frames of a block, just before them. */
 #define V3_HINTS 64
 
 static void walk_block(struct dd_worker *l, struct tpacket_block_desc *bd) {
@@ -148,11 +144,11 @@ static void walk_block(struct dd_worker *l, struct tpacket_block_desc *bd) {
   __atomic_store_n(&l->frames, l->frames + n, __ATOMIC_RELAXED);
   t0 = dd_table_lock(t);
   now = dd_ns_to_ms(t0);
-  for (i = 0; i < n; i++, h = v3_next(h)) {
+  for (i = 0; i < n; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
     uint8_t *f = (uint8_t *)h + h->tp_mac;
     if (n > 1 && i % V3_HINTS == 0) {
       uint32_t m = n - i < V3_HINTS ? n - i : V3_HINTS;
-      for (uint32_t k = 0; k < m; k++, ahead = v3_next(ahead))
+      for (uint32_t k = 0; k < m; k++, ahead = (struct tpacket3_hdr *)((uint8_t *)ahead + ahead->tp_next_offset))
         dd_hint_frame(t, (uint8_t *)ahead + ahead->tp_mac, ahead->tp_snaplen,
                       ring_tag(ahead->tp_status, ahead->hv1.tp_vlan_tci, ahead->hv1.tp_vlan_tpid), &hints[k]);
       dd_hint_entries(t, hints, m);
