@@ -27,6 +27,7 @@
       "target_name": "directord_bench",
       "sources": [
         "native/src/probes.c",
+        "native/src/frame.c",
         "native/src/core.c",
         "native/src/conntable.c",
         "native/src/schedulers.c",

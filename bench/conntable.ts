@@ -3,7 +3,10 @@
 // Run: BASELINE=/tmp/dd-main/build/Release/directord_native.node \
 //      node --expose-gc -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/conntable.ts
 // SIZES (default 1000,10000,100000,1000000); BASELINE_MAX (default 100000): the baseline's expiry is quadratic, so
-// larger tables are not run on it (80k entries took 10.9 s; 1M would take about half an hour).
+// larger tables are not run on it (80k entries took 10.9 s; 1M would take about half an hour). FIGURES (default
+// all; a list of lookup, flood, batch): batch is the packet loops' prefetch pass (BATCH_SIZES 100000,1000000,
+// BATCH_ROUNDS 7, BATCH_PACKETS 300000 per figure and way; BATCH_BASELINE: a directord_bench.node of main's sources
+// with this benchBatch overlaid, whose "no pass" is main's loop; docs/benchmarks.md "Prefetch pass" builds it).
 import path from 'node:path';
 import { loadBench, loadNative, NativeTable, BENCH_ADDON_FILE, type BenchBinding, type NativeBinding } from '../src/dataplane/native';
 import type { ServiceSpec } from '../src/dataplane/types';
@@ -14,6 +17,10 @@ const SIZES = (process.env.SIZES ?? '1000,10000,100000,1000000').split(',').map(
 const BASELINE_MAX = Number(process.env.BASELINE_MAX ?? 100_000);
 const VIP = '10.61.0.100';
 const T0 = 10_000_000;
+const FIGURES = (process.env.FIGURES ?? 'lookup,flood,batch').split(',');
+const BATCH_SIZES = (process.env.BATCH_SIZES ?? '100000,1000000').split(',').map(Number);
+const BATCH_ROUNDS = Number(process.env.BATCH_ROUNDS ?? 7);
+const BATCH_PACKETS = Number(process.env.BATCH_PACKETS ?? 300_000);
 
 const svc: ServiceSpec = { vip: VIP, port: 80, protocol: 'tcp', fwmark: 0, scheduler: 'rr', persistent: 0, pmask: '255.255.255.255',
   expireQuiescentTemplate: false, expireNodestConn: false,
@@ -73,6 +80,13 @@ function main(): void {
   // The bench entries: an older baseline has them in its main addon, a newer one in directord_bench.node beside it.
   const benchAfter = loadBench();
   const benchBefore = before && (before.benchLookup ? (before as BenchBinding) : loadBench(path.join(path.dirname(basePath as string), BENCH_ADDON_FILE)));
+  if (FIGURES.includes('lookup')) lookupFigure(after, before, benchAfter, benchBefore);
+  if (FIGURES.includes('flood')) floodFigure(benchAfter, benchBefore);
+  if (FIGURES.includes('batch')) batchFigure(benchAfter, process.env.BATCH_BASELINE
+    ? (require(process.env.BATCH_BASELINE) as BenchBinding) : undefined);   // eslint-disable-line @typescript-eslint/no-require-imports
+}
+
+function lookupFigure(after: NativeBinding, before: NativeBinding | undefined, benchAfter: BenchBinding, benchBefore: BenchBinding | undefined): void {
   const rows: string[] = [];
   for (const n of SIZES) {
     const look = { a: [] as number[], b: [] as number[] };
@@ -111,12 +125,55 @@ function main(): void {
   console.log(`Each cell: this build / baseline, medians of ${ROUNDS} rounds${before ? '' : ' (no baseline)'}.\n`);
   console.log('| entries | lookup ns | longest expiry call, CPU ms | its wall ms | expiry CPU ns per entry | this build timed in C: longest call, ns per entry |\n|---:|---:|---:|---:|---:|---:|');
   console.log(rows.join('\n'));
-  // A flood into a full table (evicting), then past the 60 s SYN_RECV timeout: the table's share of a loop stall.
-  console.log('\n| SYN flood into a 2^20 table, timed in C (thread CPU) | longest call | longest batch of 256 | mean per SYN | evictions |\n|---|---:|---:|---:|---:|');
+}
+
+/** A flood into a full table (evicting), then past the 60 s SYN_RECV timeout: the table's share of a loop stall.
+ * Each cell: this build / baseline (one run each, this build first). */
+function floodFigure(benchAfter: BenchBinding, benchBefore: BenchBinding | undefined): void {
+  console.log('\n| SYN flood into a 2^20 table, timed in C (thread CPU), this build / baseline | longest call | longest batch of 256 | mean per SYN | evictions |\n|---|---:|---:|---:|---:|');
   for (const [rate, secs] of [[17_500, 80], [300_000, 20]]) {
     const r = benchAfter.benchFlood(1 << 20, rate * secs, rate);
-    console.log(`| ${rate.toLocaleString('en')} SYN/s for ${secs} s of clock | ${r.maxCallUs.toFixed(0)} µs | ${(r.maxBatchUs / 1000).toFixed(2)} ms | ${r.meanNs.toFixed(0)} ns | ${r.evictions} |`);
+    const b = benchBefore?.benchFlood(1 << 20, rate * secs, rate);
+    const pair = (x: number, y: number | undefined, d: number) => `${x.toFixed(d)} / ${y === undefined ? '-' : y.toFixed(d)}`;
+    console.log(`| ${rate.toLocaleString('en')} SYN/s for ${secs} s of clock | ${pair(r.maxCallUs, b?.maxCallUs, 0)} µs | ${pair(r.maxBatchUs / 1000, b && b.maxBatchUs / 1000, 2)} ms | ${pair(r.meanNs, b?.meanNs, 0)} ns${b ? ` = **${(r.meanNs / b.meanNs).toFixed(2)}x**` : ''} | ${r.evictions} |`);
   }
+}
+
+/**
+ * The packet loops' access pattern (benchBatch): batches of frames decided under one lock, ACKs of random existing
+ * (cold) connections and SYNs of absent keys, without the prefetch pass (the loop as on main), with the bucket pass
+ * and with its second stage (the chain's first entry), the three ways batch by batch in turn within one call. Per
+ * cell: median ns per frame over the rounds, and the ratio to no pass as its median with min-max over the rounds.
+ */
+function batchFigure(bench: BenchBinding, main: BenchBinding | undefined): void {
+  const kinds = ['ACK, existing', 'SYN, absent'];
+  const batches = [2, 32, 256];
+  const rows: string[] = [];
+  for (const n of BATCH_SIZES) {
+    const size = n >= 1_000_000 ? 1 << 20 : pow2(n);
+    const runs: number[][] = [], mains: number[][] = [];
+    for (let r = 0; r < BATCH_ROUNDS; r++) {
+      // Alternate which build goes first, as for the lookups.
+      if (main && r % 2) mains.push(main.benchBatch(size, n, BATCH_PACKETS));
+      runs.push(bench.benchBatch(size, n, BATCH_PACKETS));
+      if (main && !(r % 2)) mains.push(main.benchBatch(size, n, BATCH_PACKETS));
+      console.error(`  batch ${n}: round ${r + 1} ${runs.at(-1)?.map((x) => x.toFixed(0)).join(' ')}`);
+    }
+    kinds.forEach((kind, ki) => batches.forEach((bs, bi) => {
+      const at = (w: number, rs = runs) => rs.map((x) => x[(ki * batches.length + bi) * 3 + w]);
+      const ref = main ? at(0, mains) : at(0);
+      const cell = (w: number) => {
+        const ratios = at(w).map((v, i) => v / ref[i]);
+        return `${median(at(w)).toFixed(0)} (**${median(ratios).toFixed(2)}x**, ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
+      };
+      rows.push(`| ${n.toLocaleString('en')} in 2^${Math.log2(size)} | ${kind} | ${bs} | ${median(ref).toFixed(0)} |${main ? ` ${cell(0)} |` : ''} ${cell(1)} | ${cell(2)} |`);
+    }));
+  }
+  console.log(`\nPrefetch pass, ns per frame (frames written fresh, decided under one lock per batch), medians of ${BATCH_ROUNDS} rounds, ${BATCH_PACKETS} frames per cell and round:\n`);
+  console.log(main
+    ? '| entries | frames | batch | main (no pass) | this build, no pass (ratio to main, min–max) | bucket pass | bucket + entry pass |\n|---|---|---:|---:|---:|---:|---:|'
+    : '| entries | frames | batch | no pass | bucket pass (ratio, min–max) | bucket + entry pass (ratio, min–max) |\n|---|---|---:|---:|---:|---:|');
+  console.log(rows.join('\n'));
 }
 
 main();

@@ -107,9 +107,9 @@ static inline int32_t ring_tag(uint32_t status, uint16_t tci, uint16_t tpid) {
  * once. A tag that came in the ring header goes back inline, into the PACKET_RESERVE room before the frame; the
  * virtio-net header moves with it and its offsets grow by the tag's 4 bytes. */
 static int step(struct dd_worker *l, uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t meta, int64_t now,
-                struct iovec *iov) {
+                struct iovec *iov, const struct dd_hint *hint) {
   uint32_t rlen = 0, vlen = l->vnet ? VNET_LEN : 0;
-  int r = dd_forward_frame(l->t, f, caplen, wirelen, meta, now, l->mac, l->reply + VNET_LEN, &rlen);
+  int r = dd_forward_frame_hinted(l->t, f, caplen, wirelen, meta, now, l->mac, l->reply + VNET_LEN, &rlen, hint);
   if (r == 2) {
     const uint8_t *b = l->vnet ? l->reply : l->reply + VNET_LEN;
     if (send(l->tx, b, rlen + vlen, MSG_DONTWAIT) < 0) l->t->verdicts[DD_V_TX_ERROR]++;
@@ -131,9 +131,13 @@ static int step(struct dd_worker *l, uint8_t *f, uint32_t caplen, uint32_t wirel
   return 1;
 }
 
+/* V3: the prefetch pass (prefetch.h) over each chunk of V3_HINTS frames of a block, just before them. */
+#define V3_HINTS 64
+
 static void walk_block(struct dd_worker *l, struct tpacket_block_desc *bd) {
   struct dd_table *t = l->t;
-  struct tpacket3_hdr *h = (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
+  struct tpacket3_hdr *h = (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt), *ahead = h;
+  struct dd_hint hints[V3_HINTS];
   uint32_t i, n = bd->hdr.bh1.num_pkts;
   unsigned out = 0;
   int64_t t0, now;
@@ -142,7 +146,15 @@ static void walk_block(struct dd_worker *l, struct tpacket_block_desc *bd) {
   now = dd_ns_to_ms(t0);
   for (i = 0; i < n; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
     uint8_t *f = (uint8_t *)h + h->tp_mac;
-    if (!step(l, f, h->tp_snaplen, h->tp_len, ring_tag(h->tp_status, h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid), now, &l->iov[out])) continue;
+    if (n > 1 && i % V3_HINTS == 0) {
+      uint32_t m = n - i < V3_HINTS ? n - i : V3_HINTS;
+      for (uint32_t k = 0; k < m; k++, ahead = (struct tpacket3_hdr *)((uint8_t *)ahead + ahead->tp_next_offset))
+        dd_hint_frame(t, (uint8_t *)ahead + ahead->tp_mac, ahead->tp_snaplen,
+                      ring_tag(ahead->tp_status, ahead->hv1.tp_vlan_tci, ahead->hv1.tp_vlan_tpid), &hints[k]);
+      dd_hint_entries(t, hints, m);
+    }
+    if (!step(l, f, h->tp_snaplen, h->tp_len, ring_tag(h->tp_status, h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid), now, &l->iov[out],
+              n > 1 ? &hints[i % V3_HINTS] : NULL)) continue;
     out++;
     if (out == BATCH) { dd_table_unlock(t); flush(l, out); out = 0; dd_table_lock(t); }
   }
@@ -164,6 +176,7 @@ static void *loop_main_v2(void *arg) {
   struct dd_table *t = l->t;
   unsigned cur = 0;
   struct tpacket2_hdr *batch[V2_BATCH];
+  struct dd_hint hints[V2_BATCH];
   while (!l->g->stop) {
     unsigned n = 0, out = 0, k;
     int64_t now;
@@ -181,13 +194,21 @@ static void *loop_main_v2(void *arg) {
       continue;
     }
     __atomic_store_n(&l->frames, l->frames + n, __ATOMIC_RELAXED);
+    /* More than one frame: the prefetch pass (prefetch.h), before the lock, so their cache misses overlap. */
+    if (n > 1) {
+      for (k = 0; k < n; k++)
+        dd_hint_frame(t, (uint8_t *)batch[k] + batch[k]->tp_mac, batch[k]->tp_snaplen,
+                      ring_tag(batch[k]->tp_status, batch[k]->tp_vlan_tci, batch[k]->tp_vlan_tpid), &hints[k]);
+      dd_hint_entries(t, hints, n);
+    }
     /* Two clock reads per batch: the lock's (also the batch's `now` and its stall's start) and the unlock's. */
     int64_t t0 = dd_table_lock(t);
     now = dd_ns_to_ms(t0);
     for (k = 0; k < n; k++) {
       struct tpacket2_hdr *h = batch[k];
       uint8_t *f = (uint8_t *)h + h->tp_mac;
-      if (!step(l, f, h->tp_snaplen, h->tp_len, ring_tag(h->tp_status, h->tp_vlan_tci, h->tp_vlan_tpid), now, &l->iov[out])) continue;
+      if (!step(l, f, h->tp_snaplen, h->tp_len, ring_tag(h->tp_status, h->tp_vlan_tci, h->tp_vlan_tpid), now, &l->iov[out],
+                n > 1 ? &hints[k] : NULL)) continue;
       out++;
     }
     dd_batch_end(t, t0, dd_table_unlock(t));

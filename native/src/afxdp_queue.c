@@ -108,11 +108,20 @@ uint32_t dd_xdpq_step(struct dd_xdp_queue *q, int64_t now) {
   struct dd_table *t = q->x->t;
   uint64_t fwd[BATCH], drop[BATCH];
   uint32_t fwd_len[BATCH];
+  struct dd_hint hints[BATCH];
   uint32_t idx = 0, n, i, nf = 0, nd = 0, sent = 0;
   reclaim_completions(q);
   count_ring_drops(q, now);
   n = xsk_ring_cons__peek(&q->rx, BATCH, &idx);
   if (!n) return 0;
+  /* More than one frame: the prefetch pass (prefetch.h), before the lock, so their cache misses overlap. */
+  if (n > 1) {
+    for (i = 0; i < n; i++) {
+      const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+      dd_hint_frame(t, xsk_umem__get_data(q->umem_area, d->addr), d->len, DD_TAG_NONE, &hints[i]);
+    }
+    dd_hint_entries(t, hints, n);
+  }
   /* One table lock for every queue's thread: counters and verdicts stay exact, a flow's template is shared. */
   int64_t t0 = dd_table_lock(t);
   for (i = 0; i < n; i++) {
@@ -120,7 +129,8 @@ uint32_t dd_xdpq_step(struct dd_xdp_queue *q, int64_t now) {
     uint8_t *f = xsk_umem__get_data(q->umem_area, d->addr);
     uint8_t reply[DD_REPLY_MAX];
     uint32_t rlen = 0;
-    int r = dd_forward_frame(t, f, d->len, d->len, DD_TAG_NONE, now, q->x->mac, reply, &rlen);   /* XDP sees tags inline */
+    int r = dd_forward_frame_hinted(t, f, d->len, d->len, DD_TAG_NONE, now, q->x->mac, reply, &rlen,   /* XDP sees tags inline */
+                                    n > 1 ? &hints[i] : NULL);
     if (r == 2) memcpy(f, reply, rlen);   /* the reply takes the frame's place in its 4 KiB chunk */
     if (r) {
       fwd[nf] = d->addr;

@@ -101,11 +101,12 @@ static uint32_t bucket_of(struct dd_table *t, const struct dd_conn *c) {
   return dd_conn_hash(t, c->flags & DD_CF_TEMPLATE, c->proto, c->caddr, c->cport, c->vaddr, c->vport) & t->mask;
 }
 
-void dd_hash_in(struct dd_table *t, uint32_t i) {
-  uint32_t b = bucket_of(t, &t->conns[i]);
+static void hash_in_at(struct dd_table *t, uint32_t i, uint32_t b) {
   t->conns[i].hnext = t->buckets[b];
   t->buckets[b] = i;
 }
+
+void dd_hash_in(struct dd_table *t, uint32_t i) { hash_in_at(t, i, bucket_of(t, &t->conns[i])); }
 
 void dd_hash_out(struct dd_table *t, uint32_t i) {
   uint32_t *pp = &t->buckets[bucket_of(t, &t->conns[i])];
@@ -113,9 +114,9 @@ void dd_hash_out(struct dd_table *t, uint32_t i) {
   if (*pp == i) *pp = t->conns[i].hnext;
 }
 
-static uint32_t find(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
-                     uint16_t vport) {
-  uint32_t i = t->buckets[dd_conn_hash(t, tmpl, proto, caddr, cport, vaddr, vport) & t->mask];
+static uint32_t find(struct dd_table *t, uint32_t hash, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport,
+                     uint32_t vaddr, uint16_t vport) {
+  uint32_t i = t->buckets[hash & t->mask];
   for (; i != DD_NIL; i = t->conns[i].hnext) {
     const struct dd_conn *c = &t->conns[i];
     if (c->caddr == caddr && c->vaddr == vaddr && c->cport == cport && c->vport == vport && c->proto == proto &&
@@ -200,7 +201,8 @@ void dd_conn_established(struct dd_table *t, uint32_t i) { embryo_unlink(t, i); 
 
 /* ---- create / destroy ---- */
 uint32_t dd_conn_new(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
-                     uint16_t vport, uint32_t dest, uint16_t svc, uint16_t dport, int64_t now, int may_evict) {
+                     uint16_t vport, uint32_t dest, uint16_t svc, uint16_t dport, int64_t now, int may_evict,
+                     const uint32_t *hash) {
   uint32_t i;
   struct dd_conn *c;
   struct dd_dest *d = &t->dests[dest];
@@ -225,7 +227,8 @@ uint32_t dd_conn_new(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t c
   d->refcnt++;
   if (tmpl) d->persist++;
   else d->inact++;
-  dd_hash_in(t, i);
+  if (hash) hash_in_at(t, i, *hash & t->mask);
+  else dd_hash_in(t, i);
   /* A connection is armed by its caller right after its first transition (one wheel link per SYN, not two); a
    * template keeps the provisional timer unless its first connection is made. */
   if (tmpl) arm(t, i, now);
@@ -302,12 +305,18 @@ void dd_expire(struct dd_table *t, int64_t now, uint32_t budget) {
   }
 }
 
-uint32_t dd_lookup(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
-                   uint16_t vport, int64_t now) {
-  uint32_t i = find(t, tmpl, proto, caddr, cport, vaddr, vport);
+uint32_t dd_lookup_hashed(struct dd_table *t, uint32_t hash, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport,
+                          uint32_t vaddr, uint16_t vport, int64_t now) {
+  uint32_t i = find(t, hash, tmpl, proto, caddr, cport, vaddr, vport);
   while (i != DD_NIL && t->conns[i].expires <= now) {
     dd_conn_expire(t, i, now);
     if (!(t->conns[i].flags & DD_CF_USED)) return DD_NIL;
   }
   return i;
+}
+
+uint32_t dd_lookup(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
+                   uint16_t vport, int64_t now) {
+  return dd_lookup_hashed(t, dd_conn_hash(t, tmpl, proto, caddr, cport, vaddr, vport), tmpl, proto, caddr, cport, vaddr,
+                          vport, now);
 }

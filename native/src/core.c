@@ -130,7 +130,8 @@ static uint32_t template_lookup(struct dd_table *t, const struct dd_service *s, 
 }
 
 /* ip_vs_schedule / ip_vs_sched_persist: returns the new connection or DD_NIL with d->verdict set. */
-static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p, int64_t now, struct dd_decision *dc) {
+static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p, uint32_t hash, int64_t now,
+                         struct dd_decision *dc) {
   struct dd_service *s = &t->svcs[si];
   uint32_t dest, ci, ti = DD_NIL;
   uint16_t dport;
@@ -144,7 +145,7 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
       dest = dd_schedule(t, s, p->saddr);
       if (dest == DD_NIL) { dc->verdict = DD_V_NO_DEST; return DD_NIL; }
       ti = dd_conn_new(t, 1, tproto, snet, 0, tv, tport, dest, (uint16_t)si,
-                       p->dport == s->port && s->port != 21 ? t->dests[dest].port : 0, now, p->proto == 6);
+                       p->dport == s->port && s->port != 21 ? t->dests[dest].port : 0, now, p->proto == 6, NULL);
       if (ti == DD_NIL) { dc->verdict = DD_V_TABLE_FULL; return DD_NIL; }
       t->conns[ti].timeout_ms = s->persistent_ms;
       sync_push(t, ti, now);
@@ -156,7 +157,7 @@ static uint32_t schedule(struct dd_table *t, uint32_t si, const struct dd_pkt *p
     if (dest == DD_NIL) { dc->verdict = DD_V_NO_DEST; return DD_NIL; }
   }
   dport = p->dport == s->port && t->dests[dest].port ? t->dests[dest].port : p->dport;
-  ci = dd_conn_new(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, dest, (uint16_t)si, dport, now, p->proto == 6);
+  ci = dd_conn_new(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, dest, (uint16_t)si, dport, now, p->proto == 6, &hash);
   if (ci == DD_NIL) { dc->verdict = DD_V_TABLE_FULL; return DD_NIL; }
   if (ti != DD_NIL) {
     t->conns[ci].control = ti;
@@ -233,14 +234,20 @@ static void process_frag(struct dd_table *t, const struct dd_pkt *p, int64_t now
 }
 
 void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct dd_decision *dc) {
-  uint32_t ci, si;
+  dd_process_hashed(t, p, NULL, now, dc);
+}
+
+void dd_process_hashed(struct dd_table *t, const struct dd_pkt *p, const uint32_t *hash, int64_t now, struct dd_decision *dc) {
+  uint32_t ci, si, h;
   struct dd_conn *c;
   struct dd_dest *d;
   dc->verdict = DD_V_FORWARD; dc->dest = DD_NIL; dc->svc = DD_NIL; dc->state = 0; dc->created = 0;
   dd_expire(t, now, DD_EXPIRE_BUDGET);
   if (p->pflags & DD_PF_ICMP) { process_icmp(t, p, now, dc); return; }
   if (p->pflags & DD_PF_FRAG_LATER) { process_frag(t, p, now, dc); return; }
-  ci = dd_lookup(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, now);
+  /* One hash per packet: the lookup's, reused when the packet makes a new connection of the same key. */
+  h = hash ? *hash : dd_conn_hash(t, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+  ci = dd_lookup_hashed(t, h, 0, p->proto, p->saddr, p->sport, p->daddr, p->dport, now);
   /* conn_reuse_mode 1: a SYN for a closed, uncontrolled entry starts a new connection. Beyond IPVS, a SYN on any
    * entry to a failed dest (templates invalid: down by its check, or a writer-mode standby) is rescheduled, as
    * expire_nodest_conn does for weight 0: the director never sees the server's RST or FIN, so a client port reused
@@ -288,7 +295,7 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
     if (!s) { dc->verdict = DD_V_NO_SERVICE; return; }
     dc->svc = si;
     if (p->proto == 6 && (!(p->tcpflags & DD_TH_SYN) || (p->tcpflags & DD_TH_RST))) { dc->verdict = DD_V_NO_CONN; return; }
-    ci = schedule(t, si, p, now, dc);
+    ci = schedule(t, si, p, h, now, dc);
     if (ci == DD_NIL) return;
     sync_push(t, ci, now);
   }
@@ -313,5 +320,5 @@ void dd_process(struct dd_table *t, const struct dd_pkt *p, int64_t now, struct 
 }
 
 uint32_t dd_conn_insert(struct dd_table *t, const struct dd_conn_record *r, uint32_t dest, uint16_t svc, int64_t now) {
-  return dd_conn_new(t, r->template_, r->protocol, r->caddr, r->cport, r->vaddr, r->vport, dest, svc, r->dport, now, 0);
+  return dd_conn_new(t, r->template_, r->protocol, r->caddr, r->cport, r->vaddr, r->vport, dest, svc, r->dport, now, 0, NULL);
 }

@@ -45,10 +45,17 @@ void dd_template_invalidate(struct dd_table *t, uint32_t ti);
 /* The live entry for a key: one whose expiry is due but not yet run (budget carried over) is expired first. */
 uint32_t dd_lookup(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
                    uint16_t vport, int64_t now);
+/* The same with the key's dd_conn_hash already computed (a packet loop's prefetch pass: prefetch.h). */
+uint32_t dd_lookup_hashed(struct dd_table *t, uint32_t hash, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport,
+                          uint32_t vaddr, uint16_t vport, int64_t now);
+/* dd_process with the hash of the packet's connection key (tmpl 0, proto, saddr, sport, daddr, dport) when the caller
+ * has it (NULL: computed here); it serves the lookup and, for a new connection, its insertion. */
+void dd_process_hashed(struct dd_table *t, const struct dd_pkt *p, const uint32_t *hash, int64_t now, struct dd_decision *d);
 
 /* conntable.c internals shared with core.c */
 uint32_t dd_conn_new(struct dd_table *t, uint8_t tmpl, uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr,
-                     uint16_t vport, uint32_t dest, uint16_t svc, uint16_t dport, int64_t now, int may_evict);
+                     uint16_t vport, uint32_t dest, uint16_t svc, uint16_t dport, int64_t now, int may_evict,
+                     const uint32_t *hash);   /* hash: the key's dd_conn_hash, or NULL */
 void dd_conn_free(struct dd_table *t, uint32_t i);
 void dd_conn_expire(struct dd_table *t, uint32_t i, int64_t now);
 void dd_conn_established(struct dd_table *t, uint32_t i);

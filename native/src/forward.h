@@ -10,9 +10,12 @@
 #include <string.h>
 #include <time.h>
 #include "core.h"
+#include "prefetch.h"
 
-static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t meta, int64_t now,
-                                   const uint8_t mac[6], uint8_t *reply, uint32_t *replylen) {
+/* `hint`: what the loop's prefetch pass found in this frame (prefetch.h), or NULL. */
+static inline int dd_forward_frame_hinted(struct dd_table *t, uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t meta,
+                                          int64_t now, const uint8_t mac[6], uint8_t *reply, uint32_t *replylen,
+                                          const struct dd_hint *hint) {
   struct dd_pkt p;
   struct dd_decision dc;
   int v;
@@ -21,7 +24,7 @@ static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t capl
   if (caplen < wirelen) v = DD_V_TRUNCATED;
   else if (!t->forwarding) v = DD_V_NOT_ACTIVE;
   else v = dd_parse_frame_vlan(f, caplen, t->vlan, meta, &p);
-  if (v == DD_V_FORWARD) { dd_process(t, &p, now, &dc); v = dc.verdict; }
+  if (v == DD_V_FORWARD) { dd_process_hashed(t, &p, dd_hint_hash(hint, &p), now, &dc); v = dc.verdict; }
   if (v != DD_V_FORWARD) {
     t->verdicts[v]++;
     if (v == DD_V_NO_DEST && (*replylen = dd_icmp_unreach(t, f, p.l2, mac, now, reply)) != 0) return 2;
@@ -31,6 +34,11 @@ static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t capl
   memcpy(f, t->dests[dc.dest].mac, 6);
   memcpy(f + 6, mac, 6);
   return meta >= 0 ? 3 : 1;
+}
+
+static inline int dd_forward_frame(struct dd_table *t, uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t meta, int64_t now,
+                                   const uint8_t mac[6], uint8_t *reply, uint32_t *replylen) {
+  return dd_forward_frame_hinted(t, f, caplen, wirelen, meta, now, mac, reply, replylen, NULL);
 }
 
 /* For a result of 3: the frame moved 4 bytes earlier, its tag back between the MACs and the ethertype. */

@@ -59,9 +59,14 @@ export interface BenchBinding {
   benchExpire(size: number, conns: number): { maxUs: number; nsPerEntry: number; calls: number };
   /** `syns` random SYNs at `rate`/s of clock into a `size`-slot table; thread CPU time in C. */
   benchFlood(size: number, syns: number, rate: number): { maxCallUs: number; maxBatchUs: number; meanNs: number; evictions: number; used: number };
+  /** The packet loops' batches over `conns` connections in a `size`-slot table, `packets` frames per figure: ns per
+   * frame, [ACKs of existing, SYNs of absent][batch of 2, 32, 256][no prefetch pass, bucket pass, bucket + entry]. */
+  benchBatch(size: number, conns: number, packets: number): number[];
   /** The connection hash of a key under a directord_native.node table's secret key, and fixing that key (empty table). */
   tableHash(h: Handle, template: boolean, proto: number, caddr: number, cport: number, vaddr: number, vport: number): number;
   tableSetHashKey(h: Handle, k0: bigint, k1: bigint): void;
+  /** Frames through the packet loops' batch path (prefetch pass, one lock): per frame [result, frame out or null]. */
+  tableForwardBatch(h: Handle, frames: Buffer[], nowMs: number, ourMac: Buffer): [number, Buffer | null][];
 }
 
 export const DEFAULT_ADDON_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'directord_native.node');
@@ -291,6 +296,12 @@ export class NativeTable {
   /** Test entry (directord_bench.node): replace the per-table secret hash key (only while the table is empty). */
   setHashKey(k0: bigint, k1: bigint): void {
     wrapNative(() => loadBench().tableSetHashKey(this.handle, k0, k1));
+  }
+
+  /** Test entry (directord_bench.node): frames as one batch of a packet loop, prefetch pass included (untagged). */
+  forwardBatch(frames: Buffer[], nowMs: number, ourMac: string): { action: 'forward' | 'reply' | 'drop'; frame?: Buffer }[] {
+    return loadBench().tableForwardBatch(this.handle, frames, nowMs, macToBytes(ourMac)).map(([r, out]) =>
+      ({ action: r === 1 ? 'forward' : r === 2 ? 'reply' : 'drop', ...(out ? { frame: out } : {}) }));
   }
 
   /** Test entry: a whole Ethernet frame through the parser and the table. */

@@ -44,9 +44,17 @@ int forward_meta(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int32_t me
   uint32_t rlen = 0, l2 = l2_of(f, caplen), tag = tab->vlan ? 4 : 0, R = 14 + tag;
   uint64_t rx = tab->counters[DD_C_RX_FRAMES], dropped = 0, nodest = tab->verdicts[DD_V_NO_DEST], closed = tab->verdicts[DD_V_DEST_CLOSED];
   if (!reply || !room) abort();
+  struct dd_hint hint;
+  struct dd_pkt p;
   memcpy(b, f, caplen);
   for (int i = 0; i < DD_V_COUNT; i++) dropped += tab->verdicts[i];
-  int r = dd_forward_frame(tab, b, caplen, wirelen, meta, now_ms, OUR_MAC, reply, &rlen);
+  /* As the packet loops call it: after their prefetch pass over the same bytes, which reads the frame within caplen
+   * and finds the key of every frame the parser decides by its key. */
+  dd_hint_frame(tab, b, caplen, meta, &hint);
+  if (dd_parse_frame_vlan(b, caplen, tab->vlan, meta, &p) == DD_V_FORWARD && !(p.pflags & (DD_PF_ICMP | DD_PF_FRAG_LATER)))
+    CHECK(hint.ok && dd_hint_hash(&hint, &p) && hint.hash == dd_conn_hash(tab, 0, p.proto, p.saddr, p.sport, p.daddr, p.dport),
+          "the prefetch pass misses the key of a frame the parser reads (ok %d)", hint.ok);
+  int r = dd_forward_frame_hinted(tab, b, caplen, wirelen, meta, now_ms, OUR_MAC, reply, &rlen, &hint);
   uint64_t dropped_after = 0;
   for (int i = 0; i < DD_V_COUNT; i++) dropped_after += tab->verdicts[i];
   CHECK(tab->counters[DD_C_RX_FRAMES] == rx + 1, "rx_frames not counted");

@@ -1,6 +1,6 @@
 /* Frame fuzz of the C data plane under ASan/UBSan, run by frame-fuzz.test.ts: structured cases (the verdict follows
  * from the construction), the forward path's verdicts on a live table, then seeded random mutations until ITERATIONS
- * or MAX_SECONDS. Frames: frame-fuzz-gen.c; checks: frame-fuzz-oracle.c. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
+ * or MAX_SECONDS (the forward path after the loops' prefetch pass). Frames: frame-fuzz-gen.c; checks: frame-fuzz-oracle.c. Usage: frame-fuzz SEED ITERATIONS MAX_SECONDS */
 #include <string.h>
 #include <time.h>
 #include "frame-fuzz.h"

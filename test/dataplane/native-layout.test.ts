@@ -23,7 +23,7 @@ t.test('an addon with another scheduler list or other limits is refused with E_D
 });
 
 t.test('the benchmark and hash-key entries live only in directord_bench.node, not in the addon the daemon loads', async (t) => {
-  const benchOnly = ['benchLookup', 'benchExpire', 'benchFlood', 'tableHash', 'tableSetHashKey'];
+  const benchOnly = ['benchLookup', 'benchExpire', 'benchFlood', 'benchBatch', 'tableHash', 'tableSetHashKey', 'tableForwardBatch'];
   t.same(Object.keys(real).filter((k) => benchOnly.includes(k)), [], 'directord_native.node exports none of them');
   const bench = loadBench();
   t.same(benchOnly.filter((k) => typeof (bench as unknown as Record<string, unknown>)[k] !== 'function'), [], 'directord_bench.node exports them all');
