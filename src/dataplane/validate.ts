@@ -67,22 +67,45 @@ export function validateServices(services: ServiceSpec[], limits: DataPlaneLimit
   });
 }
 
-/** The classic BPF filter the RX socket runs: frames to our MAC for any VIP/port we serve (libpcap syntax). */
+// ICMP errors to a VIP (fragmentation needed, unreachable, source quench, time exceeded) are about a real server's reply.
+const ICMP_ERRORS = [3, 4, 11];
+
+/** The classic BPF filter the RX socket runs: frames to our MAC for any VIP/port we serve (libpcap syntax).
+ * A frame with a 20-byte IPv4 header (first byte 0x45: nearly all) is decided by the first branch with absolute
+ * loads only: libpcap's own `udp dst port` loads the port relative to X (IHL), which the kernel runs through a
+ * helper call per load. Other frames take the second branch, the plain libpcap terms. Both branches test the
+ * same terms in the same order, so a frame cut short fails the same load either way (test/dataplane/
+ * capture-filter.test.ts compares them over generated frames). */
 export function captureFilter(ourMac: string, services: ServiceSpec[]): string {
   if (!isMac(ourMac)) throw new DirectordError('E_DATAPLANE_MAC', `not an Ethernet address: ${ourMac}`);
-  const terms = new Set<string>();
+  const fixed = new Set<string>();
+  const general = new Set<string>();
+  const vips: string[] = [];
   for (const s of services) {
-    if (s.fwmark || s.port === 0) terms.add(`(ip dst host ${s.vip})`);
-    else terms.add(`(ip dst host ${s.vip} and ${s.protocol} dst port ${s.port})`);
+    if (!vips.includes(s.vip)) vips.push(s.vip);
+    const dst = `ether[30:4] == 0x${ipToInt(s.vip).toString(16)}`;
+    if (s.fwmark || s.port === 0) {
+      fixed.add(`(${dst})`);
+      general.add(`(ip dst host ${s.vip})`);
+    } else {
+      // ether[20:4] is the fragment word, TTL and protocol: one load tests "this protocol, not a later fragment"
+      // (a first fragment, MF set, carries the ports), as libpcap's `udp dst port` does.
+      fixed.add(`(${dst} and ether[20:4] & 0x1fff00ff == ${s.protocol === 'udp' ? 17 : 6} and ether[36:2] == ${s.port})`);
+      general.add(`(ip dst host ${s.vip} and ${s.protocol} dst port ${s.port})`);
+    }
   }
   // Fragments carry no ports: every fragment to a VIP (later ones follow their first fragment's real server).
-  // ICMP errors to a VIP (fragmentation needed, unreachable, source quench, time exceeded) are about a real server's reply.
-  for (const s of services) {
-    terms.add(`(ip dst host ${s.vip} and ip[6:2] & 0x3fff != 0)`);
-    terms.add(`(ip dst host ${s.vip} and icmp and (icmp[icmptype] == icmp-unreach or icmp[icmptype] == icmp-sourcequench or icmp[icmptype] == icmp-timxceed))`);
+  for (const vip of vips) {
+    const dst = `ether[30:4] == 0x${ipToInt(vip).toString(16)}`;
+    fixed.add(`(${dst} and ether[20:2] & 0x3fff != 0)`);
+    fixed.add(`(${dst} and ether[20:4] & 0x1fff00ff == 1 and (${ICMP_ERRORS.map((t) => `ether[34] == ${t}`).join(' or ')}))`);
+    general.add(`(ip dst host ${vip} and ip[6:2] & 0x3fff != 0)`);
+    general.add(`(ip dst host ${vip} and icmp and (icmp[icmptype] == icmp-unreach or icmp[icmptype] == icmp-sourcequench or icmp[icmptype] == icmp-timxceed))`);
   }
-  if (terms.size === 0) return `ether dst ${ourMac} and less 1`; // matches nothing
-  return `ether dst ${ourMac} and (${[...terms].join(' or ')})`;
+  if (general.size === 0) return `ether dst ${ourMac} and less 1`; // matches nothing
+  // ether[12:4] is the EtherType, the IPv4 version/IHL byte and the TOS: one load for "IPv4, 20-byte header".
+  const ihl5 = 'ether[12:4] & 0xffffff00 == 0x08004500';
+  return `ether dst ${ourMac} and ((${ihl5} and (${[...fixed].join(' or ')})) or (not ${ihl5} and (${[...general].join(' or ')})))`;
 }
 
 /** Packet-loop options, checked before they reach the addon (which refuses the same ranges). */

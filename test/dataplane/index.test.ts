@@ -92,9 +92,16 @@ t.test('bad options are DirectordErrors with stable codes', async (t) => {
 
 t.test('capture filter and ingress ruleset', async (t) => {
   const svc = { vip: '10.61.0.100', port: 3306, protocol: 'tcp' as const, fwmark: 0, scheduler: 'wlc' as const, persistent: 0, pmask: '255.255.255.255', expireQuiescentTemplate: false, expireNodestConn: false, dests: [] };
+  // A 20-byte IPv4 header takes the fixed-offset branch, any other the libpcap terms (same verdicts:
+  // capture-filter.test.ts).
   t.equal(captureFilter('02:61:00:00:00:02', [svc]),
-    'ether dst 02:61:00:00:00:02 and ((ip dst host 10.61.0.100 and tcp dst port 3306) or (ip dst host 10.61.0.100 and ip[6:2] & 0x3fff != 0)' +
-    ' or (ip dst host 10.61.0.100 and icmp and (icmp[icmptype] == icmp-unreach or icmp[icmptype] == icmp-sourcequench or icmp[icmptype] == icmp-timxceed)))');
+    'ether dst 02:61:00:00:00:02 and ((ether[12:4] & 0xffffff00 == 0x08004500 and (' +
+    '(ether[30:4] == 0xa3d0064 and ether[20:4] & 0x1fff00ff == 6 and ether[36:2] == 3306)' +
+    ' or (ether[30:4] == 0xa3d0064 and ether[20:2] & 0x3fff != 0)' +
+    ' or (ether[30:4] == 0xa3d0064 and ether[20:4] & 0x1fff00ff == 1 and (ether[34] == 3 or ether[34] == 4 or ether[34] == 11))))' +
+    ' or (not ether[12:4] & 0xffffff00 == 0x08004500 and (' +
+    '(ip dst host 10.61.0.100 and tcp dst port 3306) or (ip dst host 10.61.0.100 and ip[6:2] & 0x3fff != 0)' +
+    ' or (ip dst host 10.61.0.100 and icmp and (icmp[icmptype] == icmp-unreach or icmp[icmptype] == icmp-sourcequench or icmp[icmptype] == icmp-timxceed)))))');
   t.match(captureFilter('02:61:00:00:00:02', []), /less 1/, 'no services: match nothing');
   const rs = ingressRuleset('eth0', [svc]);
   t.match(rs, /table netdev directord \{\}\ndelete table netdev directord\n/, 'replaces a stale table atomically');
