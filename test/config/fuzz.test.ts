@@ -7,17 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { DirectordError, DirectordErrors } from '../../src/errors';
 import { GLOBAL_KEYS, SERVER_KEYS, VIRTUAL_KEYS, configToJSON, formatEffectiveConfig, parseConfig, validateConfig, type KeyDef } from '../../src/config';
 import { parseOpts } from './helpers';
+import { mulberry32 } from '../ha/fuzz-seed';
 
-/** mulberry32: a small seeded PRNG so every run (and every failure) is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const root = join(__dirname, '..', '..');
 const corpus = [
@@ -129,7 +120,7 @@ function check(text: string, out: Outcome): void {
 }
 
 t.test('random input never escapes as anything but located DirectordErrors', async (t) => {
-  const rnd = prng(0xd1ec7042);
+  const rnd = mulberry32(0xd1ec7042);
   const out: Outcome = { valid: 0, rejected: 0, problems: [] };
   for (let i = 0; i < 1500; i++) check(randomText(rnd), out);
   t.same(out.problems.slice(0, 5), []);
@@ -137,7 +128,7 @@ t.test('random input never escapes as anything but located DirectordErrors', asy
 });
 
 t.test('mutations of the seed and examples: rejected with located errors, or valid and round-tripping', async (t) => {
-  const rnd = prng(0x5eed);
+  const rnd = mulberry32(0x5eed);
   const out: Outcome = { valid: 0, rejected: 0, problems: [] };
   for (let i = 0; i < 2500; i++) check(mutate(rnd, corpus[i % corpus.length]), out);
   t.same(out.problems.slice(0, 5), []);
@@ -146,7 +137,7 @@ t.test('mutations of the seed and examples: rejected with located errors, or val
 });
 
 t.test('grammar-generated configs with random values: valid ones round-trip exactly', async (t) => {
-  const rnd = prng(0xc0ff1e);
+  const rnd = mulberry32(0xc0ff1e);
   const out: Outcome = { valid: 0, rejected: 0, problems: [] };
   for (let i = 0; i < 1500; i++) check(grammarText(rnd), out);
   t.same(out.problems.slice(0, 5), []);

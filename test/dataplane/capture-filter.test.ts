@@ -9,6 +9,7 @@ import { captureFilter } from '../../src/dataplane/validate';
 import type { ServiceSpec } from '../../src/dataplane/types';
 import { frame } from './frames';
 import { haveTool, skipUnless } from '../lab/needs';
+import { mulberry32 } from '../ha/fuzz-seed';
 
 const OUR_MAC = '02:61:00:00:00:02';
 // libpcap compiles and runs both filters through tcpdump (scripts/install-deps.sh installs it).
@@ -46,16 +47,6 @@ const CONFIGS: Record<string, ServiceSpec[]> = {
     svc('192.168.200.7', 53, 'udp')],
 };
 
-/** A seeded generator, so a failure names frames that the next run regenerates. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const macBytes = (m: string) => Buffer.from(m.split(':').map((h) => parseInt(h, 16)));
 
@@ -118,7 +109,7 @@ function frames(services: ServiceSpec[], seed: number): Buffer[] {
     out.push(tagged);
   }
   // Random mutations of accepted-looking frames: one to three header bytes changed, sometimes cut short.
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)];
   for (let i = 0; i < 20000; i++) {
     const s = pick(services);
