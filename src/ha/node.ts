@@ -154,8 +154,7 @@ export class HaNode extends EventEmitter {
   private syncHold(): string | undefined {
     if (!this.sync || this.sync.synced || !this.machine?.peer.alive || this.machine.active) return undefined;
     if (this.link?.protocol.mode === 'pulse') return undefined; // pulse keeps no table to fetch
-    const p = this.sync.status().transfer;
-    return `the connection table is still being fetched from the peer (${p.entriesReceived}${p.total === null ? '' : ` of ${p.total}`} entries, attempt ${p.attempt})`;
+    return this.sync.waitReason();
   }
 
   /** Operator: hand the service to the peer. */

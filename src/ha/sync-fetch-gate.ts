@@ -48,6 +48,11 @@ export class SyncFetchGate {
     return false;
   }
 
+  /** A fetch is held until the first health checks report. */
+  get waiting(): boolean {
+    return this.deferred !== undefined;
+  }
+
   noteDropped(): void {
     this.dropped = true;
   }

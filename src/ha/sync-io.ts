@@ -170,6 +170,13 @@ export class SyncChannel {
     return this.bulkIn.synced;
   }
 
+  /** Why failback and takeover wait while not synced, for the operator (E_HA_NOT_SYNCED, the hold's log). */
+  waitReason(): string {
+    if (this.gate.waiting) return "this node's first health checks have not all reported yet; the connection table is fetched from the peer after them";
+    const p = this.bulkIn.progress();
+    return `the connection table is still being fetched from the peer (${p.entriesReceived}${p.total === null ? '' : ` of ${p.total}`} entries, attempt ${p.attempt})`;
+  }
+
   /**
    * Standby whose table may be behind the peer's (we started, or the partner is heard again): fetch it all. Active
    * (a partition healed, or we resumed from a pause and win the split brain): merge the peer's table into ours, since

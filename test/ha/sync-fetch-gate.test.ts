@@ -19,13 +19,16 @@ t.test('a standby whose checks have not reported waits, then fetches when they h
   const { g, fetched } = gate(settled);
   t.teardown(() => g.close());
   g.seed(svc());
+  t.equal(g.waiting, false);
   t.equal(g.mayFetch('partner heard', true), false, 'not before the first checks');
+  t.equal(g.waiting, true, 'waiting (SyncChannel.waitReason says so)');
   t.equal(g.mayFetch('partner heard', true), false, 'asked again: still waiting (one wait)');
   g.tableChanged(svc(), true);
   t.same(fetched, [], 'a table change before the checks reported does not release it');
   settled.v = true;
   g.tableChanged(svc('10.0.0.4'), true);
   t.equal(fetched.length, 1, 'released once the checks reported');
+  t.equal(g.waiting, false);
   t.match(fetched[0], /partner heard; the first health checks reported/);
   g.tableChanged(svc('10.0.0.4', '10.0.0.5'), true);
   t.equal(fetched.length, 1, 'a server entering later fetches again only if entries were dropped');
