@@ -1,13 +1,15 @@
 #!/bin/sh
-# Builds the baseline of bench/conntable.ts's batch figure (BATCH_BASELINE): main's sources with this worktree's
-# benchBatch (probes.c, forward.h, prefetch.h) laid over them and dd_process_hashed calling main's dd_process, so
-# the figure's "no pass" way runs main's per-frame code. Usage: sh bench/batch-baseline.sh [dir] (default
-# /tmp/dd-mainbatch); prints the path of the directord_bench.node it built.
+# Builds the baseline of bench/conntable.ts's batch figure (BATCH_BASELINE): the sources of REF (default 8ef826e, the
+# last main without the prefetch pass) with this checkout's benchBatch (probes.c, forward.h, prefetch.h) laid over
+# them and dd_process_hashed calling REF's dd_process, so the figure's "no pass" way runs the per-frame code before
+# the pass. Usage: sh bench/batch-baseline.sh [dir] [REF] (dir default /tmp/dd-mainbatch); prints the path of the
+# directord_bench.node it built.
 set -e
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-/tmp/dd-mainbatch}
+ref=${2:-8ef826e}
 rm -rf "$dir" && mkdir -p "$dir"
-git -C "$repo" archive main native binding.gyp | tar -x -C "$dir"
+git -C "$repo" archive "$ref" native binding.gyp | tar -x -C "$dir"
 cp "$repo/native/src/probes.c" "$repo/native/src/forward.h" "$repo/native/src/prefetch.h" "$dir/native/src/"
 if ! grep -q dd_process_hashed "$dir/native/src/core.h"; then
   cat >> "$dir/native/src/core.h" <<'H'

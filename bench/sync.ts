@@ -4,8 +4,8 @@
 // block of the active's pump (pump() itself and every setImmediate callback it scheduled, wall ms). Same-run baseline:
 // main's code and addon imported from /work/main (its SyncChannel and NativeTable, ABI 12: one unbounded drain into
 // ConnEntry objects); also this build's object path (bounded, ConnEntry, no SyncRecordIO) to separate the two changes.
-// Run: node --expose-gc -r @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/sync.ts
-//   SIZES=10000,65536 ROUNDS=5 MAIN=/work/main
+// Run: MAIN=<a built checkout of 8acf938, the last main before the bounded drain> node --expose-gc -r
+//   @isaacs/ts-node-temp-fork-for-pr-2009/register/transpile-only bench/sync.ts   (SIZES=10000,65536 ROUNDS=5)
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { NativeTable } from '../src/dataplane/native';
@@ -17,7 +17,11 @@ import { tcpFlagsOf } from '../src/scheduler';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SIZES = (process.env.SIZES ?? '10000,65536').split(',').map(Number);
-const MAIN = process.env.MAIN ?? '/work/main';
+const MAIN = process.env.MAIN ?? '';
+// The baseline must be the code before the change: this checkout as its own baseline would print ratios of 1.
+if (!MAIN || path.resolve(MAIN) === path.resolve(__dirname, '..')) {
+  throw new Error('MAIN=<dir>: a built checkout of the baseline (e.g. git worktree add /tmp/dd-sync-base 8acf938; ln -s "$PWD/node_modules" /tmp/dd-sync-base/; (cd /tmp/dd-sync-base && npm run build:native)), not this checkout');
+}
 const VIP = '10.61.0.100';
 const key = Buffer.from('sync-key-sync-key-sync-key-12345');
 const log = createRootLogger({ level: 'fatal' });
