@@ -173,7 +173,6 @@ export class Pool {
     return before !== `${e.inTable}/${e.healthWeight}/${e.inTable && e.failed}`;
   }
 
-  /** A finished check: remember when and why, even when the verdict did not change. */
   /** Whether every server has had a first check (or no monitor decides): before, the table lacks servers still unchecked. */
   checksSettled(): boolean {
     if (!this.opts.healthWired) return true;
@@ -181,6 +180,7 @@ export class Pool {
     return true;
   }
 
+  /** A finished check: remember when and why, even when the verdict did not change. */
   noteCheck(virtual: string, server: string, at: string, ok: boolean, reason: string | undefined): void {
     for (const svc of this.services.values()) {
       if (svc.config.name !== virtual) continue;
